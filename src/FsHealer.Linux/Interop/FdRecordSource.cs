@@ -1,0 +1,10 @@
+using FsHealer.Core.Engine;
+
+namespace FsHealer.Linux.Interop;
+
+/// <summary>An <see cref="IRecordSource"/> over a file descriptor: the health monitor fd, a pipe, or a file.</summary>
+public sealed class FdRecordSource(SafeFd fd) : IRecordSource
+{
+    public SafeFd Fd { get; } = fd;
+    public int Read(Span<byte> buffer) => Libc.Read(Fd, buffer);
+}

@@ -1,0 +1,123 @@
+using System.Runtime.InteropServices;
+
+namespace FsHealer.Linux.Interop;
+
+/// <summary>Basic libc calls used by every kernel interface. Errors come back as errno via <see cref="LastErrno"/>.</summary>
+public static unsafe partial class Libc
+{
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000,
+        O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_DIRECT = 0x4000, O_CREAT = 0x40, O_TRUNC = 0x200;
+    public const int AT_FDCWD = -100;
+    public const int F_GETFL = 3, F_SETFL = 4;
+
+    public static int LastErrno => Marshal.GetLastPInvokeError();
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags, int mode = 0);
+
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int openat(int dirfd, string path, int flags, int mode = 0);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static partial nint read(int fd, void* buf, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    public static partial nint write(int fd, void* buf, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int ioctl(int fd, nuint request, void* arg);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int ioctl(int fd, nuint request, nint arg);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int fcntl(int fd, int cmd, int arg);
+
+    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
+    public static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint fgetxattr(int fd, string name, void* value, nuint size);
+
+    [LibraryImport("libc", EntryPoint = "fsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int fsetxattr(int fd, string name, void* value, nuint size, int flags);
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    public static partial nint syscall(nint number, nint a1, nint a2, nint a3, nint a4, nint a5);
+
+    [LibraryImport("libc", EntryPoint = "getpid")]
+    public static partial int getpid();
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    public static partial uint geteuid();
+
+    /// <summary>open(2) returning a SafeFd; errno on failure.</summary>
+    public static SafeFd Open(string path, int flags, out int errno)
+    {
+        int fd = open(path, flags | O_CLOEXEC);
+        errno = fd < 0 ? LastErrno : 0;
+        return fd < 0 ? SafeFd.Invalid : new SafeFd(fd);
+    }
+
+    /// <summary>read(2) retrying on EINTR. Returns bytes read, 0 at EOF, or -errno.</summary>
+    public static int Read(SafeFd fd, Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                nint n = read(fd.Fd, p, (nuint)buffer.Length);
+                if (n >= 0) return (int)n;
+                int e = LastErrno;
+                if (e != 4 /* EINTR */) return -e;
+            }
+        }
+    }
+
+    /// <summary>Write all bytes, retrying on EINTR and short writes. Returns 0 or -errno.</summary>
+    public static int WriteAll(SafeFd fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* p = data)
+        {
+            int off = 0;
+            while (off < data.Length)
+            {
+                nint n = write(fd.Fd, p + off, (nuint)(data.Length - off));
+                if (n < 0)
+                {
+                    int e = LastErrno;
+                    if (e == 4) continue;
+                    return -e;
+                }
+                off += (int)n;
+            }
+            return 0;
+        }
+    }
+
+    /// <summary>A pipe (O_CLOEXEC): (read end, write end).</summary>
+    public static (SafeFd Read, SafeFd Write) Pipe()
+    {
+        int* fds = stackalloc int[2];
+        if (pipe2(fds, O_CLOEXEC) != 0) throw new IOException($"pipe2: {FsHealer.Core.Text.Errno.Message(LastErrno)}");
+        return (new SafeFd(fds[0]), new SafeFd(fds[1]));
+    }
+
+    /// <summary>Read an xattr value (up to maxSize). Returns the bytes or null with errno.</summary>
+    public static byte[]? GetXattr(SafeFd fd, string name, int maxSize, out int errno)
+    {
+        var buf = new byte[maxSize];
+        fixed (byte* p = buf)
+        {
+            nint n = fgetxattr(fd.Fd, name, p, (nuint)maxSize);
+            if (n < 0) { errno = LastErrno; return null; }
+            errno = 0;
+            return buf.AsSpan(0, (int)n).ToArray();
+        }
+    }
+
+    public static bool IsRoot => geteuid() == 0;
+}
