@@ -14,6 +14,8 @@ public sealed class XfsHealerOptions
     public Dictionary<string, string> Outcomes { get; } = new(StringComparer.Ordinal);
     public string DefaultOutcome = "success";
     public string? AutofsckValue;
+    /// <summary>replay: the mount point to print (the live mode takes it as the positional argument).</summary>
+    public string? ReplayMount;
     public bool SimRmapBt = true, SimParent = true, SimRepairSupported = true;
     public List<string> Positionals { get; } = [];
 
@@ -47,6 +49,7 @@ public static class XfsHealerArgs
         new("outcome", Arg.Required, (o, v) => AddOutcome(o, v!), true),
         new("default-outcome", Arg.Required, (o, v) => o.DefaultOutcome = ValidateOutcome(v!), true),
         new("autofsck", Arg.Required, (o, v) => o.AutofsckValue = v, true),
+        new("mount", Arg.Required, (o, v) => o.ReplayMount = v, true),
         new("no-rmapbt", Arg.None, (o, _) => o.SimRmapBt = false, true),
         new("no-parent", Arg.None, (o, _) => o.SimParent = false, true),
         new("no-repair-support", Arg.None, (o, _) => o.SimRepairSupported = false, true),

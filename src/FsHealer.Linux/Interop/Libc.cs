@@ -121,3 +121,18 @@ public static unsafe partial class Libc
 
     public static bool IsRoot => geteuid() == 0;
 }
+
+public static unsafe partial class LibcPaths
+{
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint realpath(string path, byte* resolved);
+
+    /// <summary>realpath(3): canonical absolute path with symlinks resolved, or null with errno.</summary>
+    public static string? RealPath(string path, out int errno)
+    {
+        byte* buf = stackalloc byte[4097];
+        if (realpath(path, buf) == 0) { errno = Libc.LastErrno; return null; }
+        errno = 0;
+        return System.Runtime.InteropServices.Marshal.PtrToStringUTF8((nint)buf);
+    }
+}

@@ -76,3 +76,40 @@ public static unsafe class XfsIoctl
         return ScrubMetadata(fd, ref req);
     }
 }
+
+/// <summary>XFS handle ioctls (libhandle's FD_TO_HANDLE) and parent-pointer lookups.</summary>
+public static unsafe class XfsHandleIoctl
+{
+    /// <summary>XFS_IOC_FD_TO_HANDLE: the 24-byte xfs_handle of an open file.</summary>
+    public static int FdToHandle(SafeFd fd, out XfsHandle handle)
+    {
+        byte* h = stackalloc byte[64];
+        uint hlen = 64;
+        byte* req = stackalloc byte[56];
+        new Span<byte>(req, 56).Clear();
+        *(uint*)req = (uint)fd.Fd;
+        *(nint*)(req + 40) = (nint)h;
+        *(nint*)(req + 48) = (nint)(&hlen);
+        if (Libc.ioctl(fd.Fd, XfsAbi.IocFdToHandle, req) != 0) { handle = default; return Libc.LastErrno; }
+        return XfsHandle.TryDecode(new ReadOnlySpan<byte>(h, (int)Math.Min(hlen, 64)), out handle) ? 0 : 22;
+    }
+
+    /// <summary>XFS_IOC_GETPARENTS_BY_HANDLE, one call: records + out flags.</summary>
+    public static int GetParentsByHandle(SafeFd anyFd, XfsHandle handle, Span<byte> buffer, ref Span<byte> cursor16, out ushort oflags)
+    {
+        byte* req = stackalloc byte[64];
+        new Span<byte>(req, 64).Clear();
+        handle.Encode(new Span<byte>(req, 24));
+        cursor16.CopyTo(new Span<byte>(req + 24, 16));
+        buffer.Clear();
+        fixed (byte* b = buffer)
+        {
+            *(uint*)(req + 24 + 20) = (uint)buffer.Length;
+            *(nint*)(req + 24 + 32) = (nint)b;
+            if (Libc.ioctl(anyFd.Fd, XfsAbi.IocGetParentsByHandle, req) != 0) { oflags = 0; return Libc.LastErrno; }
+        }
+        oflags = *(ushort*)(req + 24 + 18);
+        new Span<byte>(req + 24, 16).CopyTo(cursor16);
+        return 0;
+    }
+}

@@ -1,0 +1,177 @@
+using FsHealer.Core.Engine;
+using FsHealer.Core.Text;
+using FsHealer.Core.Xfs;
+using FsHealer.Linux.Interop;
+
+namespace FsHealer.Linux.Xfs;
+
+/// <summary>
+/// The weak handle of a monitored XFS filesystem (xfs_healer's weakhandle.c): it remembers the root directory's
+/// file handle, the unique mount id, the filesystem source and the mount point, but holds no fd on the filesystem.
+/// A repair reopens it — stored path first, then every mount of the same source in /proc/self/mounts — and accepts
+/// the fd only if its root handle matches and, when a health monitor is open, the kernel confirms with
+/// XFS_IOC_HEALTH_FD_ON_MONITORED_FS that it is the very superblock being monitored (this defeats byte-identical
+/// clones mounted with -o nouuid, which have the same handle).
+/// </summary>
+public sealed class LinuxXfsTarget : IXfsTarget
+{
+    private readonly ReaderWriterLockSlim _lock = new();
+    private string _mountpoint;
+    private readonly FileHandles.FileHandle _rootHandle;
+    private readonly string _fsname;
+    private readonly XfsHandle _xfsRoot;
+    private readonly bool _hasXfsRoot;
+
+    /// <summary>The monitor fd used for the same-superblock check (null on kernels without a health monitor).</summary>
+    public SafeFd? MonitorFd { get; set; }
+    public ulong MountId { get; }
+    public bool HasParentPointers { get; }
+    public bool HasRmapBt { get; }
+
+    private LinuxXfsTarget(string mountpoint, FileHandles.FileHandle root, ulong mountId, string fsname, XfsGeometry geo, XfsHandle xfsRoot, bool hasXfsRoot)
+    {
+        _mountpoint = mountpoint;
+        _rootHandle = root;
+        MountId = mountId;
+        _fsname = fsname;
+        HasParentPointers = geo.HasParent;
+        HasRmapBt = geo.HasRmapBt;
+        _xfsRoot = xfsRoot;
+        _hasXfsRoot = hasXfsRoot;
+    }
+
+    /// <summary>Create from an open root directory fd. Returns errno (0 on success).</summary>
+    public static int Create(SafeFd rootFd, string mountpoint, string fsname, XfsGeometry geo, out LinuxXfsTarget? target)
+    {
+        target = null;
+        int err = FileHandles.NameToHandle(rootFd.Fd, "", FileHandles.AT_EMPTY_PATH | FileHandles.AT_HANDLE_MNT_ID_UNIQUE, out var h, out var mnt);
+        if (err == Errno.EINVAL)
+            err = FileHandles.NameToHandle(rootFd.Fd, "", FileHandles.AT_EMPTY_PATH, out h, out mnt);
+        if (err != 0) return err;
+        bool hasXfs = XfsHandleIoctl.FdToHandle(rootFd, out var xh) == 0;
+        target = new LinuxXfsTarget(mountpoint, h, mnt, fsname, geo, xh, hasXfs);
+        return 0;
+    }
+
+    public string CurrentMountpoint
+    {
+        get { _lock.EnterReadLock(); try { return _mountpoint; } finally { _lock.ExitReadLock(); } }
+    }
+
+    public int OpenForRepair(out IScrubHandle? handle)
+    {
+        var fd = Reopen(validate: true, out int err);
+        handle = fd is null ? null : new FdScrubHandle(fd);
+        return fd is null ? err : 0;
+    }
+
+    /// <summary>Reopen the filesystem root. Returns null with errno (ESTALE when nothing acceptable is mounted).</summary>
+    public SafeFd? Reopen(bool validate, out int errno)
+    {
+        var stored = CurrentMountpoint;
+        var fd = TryPath(stored, validate);
+        if (fd is not null) { errno = 0; return fd; }
+        foreach (var dir in MountTable.XfsMountsWithSource(_fsname))
+        {
+            if (dir == stored) continue;
+            fd = TryPath(dir, validate);
+            if (fd is null) continue;
+            _lock.EnterWriteLock();
+            try { _mountpoint = dir; } finally { _lock.ExitWriteLock(); }
+            errno = 0;
+            return fd;
+        }
+        errno = Errno.ESTALE;
+        return null;
+    }
+
+    private SafeFd? TryPath(string path, bool validate)
+    {
+        var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_DIRECTORY, out _);
+        if (fd.IsInvalid) return null;
+        if (FileHandles.NameToHandle(fd.Fd, "", FileHandles.AT_EMPTY_PATH, out var h, out _) != 0 || !h.SameAs(_rootHandle))
+        {
+            fd.Dispose();
+            return null;
+        }
+        if (validate && MonitorFd is { IsInvalid: false } mon && XfsIoctl.FdOnMonitoredFs(mon, fd) != 0)
+        {
+            fd.Dispose();
+            return null;
+        }
+        return fd;
+    }
+
+    /// <summary>Walk parent pointers (GETPARENTS_BY_HANDLE) to the root: first complete path, or null.</summary>
+    public string? LookupPath(ulong ino, uint gen)
+    {
+        if (!HasParentPointers || !_hasXfsRoot) return null;
+        using var fd = Reopen(validate: false, out _);
+        if (fd is null) return null;
+        var components = new List<string>();
+        var cur = new XfsHandle(_xfsRoot.Fsid, gen, ino);
+        Span<byte> buf = stackalloc byte[600];
+        Span<byte> cursor = stackalloc byte[16];
+        for (int depth = 0; depth < 512; depth++)
+        {
+            if (cur.Ino == _xfsRoot.Ino) break;
+            cursor.Clear();
+            if (XfsHandleIoctl.GetParentsByHandle(fd, cur, buf, ref cursor, out var oflags) != 0) return null;
+            if ((oflags & GetParentsDecoder.OFlagRoot) != 0) break;
+            var recs = GetParentsDecoder.Decode(buf);
+            if (recs.Count == 0) return null;
+            components.Add(recs[0].Name);
+            cur = recs[0].Parent;
+        }
+        components.Reverse();
+        var mnt = CurrentMountpoint.TrimEnd('/');
+        return components.Count == 0 ? (mnt.Length == 0 ? "/" : mnt) : mnt + "/" + string.Join('/', components);
+    }
+
+    private sealed class FdScrubHandle(SafeFd fd) : IScrubHandle
+    {
+        public int Scrub(ref ScrubRequest req) => XfsIoctl.ScrubMetadata(fd, ref req);
+        public void Dispose() => fd.Dispose();
+    }
+}
+
+/// <summary>/proc/self/mounts as xfs_healer reads it (getmntent: octal escapes decoded).</summary>
+public static class MountTable
+{
+    public readonly record struct Entry(string FsName, string Dir, string Type, string Options);
+
+    public static IEnumerable<Entry> Read(string path = "/proc/self/mounts")
+    {
+        string[] lines;
+        try { lines = File.ReadAllLines(path); } catch (IOException) { yield break; } catch (UnauthorizedAccessException) { yield break; }
+        foreach (var line in lines)
+        {
+            var f = line.Split(' ');
+            if (f.Length < 4) continue;
+            yield return new Entry(Unescape(f[0]), Unescape(f[1]), Unescape(f[2]), Unescape(f[3]));
+        }
+    }
+
+    public static IEnumerable<string> XfsMountsWithSource(string fsname) =>
+        Read().Where(e => e.Type == "xfs" && e.FsName == fsname).Select(e => e.Dir);
+
+    /// <summary>Decode getmntent's \NNN octal escapes.</summary>
+    public static string Unescape(string s)
+    {
+        if (!s.Contains('\\')) return s;
+        var bytes = new List<byte>(s.Length);
+        var raw = System.Text.Encoding.UTF8.GetBytes(s);
+        for (int i = 0; i < raw.Length; i++)
+        {
+            if (raw[i] == (byte)'\\' && IsOct(raw, i + 1) && IsOct(raw, i + 2) && IsOct(raw, i + 3))
+            {
+                bytes.Add((byte)((raw[i + 1] - '0') * 64 + (raw[i + 2] - '0') * 8 + (raw[i + 3] - '0')));
+                i += 3;
+            }
+            else bytes.Add(raw[i]);
+        }
+        return System.Text.Encoding.UTF8.GetString(bytes.ToArray());
+    }
+
+    private static bool IsOct(byte[] b, int i) => i < b.Length && b[i] >= (byte)'0' && b[i] <= (byte)'7';
+}

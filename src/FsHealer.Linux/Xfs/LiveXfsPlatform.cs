@@ -1,0 +1,86 @@
+using FsHealer.Core.Engine;
+using FsHealer.Core.Xfs;
+using FsHealer.Linux.Interop;
+using FsHealer.Linux.Systemd;
+
+namespace FsHealer.Linux.Xfs;
+
+/// <summary>The real kernel behind the xfs_healer setup sequence.</summary>
+public sealed class LiveXfsPlatform(IUnitManager? units = null) : IXfsHealerPlatform
+{
+    private SafeFd? _mnt;
+    private XfsGeometry _geo;
+    private string _fsname = "";
+    private LinuxXfsTarget? _target;
+
+    public IUnitManager Units { get; } = units ?? new SystemctlUnitManager();
+    /// <summary>The monitor fd; stays open until the platform is disposed (after the workers drained).</summary>
+    public SafeFd? MonitorFd { get; private set; }
+
+    public int OpenMount(string mountpoint, out XfsFsFacts facts)
+    {
+        facts = default;
+        var fd = Libc.Open(mountpoint, Libc.O_RDONLY, out int err);
+        if (fd.IsInvalid) return err;
+        err = XfsIoctl.GetGeometry(fd, out _geo);
+        if (err != 0) { fd.Dispose(); return err; }
+        _mnt = fd;
+        facts = new XfsFsFacts(_geo.HasRmapBt, _geo.HasParent);
+        return 0;
+    }
+
+    public bool CaptureFsInfo(string mountpoint)
+    {
+        // Linux 7.0 has statmount(STATMOUNT_BY_FD); before that, the process's own mount table.
+        var rpath = LibcPaths.RealPath(mountpoint, out _);
+        if (rpath is null) return false;
+        foreach (var e in MountTable.Read())
+        {
+            if (e.Type != "xfs") continue;
+            if (LibcPaths.RealPath(e.Dir, out _) == rpath)
+            {
+                _fsname = e.FsName;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public byte[]? ReadAutofsck() =>
+        _mnt is null ? null : Libc.GetXattr(_mnt, XfsAbi.AutofsckXattr, XfsAbi.AutofsckMaxValueLength, out _);
+
+    public bool CanRepair() => _mnt is not null && XfsIoctl.ProbeRepair(_mnt) == 0;
+
+    public int CreateTarget(string mountpoint, out IXfsTarget? target)
+    {
+        target = null;
+        if (_mnt is null) return Core.Text.Errno.EBADF;
+        int err = LinuxXfsTarget.Create(_mnt, mountpoint, _fsname, _geo, out _target);
+        target = _target;
+        return err;
+    }
+
+    public int OpenMonitor(bool verbose, out IRecordSource? source)
+    {
+        source = null;
+        if (_mnt is null) return Core.Text.Errno.EBADF;
+        var mon = XfsIoctl.OpenHealthMonitor(_mnt, verbose, out int err);
+        if (mon.IsInvalid) return err;
+        MonitorFd = mon;
+        if (_target is not null) _target.MonitorFd = mon;
+        source = new FdRecordSource(mon);
+        return 0;
+    }
+
+    public void CloseMount()
+    {
+        _mnt?.Dispose();
+        _mnt = null;
+    }
+
+    public void Dispose()
+    {
+        CloseMount();
+        MonitorFd?.Dispose();
+    }
+}
