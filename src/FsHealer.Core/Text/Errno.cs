@@ -64,7 +64,7 @@ public static class Errno
         t[32] = ("EPIPE", "Broken pipe");
         t[33] = ("EDOM", "Numerical argument out of domain");
         t[34] = ("ERANGE", "Numerical result out of range");
-        t[35] = ("EDEADLOCK", "Resource deadlock avoided");
+        t[35] = ("EDEADLK", "Resource deadlock avoided");
         t[36] = ("ENAMETOOLONG", "File name too long");
         t[37] = ("ENOLCK", "No locks available");
         t[38] = ("ENOSYS", "Function not implemented");
@@ -124,7 +124,7 @@ public static class Errno
         t[92] = ("ENOPROTOOPT", "Protocol not available");
         t[93] = ("EPROTONOSUPPORT", "Protocol not supported");
         t[94] = ("ESOCKTNOSUPPORT", "Socket type not supported");
-        t[95] = ("ENOTSUP", "Operation not supported");
+        t[95] = ("EOPNOTSUPP", "Operation not supported");
         t[96] = ("EPFNOSUPPORT", "Protocol family not supported");
         t[97] = ("EAFNOSUPPORT", "Address family not supported by protocol");
         t[98] = ("EADDRINUSE", "Address already in use");
