@@ -120,6 +120,11 @@ public static unsafe partial class Libc
     }
 
     public static bool IsRoot => geteuid() == 0;
+
+    public const int F_SETPIPE_SZ = 1031;
+
+    /// <summary>Resize a pipe's buffer (rounded up to a page by the kernel). Returns 0 or errno.</summary>
+    public static int SetPipeSize(SafeFd fd, int size) => fcntl(fd.Fd, F_SETPIPE_SZ, size) < 0 ? LastErrno : 0;
 }
 
 public static unsafe partial class LibcPaths
