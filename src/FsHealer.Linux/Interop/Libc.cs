@@ -48,6 +48,18 @@ public static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
     public static partial nint syscall(nint number, nint a1, nint a2, nint a3, nint a4, nint a5);
 
+    [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
+    private static partial int fstat(int fd, byte* statbuf);
+
+    /// <summary>st_dev of an open file (x86_64 struct stat: u64 st_dev at offset 0). Returns 0 or errno.</summary>
+    public static int DeviceOf(SafeFd fd, out ulong dev)
+    {
+        byte* buf = stackalloc byte[256];
+        if (fstat(fd.Fd, buf) != 0) { dev = 0; return LastErrno; }
+        dev = *(ulong*)buf;
+        return 0;
+    }
+
     [LibraryImport("libc", EntryPoint = "getpid")]
     public static partial int getpid();
 

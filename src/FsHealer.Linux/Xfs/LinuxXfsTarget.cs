@@ -21,6 +21,7 @@ public sealed class LinuxXfsTarget : IXfsTarget
     private readonly string _fsname;
     private readonly XfsHandle _xfsRoot;
     private readonly bool _hasXfsRoot;
+    private readonly ulong _dev;
 
     /// <summary>The monitor fd used for the same-superblock check (null on kernels without a health monitor).</summary>
     public SafeFd? MonitorFd { get; set; }
@@ -28,8 +29,9 @@ public sealed class LinuxXfsTarget : IXfsTarget
     public bool HasParentPointers { get; }
     public bool HasRmapBt { get; }
 
-    private LinuxXfsTarget(string mountpoint, FileHandles.FileHandle root, ulong mountId, string fsname, XfsGeometry geo, XfsHandle xfsRoot, bool hasXfsRoot)
+    private LinuxXfsTarget(string mountpoint, FileHandles.FileHandle root, ulong mountId, string fsname, XfsGeometry geo, XfsHandle xfsRoot, bool hasXfsRoot, ulong dev)
     {
+        _dev = dev;
         _mountpoint = mountpoint;
         _rootHandle = root;
         MountId = mountId;
@@ -49,7 +51,9 @@ public sealed class LinuxXfsTarget : IXfsTarget
             err = FileHandles.NameToHandle(rootFd.Fd, "", FileHandles.AT_EMPTY_PATH, out h, out mnt);
         if (err != 0) return err;
         bool hasXfs = XfsHandleIoctl.FdToHandle(rootFd, out var xh) == 0;
-        target = new LinuxXfsTarget(mountpoint, h, mnt, fsname, geo, xh, hasXfs);
+        err = Libc.DeviceOf(rootFd, out var dev);
+        if (err != 0) return err;
+        target = new LinuxXfsTarget(mountpoint, h, mnt, fsname, geo, xh, hasXfs, dev);
         return 0;
     }
 
@@ -89,7 +93,12 @@ public sealed class LinuxXfsTarget : IXfsTarget
     {
         var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_DIRECTORY, out _);
         if (fd.IsInvalid) return null;
-        if (FileHandles.NameToHandle(fd.Fd, "", FileHandles.AT_EMPTY_PATH, out var h, out _) != 0 || !h.SameAs(_rootHandle))
+        // Identity: the VFS handle (ino/gen), the XFS handle (which adds the filesystem's fsid) and the device
+        // number. A byte-identical clone has the same handles; on another device it differs in st_dev; only the
+        // Linux 7.0 same-superblock ioctl below can tell a clone apart when everything else matches.
+        if (FileHandles.NameToHandle(fd.Fd, "", FileHandles.AT_EMPTY_PATH, out var h, out _) != 0 || !h.SameAs(_rootHandle)
+            || (_hasXfsRoot && (XfsHandleIoctl.FdToHandle(fd, out var xh) != 0 || xh != _xfsRoot))
+            || Libc.DeviceOf(fd, out var dev) != 0 || dev != _dev)
         {
             fd.Dispose();
             return null;

@@ -1,1 +1,0 @@
-namespace FsHealer.Kernel.Tests; public class Placeholder { [Fact] public void Builds() => Assert.True(typeof(FsHealer.Core.Engine.XfsHealerEngine) != null); }
