@@ -1,0 +1,24 @@
+namespace FsHealer.Bench;
+
+public static class Program
+{
+    /// <summary>
+    ///   pipeline [N]   decode/engine throughput over N synthetic records (default 1,000,000) and peak RSS
+    ///   latency [N]    event → repair-ioctl issue latency on the simulated kernel (default 10,000 samples)
+    ///   micro          BenchmarkDotNet micro-benchmarks (JIT build only)
+    /// </summary>
+    public static int Main(string[] args)
+    {
+        var mode = args.Length > 0 ? args[0] : "pipeline";
+        long n = args.Length > 1 ? long.Parse(args[1]) : 0;
+        switch (mode)
+        {
+            case "pipeline": Pipeline.Run(n > 0 ? n : 1_000_000); return 0;
+            case "latency": Latency.Run((int)(n > 0 ? n : 10_000)); return 0;
+#if !AOT_BUILD
+            case "micro": BenchmarkDotNet.Running.BenchmarkRunner.Run<MicroBenchmarks>(args: args[1..]); return 0;
+#endif
+            default: Console.Error.WriteLine("usage: FsHealer.Bench pipeline [N] | latency [N] | micro"); return 1;
+        }
+    }
+}
