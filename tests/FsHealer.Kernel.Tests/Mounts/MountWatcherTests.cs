@@ -380,4 +380,38 @@ public class MountWatcherTests
         Assert.Contains(rows, r => r.GetProperty("fs_type").GetString() == "proc" && r.GetProperty("role").GetString() == "unsupported");
         Assert.Contains(doc.RootElement.GetProperty("targets").EnumerateArray(), t => t.GetProperty("path").GetString() == p);
     }
+
+    [Fact]
+    public void ExplicitNamespacePathAndBadNamespace()
+    {
+        var skip = MountScratch.SkipReason();
+        if (skip is not null) Assert.Skip(skip);
+        using var s = new MountScratch();
+        string ns = $"/proc/{Environment.ProcessId}/ns/mnt"; // same namespace, but passed as a foreign path: kept as mnt_ns_fd
+        var d = new List<string>();
+        using var src = MountSources.Open(ns, d, out int e);
+        if (src is null && e is 38 or 22) Assert.Skip($"no fanotify mount events: {string.Join("; ", d)}");
+        Assert.NotNull(src);
+        Assert.Equal("fanotify", src.Kind);
+        Assert.Equal(2, ((FanotifyMountSource)src).HeldFds.Count());
+        var t = new MountTracker(WithTmpfs);
+        t.Apply(src.Snapshot(d));
+        Assert.Contains(t.Mounts, m => m.MountPoint == s.Mnt);
+        var dir = s.MkDir("ns");
+        MountScratch.Mount("fsh-ns", dir, "tmpfs");
+        var evs = new List<TargetEvent>();
+        var sw = Stopwatch.StartNew();
+        while (!evs.Any(x => x.Target.PreferredPath == dir) && sw.ElapsedMilliseconds < 5000)
+            evs.AddRange(MountFeed.Pump(src, t, 50, d, out _));
+        Assert.Contains(evs, x => x.Kind == TargetEventKind.Attached && x.Target.PreferredPath == dir);
+
+        // not a mount namespace: a clear error naming the call, and no silent fallback to mountinfo
+        var d2 = new List<string>();
+        Assert.Null(MountSources.Open("/proc/self/ns/net", d2, out e));
+        Assert.Equal(22, e);
+        Assert.Contains(d2, x => x.Contains("fanotify_mark") && x.Contains("/proc/self/ns/net") && x.Contains("EINVAL"));
+        Assert.Null(MountSources.Open("/nonexistent/ns", d2, out e));
+        Assert.Equal(2, e);
+        Assert.Contains(d2, x => x.Contains("/nonexistent/ns") && x.Contains("No such file or directory"));
+    }
 }
