@@ -51,6 +51,8 @@ public sealed class MountTracker
 
     private readonly Dictionary<ulong, MountEntry> _mounts = [];
     private readonly Dictionary<ulong, MountTarget> _targets = [];
+    /// <summary>Device → keys of its mounts (so recomputing one device does not scan the whole table).</summary>
+    private readonly Dictionary<ulong, HashSet<ulong>> _byDev = [];
     private readonly IReadOnlySet<string> _supported;
 
     public MountTracker(IReadOnlySet<string>? supportedTypes = null) => _supported = supportedTypes ?? DefaultSupportedTypes;
@@ -78,14 +80,16 @@ public sealed class MountTracker
     public List<TargetEvent> Upsert(MountEntry e)
     {
         var devs = new HashSet<ulong> { e.DevKey };
-        if (_mounts.TryGetValue(e.Key, out var old)) devs.Add(old.DevKey);
+        if (_mounts.TryGetValue(e.Key, out var old)) { devs.Add(old.DevKey); Unindex(old); }
         _mounts[e.Key] = e;
+        Index(e);
         return Recompute(devs);
     }
 
     public List<TargetEvent> Remove(ulong id)
     {
         if (!_mounts.Remove(id, out var old)) return [];
+        Unindex(old);
         return Recompute([old.DevKey]);
     }
 
@@ -95,12 +99,26 @@ public sealed class MountTracker
     {
         var devs = new HashSet<ulong>(_targets.Keys);
         _mounts.Clear();
+        _byDev.Clear();
         foreach (var e in all)
         {
+            if (_mounts.TryGetValue(e.Key, out var dup)) Unindex(dup); // duplicate key in the input: last one wins
             _mounts[e.Key] = e;
+            Index(e);
             devs.Add(e.DevKey);
         }
         return Recompute(devs);
+    }
+
+    private void Index(MountEntry e)
+    {
+        if (!_byDev.TryGetValue(e.DevKey, out var set)) _byDev[e.DevKey] = set = [];
+        set.Add(e.Key);
+    }
+
+    private void Unindex(MountEntry e)
+    {
+        if (_byDev.TryGetValue(e.DevKey, out var set) && set.Remove(e.Key) && set.Count == 0) _byDev.Remove(e.DevKey);
     }
 
     private List<TargetEvent> Recompute(IEnumerable<ulong> devs)
@@ -108,8 +126,8 @@ public sealed class MountTracker
         var events = new List<TargetEvent>();
         foreach (var dev in devs.OrderBy(d => d))
         {
-            var roots = _mounts.Values
-                .Where(m => m.DevKey == dev && m.IsRootMount && _supported.Contains(m.FsType))
+            var roots = (_byDev.TryGetValue(dev, out var keys) ? keys.Select(k => _mounts[k]) : [])
+                .Where(m => m.IsRootMount && _supported.Contains(m.FsType))
                 .OrderBy(m => m.Key).ToList();
             _targets.TryGetValue(dev, out var before);
             if (roots.Count == 0)

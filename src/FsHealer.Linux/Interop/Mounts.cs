@@ -28,9 +28,14 @@ public static unsafe partial class Mounts
     /// statmount(mntId, mask). Grows the buffer on EOVERFLOW. Returns 0 with the raw buffer (length = bytes valid), or
     /// an errno (ENOENT = the mount is gone, which callers treat as "vanished", not as an error).
     /// </summary>
-    public static int Statmount(ulong mntId, ulong mask, int nsFd, out byte[] buffer)
+    public static int Statmount(ulong mntId, ulong mask, int nsFd, out byte[] buffer) =>
+        Statmount(mntId, mask, nsFd, InitialBufferSize, out buffer, out _);
+
+    /// <summary>statmount with an explicit first buffer size; <paramref name="growths"/> counts EOVERFLOW retries.</summary>
+    public static int Statmount(ulong mntId, ulong mask, int nsFd, int initialSize, out byte[] buffer, out int growths)
     {
-        int size = InitialBufferSize;
+        int size = Math.Max(initialSize, StatmountAbi.FixedSize);
+        growths = 0;
         while (true)
         {
             var buf = new byte[size];
@@ -45,7 +50,7 @@ public static unsafe partial class Mounts
             }
             int e = Libc.LastErrno;
             if (e == EINTR) continue;
-            if (e == EOVERFLOW && size < MaxBufferSize) { size *= 2; continue; }
+            if (e == EOVERFLOW && size < MaxBufferSize) { size *= 2; growths++; continue; }
             buffer = [];
             return e;
         }

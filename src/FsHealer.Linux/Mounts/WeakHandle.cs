@@ -89,7 +89,7 @@ public sealed class WeakHandle
 
         if (Source.Length > 0)
             foreach (var m in MountTableReader(diagnostics))
-                if (m.Source == Source && m.FsType == FsType && m.IsRootMount && TryPath(m.MountPoint, tried, out fd, diagnostics))
+                if (m.Source == Source && (FsType.Length == 0 || m.FsType == FsType) && m.IsRootMount && TryPath(m.MountPoint, tried, out fd, diagnostics))
                 { Store(m.MountPoint); return 0; }
         fd = null;
         return ESTALE;
