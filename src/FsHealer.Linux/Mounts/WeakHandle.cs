@@ -16,7 +16,9 @@ public sealed class WeakHandle
     private string _path;
 
     public FileHandles.FileHandle RootHandle { get; }
-    public ulong MountId { get; }
+    private ulong _mountId;
+    /// <summary>Unique id of the mount last used (updated when a reopen lands on another mount of the same filesystem).</summary>
+    public ulong MountId { get { lock (_lock) return _mountId; } }
     public ulong DevKey { get; }
     public string Dev => $"{DevKey >> 32}:{DevKey & 0xffffffff}";
     /// <summary>Filesystem UUID, or null when the filesystem does not report one (btrfs: ENOTTY).</summary>
@@ -27,12 +29,14 @@ public sealed class WeakHandle
     public string StoredPath { get { lock (_lock) return _path; } }
     /// <summary>Which identity check rejected the last candidate ("handle", "dev", "uuid"), for diagnostics.</summary>
     public string? LastMismatch { get; private set; }
+    /// <summary>How the last successful Reopen found the filesystem: "stored path", "statmount" or "mount table".</summary>
+    public string? LastReopenVia { get; private set; }
 
     /// <summary>Override for tests and the mountinfo fallback: returns the current mount table.</summary>
     public Func<List<string>, IReadOnlyList<MountEntry>> MountTableReader { get; set; } = d => MountTable.ReadAll(d, out _);
 
     private WeakHandle(string path, FileHandles.FileHandle h, ulong mntId, ulong dev, byte[]? uuid, string source, string fsType)
-    { _path = path; RootHandle = h; MountId = mntId; DevKey = dev; FsUuid = uuid; Source = source; FsType = fsType; }
+    { _path = path; RootHandle = h; _mountId = mntId; DevKey = dev; FsUuid = uuid; Source = source; FsType = fsType; }
 
     /// <summary>Capture the filesystem mounted at <paramref name="path"/> (which should be its root). Returns 0 or errno;
     /// <paramref name="error"/> names the failing call.</summary>
@@ -79,18 +83,19 @@ public sealed class WeakHandle
     {
         diagnostics ??= [];
         LastMismatch = null;
+        LastReopenVia = null;
         var tried = new HashSet<string>(StringComparer.Ordinal);
         string stored = StoredPath;
-        if (TryPath(stored, tried, out fd, diagnostics)) return 0;
+        if (TryPath(stored, tried, out fd, diagnostics)) { LastReopenVia = "stored path"; return 0; }
 
         if (Interop.Mounts.StatmountEntry(MountId, 0, diagnostics, out var me, StatmountAbi.MNT_POINT) == 0 && me is not null
             && me.MountPoint.Length > 0 && TryPath(me.MountPoint, tried, out fd, diagnostics))
-        { Store(me.MountPoint); return 0; }
+        { Store(me.MountPoint); LastReopenVia = "statmount"; return 0; }
 
         if (Source.Length > 0)
             foreach (var m in MountTableReader(diagnostics))
                 if (m.Source == Source && (FsType.Length == 0 || m.FsType == FsType) && m.IsRootMount && TryPath(m.MountPoint, tried, out fd, diagnostics))
-                { Store(m.MountPoint); return 0; }
+                { Store(m.MountPoint); LastReopenVia = "mount table"; return 0; }
         fd = null;
         return ESTALE;
     }
@@ -103,7 +108,7 @@ public sealed class WeakHandle
         if (!tried.Add(path)) return false;
         var f = Libc.Open(path, Libc.O_RDONLY | Libc.O_DIRECTORY, out int e);
         if (f.IsInvalid) { diagnostics.Add($"{path}: open: {Errno.Message(e)}"); return false; }
-        e = Identify(f, out var h, out _, out var st, out var uuid);
+        e = Identify(f, out var h, out var mnt, out var st, out var uuid);
         string? mismatch = e != 0 ? $"identify failed: {Errno.Message(e)}"
             : !h.SameAs(RootHandle) ? "handle"
             : st.DevKey != DevKey ? "dev"
@@ -116,6 +121,7 @@ public sealed class WeakHandle
             f.Dispose();
             return false;
         }
+        if (mnt != 0) lock (_lock) _mountId = mnt;
         fd = f;
         return true;
     }

@@ -117,6 +117,7 @@ public class MountWatcherTests
         Assert.Equal(0, wh.Reopen(out var fd, d));
         using (fd) Assert.False(fd!.IsInvalid);
         Assert.Equal(b, wh.StoredPath);
+        Assert.Equal("mount table", wh.LastReopenVia); // the bind mount has a new mnt_id; found by source
         Log($"reopen after bind+umount: {wh.StoredPath}; tried: {string.Join("; ", d)}");
 
         // mount --move b c: same mount id, found through statmount(mnt_id)
@@ -127,6 +128,10 @@ public class MountWatcherTests
         Assert.Equal(0, wh.Reopen(out fd));
         fd!.Dispose();
         Assert.Equal(c, wh.StoredPath);
+        Assert.Equal("statmount", wh.LastReopenVia); // moved mount keeps its mnt_id
+        Assert.Equal(0, wh.Reopen(out fd));
+        fd!.Dispose();
+        Assert.Equal("stored path", wh.LastReopenVia);
         Assert.Equal(0, MountScratch.Umount(c));
         Assert.Equal(WeakHandle.ESTALE, wh.Reopen(out fd));
         Assert.Null(fd);
