@@ -41,7 +41,8 @@ public sealed record MountChange(MountChangeKind Kind, ulong Id = 0, MountEntry?
 
 /// <summary>
 /// Pure state machine over the mount table. Mounts are keyed by their unique 64-bit id (legacy id in the mountinfo
-/// fallback). Targets are filesystems with at least one mount of their root ("/") and a supported type; several root
+/// fallback). Targets are filesystems with at least one mount of their root ("/") and a supported type (and a known
+/// device number: the superblock identity); several root
 /// mounts of one superblock (same device number) are one target. Every operation recomputes the affected targets and
 /// emits exactly the differences, so repeated snapshots or duplicate events never produce duplicate target events.
 /// </summary>
@@ -64,7 +65,7 @@ public sealed class MountTracker
     public bool IsSupported(string fsType) => _supported.Contains(fsType);
 
     public MountRole Classify(MountEntry e) =>
-        !_supported.Contains(e.FsType) ? MountRole.Unsupported : e.IsRootMount ? MountRole.Target : MountRole.BindOfSubtree;
+        !_supported.Contains(e.FsType) || !e.HasDev ? MountRole.Unsupported : e.IsRootMount ? MountRole.Target : MountRole.BindOfSubtree;
 
     public MountTarget? TargetOf(ulong devKey) => _targets.GetValueOrDefault(devKey);
 
@@ -127,7 +128,7 @@ public sealed class MountTracker
         foreach (var dev in devs.OrderBy(d => d))
         {
             var roots = (_byDev.TryGetValue(dev, out var keys) ? keys.Select(k => _mounts[k]) : [])
-                .Where(m => m.IsRootMount && _supported.Contains(m.FsType))
+                .Where(m => m.IsRootMount && m.HasDev && _supported.Contains(m.FsType))
                 .OrderBy(m => m.Key).ToList();
             _targets.TryGetValue(dev, out var before);
             if (roots.Count == 0)

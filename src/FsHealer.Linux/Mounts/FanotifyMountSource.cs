@@ -85,7 +85,7 @@ public sealed class FanotifyMountSource : IMountSource
         if (rev == 0) return 0;
         bool rescan = false;
         var notes = new List<MountNotification>();
-        while (true)
+        for (int reads = 0; reads < 64; reads++) // bounded: a constant flood must not starve the caller
         {
             int n = Libc.Read(_group, _buf);
             if (n == -11 /* EAGAIN */ || n == 0) break;

@@ -186,3 +186,16 @@ public class MountTrackerTests
         }
     }
 }
+
+public class MountTrackerDevTests
+{
+    [Fact]
+    public void MountWithoutDeviceNumberIsNeverATarget()
+    {
+        var t = new MountTracker();
+        var e = new MountEntry { UniqueId = 5, HasDev = false, FsType = "xfs", MntRoot = "/", MountPoint = "/x" };
+        Assert.Empty(t.Upsert(e));
+        Assert.Equal(MountRole.Unsupported, t.Classify(e));
+        Assert.Equal(1, t.MountCount);
+    }
+}
