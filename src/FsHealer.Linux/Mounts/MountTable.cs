@@ -1,0 +1,49 @@
+using FsHealer.Core.Mounts;
+using FsHealer.Core.Text;
+using FsHealer.Linux.Interop;
+
+namespace FsHealer.Linux.Mounts;
+
+/// <summary>Reads the whole mount table: listmount + statmount when the kernel has them, else /proc/self/mountinfo.</summary>
+public static class MountTable
+{
+    public const string MountInfoPath = "/proc/self/mountinfo";
+
+    /// <summary>listmount + statmount of every mount. Returns 0, or the listmount errno (ENOSYS = not supported).
+    /// Mounts that vanish between the two calls (ENOENT) are skipped silently.</summary>
+    public static int ReadWithStatmount(int nsFd, List<MountEntry> entries, List<string> diagnostics)
+    {
+        int e = Interop.Mounts.ListAll(out var ids, nsFd);
+        if (e != 0) return e;
+        foreach (var id in ids)
+        {
+            int se = Interop.Mounts.StatmountEntry(id, nsFd, diagnostics, out var entry);
+            if (se == 0 && entry is not null) entries.Add(entry);
+            else if (se != Interop.Mounts.ENOENT)
+                diagnostics.Add($"statmount(mnt_id {id}): {Errno.Name(se)}: {Errno.Message(se)}");
+        }
+        return 0;
+    }
+
+    /// <summary>Parse a mountinfo file. Returns 0 or the errno of reading it.</summary>
+    public static int ReadMountInfo(string path, List<MountEntry> entries, List<string> diagnostics)
+    {
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (Exception ex) { diagnostics.Add($"{path}: {ex.Message}"); return 5; }
+        entries.AddRange(MountInfoParser.ParseAll(text, diagnostics));
+        return 0;
+    }
+
+    /// <summary>Best available method; returns the entries and which method produced them.</summary>
+    public static List<MountEntry> ReadAll(List<string> diagnostics, out string method)
+    {
+        var list = new List<MountEntry>();
+        int e = ReadWithStatmount(0, list, diagnostics);
+        if (e == 0) { method = "listmount"; return list; }
+        list.Clear();
+        method = "mountinfo";
+        ReadMountInfo(MountInfoPath, list, diagnostics);
+        return list;
+    }
+}
