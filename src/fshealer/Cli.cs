@@ -33,6 +33,7 @@ public static class Cli
     /// <summary>Commands contributed by the feature areas (mounts, ext4, btrfs, XFS polling, daemon, ...).</summary>
     private static IEnumerable<Command> ExtraCommands()
     {
-        yield break;
+        yield return RunCommand.Create();
+        yield return MountsCommand.Create();
     }
 }

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using FsHealer.Cli.Daemon;
+using FsHealer.Core.Engine;
+
+namespace FsHealer.Cli.Commands;
+
+/// <summary>`fshealer run`: the daemon that watches every supported filesystem.</summary>
+public static class RunCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string?>("--config") { Description = "Configuration file (default /etc/fshealer/fshealer.json)." };
+        var stateDir = new Option<string>("--state-dir") { Description = "State directory (history, counters).", DefaultValueFactory = _ => "/var/lib/fshealer" };
+        var ns = new Option<string?>("--mount-namespace") { Description = "Mount namespace file to follow (default: our own, /proc/self/ns/mnt)." };
+        var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (testing, demos)." };
+        var cmd = new Command("run", "Run the daemon: follow every mount and heal every supported filesystem (XFS, ext4, btrfs).");
+        cmd.Options.Add(config);
+        cmd.Options.Add(stateDir);
+        cmd.Options.Add(ns);
+        cmd.Options.Add(duration);
+        cmd.SetAction(pr =>
+        {
+            var opts = new DaemonOptions
+            {
+                ConfigPath = pr.GetValue(config),
+                StateDir = pr.GetValue(stateDir)!,
+                MountNamespace = pr.GetValue(ns),
+                Duration = pr.GetValue(duration) is { } s ? TimeSpan.FromSeconds(s) : null,
+            };
+            using var cts = new CancellationTokenSource();
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
+            using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cts.Cancel(); });
+            var console = new TextWriterConsole(Console.Out, Console.Error);
+            return new FsHealerDaemon(opts, console, Watchers.Factories).Run(cts.Token);
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,141 @@
+using System.Runtime.InteropServices;
+using FsHealer.Core.Engine;
+using FsHealer.Core.Mounts;
+using FsHealer.Linux.Mounts;
+using FsHealer.Linux.Systemd;
+
+namespace FsHealer.Cli.Daemon;
+
+/// <summary>A running monitor for one filesystem (one mount target).</summary>
+public interface IFsWatcher : IDisposable
+{
+    /// <summary>How this filesystem is watched ("XFS health monitor", "fanotify FAN_FS_ERROR", ...).</summary>
+    string How { get; }
+    /// <summary>The filesystem moved to another mount point.</summary>
+    void Moved(string newPath) { }
+}
+
+/// <summary>Creates watchers for a filesystem type. A data table maps fs types to factories.</summary>
+public delegate IFsWatcher? WatcherFactory(MountTarget target, DaemonContext ctx);
+
+public sealed class DaemonContext(IHealerConsole console, DaemonOptions options)
+{
+    public IHealerConsole Console { get; } = console;
+    public DaemonOptions Options { get; } = options;
+}
+
+public sealed record DaemonOptions
+{
+    public string? MountNamespace { get; init; }
+    public string StateDir { get; init; } = "/var/lib/fshealer";
+    public string? ConfigPath { get; init; }
+    /// <summary>Stop after this long (tests, demo); null = until SIGTERM/SIGINT.</summary>
+    public TimeSpan? Duration { get; init; }
+    public bool Repair { get; init; }
+}
+
+/// <summary>
+/// `fshealer run`: one process that follows every mount in its mount namespace (fanotify mount events with
+/// listmount/statmount, or /proc/self/mountinfo polling on older kernels), attaches a watcher to every supported
+/// filesystem the moment its root is mounted, follows it when it moves, and stops watching when it goes.
+/// Watchers never hold an fd on a filesystem between operations, so the daemon never pins a mount.
+/// </summary>
+public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console, IReadOnlyDictionary<string, WatcherFactory> factories)
+{
+    private readonly Dictionary<ulong, (MountTarget Target, IFsWatcher? Watcher)> _watched = [];
+    private readonly DaemonContext _ctx = new(console, options);
+
+    public int Watched { get { lock (_watched) return _watched.Count; } }
+
+    public int Run(CancellationToken stop)
+    {
+        var diags = new List<string>();
+        using var source = MountSources.Open(options.MountNamespace, diags, out int errno);
+        foreach (var d in diags) console.Err($"fshealer: {d}");
+        if (source is null)
+        {
+            console.Err($"fshealer: cannot follow mounts: {FsHealer.Core.Text.Errno.Message(errno)}");
+            return 1;
+        }
+        var tracker = new MountTracker();
+        diags.Clear();
+        Apply(tracker.Apply(source.Snapshot(diags)));
+        foreach (var d in diags) console.Err($"fshealer: {d}");
+
+        using var notify = new SdNotify();
+        notify.Send($"READY=1\nSTATUS=watching {Watched} filesystem(s) ({source.Kind} mount events)");
+        console.Out($"fshealer: watching {Watched} filesystem(s); following mounts via {source.Kind}");
+        var watchdog = SdNotify.WatchdogInterval();
+        var lastPing = DateTime.UtcNow;
+        var deadline = options.Duration is { } d0 ? DateTime.UtcNow + d0 : DateTime.MaxValue;
+
+        while (!stop.IsCancellationRequested && DateTime.UtcNow < deadline)
+        {
+            diags.Clear();
+            var events = MountFeed.Pump(source, tracker, 250, diags, out errno);
+            foreach (var d in diags) console.Err($"fshealer: {d}");
+            if (errno != 0)
+            {
+                console.Err($"fshealer: mount watcher failed: {FsHealer.Core.Text.Errno.Message(errno)}");
+                return 1;
+            }
+            Apply(events);
+            if (watchdog is { } w && DateTime.UtcNow - lastPing > w / 2)
+            {
+                notify.Send("WATCHDOG=1");
+                lastPing = DateTime.UtcNow;
+            }
+        }
+        notify.Send("STOPPING=1");
+        lock (_watched)
+        {
+            foreach (var (_, (t, w)) in _watched) w?.Dispose();
+            _watched.Clear();
+        }
+        return 0;
+    }
+
+    private void Apply(List<TargetEvent> events)
+    {
+        foreach (var e in events)
+        {
+            var t = e.Target;
+            switch (e.Kind)
+            {
+                case TargetEventKind.Attached:
+                    IFsWatcher? w = null;
+                    string how;
+                    try
+                    {
+                        w = factories.TryGetValue(t.FsType, out var f) ? f(t, _ctx) : null;
+                        how = w?.How ?? "no watcher for this filesystem type";
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or ExternalException)
+                    {
+                        how = $"watcher failed to start: {ex.Message}";
+                    }
+                    lock (_watched) _watched[t.DevKey] = (t, w);
+                    console.Out($"{t.PreferredPath}: {t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
+                    break;
+                case TargetEventKind.Detached:
+                    lock (_watched)
+                    {
+                        if (_watched.Remove(t.DevKey, out var old)) old.Watcher?.Dispose();
+                    }
+                    console.Out($"{t.PreferredPath}: {t.FsType} filesystem detached (dev {t.Dev}); stopped watching");
+                    break;
+                case TargetEventKind.Moved:
+                    lock (_watched)
+                    {
+                        if (_watched.TryGetValue(t.DevKey, out var cur))
+                        {
+                            cur.Watcher?.Moved(t.PreferredPath);
+                            _watched[t.DevKey] = (t, cur.Watcher);
+                        }
+                    }
+                    console.Out($"{t.PreferredPath}: {t.FsType} filesystem moved from {e.OldPath}");
+                    break;
+            }
+        }
+    }
+}

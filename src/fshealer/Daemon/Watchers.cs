@@ -1,0 +1,53 @@
+using FsHealer.Core.Engine;
+using FsHealer.Core.Mounts;
+using FsHealer.Core.Xfs;
+using FsHealer.Linux.Xfs;
+
+namespace FsHealer.Cli.Daemon;
+
+/// <summary>The fs type → watcher table of the daemon.</summary>
+public static class Watchers
+{
+    public static readonly IReadOnlyDictionary<string, WatcherFactory> Factories = new Dictionary<string, WatcherFactory>
+    {
+        ["xfs"] = XfsMonitorWatcher.Create,
+    };
+}
+
+/// <summary>
+/// XFS through the Linux 7.0 health monitor: the xfs_healer pipeline on its own thread. The monitor fd does not pin
+/// the mount; the engine exits when the kernel reports UNMOUNT. Returns null when the kernel has no monitor, so that
+/// the caller can fall back (health polling on older kernels).
+/// </summary>
+public sealed class XfsMonitorWatcher : IFsWatcher
+{
+    private readonly Thread _thread;
+    private readonly LiveXfsPlatform _platform;
+    public string How { get; }
+
+    private XfsMonitorWatcher(LiveXfsPlatform platform, XfsHealerEngine engine, IRecordSource source, string how)
+    {
+        _platform = platform;
+        How = how;
+        _thread = new Thread(() => { engine.Run(source); platform.Dispose(); }) { IsBackground = true, Name = "xfs-monitor" };
+        _thread.Start();
+    }
+
+    public static IFsWatcher? Create(MountTarget t, DaemonContext ctx)
+    {
+        var platform = new LiveXfsPlatform();
+        var session = new XfsHealerSession(ctx.Console);
+        var o = new XfsHealerOptions { Mountpoint = t.PreferredPath, Repair = ctx.Options.Repair, Autofsck = !ctx.Options.Repair };
+        var (result, settings, target, source) = session.Setup(o, platform);
+        if (result != XfsHealerSession.SetupResult.Start)
+        {
+            platform.Dispose();
+            return null;
+        }
+        var engine = new XfsHealerEngine(settings!, target, platform.Units, ctx.Console);
+        return new XfsMonitorWatcher(platform, engine, source!, settings!.WantRepair ? "XFS health monitor, repairing" : "XFS health monitor, reporting");
+    }
+
+    /// <summary>The monitor detaches by itself on unmount (UNMOUNT event, then EOF); nothing to force here.</summary>
+    public void Dispose() => _thread.Join(TimeSpan.FromSeconds(5));
+}
