@@ -194,3 +194,37 @@ public static class BulkRecords
         return n;
     }
 }
+
+/// <summary>
+/// How XFS numbers inodes: ino = (agno &lt;&lt; (agblklog + inopblog)) | agino, where agblklog = ceil(log2(agblocks))
+/// and inopblog = log2(blocksize / inodesize). Decoded from the 256-byte xfs_fsop_geom.
+/// </summary>
+public readonly record struct XfsInodeLayout(uint BlockSize, uint AgBlocks, uint AgCount, uint InodeSize)
+{
+    public static bool TryDecode(ReadOnlySpan<byte> geom, out XfsInodeLayout l)
+    {
+        l = default;
+        if (geom.Length < 28) return false;
+        l = new XfsInodeLayout(BinaryPrimitives.ReadUInt32LittleEndian(geom), BinaryPrimitives.ReadUInt32LittleEndian(geom[8..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(geom[12..]), BinaryPrimitives.ReadUInt32LittleEndian(geom[24..]));
+        return l.IsValid;
+    }
+
+    public bool IsValid => BlockSize >= 512 && InodeSize >= 256 && InodeSize <= BlockSize && AgBlocks >= 2
+        && System.Numerics.BitOperations.IsPow2(BlockSize) && System.Numerics.BitOperations.IsPow2(InodeSize) && AgShift < 64;
+
+    private int AgBlkLog => 32 - System.Numerics.BitOperations.LeadingZeroCount(AgBlocks - 1);
+    private int InopbLog => System.Numerics.BitOperations.Log2(BlockSize / InodeSize);
+    /// <summary>Bits of an inode number below the AG number.</summary>
+    public int AgShift => AgBlkLog + InopbLog;
+
+    public uint AgOf(ulong ino) => AgShift >= 64 ? 0 : (uint)Math.Min(ino >> AgShift, uint.MaxValue);
+
+    /// <summary>The first inode number of the AG after the one holding <paramref name="ino"/>; null past the last AG.</summary>
+    public ulong? NextAgStart(ulong ino)
+    {
+        ulong next = (ulong)AgOf(ino) + 1;
+        if (next >= AgCount) return null;
+        return next << AgShift;
+    }
+}

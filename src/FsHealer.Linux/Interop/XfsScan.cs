@@ -9,6 +9,15 @@ namespace FsHealer.Linux.Interop;
 /// </summary>
 public static unsafe class XfsScan
 {
+    /// <summary>XFS_IOC_FSGEOMETRY into a caller buffer (256 bytes), for decoders beyond <see cref="XfsGeometry"/>.</summary>
+    public static int FsGeometryRaw(SafeFd fd, Span<byte> buffer)
+    {
+        if (buffer.Length < XfsAbi.FsGeometrySize) throw new ArgumentException($"xfs_fsop_geom is {XfsAbi.FsGeometrySize} bytes", nameof(buffer));
+        buffer[..XfsAbi.FsGeometrySize].Clear();
+        fixed (byte* p = buffer)
+            return Libc.ioctl(fd.Fd, XfsAbi.IocFsGeometry, p) != 0 ? Libc.LastErrno : 0;
+    }
+
     public static int AgGeometry(SafeFd fd, uint agno, out AgGeometry geometry)
     {
         byte* buf = stackalloc byte[XfsScanAbi.AgGeometrySize];

@@ -67,6 +67,7 @@ public sealed class XfsHealthPoller
     private Guid _uuid;
     private uint? _kmsgShutdownReasons;
     private bool _rtGroupsUnsupported;
+    private XfsInodeLayout _layout;
 
     public string MountPoint { get; }
     /// <summary>The kernel's name for the data device ("loop3"), from /proc/self/mountinfo; null if unknown.</summary>
@@ -128,8 +129,11 @@ public sealed class XfsHealthPoller
                 result.Diagnostics.Add($"{MountPoint}: open: {Errno.Name(errno)} ({Errno.Message(errno)}); nothing polled");
                 return result;
             }
-            int e = XfsIoctl.GetGeometry(fd, out var geo);
+            Span<byte> rawGeo = stackalloc byte[XfsAbi.FsGeometrySize];
+            int e = XfsScan.FsGeometryRaw(fd, rawGeo);
             calls++;
+            var geo = e == 0 ? XfsGeometry.Decode(rawGeo) : default;
+            XfsInodeLayout.TryDecode(rawGeo, out _layout);
             if (e == EIO) { ReportShutdown(result, timeNs, "XFS_IOC_FSGEOMETRY"); return result; }
             if (e != 0)
             {
@@ -224,9 +228,14 @@ public sealed class XfsHealthPoller
             if (e == EIO) return EIO;
             if (e != 0)
             {
-                result.Diagnostics.Add($"{MountPoint}: XFS_IOC_INUMBERS from ino {_cursor}: {Errno.Name(e)} ({Errno.Message(e)}); inode scan stopped");
-                _cursor = 0;
-                return 0;
+                // a damaged inode btree: skip the rest of this AG (ag_sick tells which structure), go on with the next
+                ulong? next = _layout.IsValid ? _layout.NextAgStart(_cursor) : null;
+                result.Diagnostics.Add($"{MountPoint}: XFS_IOC_INUMBERS from ino {_cursor} (agno {(_layout.IsValid ? _layout.AgOf(_cursor) : 0)}): {Errno.Name(e)} ({Errno.Message(e)}); " +
+                    (next is null ? "inode scan of the remaining AGs skipped this poll" : $"skipping to the next AG (ino {next})"));
+                if (next is null) { _cursor = 0; wrapped = true; return 0; }
+                _cursor = next.Value;
+                if (restarted && _cursor >= start) return 0;
+                continue;
             }
             if (n == 0)
             {
@@ -262,11 +271,14 @@ public sealed class XfsHealthPoller
                         }
                     }
                 }
-                if (!chunkOk)
+                // BULKSTAT returns success with fewer records when it hit an unreadable inode after filling some:
+                // retry the allocated inodes it did not return, one by one
+                if (!chunkOk || seen.Count < count)
                 {
                     for (int j = 0; j < count; j++)
                     {
                         ulong ino = inos[j];
+                        if (seen.Contains(ino)) continue;
                         if (_unreadable.Contains(ino)) { failed++; seen.Add(ino); continue; }
                         e = XfsScan.Bulkstat(fd, ino, stats.AsSpan(0, 1), out int got, out _);
                         calls++;
