@@ -106,6 +106,12 @@ public sealed class XfsHealthPoller
     {
         using var fd = Libc.Open(mountPoint, Libc.O_RDONLY | Libc.O_DIRECTORY, out int errno);
         if (fd.IsInvalid) { diagnostic = $"open {mountPoint}: {Errno.Name(errno)} ({Errno.Message(errno)})"; return new XfsSupport(errno, errno); }
+        int g = XfsIoctl.GetGeometry(fd, out _);
+        if (g != 0)
+        {
+            diagnostic = $"{mountPoint}: XFS_IOC_FSGEOMETRY: {Errno.Name(g)} ({Errno.Message(g)})" + (g == ENOTTY ? "; not an XFS filesystem" : "");
+            return new XfsSupport(g, g);
+        }
         int scrub = XfsIoctl.ProbeRepair(fd);
         using var mon = XfsIoctl.OpenHealthMonitor(fd, verbose: false, out int monErr);
         diagnostic = null;
