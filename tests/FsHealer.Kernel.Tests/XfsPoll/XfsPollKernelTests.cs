@@ -224,6 +224,24 @@ public class XfsPollKernelTests
     }
 
     [Fact]
+    public async Task Cli_NeverPinsTheMount_AndReportsTheUnmount()
+    {
+        XfsPristine.RequireEnvironment();
+        using var fs = new XfsScratch(XfsPristine.Image, true);
+        var o = new SyncWriter(); var err = new SyncWriter();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var task = Task.Run(() => FsHealer.Cli.Commands.XfsPollCommand.Run(fs.Mount, 1, false, 0, o, err, cts.Token), TestContext.Current.CancellationToken);
+        await Task.Delay(300, TestContext.Current.CancellationToken);
+        var umount = Sh.Run("umount", fs.Mount); // plain umount: EBUSY if the poller held anything open
+        Assert.True(umount.Rc == 0, umount.Err);
+        var done = await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+        Log("stdout: " + o.Text); Log("stderr: " + err.Text);
+        Assert.True(done == task, "the CLI exits after the unmount");
+        Assert.Equal(0, await task);
+        Assert.Contains($"{fs.Mount}: filesystem unmounted", o.Text);
+    }
+
+    [Fact]
     public void ScanCost_Per1000Inodes_IsMeasured()
     {
         XfsPristine.RequireEnvironment();
@@ -239,10 +257,24 @@ public class XfsPollKernelTests
         Assert.True(r.Stats.InodesScanned >= 10000);
         Assert.True(perK < 200, $"{perK} ms per 1000 inodes");
 
+        // cold: remount so that no inode of this fs is cached
+        Assert.True(fs.Unmount());
+        Sh.Must("mount", "-t", "xfs", fs.Loop!, fs.Mount);
+        var cold = new XfsHealthPoller(fs.Mount).Poll();
+        Log($"cold poll: {cold.Stats.InodesScanned} inodes, {cold.Stats.Elapsed.TotalMilliseconds:F1} ms = {cold.Stats.Elapsed.TotalMilliseconds * 1000.0 / cold.Stats.InodesScanned:F2} ms per 1000 inodes");
+        Assert.Equal(r.Stats.InodesScanned, cold.Stats.InodesScanned);
+
         var budgeted = new XfsHealthPoller(fs.Mount, new XfsPollOptions { InodeBudget = 3000 });
         var b = budgeted.Poll();
         Assert.InRange(b.Stats.InodesScanned, 3000, 3000 + 64);
         Log($"budgeted poll: {b.Stats.InodesScanned} inodes in {b.Stats.Elapsed.TotalMilliseconds:F1} ms");
+        Assert.False(b.Stats.InodeWalkWrapped);
+        // the walk resumes: four budgeted polls cover the whole fs (~10.4k inodes) and wrap
+        int total = b.Stats.InodesScanned;
+        bool wrappedOnce = false;
+        for (int i = 0; i < 4 && !wrappedOnce; i++) { var n = budgeted.Poll(); total += n.Stats.InodesScanned; wrappedOnce = n.Stats.InodeWalkWrapped; }
+        Assert.True(wrappedOnce, "the budgeted walk reached the end and wrapped");
+        Assert.True(total >= r.Stats.InodesScanned, $"{total} inodes over the budgeted polls");
     }
 }
 
