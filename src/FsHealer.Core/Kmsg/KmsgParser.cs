@@ -103,9 +103,6 @@ public sealed class KmsgSequenceTracker
         return missed;
     }
 
-    /// <summary>The reader got EPIPE: records were lost; the next sequence number will jump.</summary>
-    public void NoteOverrun() { }
-
     public ulong? LastSequence => _last;
 }
 

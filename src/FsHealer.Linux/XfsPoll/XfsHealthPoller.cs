@@ -26,6 +26,8 @@ public sealed class XfsPollResult
     /// <summary>Inodes whose bulkstat failed this poll for the first time (ino, errno).</summary>
     public List<(ulong Ino, int Errno)> NewUnreadableInodes { get; } = new();
     public bool ShutDown { get; set; }
+    /// <summary>False when the mount could not be opened or is not (any more) an XFS mount: nothing was read.</summary>
+    public bool Complete { get; set; }
     public XfsPollStats Stats { get; set; }
 }
 
@@ -207,6 +209,7 @@ public sealed class XfsHealthPoller
             foreach (var ino in prune) cur.Inodes.Remove(ino);
             _previous = cur;
             _everPolled = true;
+            result.Complete = true;
             return result;
         }
         finally

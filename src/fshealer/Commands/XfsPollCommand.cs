@@ -74,7 +74,7 @@ public static class XfsPollCommand
                 error.WriteLine($"xfs-poll: {mountPoint} ino {ino}: unreadable (XFS_IOC_BULKSTAT: {Errno.Name(errno)}, {Errno.Message(errno)}); no sick bit records this, offline xfs_repair needed");
             foreach (var d in r.Diagnostics) error.WriteLine($"xfs-poll: {d}");
             output.Flush();
-            if (first && r.Events.Count == 0 && r.Diagnostics.Count > 0 && !r.ShutDown) return 1;
+            if (first && !r.Complete && !r.ShutDown) return 1;
             first = false;
             if (once || r.ShutDown || r.Events.Exists(e => e.Type == HealthEventType.Unmount)) return 0;
 

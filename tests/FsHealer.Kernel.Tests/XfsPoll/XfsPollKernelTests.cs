@@ -37,6 +37,7 @@ public class XfsPollKernelTests
         using var kmsg = KmsgReader.Open(out var kdiag);
         trigger();
         var r = poller.Poll();
+        Assert.True(r.Complete);
         var kernel = new List<KernelFsEvent>();
         if (kmsg is not null)
         {
