@@ -117,6 +117,23 @@ public class XfsPollKernelTests
     }
 
     [Fact]
+    public void DinodeVerifierFailure_SetsNoSickBit_ButTheInodeIsNamedUnreadable()
+    {
+        XfsPristine.RequireEnvironment();
+        using var fs = new XfsScratch(XfsPristine.Image, true, "path /data5", "write -d core.nextents 100");
+        ulong ino = Ino(Path.Combine(fs.Mount, "data6")) - 1; // stat of data5 itself fails; data1..20 were created in a row
+        var first = new XfsHealthPoller(fs.Mount).Poll();
+        Lines(first, fs.Mount);
+        // test-machine.md §1: no bs_sick, no ag_sick for this corruption; only BULKSTAT's EUCLEAN tells
+        Assert.DoesNotContain(first.Events, e => e.Type == HealthEventType.Sick && e.Domain == HealthDomain.Inode);
+        var bad = Assert.Single(first.NewUnreadableInodes);
+        Assert.Equal(117, bad.Errno);
+        Assert.NotEqual(0, Sh.Run("stat", Path.Combine(fs.Mount, "data5")).Rc);
+        Log($"unreadable inode {bad.Ino} (data5 by creation order: {ino})");
+        Assert.Equal(ino, bad.Ino);
+    }
+
+    [Fact]
     public void InobtRootCorruption_IsReportedAsAgInobtSick()
     {
         XfsPristine.RequireEnvironment();
