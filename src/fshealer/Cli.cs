@@ -35,5 +35,6 @@ public static class Cli
     {
         yield return RunCommand.Create();
         yield return MountsCommand.Create();
+        yield return XfsPollCommand.Create();
     }
 }

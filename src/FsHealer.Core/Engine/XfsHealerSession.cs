@@ -104,7 +104,8 @@ public sealed class XfsHealerSession(IHealerConsole console, string progname = "
     }
 
     /// <summary>xfs_healer's setup_monitor(), step by step.</summary>
-    public (SetupResult, XfsEngineSettings?, IXfsTarget?, IRecordSource?) Setup(XfsHealerOptions o, IXfsHealerPlatform p)
+    /// <param name="quietUnsupported">the daemon falls back to polling: don't print "not supported".</param>
+    public (SetupResult, XfsEngineSettings?, IXfsTarget?, IRecordSource?) Setup(XfsHealerOptions o, IXfsHealerPlatform p, bool quietUnsupported = false)
     {
         var mnt = o.Mountpoint!;
         bool wantRepair = o.Repair;
@@ -181,7 +182,7 @@ public sealed class XfsHealerSession(IHealerConsole console, string progname = "
             {
                 case Errno.ENOTTY:
                 case Errno.EOPNOTSUPP:
-                    console.Err($"{mnt}: XFS health monitoring not supported.");
+                    if (!quietUnsupported) console.Err($"{mnt}: XFS health monitoring not supported.");
                     result = SetupResult.Unsupported;
                     break;
                 case Errno.EEXIST:

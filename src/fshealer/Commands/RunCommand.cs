@@ -14,11 +14,17 @@ public static class RunCommand
         var stateDir = new Option<string>("--state-dir") { Description = "State directory (history, counters).", DefaultValueFactory = _ => "/var/lib/fshealer" };
         var ns = new Option<string?>("--mount-namespace") { Description = "Mount namespace file to follow (default: our own, /proc/self/ns/mnt)." };
         var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (testing, demos)." };
+        var repair = new Option<bool>("--repair") { Description = "Repair online where the kernel can (otherwise the XFS autofsck property decides)." };
+        var offline = new Option<bool>("--offline-repair") { Description = "Allow offline repair (unmount, fsck, remount) of idle, non-root filesystems that cannot be repaired online." };
+        var interval = new Option<double>("--poll-interval") { Description = "Seconds between health polls where the kernel sends no events.", DefaultValueFactory = _ => 10 };
         var cmd = new Command("run", "Run the daemon: follow every mount and heal every supported filesystem (XFS, ext4, btrfs).");
         cmd.Options.Add(config);
         cmd.Options.Add(stateDir);
         cmd.Options.Add(ns);
         cmd.Options.Add(duration);
+        cmd.Options.Add(repair);
+        cmd.Options.Add(offline);
+        cmd.Options.Add(interval);
         cmd.SetAction(pr =>
         {
             var opts = new DaemonOptions
@@ -27,6 +33,9 @@ public static class RunCommand
                 StateDir = pr.GetValue(stateDir)!,
                 MountNamespace = pr.GetValue(ns),
                 Duration = pr.GetValue(duration) is { } s ? TimeSpan.FromSeconds(s) : null,
+                Repair = pr.GetValue(repair),
+                OfflineRepair = pr.GetValue(offline),
+                PollInterval = TimeSpan.FromSeconds(Math.Clamp(pr.GetValue(interval), 0.1, 86400)),
             };
             using var cts = new CancellationTokenSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });

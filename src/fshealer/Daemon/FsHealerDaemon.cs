@@ -32,6 +32,9 @@ public sealed record DaemonOptions
     /// <summary>Stop after this long (tests, demo); null = until SIGTERM/SIGINT.</summary>
     public TimeSpan? Duration { get; init; }
     public bool Repair { get; init; }
+    /// <summary>Allow unmount + offline repair + remount of idle, non-root filesystems when online repair is impossible.</summary>
+    public bool OfflineRepair { get; init; }
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>

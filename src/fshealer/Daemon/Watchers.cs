@@ -10,7 +10,8 @@ public static class Watchers
 {
     public static readonly IReadOnlyDictionary<string, WatcherFactory> Factories = new Dictionary<string, WatcherFactory>
     {
-        ["xfs"] = XfsMonitorWatcher.Create,
+        // the Linux 7.0 health monitor, else in-core health polling
+        ["xfs"] = (t, ctx) => XfsMonitorWatcher.Create(t, ctx) ?? XfsPollWatcher.Create(t, ctx),
     };
 }
 
@@ -38,7 +39,7 @@ public sealed class XfsMonitorWatcher : IFsWatcher
         var platform = new LiveXfsPlatform();
         var session = new XfsHealerSession(ctx.Console);
         var o = new XfsHealerOptions { Mountpoint = t.PreferredPath, Repair = ctx.Options.Repair, Autofsck = !ctx.Options.Repair };
-        var (result, settings, target, source) = session.Setup(o, platform);
+        var (result, settings, target, source) = session.Setup(o, platform, quietUnsupported: true);
         if (result != XfsHealerSession.SetupResult.Start)
         {
             platform.Dispose();

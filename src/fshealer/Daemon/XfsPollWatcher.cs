@@ -1,0 +1,92 @@
+using FsHealer.Core.Engine;
+using FsHealer.Core.Kmsg;
+using FsHealer.Core.Mounts;
+using FsHealer.Core.Xfs;
+using FsHealer.Linux.Interop;
+using FsHealer.Linux.XfsPoll;
+
+namespace FsHealer.Cli.Daemon;
+
+/// <summary>
+/// XFS on kernels without the 7.0 health monitor: poll the in-core sick bits (geometry, AG geometry, bulkstat),
+/// woken early by matching kernel-log lines, and hand the synthesized events to the same engine (planner, formatter,
+/// full-check gate) the live monitor uses. Online repair is used when the kernel has it; otherwise, when the policy
+/// allows, the offline ladder repairs an idle non-root filesystem (unmount, xfs_repair, remount, verify).
+/// </summary>
+public sealed class XfsPollWatcher : IFsWatcher
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _thread;
+    public string How { get; }
+
+    private XfsPollWatcher(string mnt, XfsSupport support, DaemonContext ctx, TimeSpan interval)
+    {
+        var wantRepair = ctx.Options.Repair && support.HasOnlineRepair;
+        How = $"no XFS health monitor on this kernel: polling in-core health every {interval.TotalSeconds:0.#} s" +
+              (wantRepair ? ", online repair" : support.HasOnlineRepair ? ", reporting" : ", no online scrub: " +
+               (ctx.Options.OfflineRepair ? "offline repair when idle" : "reporting"));
+        _thread = new Thread(() => Loop(mnt, wantRepair, ctx, interval)) { IsBackground = true, Name = "xfs-poll" };
+        _thread.Start();
+    }
+
+    public static IFsWatcher? Create(MountTarget t, DaemonContext ctx)
+    {
+        var support = XfsHealthPoller.ProbeSupport(t.PreferredPath, out var diag);
+        if (diag is not null)
+        {
+            ctx.Console.Err($"{t.PreferredPath}: {diag}");
+            return null;
+        }
+        return new XfsPollWatcher(t.PreferredPath, support, ctx, ctx.Options.PollInterval);
+    }
+
+    private void Loop(string mnt, bool wantRepair, DaemonContext ctx, TimeSpan interval)
+    {
+        var con = ctx.Console;
+        IXfsTarget? target = null;
+        var engine = new XfsHealerEngine(new XfsEngineSettings { Mountpoint = mnt, WantRepair = wantRepair }, target, new FsHealer.Linux.Systemd.SystemctlUnitManager(), con);
+        var poller = new XfsHealthPoller(mnt);
+        using var kmsg = KmsgReader.Open(out _);
+        var ct = _stop.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            var r = poller.Poll((ulong)DateTime.UtcNow.Subtract(DateTime.UnixEpoch).Ticks * 100);
+            bool sick = false;
+            foreach (var e in r.Events)
+            {
+                engine.Handle(e);
+                sick |= e.Type == HealthEventType.Sick;
+            }
+            foreach (var (ino, errno) in r.NewUnreadableInodes)
+                con.Err($"{mnt} ino {ino}: unreadable ({FsHealer.Core.Text.Errno.Name(errno)}, {FsHealer.Core.Text.Errno.Message(errno)}); offline repair needed");
+            foreach (var d in r.Diagnostics) con.Err($"{mnt}: {d}");
+            if (r.ShutDown || r.Events.Exists(e => e.Type == HealthEventType.Unmount)) return;
+
+            if ((sick || r.NewUnreadableInodes.Count > 0) && !wantRepair && ctx.Options.OfflineRepair)
+            {
+                con.Out($"{mnt}: damaged metadata and no online repair: trying offline repair (unmount, xfs_repair, remount)");
+                var report = XfsOfflineRepair.Repair(mnt);
+                foreach (var s in report.Steps) con.Out($"{mnt}: offline repair: {s}");
+                con.Out($"{mnt}: offline repair {report.Outcome}: {report.Summary}");
+                poller = new XfsHealthPoller(mnt); // the remounted filesystem starts with clean in-core state
+            }
+
+            var until = DateTime.UtcNow + interval;
+            while (!ct.IsCancellationRequested && DateTime.UtcNow < until)
+            {
+                bool trigger = false;
+                if (kmsg is not null)
+                    foreach (var rec in kmsg.ReadAvailable())
+                        if (rec.Record is not null && KmsgClassifier.Classify(rec.Record.Message) is KernelFsEvent k && poller.NoteKernelEvent(k)) trigger = true;
+                if (trigger) break;
+                ct.WaitHandle.WaitOne(200);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _thread.Join(TimeSpan.FromSeconds(10));
+    }
+}
