@@ -86,10 +86,13 @@ public sealed class BtrfsHealer : IDisposable
     public void PollOnce()
     {
         using var m = BtrfsMount.Open(_mountPoint, out var err);
-        if (m is null)
+        if (m is not null && _fsid is not null && !string.Equals(m.Fsid, _fsid, StringComparison.OrdinalIgnoreCase))
+            err = $"{_mountPoint}: now holds another btrfs (fsid {m.Fsid}, was {_fsid})";
+        if (m is null || err is not null)
         {
             if (err != _lastPollError) _console.Err($"btrfs: {err}");
             _lastPollError = err;
+            CancelScrubs($"{_mountPoint} is no longer mounted");
             return;
         }
         _lastPollError = null;
@@ -184,6 +187,19 @@ public sealed class BtrfsHealer : IDisposable
         lock (_lock) { evs = _monitor.Observe(m.Fsid, samples); _events.AddRange(evs); }
         foreach (var e in evs) if (e.Kind != DevStatsEventKind.Baseline) _console.Out(e.Describe() + " (during scrub)");
         SaveState();
+    }
+
+    /// <summary>Cancel every running scrub of this healer (unmount). Returns the number cancelled.</summary>
+    public int CancelScrubs(string why)
+    {
+        BtrfsScrubRunner[] running;
+        lock (_lock) running = [.. _runners.Where(r => !r.IsDone)];
+        foreach (var r in running)
+        {
+            _console.Out($"btrfs: cancelling scrub of {r.Request.Path} (devid {r.Request.Devid}): {why}");
+            if (!r.Cancel(TimeSpan.FromSeconds(30))) _console.Err($"btrfs: scrub of devid {r.Request.Devid} did not stop in time");
+        }
+        return running.Length;
     }
 
     /// <summary>Stop polling, cancel running scrubs (no hang), persist state.</summary>

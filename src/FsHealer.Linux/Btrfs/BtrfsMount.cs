@@ -35,7 +35,7 @@ public sealed class BtrfsMount : IDisposable, IBtrfsInodeLookup
         {
             fd.Dispose();
             error = e == Errno.ENOTTY
-                ? $"{mountPoint}: not a btrfs filesystem (BTRFS_IOC_FS_INFO: ENOTTY)"
+                ? $"{mountPoint}: not a btrfs filesystem, or no longer mounted (BTRFS_IOC_FS_INFO: ENOTTY)"
                 : $"{mountPoint}: BTRFS_IOC_FS_INFO: {Errno.Name(e)}: {Errno.Message(e)}";
             return null;
         }
