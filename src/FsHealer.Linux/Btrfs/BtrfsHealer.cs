@@ -109,6 +109,12 @@ public sealed class BtrfsHealer : IDisposable
         foreach (var e in evs)
         {
             if (e.Kind == DevStatsEventKind.Baseline && e.Counter is null) continue;
+            if (e.Kind == DevStatsEventKind.Rise && _planner.IsRunning(e.Fsid, e.Devid))
+            {
+                // The running scrub of this device is what finds (and counts) these errors: no second scrub.
+                _console.Out(e.Describe() + " (during scrub)");
+                continue;
+            }
             if (e.Kind == DevStatsEventKind.Rise) _console.Err(e.Describe()); else _console.Out(e.Describe());
             if (!_opt.AutoScrub || _stop.IsCancellationRequested) continue;
             var req = _planner.OnEvent(e, out var note);

@@ -13,7 +13,7 @@ public static class BtrfsStateFile
             if (!File.Exists(path)) return null;
             return DevStatsState.FromJson(File.ReadAllText(path), out error);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             error = $"{path}: {ex.Message}";
             return null;
@@ -40,7 +40,7 @@ public static class BtrfsStateFile
             File.Move(tmp, path, overwrite: true);
             return null;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             try { File.Delete(tmp); } catch (Exception) { }
             return $"{path}: {ex.Message}";
