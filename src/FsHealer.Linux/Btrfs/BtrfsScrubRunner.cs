@@ -77,6 +77,12 @@ public sealed class BtrfsScrubRunner : IDisposable
         int rc;
         if (_cancelRequested) rc = BtrfsAbi.ECANCELED;
         else rc = BtrfsIoctl.Scrub(_fd!, _req.Devid, _req.ReadOnly, out progress);
+        if (rc == BtrfsAbi.EROFS && !_req.ReadOnly && !_cancelRequested)
+        {
+            // A repairing scrub is refused on a read-only mount: fall back to reporting only.
+            Notes.Add($"{_mountPoint} is mounted read-only (EROFS); scrubbed read-only, nothing repaired");
+            rc = BtrfsIoctl.Scrub(_fd!, _req.Devid, true, out progress);
+        }
         var outcome = ScrubOutcome.Classify(_req.Devid, rc, progress, _req.Path);
         try
         {

@@ -123,6 +123,24 @@ public sealed class BtrfsHealingTests
     }
 
     [Fact]
+    public void ReadOnlyMount_RepairScrubFallsBackToReadOnly()
+    {
+        BtrfsLoopFs.RequireTools();
+        using var fs = new BtrfsLoopFs(1, 256L << 20, "-d single");
+        fs.WriteRandomFile("a", 64 * 1024, 3);
+        BtrfsLoopFs.Sh($"mount -o remount,ro {fs.Mnt}");
+        string fsid;
+        using (var m = BtrfsMount.Open(fs.Mnt, out _)) fsid = m!.Fsid;
+        using var r = new BtrfsScrubRunner(fs.Mnt, new ScrubRequest(fsid, 1, fs.Loops[0], ScrubReason.Manual, false, null, "test"));
+        Assert.True(r.Start());
+        Assert.True(r.Wait(TimeSpan.FromSeconds(30)));
+        Log(r.Outcome!.Message);
+        Assert.Equal(ScrubOutcomeKind.Completed, r.Outcome.Kind);
+        Assert.Contains(r.Notes, n => n.Contains("EROFS", StringComparison.Ordinal));
+        Assert.True(r.Outcome.Progress.DataBytesScrubbed >= 64 * 1024);
+    }
+
+    [Fact]
     public void Single_CorruptData_Scrub_Uncorrectable_NamesFile()
     {
         BtrfsLoopFs.RequireTools();
@@ -220,6 +238,21 @@ public sealed class BtrfsHealingTests
         runner.Dispose();
         Assert.Equal("0", File.ReadAllText(speed).Trim());
         Assert.Equal(fdsBefore, BtrfsLoopFs.OpenFdCount());
+
+        // 2b. The CLI scrub, limited, interrupted (Ctrl+C = cancellation token): progress printed, exit 1, no fd leaked.
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1.5)))
+        {
+            var cliOut = new StringWriter();
+            sw.Restart();
+            int rc = BtrfsCommand.Scrub(fs.Mnt, 1, true, 2UL << 20, TimeSpan.FromMilliseconds(200), cliOut, new StringWriter(), cts.Token);
+            Log(cliOut.ToString());
+            Assert.Equal(1, rc);
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(15));
+            Assert.Contains("devid 1 " + fs.Loops[0] + ": scrubbed ", cliOut.ToString());
+            Assert.Contains("cancelled at physical", cliOut.ToString());
+        }
+        Assert.Equal("0", File.ReadAllText(speed).Trim());
+        Assert.True(fdsBefore == BtrfsLoopFs.OpenFdCount(), "fds opened and not closed: " + BtrfsLoopFs.FdDiff(fdMap));
 
         // 3. Daemon with a scheduled full scrub; the filesystem is lazily unmounted mid-scrub; daemon stop does not hang.
         var con = new MemoryConsole();
