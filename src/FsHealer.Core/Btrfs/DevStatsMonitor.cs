@@ -132,6 +132,9 @@ public sealed class DevStatsMonitor
     /// <summary>Forget the in-memory attachment (e.g. on unmount); the saved counters stay for the next attach.</summary>
     public void Detach(string fsid) => _attached.Remove(fsid);
 
+    /// <summary>Mark the state unsaved again (a save failed).</summary>
+    public void MarkDirty() => Dirty = true;
+
     public string Snapshot(bool clearDirty = true)
     {
         if (clearDirty) Dirty = false;

@@ -32,6 +32,7 @@ public sealed class BtrfsHealer : IDisposable
     private readonly DevStatsMonitor _monitor;
     private readonly ScrubPlanner _planner;
     private readonly object _lock = new();
+    private readonly object _saveLock = new();
     private readonly List<BtrfsScrubRunner> _runners = [];
     private readonly List<BtrfsScrubReport> _reports = [];
     private readonly List<DevStatsEvent> _events = [];
@@ -143,14 +144,21 @@ public sealed class BtrfsHealer : IDisposable
     private void SaveState()
     {
         if (_opt.StateFile is not { } sf) return;
-        string json;
-        lock (_lock)
+        lock (_saveLock)
         {
-            if (!_monitor.Dirty) return;
-            json = _monitor.Snapshot();
+            string json;
+            lock (_lock)
+            {
+                if (!_monitor.Dirty) return;
+                json = _monitor.Snapshot();
+            }
+            var err = BtrfsStateFile.Save(sf, json);
+            if (err is not null)
+            {
+                _console.Err($"btrfs state: {err}");
+                lock (_lock) _monitor.MarkDirty();
+            }
         }
-        var err = BtrfsStateFile.Save(sf, json);
-        if (err is not null) _console.Err($"btrfs state: {err}");
     }
 
     private void StartScrub(ScrubRequest req)
@@ -173,14 +181,15 @@ public sealed class BtrfsHealer : IDisposable
             if (outcome.Success && outcome.Uncorrectable == 0) _console.Out("btrfs: " + line.TrimStart()); else _console.Err("btrfs: " + line.TrimStart());
         foreach (var d in r.Damaged) _console.Err($"btrfs: {_mountPoint}: uncorrectable damage: {d.Describe()}");
         foreach (var n in r.Notes) _console.Out($"btrfs: note: {n}");
+        // Counters move during a scrub (it counts what it finds): take them in while the device is still marked
+        // as being scrubbed, so they are attributed to this scrub and do not trigger another one.
+        try { if (!_stop.IsCancellationRequested) PollAfterScrub(); } catch (Exception ex) { _console.Err($"btrfs: {ex.Message}"); }
         lock (_lock) { _reports.Add(report); _runners.Remove(r); }
         r.Dispose();
         ScrubFinished?.Invoke(report);
         var next = _planner.Complete(r.Request.Fsid, r.Request.Devid);
         if (next is not null && !_stop.IsCancellationRequested) StartScrub(next);
         else if (next is not null) _planner.Complete(next.Fsid, next.Devid);
-        // Counters usually move during a scrub; take them in now so the next poll does not re-trigger on them.
-        try { if (!_stop.IsCancellationRequested) PollAfterScrub(); } catch (Exception ex) { _console.Err($"btrfs: {ex.Message}"); }
     }
 
     private void PollAfterScrub()

@@ -20,10 +20,12 @@ public static class BtrfsStateFile
         }
     }
 
-    /// <summary>Write atomically. Returns null or a diagnostic.</summary>
+    private static int _seq;
+
+    /// <summary>Write atomically (callers serialize their own writes; temp names are unique per call). Returns null or a diagnostic.</summary>
     public static string? Save(string path, string json)
     {
-        string tmp = path + ".tmp." + Environment.ProcessId;
+        string tmp = path + ".tmp." + Environment.ProcessId + "." + Interlocked.Increment(ref _seq);
         try
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(path));

@@ -108,6 +108,10 @@ public sealed class BtrfsHealingTests
         Assert.Contains(b.Events, e => e.Kind == DevStatsEventKind.Rise && e.Devid == devid1 && !e.WhileDown);
         Assert.Contains(conB.Stderr, l => l.Contains("corruption_errs rose", StringComparison.Ordinal) && l.Contains(fs.Loops[0], StringComparison.Ordinal));
         b.Stop();
+        foreach (var l in conB.Interleaved) Log("healer: " + l);
+        Log($"scrubs run by healer B: {b.Reports.Count}");
+        Assert.DoesNotContain(conB.Stderr, l => l.Contains("btrfs state:", StringComparison.Ordinal));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(state)!, "*.tmp.*"));
 
         BtrfsLoopFs.DropCaches();
         foreach (var (n, h) in hashes) Assert.Equal(h, fs.Hash(n));
