@@ -172,6 +172,16 @@ public sealed class BtrfsHealingTests
         Assert.Contains(Path.Combine(fs.Mnt, "victim") + " (root 5 inode ", dmg);
         Assert.DoesNotContain("other", o);
 
+        // The sysfs error_stats text agrees with GET_DEV_STATS.
+        using (var m = BtrfsMount.Open(fs.Mnt, out _))
+        {
+            string text = File.ReadAllText(Path.Combine(m!.DevinfoDir(1), "error_stats"));
+            Assert.True(BtrfsDecode.TryParseErrorStats(text, out var sysfs, out var perr), perr);
+            Assert.Equal(0, BtrfsIoctl.GetDevStats(m.Fd, 1, out var viaIoctl));
+            Assert.Equal(viaIoctl, sysfs);
+            Assert.True(sysfs.CorruptionErrs > 0);
+        }
+
         // status shows the device with its errors (exit 2).
         var so = new StringWriter();
         Assert.Equal(2, BtrfsCommand.Status(fs.Mnt, so, new StringWriter()));
@@ -232,6 +242,15 @@ public sealed class BtrfsHealingTests
         Assert.True(runner.Start());
         Thread.Sleep(1500);
         Assert.Equal((2 << 20).ToString(), File.ReadAllText(speed).Trim());
+        Assert.False(runner.IsDone);
+        // A second runner on the same device while the first one runs: already running = success.
+        using (var second = new BtrfsScrubRunner(fs.Mnt, req2 with { LimitBytesPerSecond = null }))
+        {
+            Assert.True(second.Start());
+            Assert.True(second.Wait(TimeSpan.FromSeconds(10)));
+            Assert.Equal(ScrubOutcomeKind.AlreadyRunning, second.Outcome!.Kind);
+            Assert.True(second.Outcome.Success);
+        }
         Assert.False(runner.IsDone);
         var sw = Stopwatch.StartNew();
         Assert.True(runner.Cancel(TimeSpan.FromSeconds(20)));
