@@ -1,0 +1,156 @@
+using System.CommandLine;
+using FsHealer.Core.Btrfs;
+using FsHealer.Core.Engine;
+using FsHealer.Linux.Btrfs;
+
+namespace FsHealer.Cli.Commands;
+
+/// <summary>`fshealer btrfs status|scrub|watch MOUNTPOINT`.</summary>
+public static class BtrfsCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("btrfs", "btrfs device error counters, scrub and healing");
+        cmd.Subcommands.Add(CreateStatus());
+        cmd.Subcommands.Add(CreateScrub());
+        cmd.Subcommands.Add(CreateWatch());
+        return cmd;
+    }
+
+    private static Command CreateStatus()
+    {
+        var mp = new Argument<string>("MOUNTPOINT") { Description = "mounted btrfs" };
+        var cmd = new Command("status", "show the devices of a btrfs and their error counters");
+        cmd.Arguments.Add(mp);
+        cmd.SetAction(pr => Status(pr.GetValue(mp)!, Console.Out, Console.Error));
+        return cmd;
+    }
+
+    /// <summary>Exit 0 when all counters are zero, 2 when some device has errors, 1 on failure.</summary>
+    public static int Status(string mountPoint, TextWriter stdout, TextWriter stderr)
+    {
+        using var m = BtrfsMount.Open(mountPoint, out var err);
+        if (m is null) { stderr.WriteLine($"fshealer: {err}"); return 1; }
+        foreach (var l in BtrfsFormat.FsHeader(mountPoint, m.FsInfo)) stdout.WriteLine(l);
+        var devs = m.Status(out var derr);
+        if (derr is not null) stderr.WriteLine($"fshealer: {derr}");
+        bool errors = false, unreadable = false;
+        foreach (var d in devs)
+        {
+            stdout.WriteLine(BtrfsFormat.DeviceLine(d.Info, d.Counters, d.CountersError));
+            if (d.Counters is { } c && c.Total > 0) errors = true;
+            if (d.Counters is null) unreadable = true;
+        }
+        return unreadable || devs.Count == 0 ? 1 : errors ? 2 : 0;
+    }
+
+    private static Command CreateScrub()
+    {
+        var mp = new Argument<string>("MOUNTPOINT") { Description = "mounted btrfs" };
+        var dev = new Option<ulong?>("--device") { Description = "scrub only this devid (default: every device, in parallel)" };
+        var ro = new Option<bool>("--readonly") { Description = "report only, do not repair" };
+        var limit = new Option<string?>("--limit") { Description = "bandwidth limit per device in bytes/s (e.g. 50M); sets devinfo/<id>/scrub_speed_max for the scrub" };
+        var interval = new Option<double>("--progress-interval") { Description = "seconds between progress lines", DefaultValueFactory = _ => 2.0 };
+        var cmd = new Command("scrub", "scrub a btrfs (or one device), print progress, the result and the files hurt by uncorrectable errors");
+        cmd.Arguments.Add(mp);
+        cmd.Options.Add(dev); cmd.Options.Add(ro); cmd.Options.Add(limit); cmd.Options.Add(interval);
+        cmd.SetAction((pr, ct) =>
+        {
+            ulong? lim = null;
+            if (pr.GetValue(limit) is { } ls)
+            {
+                if (!ByteSize.TryParse(ls, out ulong b, out var le)) { Console.Error.WriteLine($"fshealer: --limit: {le}"); return Task.FromResult(1); }
+                lim = b;
+            }
+            return Task.FromResult(Scrub(pr.GetValue(mp)!, pr.GetValue(dev), pr.GetValue(ro), lim,
+                TimeSpan.FromSeconds(Math.Max(0.1, pr.GetValue(interval))), Console.Out, Console.Error, ct));
+        });
+        return cmd;
+    }
+
+    /// <summary>Exit 0 clean or corrected, 3 uncorrectable errors remain (as btrfs scrub), 1 failure/cancel.</summary>
+    public static int Scrub(string mountPoint, ulong? devid, bool readOnly, ulong? limit, TimeSpan progressInterval,
+        TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        List<(ulong Devid, string Path, ulong Used)> targets;
+        string fsid;
+        using (var m = BtrfsMount.Open(mountPoint, out var err))
+        {
+            if (m is null) { stderr.WriteLine($"fshealer: {err}"); return 1; }
+            fsid = m.Fsid;
+            var devs = m.Devices(out var derr);
+            if (derr is not null) stderr.WriteLine($"fshealer: {derr}");
+            targets = devs.Where(d => devid is null || d.Devid == devid).Select(d => (d.Devid, d.Path, d.BytesUsed)).ToList();
+            if (targets.Count == 0)
+            {
+                stderr.WriteLine(devid is { } id ? $"fshealer: {mountPoint}: no device with devid {id}" : $"fshealer: {mountPoint}: no devices found");
+                return 1;
+            }
+        }
+        var outLock = new object();
+        void Out(string s) { lock (outLock) stdout.WriteLine(s); }
+        var runners = new List<BtrfsScrubRunner>();
+        foreach (var (id, path, used) in targets)
+        {
+            var req = new ScrubRequest(fsid, id, path, ScrubReason.Manual, readOnly, limit, "requested");
+            Out($"scrub started on {mountPoint}, devid {id} {path}{(readOnly ? " (read-only)" : "")}{(limit is { } l ? $", limit {BtrfsFormat.Bytes(l)}/s" : "")}");
+            var r = new BtrfsScrubRunner(mountPoint, req, progressInterval, (d, p) => Out(BtrfsFormat.ProgressLine(d, path, p, used)));
+            runners.Add(r);
+            r.Start();
+        }
+        using var reg = ct.Register(() => { foreach (var r in runners) r.Cancel(TimeSpan.FromSeconds(30)); });
+        foreach (var r in runners) r.Wait(Timeout.InfiniteTimeSpan);
+        int rc = 0;
+        foreach (var r in runners)
+        {
+            var o = r.Outcome!;
+            foreach (var l in BtrfsFormat.ResultLines(o)) Out(l);
+            foreach (var n in r.Notes) Out($"  note: {n}");
+            foreach (var d in r.Damaged) Out($"  damaged: {d.Describe()}");
+            if (!o.Success) rc = Math.Max(rc, 1);
+            if (o.Uncorrectable > 0) rc = 3;
+            r.Dispose();
+        }
+        return rc;
+    }
+
+    private static Command CreateWatch()
+    {
+        var mp = new Argument<string>("MOUNTPOINT") { Description = "mounted btrfs" };
+        var interval = new Option<double>("--interval") { Description = "seconds between counter polls", DefaultValueFactory = _ => 5.0 };
+        var state = new Option<string?>("--state") { Description = "state file for last-seen counters (JSON, 0600)" };
+        var ro = new Option<bool>("--readonly") { Description = "scrub read-only (report, no repair)" };
+        var limit = new Option<string?>("--limit") { Description = "scrub bandwidth limit per device (bytes/s)" };
+        var noScrub = new Option<bool>("--no-scrub") { Description = "report counter rises only" };
+        var full = new Option<double?>("--full-scrub-days") { Description = "scheduled full scrub every N days (skipped if one ran within that time)" };
+        var cmd = new Command("watch", "watch device error counters; scrub a device whose counters rise; run until interrupted");
+        cmd.Arguments.Add(mp);
+        cmd.Options.Add(interval); cmd.Options.Add(state); cmd.Options.Add(ro); cmd.Options.Add(limit); cmd.Options.Add(noScrub); cmd.Options.Add(full);
+        cmd.SetAction(async (pr, ct) =>
+        {
+            ulong? lim = null;
+            if (pr.GetValue(limit) is { } ls)
+            {
+                if (!ByteSize.TryParse(ls, out ulong b, out var le)) { Console.Error.WriteLine($"fshealer: --limit: {le}"); return 1; }
+                lim = b;
+            }
+            var opts = new BtrfsHealerOptions
+            {
+                PollInterval = TimeSpan.FromSeconds(Math.Max(0.1, pr.GetValue(interval))),
+                StateFile = pr.GetValue(state),
+                AutoScrub = !pr.GetValue(noScrub),
+                Scrub = new BtrfsScrubOptions
+                {
+                    ReadOnly = pr.GetValue(ro), LimitBytesPerSecond = lim,
+                    FullScrubInterval = pr.GetValue(full) is { } d ? TimeSpan.FromDays(d) : null,
+                },
+            };
+            using var healer = new BtrfsHealer(pr.GetValue(mp)!, opts, new TextWriterConsole(Console.Out, Console.Error));
+            if (!healer.Start()) return 1;
+            try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
+            healer.Stop();
+            return 0;
+        });
+        return cmd;
+    }
+}
