@@ -36,5 +36,6 @@ public static class Cli
         yield return RunCommand.Create();
         yield return MountsCommand.Create();
         yield return XfsPollCommand.Create();
+        yield return BtrfsCommand.Create();
     }
 }
