@@ -46,9 +46,16 @@ public sealed class Ext4ErrorReconciler(FsId fsid, string device)
             ulong rise = now - before;
             missed = rise > _reported ? rise - _reported : 0;
             why = $"errors_count on {Device} rose from {before} to {now}, events reported {_reported}";
+            // Events folded after the counter was read are carried over to the next round.
+            _accounted = now; _reported = _reported > rise ? _reported - rise : 0;
+            return missed == 0 ? null : MissedEvent(state, missed, why);
         }
         _accounted = now; _reported = 0;
-        if (missed == 0) return null;
+        return missed == 0 ? null : MissedEvent(state, missed, why);
+    }
+
+    private FsErrorEvent MissedEvent(Ext4SysfsState state, ulong missed, string why)
+    {
         var last = state.LastError;
         return new FsErrorEvent
         {
