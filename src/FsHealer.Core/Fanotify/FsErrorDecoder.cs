@@ -61,8 +61,9 @@ public static class FsErrorDecoder
         uint count = 0;
 
         var infos = ev.Infos;
-        foreach (var info in infos)
+        while (infos.MoveNext())
         {
+            var info = infos.Current;
             var r = info.Record;
             switch (info.Type)
             {
