@@ -6,7 +6,7 @@ namespace FsHealer.Core.Ext4;
 /// Decides whether a FAN_FS_ERROR handle may be resolved to a path. Resolving (open_by_handle_at) a corrupt inode
 /// makes ext4 hit the corruption again and raise a new event: a listener that resolves every event loops forever
 /// (500k events in 5 s measured). Rules: never resolve filesystem-wide events, inodes with generation 0 (iget itself
-/// failed) or events our own resolutions caused; resolve each (fsid, inode) at most once ever; at most
+/// failed; note that inodes created by mkfs.ext4 -d also have generation 0, so their paths are conservatively not resolved) or events our own resolutions caused; resolve each (fsid, inode) at most once ever; at most
 /// <paramref name="maxPerWindow"/> resolutions per <paramref name="window"/>; after <paramref name="maxTotal"/> give up.
 /// </summary>
 public sealed class HandleResolutionGuard(int ownPid, int maxPerWindow = 8, TimeSpan? window = null, int maxTotal = 4096)

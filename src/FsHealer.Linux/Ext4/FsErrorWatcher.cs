@@ -199,7 +199,7 @@ public sealed class FsErrorWatcher : IDisposable
         note = null;
         Interlocked.Increment(ref _resolutions);
         var h = new FileHandles.FileHandle(ev.HandleType, ev.Handle);
-        using var mfd = Libc.Open(w.MountPoint, Libc.O_PATH | Libc.O_DIRECTORY, out int e);
+        using var mfd = Libc.Open(w.MountPoint, Libc.O_RDONLY | Libc.O_DIRECTORY, out int e); // not O_PATH: open_by_handle_at rejects it (EBADF)
         if (mfd.IsInvalid) { note = $"open({w.MountPoint}): {Errno.Name(e)}: {Errno.Message(e)}"; return null; }
         if (Statfs.Get(w.MountPoint, out _, out var fsid) != 0 || fsid != w.Fsid) { note = $"{w.MountPoint} no longer holds fsid {w.Fsid}"; return null; }
         using var fd = FileHandles.OpenByHandle(mfd, h, Libc.O_PATH, out e);
