@@ -5,7 +5,9 @@ namespace FsHealer.Core.Ext4;
 /// <summary>
 /// Compares ext4's persistent errors_count with the errors fanotify reported. A rise the events do not explain becomes a
 /// synthetic <see cref="FsErrorKind.Missed"/> event (errors that happened while the daemon was down, or were lost to
-/// a queue overflow). Call <see cref="Reconcile"/> after draining the event queue, so that in-flight events are counted.
+/// a queue overflow). Read the counters, then drain the event queue, then call <see cref="Reconcile"/>: ext4 queues the
+/// event before it counts the error, and folds the count into the superblock (which sysfs shows) from deferred work,
+/// so the counter can lag the events; reported errors beyond the counter's rise are carried over to the next round.
 /// </summary>
 public sealed class Ext4ErrorReconciler(FsId fsid, string device)
 {

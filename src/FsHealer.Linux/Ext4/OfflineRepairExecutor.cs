@@ -25,6 +25,10 @@ public sealed class OfflineRepairExecutor(ICommandRunner runner, Action<string>?
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(2);
     /// <summary>Unmount hook (tests may substitute); default umount2(2) without MNT_DETACH.</summary>
     public Func<string, int> UnmountFn { get; init; } = Umount.Unmount;
+    /// <summary>EBUSY can be transient: the error event arrives while the process that hit the error is still inside
+    /// its system call (holding the mount). Retry this many times before falling back to scheduling.</summary>
+    public int UnmountAttempts { get; init; } = 4;
+    public TimeSpan UnmountRetryDelay { get; init; } = TimeSpan.FromMilliseconds(250);
 
     public Ext4RepairOutcome Execute(Ext4HealPlan plan)
     {
@@ -47,8 +51,15 @@ public sealed class OfflineRepairExecutor(ICommandRunner runner, Action<string>?
                 case Ext4StepKind.Unmount:
                 {
                     string mnt = step.Arguments[0];
-                    int e = UnmountFn(mnt);
-                    r = new(step, e == 0, e, e == 0 ? "unmounted" : $"umount({mnt}): {Errno.Name(e)}: {Errno.Message(e)}");
+                    int e = UnmountFn(mnt), attempts = 1;
+                    while (e == Errno.EBUSY && attempts < UnmountAttempts)
+                    {
+                        Thread.Sleep(UnmountRetryDelay);
+                        e = UnmountFn(mnt);
+                        attempts++;
+                    }
+                    string tries = attempts > 1 ? $" (attempt {attempts})" : "";
+                    r = new(step, e == 0, e, e == 0 ? "unmounted" + tries : $"umount({mnt}): {Errno.Name(e)}: {Errno.Message(e)}{tries}");
                     results.Add(r); Log(r.ToString());
                     if (e == 0) { unmounted = true; continue; }
                     schedule = true;

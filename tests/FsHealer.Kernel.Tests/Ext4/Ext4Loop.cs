@@ -75,6 +75,13 @@ public sealed class Ext4Loop : IDisposable
 
     public string Sysfs(string attr) => File.ReadAllText(Path.Combine(SysDir, attr)).Trim();
 
+    /// <summary>errors_count lags: ext4 folds new errors into the superblock from deferred work.</summary>
+    public void WaitErrorsCount(string n)
+    {
+        for (int i = 0; i < 100 && Sysfs("errors_count") != n; i++) Thread.Sleep(50);
+        Assert.Equal(n, Sysfs("errors_count"));
+    }
+
     public void TriggerFsError(string msg = "fshealer test")
     {
         File.WriteAllText(Path.Combine(SysDir, "trigger_fs_error"), msg);

@@ -131,6 +131,8 @@ public class FsErrorWatcherKernelTests
         using var fs = new Ext4Loop();
         fs.TriggerFsError("one");
         fs.TriggerFsError("two");
+        // errors_count is folded into the superblock by ext4's deferred update work: wait until it shows both
+        fs.WaitErrorsCount("2");
         using var h = new WatchHarness(false, fs.Mnt);
         var r = h.Next(x => x.Event.Kind == FsErrorKind.Missed, TimeSpan.FromSeconds(2));
         Out(r.ToString());
@@ -154,6 +156,7 @@ public class FsErrorWatcherKernelTests
         Assert.False(h.Watcher.Remove(fs.Mnt));
         fs.TriggerFsError();
         Assert.DoesNotContain(h.DrainFor(TimeSpan.FromMilliseconds(500)), x => x.Event.Kind == FsErrorKind.Error);
+        fs.WaitErrorsCount("1");
         Assert.Equal(0, h.Watcher.Add(fs.Mnt, out _)); // re-add: the one error above is now "missed"
         var r = h.Next(x => x.Event.Kind == FsErrorKind.Missed, TimeSpan.FromSeconds(2));
         Assert.Equal(1u, r.Event.ErrorCount);

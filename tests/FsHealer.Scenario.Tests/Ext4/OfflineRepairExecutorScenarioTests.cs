@@ -57,11 +57,23 @@ public class OfflineRepairExecutorScenarioTests
     {
         var runner = Runner();
         int unmounts = 0;
-        var o = new OfflineRepairExecutor(runner) { UnmountFn = _ => { unmounts++; return 16; } }.Execute(Plan());
+        var o = new OfflineRepairExecutor(runner) { UnmountFn = _ => { unmounts++; return 16; }, UnmountRetryDelay = TimeSpan.Zero }.Execute(Plan());
         Assert.True(o.Success);
         Assert.Equal(Ext4PlanDecision.Schedule, o.Final);
-        Assert.Equal(1, unmounts);
+        Assert.Equal(4, unmounts); // transient EBUSY retried, never a lazy unmount
         Assert.Equal(["tune2fs -E force_fsck /dev/loop9"], runner.Calls);
+    }
+
+    [Fact]
+    public void TransientEbusy_IsRetried_ThenRepairs()
+    {
+        var runner = Runner(("e2fsck -y", 1, ""), ("e2fsck -n", 0, ""), ("mount", 0, ""));
+        int unmounts = 0;
+        var o = new OfflineRepairExecutor(runner) { UnmountFn = _ => ++unmounts < 3 ? 16 : 0, UnmountRetryDelay = TimeSpan.Zero }.Execute(Plan());
+        Assert.Equal(3, unmounts);
+        Assert.Equal(Ext4PlanDecision.OfflineRepair, o.Final);
+        Assert.Contains(o.Steps, s => s.Step.Kind == Ext4StepKind.Unmount && s.Detail == "unmounted (attempt 3)");
+        Assert.DoesNotContain("tune2fs -E force_fsck /dev/loop9", runner.Calls);
     }
 
     [Fact]
