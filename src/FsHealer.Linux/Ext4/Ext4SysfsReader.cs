@@ -29,7 +29,7 @@ public static class Ext4SysfsReader
     {
         string text;
         try { text = File.ReadAllText("/proc/self/mountinfo"); }
-        catch (IOException) { return null; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
         string want = Path.TrimEndingDirectorySeparator(Path.GetFullPath(mountPoint));
         if (want.Length == 0) want = "/";
         MountInfoEntry? found = null;

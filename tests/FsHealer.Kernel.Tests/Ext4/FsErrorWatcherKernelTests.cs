@@ -162,3 +162,18 @@ public class FsErrorWatcherKernelTests
         Assert.Equal(1u, r.Event.ErrorCount);
     }
 }
+
+public class FsErrorWatcherAddErrorTests
+{
+    [Fact]
+    public void Add_NonexistentPath_NamesSyscallAndErrno()
+    {
+        Ext4Loop.SkipUnlessPossible();
+        using var h = new WatchHarness(false);
+        string p = $"/tmp/fshealer-ext4-missing-{Guid.NewGuid():N}";
+        Assert.Equal(2, h.Watcher.Add(p, out var err));
+        Assert.Equal($"statfs({p}): ENOENT: No such file or directory", err);
+        Assert.False(h.Watcher.Remove(p));
+        Assert.Empty(h.Watcher.MountPoints);
+    }
+}
