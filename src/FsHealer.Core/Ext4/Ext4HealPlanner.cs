@@ -95,7 +95,7 @@ public static class Ext4HealPlanner
             new(Ext4StepKind.VerifyClean, "e2fsck", ["-f", "-n", input.Device], $"verify {input.Device} is clean"),
             new(Ext4StepKind.Remount, "mount", opts.Length > 0 ? ["-t", "ext4", "-o", opts, input.Device, input.MountPoint]
                 : ["-t", "ext4", input.Device, input.MountPoint], $"mount {input.Device} again at {input.MountPoint}"),
-            new(Ext4StepKind.VerifyMounted, "", [input.MountPoint], $"verify {input.Device} is mounted at {input.MountPoint}"),
+            new(Ext4StepKind.VerifyMounted, "", [input.MountPoint, input.Device, input.Options.ErrorsPolicy.ToString()], $"verify {input.Device} is mounted at {input.MountPoint}"),
         };
         reasons.Add("policy offline-repair: unmount, e2fsck -fy, remount with the same options");
         return new(Ext4PlanDecision.OfflineRepair, steps, reasons, schedule);

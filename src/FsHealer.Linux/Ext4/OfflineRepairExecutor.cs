@@ -101,9 +101,16 @@ public sealed class OfflineRepairExecutor(ICommandRunner runner, Action<string>?
                 case Ext4StepKind.VerifyMounted:
                 {
                     string mnt = step.Arguments[0];
+                    string? dev = step.Arguments.Count > 1 ? step.Arguments[1] : null;
+                    string? policy = step.Arguments.Count > 2 ? step.Arguments[2] : null;
                     var m = Ext4SysfsReader.FindMount(mnt);
-                    bool good = m is { FsType: "ext4" };
-                    r = new(step, good, good ? 0 : -1, good ? $"{m!.Source} mounted at {mnt} ({m.Options})" : $"nothing ext4 mounted at {mnt}");
+                    string? problem = m is null ? $"nothing mounted at {mnt}"
+                        : m.FsType != "ext4" ? $"{m.FsType} (not ext4) mounted at {mnt}"
+                        : dev is not null && m.Source != dev ? $"{m.Source} mounted at {mnt}, expected {dev}"
+                        : policy is not null && m.Options.ErrorsPolicy.ToString() != policy ? $"errors policy {m.Options.ErrorsPolicy}, expected {policy}"
+                        : null;
+                    bool good = problem is null;
+                    r = new(step, good, good ? 0 : -1, good ? $"{m!.Source} mounted at {mnt} ({m.Options})" : problem!);
                     results.Add(r); Log(r.ToString());
                     if (!good) ok = false;
                     continue;
