@@ -37,5 +37,6 @@ public static class Cli
         yield return MountsCommand.Create();
         yield return XfsPollCommand.Create();
         yield return BtrfsCommand.Create();
+        yield return Ext4Command.Create();
     }
 }

@@ -25,6 +25,8 @@ public static class RunCommand
         cmd.Options.Add(repair);
         cmd.Options.Add(offline);
         cmd.Options.Add(interval);
+        var schedule = new Option<bool>("--schedule-fsck") { Description = "ext4 with errors: schedule a boot-time check (tune2fs -E force_fsck) instead of only reporting." };
+        cmd.Options.Add(schedule);
         cmd.SetAction(pr =>
         {
             var opts = new DaemonOptions
@@ -35,6 +37,7 @@ public static class RunCommand
                 Duration = pr.GetValue(duration) is { } s ? TimeSpan.FromSeconds(s) : null,
                 Repair = pr.GetValue(repair),
                 OfflineRepair = pr.GetValue(offline),
+                Ext4Schedule = pr.GetValue(schedule),
                 PollInterval = TimeSpan.FromSeconds(Math.Clamp(pr.GetValue(interval), 0.1, 86400)),
             };
             using var cts = new CancellationTokenSource();

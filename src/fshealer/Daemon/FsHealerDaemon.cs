@@ -35,6 +35,8 @@ public sealed record DaemonOptions
     /// <summary>Allow unmount + offline repair + remount of idle, non-root filesystems when online repair is impossible.</summary>
     public bool OfflineRepair { get; init; }
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>ext4 with errors: make sure the next boot-time check repairs it (tune2fs -E force_fsck).</summary>
+    public bool Ext4Schedule { get; init; }
 }
 
 /// <summary>

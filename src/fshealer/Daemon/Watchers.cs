@@ -13,6 +13,7 @@ public static class Watchers
         // the Linux 7.0 health monitor, else in-core health polling
         ["xfs"] = (t, ctx) => XfsMonitorWatcher.Create(t, ctx) ?? XfsPollWatcher.Create(t, ctx),
         ["btrfs"] = BtrfsWatcher.Create,
+        ["ext4"] = Ext4Watcher.Create,
     };
 }
 

@@ -1,0 +1,103 @@
+using System.Collections.Concurrent;
+using FsHealer.Core.Ext4;
+using FsHealer.Core.Fanotify;
+using FsHealer.Core.Mounts;
+using FsHealer.Linux.Ext4;
+
+namespace FsHealer.Cli.Daemon;
+
+/// <summary>
+/// ext4 (and, from Linux 7.0, any filesystem that reports errors): one shared fanotify FAN_FS_ERROR group with a
+/// filesystem mark per watched filesystem, the sysfs error counters reconciled against the events, and the healing
+/// policy (report / schedule a boot-time check / offline repair of an idle non-root filesystem).
+/// </summary>
+public sealed class Ext4Watcher : IFsWatcher
+{
+    private static readonly object Lock = new();
+    private static FsErrorWatcher? _shared;
+    private static BlockingCollection<FsErrorReport>? _reports;
+    private static Thread? _consumer;
+    private static readonly ConcurrentDictionary<string, DateTime> LastHeal = new();
+
+    private string _mnt;
+    public string How { get; }
+
+    private Ext4Watcher(string mnt, string how) { _mnt = mnt; How = how; }
+
+    public static IFsWatcher? Create(MountTarget t, DaemonContext ctx)
+    {
+        lock (Lock)
+        {
+            if (_shared is null)
+            {
+                _reports = new BlockingCollection<FsErrorReport>(new ConcurrentQueue<FsErrorReport>(), 65536);
+                var reports = _reports;
+                _shared = FsErrorWatcher.Create(r => { if (!reports.TryAdd(r)) ctx.Console.Err($"{r.MountPoint}: error report queue full; the sysfs counters will account for it"); },
+                    d => ctx.Console.Err($"fshealer: {d}"), resolvePaths: true, out var error);
+                if (_shared is null)
+                {
+                    ctx.Console.Err($"{t.PreferredPath}: cannot watch filesystem errors: {error}");
+                    return null;
+                }
+                _shared.Start();
+                _consumer = new Thread(() => Consume(ctx)) { IsBackground = true, Name = "fs-error-consumer" };
+                _consumer.Start();
+            }
+            if (_shared.Add(t.PreferredPath, out var err) != 0)
+            {
+                ctx.Console.Err($"{t.PreferredPath}: {err}");
+                return null;
+            }
+        }
+        var policy = Policy(ctx);
+        return new Ext4Watcher(t.PreferredPath, $"fanotify FAN_FS_ERROR + sysfs error counters; policy {policy.ToString().ToLowerInvariant()}");
+    }
+
+    private static Ext4HealPolicy Policy(DaemonContext ctx) =>
+        ctx.Options.OfflineRepair ? Ext4HealPolicy.OfflineRepair : ctx.Options.Ext4Schedule ? Ext4HealPolicy.Schedule : Ext4HealPolicy.Report;
+
+    private static void Consume(DaemonContext ctx)
+    {
+        foreach (var r in _reports!.GetConsumingEnumerable())
+        {
+            try
+            {
+                ctx.Console.Out($"{r.MountPoint ?? "?"}: {r}");
+                var policy = Policy(ctx);
+                if (policy == Ext4HealPolicy.Report || r.MountPoint is null || r.Event.Kind == FsErrorKind.Overflow) continue;
+                // one heal per filesystem per minute: the remount itself may report the errors ext4 recorded
+                if (LastHeal.TryGetValue(r.MountPoint, out var last) && DateTime.UtcNow - last < TimeSpan.FromMinutes(1)) continue;
+                LastHeal[r.MountPoint] = DateTime.UtcNow;
+                var m = Ext4SysfsReader.FindMount(r.MountPoint);
+                if (m is null || m.FsType != "ext4") { ctx.Console.Out($"{r.MountPoint}: no longer an ext4 mount; nothing to heal"); continue; }
+                var plan = Ext4HealPlanner.Plan(new Ext4HealInput
+                {
+                    MountPoint = m.MountPoint, Device = m.Source, Options = m.Options, HasErrors = true,
+                    IsRootFs = m.MountPoint == "/", Busy = null, Policy = policy,
+                });
+                ctx.Console.Out($"{m.MountPoint}: heal plan: {plan}");
+                var outcome = new OfflineRepairExecutor(new ProcessCommandRunner(), s => ctx.Console.Out($"{m.MountPoint}: {s}")).Execute(plan);
+                ctx.Console.Out($"{m.MountPoint}: heal {outcome.Final}: {(outcome.Success ? "succeeded" : "FAILED")}");
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException)
+            {
+                ctx.Console.Err($"{r.MountPoint}: healing failed: {ex.Message}");
+            }
+        }
+    }
+
+    public void Moved(string newPath)
+    {
+        lock (Lock)
+        {
+            _shared?.Remove(_mnt);
+            _mnt = newPath;
+            _shared?.Add(newPath, out _);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (Lock) _shared?.Remove(_mnt);
+    }
+}
