@@ -1,0 +1,23 @@
+using FsHealer.Kernel.Tests.Infra;
+
+namespace FsHealer.Kernel.Tests.Demo;
+
+/// <summary>The README's first command runs in CI and asserts its own outcome (exit 0 only if XFS, ext4 and
+/// btrfs were all detected, healed and verified).</summary>
+public class DemoTests
+{
+    [Fact]
+    public void Demo_HealsXfsExt4AndBtrfs()
+    {
+        Sh.RequireRoot();
+        Sh.RequireTools("mkfs.xfs", "mkfs.btrfs", "debugfs", "xfs_db", "btrfs-map-logical", "filefrag", "unshare");
+        var repo = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
+        var r = Sh.Run("bash", Path.Combine(repo, "scripts/demo.sh"));
+        TestContext.Current.TestOutputHelper?.WriteLine(r.Out + r.Err);
+        Assert.True(r.Code == 0, $"demo failed (rc {r.Code}):\n{r.Out}\n{r.Err}");
+        Assert.Contains("0 failed", r.Out);
+        Assert.Contains("offline repair Repaired", r.Out);
+        Assert.Contains("heal OfflineRepair: succeeded", r.Out);
+        Assert.Matches(@"finished: .* [1-9]\d* corrected, 0 uncorrectable", r.Out);
+    }
+}
