@@ -13,6 +13,7 @@ public static class Cli
         ["xfs-healer"] = a => XfsHealerCommand.Run(a),
         ["replay"] = ReplayCommand.Run,
         ["healthmon"] = HealthmonCommand.Run,
+        ["watch"] = WatchCommand.Run,
     };
 
     public static int Run(string[] args)
@@ -26,6 +27,7 @@ public static class Cli
         root.Subcommands.Add(XfsHealerCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(HealthmonCommand.Create());
+        root.Subcommands.Add(WatchCommand.Create());
         foreach (var c in ExtraCommands()) root.Subcommands.Add(c);
         return root.Parse(args).Invoke();
     }

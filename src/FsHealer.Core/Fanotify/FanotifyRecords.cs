@@ -34,7 +34,17 @@ public readonly ref struct FanotifyEvent(ulong mask, int fd, int pid, ReadOnlySp
     public int Pid { get; } = pid;
     public ReadOnlySpan<byte> InfoArea { get; } = infoArea;
 
+    /// <summary>The info records. Note: <c>foreach</c> iterates a copy of the enumerator, so its
+    /// <see cref="InfoEnumerator.Malformed"/> is lost; call <see cref="ValidateInfos"/> (or MoveNext by hand) for it.</summary>
     public InfoEnumerator Infos => new(InfoArea);
+
+    /// <summary>Walks the info records once: null when well-formed, else why not.</summary>
+    public string? ValidateInfos()
+    {
+        var e = new InfoEnumerator(InfoArea);
+        while (e.MoveNext()) { }
+        return e.Malformed;
+    }
 
     /// <summary>Walks info records; stops (and sets <see cref="InfoEnumerator.Malformed"/>) on a bad length.</summary>
     public ref struct InfoEnumerator(ReadOnlySpan<byte> area)

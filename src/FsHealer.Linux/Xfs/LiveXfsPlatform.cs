@@ -60,11 +60,15 @@ public sealed class LiveXfsPlatform(IUnitManager? units = null) : IXfsHealerPlat
         return err;
     }
 
+    /// <summary>errno of the last health-monitor open (EEXIST: another healer owns this filesystem).</summary>
+    public int LastMonitorErrno { get; private set; }
+
     public int OpenMonitor(bool verbose, out IRecordSource? source)
     {
         source = null;
         if (_mnt is null) return Core.Text.Errno.EBADF;
         var mon = XfsIoctl.OpenHealthMonitor(_mnt, verbose, out int err);
+        LastMonitorErrno = err;
         if (mon.IsInvalid) return err;
         MonitorFd = mon;
         if (_target is not null) _target.MonitorFd = mon;

@@ -11,7 +11,7 @@ public static class Watchers
     public static readonly IReadOnlyDictionary<string, WatcherFactory> Factories = new Dictionary<string, WatcherFactory>
     {
         // the Linux 7.0 health monitor, else in-core health polling
-        ["xfs"] = (t, ctx) => XfsMonitorWatcher.Create(t, ctx) ?? XfsPollWatcher.Create(t, ctx),
+        ["xfs"] = (t, ctx) => XfsMonitorWatcher.Create(t, ctx, out bool owned) ?? (owned ? new DeferredWatcher() : XfsPollWatcher.Create(t, ctx)),
         ["btrfs"] = BtrfsWatcher.Create,
         ["ext4"] = Ext4Watcher.Create,
     };
@@ -36,14 +36,17 @@ public sealed class XfsMonitorWatcher : IFsWatcher
         _thread.Start();
     }
 
-    public static IFsWatcher? Create(MountTarget t, DaemonContext ctx)
+    public static IFsWatcher? Create(MountTarget t, DaemonContext ctx, out bool ownedByAnother)
     {
         var platform = new LiveXfsPlatform();
+        ownedByAnother = false;
         var session = new XfsHealerSession(ctx.Console);
         var o = new XfsHealerOptions { Mountpoint = t.PreferredPath, Repair = ctx.Options.Repair, Autofsck = !ctx.Options.Repair };
         var (result, settings, target, source) = session.Setup(o, platform, quietUnsupported: true);
         if (result != XfsHealerSession.SetupResult.Start)
         {
+            // EEXIST: xfs_healer (or another fshealer) already owns this filesystem's health monitor: defer to it
+            ownedByAnother = platform.LastMonitorErrno == FsHealer.Core.Text.Errno.EEXIST;
             platform.Dispose();
             return null;
         }
@@ -53,4 +56,11 @@ public sealed class XfsMonitorWatcher : IFsWatcher
 
     /// <summary>The monitor detaches by itself on unmount (UNMOUNT event, then EOF); nothing to force here.</summary>
     public void Dispose() => _thread.Join(TimeSpan.FromSeconds(5));
+}
+
+/// <summary>Another healer owns the filesystem (xfs_healer@ holds its health monitor): report, don't compete.</summary>
+public sealed class DeferredWatcher : IFsWatcher
+{
+    public string How => "health monitor already owned by another healer (xfs_healer?); deferring to it";
+    public void Dispose() { }
 }

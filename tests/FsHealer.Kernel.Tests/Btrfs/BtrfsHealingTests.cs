@@ -28,6 +28,9 @@ public sealed class BtrfsHealingTests
         for (int i = 0; i < 40; i++)
         {
             BtrfsLoopFs.DropCaches();
+            // RAID1 picks the mirror by pid parity; each iteration here spawns two processes, so burn one pid on odd
+            // iterations or every read would go to the same mirror
+            if (i % 2 == 1) BtrfsLoopFs.Sh("true", check: false);
             BtrfsLoopFs.Sh($"cat {Path.Combine(fs.Mnt, name)} > /dev/null", check: false);
             if (Counters(fs.Mnt, devid).CorruptionErrs > before) return true;
         }
