@@ -88,9 +88,12 @@ public static class Pipeline
         using var devnull = new StreamWriter(new FileStream("/dev/null", FileMode.Open, FileAccess.Write), bufferSize: 1 << 16);
         var engine = new XfsHealerEngine(new XfsEngineSettings { Mountpoint = "/mnt/bench", Log = log },
             null, new RecordingUnitManager(), new TextWriterConsole(devnull, devnull));
+        long alloc0 = GC.GetTotalAllocatedBytes(true);
         var sw = Stopwatch.StartNew();
         engine.Run(new SyntheticSource(n));
+        Console.WriteLine($"{"",30} allocated {(GC.GetTotalAllocatedBytes(true) - alloc0) / 1048576.0:F1} MiB");
         Report(name, engine.Stats.EventsHandled, sw.Elapsed);
+        Console.WriteLine($"{"",30} peak RSS so far {Rss("VmHWM") / 1024.0:F1} MiB, GC heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0:F1} MiB committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0:F1} MiB, gen0 GCs {GC.CollectionCount(0)}, max user-space queue depth {engine.Stats.MaxQueueDepth:N0}");
         if (engine.Stats.EventsHandled != n + 1) Console.WriteLine($"!! handled {engine.Stats.EventsHandled}, expected {n + 1}");
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using FsHealer.Core.Systemd;
 using FsHealer.Core.Text;
 using FsHealer.Core.Xfs;
@@ -66,7 +65,8 @@ public sealed class XfsHealerEngine
     /// <summary>Run until end of stream or UNMOUNT; drains the queue. Returns 0 on success, 1 on a read error.</summary>
     public int Run(IRecordSource source)
     {
-        using var queue = new BlockingCollection<HealthMonitorEvent>(new ConcurrentQueue<HealthMonitorEvent>(), _s.QueueCapacity);
+        // One preallocated ring: memory stays at QueueCapacity records however long the stream is.
+        var queue = new BoundedQueue<HealthMonitorEvent>(_s.QueueCapacity);
         var workers = new Thread[Math.Max(1, _s.Workers)];
         for (int i = 0; i < workers.Length; i++)
         {
@@ -81,13 +81,13 @@ public sealed class XfsHealerEngine
         }
         finally
         {
-            queue.CompleteAdding();
+            queue.Complete();
             foreach (var w in workers) w.Join();
         }
         return rc;
     }
 
-    private int ReadLoop(IRecordSource source, BlockingCollection<HealthMonitorEvent> queue)
+    private int ReadLoop(IRecordSource source, BoundedQueue<HealthMonitorEvent> queue)
     {
         const int R = HealthMonitorEvent.Size;
         var buf = new byte[Math.Max(R, _s.ReadBufferSize / R * R)];
@@ -136,10 +136,13 @@ public sealed class XfsHealerEngine
         }
     }
 
-    private void WorkerLoop(BlockingCollection<HealthMonitorEvent> queue)
+    private void WorkerLoop(BoundedQueue<HealthMonitorEvent> queue)
     {
-        foreach (var e in queue.GetConsumingEnumerable())
+        // one event at a time per worker: with several workers each takes the next event (xfs_healer's workqueue)
+        var batch = new HealthMonitorEvent[1];
+        while (queue.Take(batch) == 1)
         {
+            var e = batch[0];
             try
             {
                 Handle(e);
