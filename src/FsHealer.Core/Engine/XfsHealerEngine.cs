@@ -51,6 +51,11 @@ public sealed class XfsHealerEngine
     /// <summary>Optional observer for every handled event (history, metrics, notifications).</summary>
     public Action<HealthMonitorEvent>? OnEvent { get; init; }
 
+    /// <summary>Optional sink for the common event model (events, repair outcomes, full checks).</summary>
+    public Model.IEventSink? Sink { get; init; }
+    /// <summary>Device (source) for events published to <see cref="Sink"/>.</summary>
+    public string? Device { get; init; }
+
     public XfsHealerEngine(XfsEngineSettings settings, IXfsTarget? target, IUnitManager units, IHealerConsole console, TimeProvider? time = null)
     {
         _s = settings;
@@ -187,6 +192,7 @@ public sealed class XfsHealerEngine
         }
 
         OnEvent?.Invoke(e);
+        if (Sink is not null && Model.XfsEventMapping.Map(e, _s.Mountpoint, Device, path) is { } fe) Sink.Publish(fe);
 
         if (willRepair) RepairMetadata(e, path);
     }
@@ -244,7 +250,16 @@ public sealed class XfsHealerEngine
                     case RepairOutcome.Unnecessary: Interlocked.Increment(ref Stats.RepairsUnnecessary); break;
                 }
                 if (XfsEventFormatter.FormatRepair(e, steps[i].StructFlag, outcome, _s.Mountpoint, path) is { } line)
+                {
                     _con.Out(line);
+                    Sink?.Publish(new Model.FsEvent
+                    {
+                        Class = Model.XfsEventMapping.ForOutcome(outcome),
+                        Severity = outcome == RepairOutcome.Failed ? Model.Severity.Error : Model.Severity.Notice,
+                        Mount = _s.Mountpoint, FsType = "xfs", Device = Device, Message = line, Structure = steps[i].StructName,
+                        Inode = e.Domain == HealthDomain.Inode ? e.InodeIno : null, Path = path, Errno = rc == 0 ? null : rc,
+                    });
+                }
                 // the repair may have fixed the directory tree: try again for a path
                 if (path is null && e.Domain == HealthDomain.Inode && _target.HasParentPointers)
                     path = _target.LookupPath(e.InodeIno, e.InodeGen);
@@ -289,6 +304,11 @@ public sealed class XfsHealerEngine
         {
             Interlocked.Increment(ref Stats.FullChecksStarted);
             _con.Out($"{_s.Mountpoint}: Full repairs in progress.");
+            Sink?.Publish(new Model.FsEvent
+            {
+                Class = Model.EventClass.FullCheckStarted, Severity = Model.Severity.Warning, Mount = _s.Mountpoint,
+                FsType = "xfs", Device = Device, Message = $"{_s.Mountpoint}: full check started ({unit}): {why}",
+            });
         }
         else
         {

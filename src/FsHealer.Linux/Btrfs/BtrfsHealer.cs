@@ -57,6 +57,8 @@ public sealed class BtrfsHealer : IDisposable
     public IReadOnlyList<BtrfsScrubReport> Reports { get { lock (_lock) return [.. _reports]; } }
     public IReadOnlyList<DevStatsEvent> Events { get { lock (_lock) return [.. _events]; } }
     public event Action<BtrfsScrubReport>? ScrubFinished;
+    /// <summary>Every counter event (rise, reset, baseline, replaced, removed) as it is observed.</summary>
+    public event Action<DevStatsEvent>? CounterEvent;
     public DevStatsState State { get { lock (_lock) return DevStatsState.FromJson(_monitor.Snapshot(clearDirty: false), out _)!; } }
 
     /// <summary>Attach (first poll against the saved state) and start the poller thread. False if the mount cannot be opened.</summary>
@@ -106,6 +108,7 @@ public sealed class BtrfsHealer : IDisposable
         {
             evs = _monitor.Observe(m.Fsid, samples);
             _events.AddRange(evs);
+            foreach (var ev in evs) CounterEvent?.Invoke(ev);
         }
         foreach (var e in evs)
         {
@@ -200,6 +203,7 @@ public sealed class BtrfsHealer : IDisposable
         if (samples.Count == 0) return;
         IReadOnlyList<DevStatsEvent> evs;
         lock (_lock) { evs = _monitor.Observe(m.Fsid, samples); _events.AddRange(evs); }
+        foreach (var ev in evs) CounterEvent?.Invoke(ev);
         foreach (var e in evs) if (e.Kind != DevStatsEventKind.Baseline) _console.Out(e.Describe() + " (during scrub)");
         SaveState();
     }

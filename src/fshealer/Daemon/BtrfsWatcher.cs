@@ -1,3 +1,5 @@
+using FsHealer.Core.Btrfs;
+using FsHealer.Core.Model;
 using FsHealer.Core.Mounts;
 using FsHealer.Linux.Btrfs;
 
@@ -33,7 +35,7 @@ public sealed class BtrfsWatcher : IFsWatcher
             ctx.Console.Err($"{t.PreferredPath}: state directory {ctx.Options.StateDir}: {ex.Message}; counters will not be persisted");
         }
         var opts = new BtrfsHealerOptions { PollInterval = ctx.Options.PollInterval, StateFile = state };
-        var healer = new BtrfsHealer(t.PreferredPath, opts, ctx.Console);
+        var healer = Wire(new BtrfsHealer(t.PreferredPath, opts, ctx.Console), t.PreferredPath, ctx);
         if (!healer.Start()) { healer.Dispose(); return null; }
         return new BtrfsWatcher(healer, ctx, opts);
     }
@@ -41,8 +43,28 @@ public sealed class BtrfsWatcher : IFsWatcher
     public void Moved(string newPath)
     {
         _healer.Dispose();
-        _healer = new BtrfsHealer(newPath, _opts, _ctx.Console);
+        _healer = Wire(new BtrfsHealer(newPath, _opts, _ctx.Console), newPath, _ctx);
         _healer.Start();
+    }
+
+    private static BtrfsHealer Wire(BtrfsHealer h, string mnt, DaemonContext ctx)
+    {
+        h.CounterEvent += e => ctx.Events.Publish(new FsEvent
+        {
+            Class = e.Kind == DevStatsEventKind.Rise ? EventClass.CounterRise : EventClass.Diagnostic,
+            Severity = e.Kind == DevStatsEventKind.Rise ? Severity.Error : Severity.Info,
+            Mount = mnt, FsType = "btrfs", Device = e.Path, Message = e.Describe(), Structure = e.Counter?.ToString(),
+            Count = (long)Math.Min(e.Delta, long.MaxValue),
+        });
+        h.ScrubFinished += r => ctx.Events.Publish(new FsEvent
+        {
+            Class = EventClass.ScrubFinished,
+            Severity = r.Outcome.Uncorrectable > 0 ? Severity.Critical : r.Outcome.Success ? Severity.Notice : Severity.Error,
+            Mount = mnt, FsType = "btrfs", Message = $"{mnt}: scrub of devid {r.Outcome.Devid}: {r.Outcome.Message}" +
+                (r.Damaged.Count > 0 ? $"; damaged: {string.Join(", ", r.Damaged.SelectMany(d => d.Paths).Take(20))}" : ""),
+            Count = (long)r.Outcome.Corrected,
+        });
+        return h;
     }
 
     public void Dispose()

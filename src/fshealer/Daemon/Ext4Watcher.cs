@@ -63,6 +63,18 @@ public sealed class Ext4Watcher : IFsWatcher
             try
             {
                 ctx.Console.Out($"{r.MountPoint ?? "?"}: {r}");
+                ctx.Events.Publish(new FsHealer.Core.Model.FsEvent
+                {
+                    Class = r.Event.Kind switch
+                    {
+                        FsErrorKind.Missed => FsHealer.Core.Model.EventClass.ErrorsMissed,
+                        FsErrorKind.Overflow => FsHealer.Core.Model.EventClass.EventsLost,
+                        _ => r.Event.Error == 5 ? FsHealer.Core.Model.EventClass.IoError : FsHealer.Core.Model.EventClass.MetadataCorrupt,
+                    },
+                    Severity = FsHealer.Core.Model.Severity.Error,
+                    Mount = r.MountPoint ?? "?", FsType = "ext4", Device = r.Device, Message = r.ToString(),
+                    Inode = r.Event.Inode, Path = r.Path, Errno = r.Event.Error, Count = r.Event.ErrorCount,
+                });
                 var policy = Policy(ctx);
                 if (policy == Ext4HealPolicy.Report || r.MountPoint is null || r.Event.Kind == FsErrorKind.Overflow) continue;
                 // one heal per filesystem per minute: the remount itself may report the errors ext4 recorded
@@ -78,6 +90,13 @@ public sealed class Ext4Watcher : IFsWatcher
                 ctx.Console.Out($"{m.MountPoint}: heal plan: {plan}");
                 var outcome = new OfflineRepairExecutor(new ProcessCommandRunner(), s => ctx.Console.Out($"{m.MountPoint}: {s}")).Execute(plan);
                 ctx.Console.Out($"{m.MountPoint}: heal {outcome.Final}: {(outcome.Success ? "succeeded" : "FAILED")}");
+                ctx.Events.Publish(new FsHealer.Core.Model.FsEvent
+                {
+                    Class = outcome.Final == Ext4PlanDecision.Schedule ? FsHealer.Core.Model.EventClass.CheckScheduled : FsHealer.Core.Model.EventClass.OfflineRepair,
+                    Severity = outcome.Success ? FsHealer.Core.Model.Severity.Notice : FsHealer.Core.Model.Severity.Critical,
+                    Mount = m.MountPoint, FsType = "ext4", Device = m.Source,
+                    Message = $"{m.MountPoint}: heal {outcome.Final}: {(outcome.Success ? "succeeded" : "FAILED")}",
+                });
             }
             catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException)
             {

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using FsHealer.Core.Engine;
+using FsHealer.Core.Model;
 using FsHealer.Core.Mounts;
 using FsHealer.Linux.Mounts;
 using FsHealer.Linux.Systemd;
@@ -22,6 +23,8 @@ public sealed class DaemonContext(IHealerConsole console, DaemonOptions options)
 {
     public IHealerConsole Console { get; } = console;
     public DaemonOptions Options { get; } = options;
+    /// <summary>Every watcher publishes here; history, status, notifications and metrics subscribe.</summary>
+    public FsHealer.Core.Model.EventHub Events { get; } = new(d => console.Err($"fshealer: {d}"));
 }
 
 public sealed record DaemonOptions
@@ -49,6 +52,9 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
 {
     private readonly Dictionary<ulong, (MountTarget Target, IFsWatcher? Watcher)> _watched = [];
     private readonly DaemonContext _ctx = new(console, options);
+
+    /// <summary>The event hub (add sinks before <see cref="Run"/>).</summary>
+    public FsHealer.Core.Model.EventHub Events => _ctx.Events;
 
     public int Watched { get { lock (_watched) return _watched.Count; } }
 
@@ -100,6 +106,11 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         return 0;
     }
 
+    private void Publish(MountTarget t, EventClass c, string msg) => _ctx.Events.Publish(new FsEvent
+    {
+        Class = c, Severity = Severity.Info, Mount = t.PreferredPath, FsType = t.FsType, Device = t.Source, Message = $"{t.PreferredPath}: {msg}",
+    });
+
     private void Apply(List<TargetEvent> events)
     {
         foreach (var e in events)
@@ -121,6 +132,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                     }
                     lock (_watched) _watched[t.DevKey] = (t, w);
                     console.Out($"{t.PreferredPath}: {t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
+                    Publish(t, w is DeferredWatcher ? EventClass.Deferred : EventClass.Attached, $"{t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
                     break;
                 case TargetEventKind.Detached:
                     lock (_watched)
@@ -128,6 +140,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                         if (_watched.Remove(t.DevKey, out var old)) old.Watcher?.Dispose();
                     }
                     console.Out($"{t.PreferredPath}: {t.FsType} filesystem detached (dev {t.Dev}); stopped watching");
+                    Publish(t, EventClass.Detached, $"{t.FsType} filesystem detached (dev {t.Dev})");
                     break;
                 case TargetEventKind.Moved:
                     lock (_watched)
@@ -139,6 +152,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                         }
                     }
                     console.Out($"{t.PreferredPath}: {t.FsType} filesystem moved from {e.OldPath}");
+                    Publish(t, EventClass.Moved, $"{t.FsType} filesystem moved from {e.OldPath}");
                     break;
             }
         }

@@ -50,7 +50,7 @@ public sealed class XfsMonitorWatcher : IFsWatcher
             platform.Dispose();
             return null;
         }
-        var engine = new XfsHealerEngine(settings!, target, platform.Units, ctx.Console);
+        var engine = new XfsHealerEngine(settings!, target, platform.Units, ctx.Console) { Sink = ctx.Events, Device = t.Source };
         return new XfsMonitorWatcher(platform, engine, source!, settings!.WantRepair ? "XFS health monitor, repairing" : "XFS health monitor, reporting");
     }
 

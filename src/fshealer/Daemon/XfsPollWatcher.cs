@@ -19,8 +19,11 @@ public sealed class XfsPollWatcher : IFsWatcher
     private readonly Thread _thread;
     public string How { get; }
 
-    private XfsPollWatcher(string mnt, XfsSupport support, DaemonContext ctx, TimeSpan interval)
+    private readonly string? _device;
+
+    private XfsPollWatcher(string mnt, XfsSupport support, DaemonContext ctx, TimeSpan interval, string? device)
     {
+        _device = device;
         var wantRepair = ctx.Options.Repair && support.HasOnlineRepair;
         How = $"no XFS health monitor on this kernel: polling in-core health every {interval.TotalSeconds:0.#} s" +
               (wantRepair ? ", online repair" : support.HasOnlineRepair ? ", reporting" : ", no online scrub: " +
@@ -37,14 +40,15 @@ public sealed class XfsPollWatcher : IFsWatcher
             ctx.Console.Err($"{t.PreferredPath}: {diag}");
             return null;
         }
-        return new XfsPollWatcher(t.PreferredPath, support, ctx, ctx.Options.PollInterval);
+        return new XfsPollWatcher(t.PreferredPath, support, ctx, ctx.Options.PollInterval, t.Source);
     }
 
     private void Loop(string mnt, bool wantRepair, DaemonContext ctx, TimeSpan interval)
     {
         var con = ctx.Console;
         IXfsTarget? target = null;
-        var engine = new XfsHealerEngine(new XfsEngineSettings { Mountpoint = mnt, WantRepair = wantRepair }, target, new FsHealer.Linux.Systemd.SystemctlUnitManager(), con);
+        var engine = new XfsHealerEngine(new XfsEngineSettings { Mountpoint = mnt, WantRepair = wantRepair }, target, new FsHealer.Linux.Systemd.SystemctlUnitManager(), con)
+            { Sink = ctx.Events, Device = _device };
         var poller = new XfsHealthPoller(mnt);
         using var kmsg = KmsgReader.Open(out _);
         var ct = _stop.Token;
@@ -68,6 +72,12 @@ public sealed class XfsPollWatcher : IFsWatcher
                 var report = XfsOfflineRepair.Repair(mnt);
                 foreach (var s in report.Steps) con.Out($"{mnt}: offline repair: {s}");
                 con.Out($"{mnt}: offline repair {report.Outcome}: {report.Summary}");
+                ctx.Events.Publish(new FsHealer.Core.Model.FsEvent
+                {
+                    Class = FsHealer.Core.Model.EventClass.OfflineRepair,
+                    Severity = report.Outcome.ToString().StartsWith("Repaired", StringComparison.Ordinal) ? FsHealer.Core.Model.Severity.Notice : FsHealer.Core.Model.Severity.Error,
+                    Mount = mnt, FsType = "xfs", Device = _device, Message = $"{mnt}: offline repair {report.Outcome}: {report.Summary}",
+                });
                 poller = new XfsHealthPoller(mnt); // the remounted filesystem starts with clean in-core state
             }
 
