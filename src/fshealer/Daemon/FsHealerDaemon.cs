@@ -76,6 +76,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         using var notify = new SdNotify();
         notify.Send($"READY=1\nSTATUS=watching {Watched} filesystem(s) ({source.Kind} mount events)");
         console.Out($"fshealer: watching {Watched} filesystem(s); following mounts via {source.Kind}");
+        TrimMemory(force: true);
         var watchdog = SdNotify.WatchdogInterval();
         var lastPing = DateTime.UtcNow;
         var deadline = options.Duration is { } d0 ? DateTime.UtcNow + d0 : DateTime.MaxValue;
@@ -91,6 +92,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                 return 1;
             }
             Apply(events);
+            TrimMemory(force: events.Count > 0);
             if (watchdog is { } w && DateTime.UtcNow - lastPing > w / 2)
             {
                 notify.Send("WATCHDOG=1");
@@ -104,6 +106,26 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             _watched.Clear();
         }
         return 0;
+    }
+
+    private long _allocatedAtTrim;
+    private DateTime _lastTrim = DateTime.MinValue;
+
+    /// <summary>
+    /// Give garbage back to the system after bursts (attach storms, event storms). The GC's gen0 budget is sized from the
+    /// CPU cache (~80 MiB here) and Native AOT ignores DOTNET_GCgen0size, so without this an idle daemon kept tens of
+    /// MiB of dead objects (measured: +0.37 MiB per attached filesystem). An aggressive collection of a small heap
+    /// takes a few milliseconds; it runs after attach/detach bursts and at most once a minute otherwise, only when
+    /// more than 4 MiB was allocated since the last one.
+    /// </summary>
+    private void TrimMemory(bool force)
+    {
+        long allocated = GC.GetTotalAllocatedBytes(false);
+        if (allocated - _allocatedAtTrim < (4 << 20)) return;
+        if (!force && DateTime.UtcNow - _lastTrim < TimeSpan.FromMinutes(1)) return;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        _allocatedAtTrim = GC.GetTotalAllocatedBytes(false);
+        _lastTrim = DateTime.UtcNow;
     }
 
     private void Publish(MountTarget t, EventClass c, string msg) => _ctx.Events.Publish(new FsEvent
