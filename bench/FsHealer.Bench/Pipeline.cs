@@ -149,3 +149,66 @@ public static class Latency
         Console.WriteLine($"event → repair ioctl issue, {m:N0} samples (after {samples / 10:N0} warm-up): p50 {steady[m / 2]:F1} µs, p99 {steady[(int)(m * 0.99)]:F1} µs, max {steady[^1]:F1} µs");
     }
 }
+
+/// <summary>ext4 error → decoded fshealer event latency on a real loop ext4 (root): `echo 1 > trigger_fs_error`
+/// timestamps the write; the FsErrorWatcher sink timestamps the decoded event.</summary>
+public static class Ext4Latency
+{
+    public static int Run(int samples)
+    {
+        if (!FsHealer.Linux.Interop.Libc.IsRoot) { Console.Error.WriteLine("ext4-latency needs root"); return 1; }
+        var dir = Directory.CreateTempSubdirectory("fshealer-ext4lat-").FullName;
+        string img = Path.Combine(dir, "img"), mnt = Path.Combine(dir, "mnt");
+        Directory.CreateDirectory(mnt);
+        string? loop = null;
+        try
+        {
+            Sh("truncate", "-s", "32M", img);
+            Sh("mkfs.ext4", "-q", "-F", img);
+            loop = Sh("losetup", "-f", "--show", img).Trim();
+            Sh("mount", loop, mnt);
+            var knob = $"/sys/fs/ext4/{Path.GetFileName(loop)}/trigger_fs_error";
+            var got = new SemaphoreSlim(0);
+            long stamp = 0;
+            var lat = new List<double>();
+            using var w = FsHealer.Linux.Ext4.FsErrorWatcher.Create(r =>
+            {
+                if (r.Event.Kind != FsHealer.Core.Fanotify.FsErrorKind.Error) return;
+                lat.Add(Stopwatch.GetElapsedTime(Interlocked.Read(ref stamp)).TotalMilliseconds);
+                got.Release();
+            }, _ => { }, resolvePaths: false, out var err) ?? throw new InvalidOperationException(err);
+            if (w.Add(mnt, out err) != 0) throw new InvalidOperationException(err);
+            w.Start();
+            for (int i = 0; i < samples; i++)
+            {
+                Interlocked.Exchange(ref stamp, Stopwatch.GetTimestamp());
+                File.WriteAllText(knob, "1");
+                if (!got.Wait(TimeSpan.FromSeconds(5))) { Console.Error.WriteLine($"sample {i}: no event within 5 s"); return 1; }
+            }
+            lat.Sort();
+            Console.WriteLine($"ext4 error → fshealer event, {samples} samples: p50 {lat[samples / 2]:F2} ms, p99 {lat[(int)(samples * 0.99)]:F2} ms, max {lat[^1]:F2} ms");
+            return 0;
+        }
+        finally
+        {
+            Sh("umount", mnt, false);
+            if (loop is not null) Sh("losetup", "-d", loop, false);
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private static string Sh(string file, params object[] args)
+    {
+        bool check = true;
+        var list = new List<string>();
+        foreach (var a in args) { if (a is bool b) check = b; else list.Add((string)a); }
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in list) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEnd();
+        var e = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (check && p.ExitCode != 0) throw new InvalidOperationException($"{file}: {e}");
+        return o;
+    }
+}

@@ -5,6 +5,7 @@ public static class Program
     /// <summary>
     ///   pipeline [N]   decode/engine throughput over N synthetic records (default 1,000,000) and peak RSS
     ///   latency [N]    event → repair-ioctl issue latency on the simulated kernel (default 10,000 samples)
+    ///   ext4-latency [N]  ext4 error → decoded event latency on a real loop ext4 (root; default 1,000 samples)
     ///   micro          BenchmarkDotNet micro-benchmarks (JIT build only)
     /// </summary>
     public static int Main(string[] args)
@@ -15,6 +16,7 @@ public static class Program
         {
             case "pipeline": Pipeline.Run(n > 0 ? n : 1_000_000); return 0;
             case "latency": Latency.Run((int)(n > 0 ? n : 10_000)); return 0;
+            case "ext4-latency": return Ext4Latency.Run((int)(n > 0 ? n : 1000));
 #if !AOT_BUILD
             case "micro": BenchmarkDotNet.Running.BenchmarkRunner.Run<MicroBenchmarks>(args: args[1..]); return 0;
 #endif
