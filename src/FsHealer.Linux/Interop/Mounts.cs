@@ -56,6 +56,27 @@ public static unsafe partial class Mounts
         }
     }
 
+    /// <summary>Linux 7.0 STATMOUNT_BY_FD: statmount of the mount an open fd lives on (mnt_fd in place of the
+    /// namespace fd). 6.18 returns EINVAL. Returns 0 with the raw buffer, or an errno.</summary>
+    public static int StatmountByFd(SafeFd fd, ulong mask, out byte[] buffer)
+    {
+        const uint STATMOUNT_BY_FD = 1;
+        int size = InitialBufferSize;
+        while (true)
+        {
+            var buf = new byte[size];
+            var req = new MntIdReq { Size = StatmountAbi.MNT_ID_REQ_SIZE_VER1, MntNsFd = (uint)fd.Fd, MntId = 0, Param = mask };
+            nint r;
+            fixed (byte* p = buf) r = Libc.syscall(SYS_statmount, (nint)(&req), (nint)p, (nint)size, (nint)STATMOUNT_BY_FD, 0);
+            if (r >= 0) { buffer = buf; return 0; }
+            int e = Libc.LastErrno;
+            if (e == EINTR) continue;
+            if (e == EOVERFLOW && size < MaxBufferSize) { size *= 2; continue; }
+            buffer = [];
+            return e;
+        }
+    }
+
     /// <summary>statmount + decode. Returns 0 and the entry, ENOENT for a vanished mount, or another errno.</summary>
     public static int StatmountEntry(ulong mntId, int nsFd, List<string> diagnostics, out MountEntry? entry, ulong mask = StatmountAbi.AllKnown)
     {

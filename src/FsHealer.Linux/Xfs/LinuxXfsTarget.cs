@@ -75,6 +75,16 @@ public sealed class LinuxXfsTarget : IXfsTarget
         var stored = CurrentMountpoint;
         var fd = TryPath(stored, validate);
         if (fd is not null) { errno = 0; return fd; }
+        // the mount may have moved: ask statmount(mnt_id) where it is now
+        if (MountId != 0 && Interop.Mounts.Statmount(MountId, FsHealer.Core.Mounts.StatmountAbi.MNT_POINT, 0, out var sm) == 0
+            && FsHealer.Core.Mounts.StatmountDecoder.Decode(sm, []) is { MntPoint: { } point } && point != stored
+            && TryPath(point, validate) is { } moved)
+        {
+            _lock.EnterWriteLock();
+            try { _mountpoint = point; } finally { _lock.ExitWriteLock(); }
+            errno = 0;
+            return moved;
+        }
         foreach (var dir in MountTable.XfsMountsWithSource(_fsname))
         {
             if (dir == stored) continue;

@@ -31,9 +31,16 @@ public sealed class LiveXfsPlatform(IUnitManager? units = null) : IXfsHealerPlat
 
     public bool CaptureFsInfo(string mountpoint)
     {
-        // Linux 7.0 has statmount(STATMOUNT_BY_FD); before that, the process's own mount table.
         var rpath = LibcPaths.RealPath(mountpoint, out _);
         if (rpath is null) return false;
+        // Linux 7.0: statmount(STATMOUNT_BY_FD) on the open fd gives mount point, source and the unique mount id
+        if (_mnt is not null && Interop.Mounts.StatmountByFd(_mnt, FsHealer.Core.Mounts.StatmountAbi.MNT_POINT | FsHealer.Core.Mounts.StatmountAbi.SB_SOURCE | FsHealer.Core.Mounts.StatmountAbi.MNT_BASIC, out var sm) == 0
+            && FsHealer.Core.Mounts.StatmountDecoder.Decode(sm, []) is { MntPoint: { } point, SbSource: { } source } && point == rpath)
+        {
+            _fsname = source;
+            return true;
+        }
+        // before that: the process's own mount table (sandboxing may hide the global one)
         foreach (var e in MountTable.Read())
         {
             if (e.Type != "xfs") continue;

@@ -184,4 +184,26 @@ public class XfsHealerKernelTests
             Sh.Run("losetup", "-d", cloneLoop);
         }
     }
+
+    [Fact]
+    public void WeakHandle_FollowsMountMove() // mount --move keeps the unique mount id: statmount(mnt_id) finds it
+    {
+        using var fs = new LoopFs("xfs", tag: "xfs-move");
+        using var root = Libc.Open(fs.Mnt, Libc.O_RDONLY | Libc.O_DIRECTORY, out _);
+        XfsIoctl.GetGeometry(root, out var geo);
+        Assert.Equal(0, LinuxXfsTarget.Create(root, fs.Mnt, fs.Loop!, geo, out var target));
+        root.Dispose();
+        Assert.NotEqual(0UL, target!.MountId);
+        var moved = Path.Combine(fs.Dir, "moved");
+        Directory.CreateDirectory(moved);
+        var mv = Sh.Run("mount", "--move", fs.Mnt, moved);
+        if (mv.Code != 0) Assert.Skip($"mount --move not possible here (shared parent mount? run inside unshare -m --propagation private): {mv.Err.Trim()}");
+        try
+        {
+            using var fd = target.Reopen(validate: true, out int err);
+            Assert.NotNull(fd);
+            Assert.Equal(moved, target.CurrentMountpoint);
+        }
+        finally { Sh.Run("umount", moved); }
+    }
 }
