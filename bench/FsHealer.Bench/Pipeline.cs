@@ -89,8 +89,11 @@ public static class Pipeline
         var engine = new XfsHealerEngine(new XfsEngineSettings { Mountpoint = "/mnt/bench", Log = log },
             null, new RecordingUnitManager(), new TextWriterConsole(devnull, devnull));
         long alloc0 = GC.GetTotalAllocatedBytes(true);
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         engine.Run(new SyntheticSource(n));
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        Console.WriteLine($"{"",30} CPU {cpu.TotalMilliseconds:F0} ms ({cpu.TotalMilliseconds / sw.Elapsed.TotalMilliseconds:F2} cores), {cpu.TotalMicroseconds * 1000 / n:F0} ns CPU per event");
         Console.WriteLine($"{"",30} allocated {(GC.GetTotalAllocatedBytes(true) - alloc0) / 1048576.0:F1} MiB");
         Report(name, engine.Stats.EventsHandled, sw.Elapsed);
         Console.WriteLine($"{"",30} peak RSS so far {Rss("VmHWM") / 1024.0:F1} MiB, GC heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0:F1} MiB committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0:F1} MiB, gen0 GCs {GC.CollectionCount(0)}, max user-space queue depth {engine.Stats.MaxQueueDepth:N0}");

@@ -36,6 +36,7 @@ public static class Cli
     private static IEnumerable<Command> ExtraCommands()
     {
         yield return RunCommand.Create();
+        yield return DemoCommand.Create();
         yield return MountsCommand.Create();
         yield return XfsPollCommand.Create();
         yield return BtrfsCommand.Create();
