@@ -121,8 +121,9 @@ public sealed record NotifySettings
         var hooksList = new List<WebhookSettings>();
         foreach (var w in dto.Webhooks ?? [])
         {
-            if (w.Url is null || !Uri.TryCreate(w.Url, UriKind.Absolute, out var u) || (u.Scheme != "http" && u.Scheme != "https"))
-            { errors.Add($"notify.webhooks: \"{(w.Url is null ? "" : Redact(w.Url))}\" is not an http(s) URL"); continue; }
+            Uri? u = null;
+            if (w.Url is null || !Uri.TryCreate(w.Url, UriKind.Absolute, out u) || (u.Scheme != "http" && u.Scheme != "https"))
+            { errors.Add($"notify.webhooks: \"{(u is null ? "(unparseable, redacted)" : $"{u.Scheme}://{u.Host}/...")}\" is not an http(s) URL"); continue; }
             WebhookFormat fmt = WebhookFormat.Json;
             if (w.Format is { } f && !Enum.TryParse(f, ignoreCase: true, out fmt))
             { errors.Add($"notify.webhooks[{Redact(u)}].format: \"{f}\" is not json, text or slack"); continue; }
