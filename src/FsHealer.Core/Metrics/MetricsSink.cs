@@ -140,11 +140,17 @@ public sealed class MetricsSink : IEventSink
 
     public double Value(MetricFamily f, params string[] labels) { lock (_lock) return Get(f, labels); }
 
+    /// <summary>When set, <see cref="Watched"/> is read from it at every render (e.g. <c>() => daemon.Watched</c>).</summary>
+    public Func<int>? WatchedSource { get; set; }
+
     public string Render()
     {
         var sb = new StringBuilder();
+        int? watched = null;
+        try { watched = WatchedSource?.Invoke(); } catch (Exception) { }
         lock (_lock)
         {
+            if (watched is { } w) Watched.Set(w, []);
             foreach (var f in _families)
             {
                 sb.Append("# HELP ").Append(f.Name).Append(' ').Append(EscapeHelp(f.Help)).Append('\n');

@@ -58,10 +58,16 @@ public sealed class NotifyDispatcher : IEventSink, IDisposable
         }
     }
 
+    /// <summary>When set, the heartbeat's filesystem count is read from it at every tick (e.g. <c>() => daemon.Watched</c>).</summary>
+    public Func<int>? WatchedSource { get; set; }
+
     public void Tick()
     {
+        int? watched = null;
+        try { watched = WatchedSource?.Invoke(); } catch (Exception) { }
         lock (_lock)
         {
+            if (watched is { } w) _policy.WatchedFilesystems = w;
             foreach (var m in _policy.Tick()) Enqueue(m);
         }
     }

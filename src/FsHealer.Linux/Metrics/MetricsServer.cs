@@ -22,6 +22,18 @@ public sealed class MetricsServer : IDisposable
 
     public MetricsServer(MetricsSink metrics, Action<string>? log = null) { _metrics = metrics; _log = log ?? (_ => { }); }
 
+    /// <summary>Starts every endpoint the settings enable; problems are logged (the daemon keeps running without
+    /// metrics rather than failing). Returns null when metrics are off.</summary>
+    public static MetricsServer? Start(MetricsSettings settings, MetricsSink metrics, Action<string> log)
+    {
+        if (!settings.Enabled) return null;
+        var s = new MetricsServer(metrics, log);
+        if (settings.Listen is { } l && s.StartHttp(l, out _) is { } e1) log(e1);
+        if (settings.Socket is { } u && s.StartUnix(u) is { } e2) log(e2);
+        if (settings.Textfile is { } t) s.StartTextfile(t, settings.TextfileInterval);
+        return s;
+    }
+
     /// <summary>Listens on http://HOST:PORT/metrics. Only loopback addresses are accepted (no TLS, no auth).</summary>
     public string? StartHttp(string hostPort, out int port)
     {
@@ -188,6 +200,7 @@ public sealed class MetricsServer : IDisposable
 
     public void Dispose()
     {
+        if (_cts.IsCancellationRequested) return;
         _cts.Cancel();
         try { _http?.Stop(); _http?.Close(); } catch (Exception) { }
         _unix?.Dispose();

@@ -117,3 +117,36 @@ public class MetricsSinkTests
         Assert.Contains("fshealer_repairs_total{mount=\"/x\",fstype=\"xfs\",outcome=\"failed\"} 2", m.Render());
     }
 }
+
+public class MetricsSettingsTests
+{
+    private static MetricsSettings? Parse(string json, List<string> errors)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        return MetricsSettings.Parse(doc.RootElement.Clone(), errors);
+    }
+
+    [Fact]
+    public void Defaults_are_off_and_sections_parse_or_explain()
+    {
+        Assert.False(MetricsSettings.Parse(null, [])!.Enabled);
+        var ok = Parse("""{ "listen": "127.0.0.1:9723", "textfile": "/var/lib/node/fshealer.prom", "textfileIntervalSeconds": 30 }""", []);
+        Assert.NotNull(ok);
+        Assert.True(ok.Enabled);
+        Assert.Equal(TimeSpan.FromSeconds(30), ok.TextfileInterval);
+        var errors = new List<string>();
+        Assert.Null(Parse("""{ "socket": "rel.sock", "textfile": "/x/fshealer.txt", "textfileIntervalSeconds": 0 }""", errors));
+        Assert.Equal(3, errors.Count);
+        Assert.Contains(errors, e => e.Contains("ending in .prom"));
+    }
+
+    [Fact]
+    public void Watched_source_is_read_at_render()
+    {
+        int n = 3;
+        var m = new MetricsSink { WatchedSource = () => n };
+        Assert.Contains("fshealer_watched_filesystems 3\n", m.Render());
+        n = 4;
+        Assert.Contains("fshealer_watched_filesystems 4\n", m.Render());
+    }
+}
