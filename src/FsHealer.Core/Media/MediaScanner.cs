@@ -44,6 +44,10 @@ public sealed record MediaScanOptions
     public int ChunkBytes { get; init; } = 1 << 20;
     /// <summary>Bandwidth limit in bytes/s; 0 = unlimited.</summary>
     public long BytesPerSecond { get; init; }
+    /// <summary>Pause after every read (xfs_io -s rest_us).</summary>
+    public TimeSpan RestBetweenReads { get; init; }
+    /// <summary>Only scan inside [Offset, End) of the device (xfs_io start/end).</summary>
+    public ByteRange? Limit { get; init; }
     /// <summary>Resume: skip everything before this device offset.</summary>
     public long ResumeFrom { get; init; }
     /// <summary>Bad ranges already found before the resume point (from the checkpoint).</summary>
@@ -103,10 +107,19 @@ public sealed class MediaScanner
         return list;
     }
 
+    public static IEnumerable<ByteRange> Clip(IEnumerable<ByteRange> ranges, ByteRange limit)
+    {
+        foreach (var r in ranges)
+        {
+            long s = Math.Max(r.Offset, limit.Offset), e = Math.Min(r.End, limit.End);
+            if (e > s) yield return new ByteRange(s, e - s);
+        }
+    }
+
     public MediaScanResult Run(IReadOnlyList<ByteRange> rangesIn, MediaScanOptions o, Action<MediaScanProgress>? progress = null, CancellationToken ct = default)
     {
         int sector = Math.Max(512, _dev.SectorSize);
-        var ranges = Normalize(rangesIn, _dev.Size, sector);
+        var ranges = Normalize(o.Limit is { } lim ? Clip(rangesIn, lim) : rangesIn, _dev.Size, sector);
         long total = ranges.Sum(r => r.Length);
         int chunk = Math.Max(sector, o.ChunkBytes / sector * sector);
         if (_buf.Length < chunk) _buf = new byte[chunk];
@@ -148,6 +161,7 @@ public sealed class MediaScanner
                 off += len;
                 done += len;
                 pos = off;
+                if (o.RestBetweenReads > TimeSpan.Zero) _clock.Sleep(o.RestBetweenReads, ct);
                 if (o.BytesPerSecond > 0)
                 {
                     var due = TimeSpan.FromSeconds((done - doneAtStart) / (double)o.BytesPerSecond);

@@ -40,11 +40,14 @@ public static class MediaScan
         string device = devName is null ? m.Source : "/dev/" + devName;
         using var dev = BlockDevice.Open(device, out error);
         if (dev is null) { error = $"{mount}: {error}"; return null; }
-        using var dirFd = Libc.Open(mount, Libc.O_RDONLY | Libc.O_DIRECTORY, out int derr);
-        if (dirFd.IsInvalid) { error = $"open({mount}): {Errno.Name(derr)}: {Errno.Message(derr)}"; return null; }
-
         var fsmap = new List<FsmapRecord>();
-        int ferr = Fsmap.GetAll(dirFd, fsmap);
+        int ferr;
+        // the directory fd is closed again before the scan so that the scan never keeps the filesystem busy
+        using (var dirFd = Libc.Open(mount, Libc.O_RDONLY | Libc.O_DIRECTORY, out int derr))
+        {
+            if (dirFd.IsInvalid) { error = $"open({mount}): {Errno.Name(derr)}: {Errno.Message(derr)}"; return null; }
+            ferr = Fsmap.GetAll(dirFd, fsmap);
+        }
         bool allocatedOnly = ferr == 0 && fsmap.Count > 0 && !req.WholeDevice;
         uint devKey = DevT(m.Major, m.Minor);
         var ranges = allocatedOnly
@@ -97,7 +100,7 @@ public static class MediaScan
 
         IReadOnlyList<BadRangeOwner> owners = [];
         List<FsEvent> events = [];
-        if (result.Bad.Count > 0)
+        if (result.Bad.Count > 0 && result.Outcome != MediaScanOutcome.Stopped)
         {
             var extents = FileExtents(mount, devKey, ct);
             owners = MediaMapping.Owners(result.Bad, extents, fsmap);
