@@ -42,6 +42,21 @@ public sealed record BadRangeOwner(BadRange Range, ulong Inode, string? Path, lo
 /// <summary>Pure mapping of bad device ranges to file ranges and metadata, and to the 7.0 monitor's events.</summary>
 public static class MediaMapping
 {
+    /// <summary>The device minus the space GETFSMAP reports as free.</summary>
+    public static List<ByteRange> InUse(IEnumerable<FsmapRecord> fsmap, long deviceSize)
+    {
+        var result = new List<ByteRange>();
+        long pos = 0;
+        foreach (var f in fsmap.Where(r => r.IsFree && r.Length > 0).OrderBy(r => r.Physical))
+        {
+            long s = Math.Clamp(f.Physical, 0, deviceSize), e = Math.Clamp(f.End, 0, deviceSize);
+            if (s > pos) result.Add(new ByteRange(pos, s - pos));
+            pos = Math.Max(pos, e);
+        }
+        if (pos < deviceSize) result.Add(new ByteRange(pos, deviceSize - pos));
+        return result;
+    }
+
     /// <summary>Intersect bad ranges with file extents (FIEMAP) and fsmap metadata records.</summary>
     public static List<BadRangeOwner> Owners(IEnumerable<BadRange> bad, IReadOnlyList<FileExtent> files, IReadOnlyList<FsmapRecord> fsmap)
     {
@@ -54,9 +69,11 @@ public static class MediaMapping
                 if (e <= s) continue;
                 result.Add(new BadRangeOwner(b, f.Inode, f.Path, f.Logical + (s - f.Physical), e - s, null));
             }
+            bool fileHit = result.Any(o => o.Range == b && o.IsFile);
             foreach (var m in fsmap)
             {
-                if (!m.IsSpecial || m.IsFree) continue;
+                // "unknown owner" is XFS-without-rmapbt's name for in-use space; it only matters when no file claims it
+                if (!m.IsSpecial || m.IsFree || (m.Owner == FsmapOwners.Unknown && fileHit)) continue;
                 if (Math.Max(b.Offset, m.Physical) >= Math.Min(b.End, m.End)) continue;
                 result.Add(new BadRangeOwner(b, 0, null, 0, 0, FsmapOwners.Name(m.Owner)));
             }

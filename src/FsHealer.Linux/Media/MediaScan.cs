@@ -50,8 +50,10 @@ public static class MediaScan
         }
         bool allocatedOnly = ferr == 0 && fsmap.Count > 0 && !req.WholeDevice;
         uint devKey = DevT(m.Major, m.Minor);
+        // everything that GETFSMAP does not call free is scanned: ext4 leaves file data out of its map (gaps), XFS
+        // without rmapbt reports it as "unknown owner"
         var ranges = allocatedOnly
-            ? fsmap.Where(r => !r.IsFree && (r.Device == devKey || r.Device == 0 || fsmap.All(x => x.Device == fsmap[0].Device))).Select(r => new ByteRange(r.Physical, r.Length)).ToList()
+            ? MediaMapping.InUse(fsmap.Where(r => r.Device == devKey || fsmap.All(x => x.Device == fsmap[0].Device)), dev.Size)
             : [new ByteRange(0, dev.Size)];
 
         string? cpPath = req.StateDir is null ? null : Path.Combine(req.StateDir, "media-" + Sanitize(mount) + ".json");
@@ -68,6 +70,7 @@ public static class MediaScan
             }
         }
         var userStop = options.StopReason;
+        var userCheckpoint = options.Checkpoint;
         var stopClock = System.Diagnostics.Stopwatch.StartNew();
         options = options with
         {
@@ -79,9 +82,9 @@ public static class MediaScan
                 var now = Ext4SysfsReader.FindMount(mount);
                 return now is null || now.Major != m.Major || now.Minor != m.Minor ? $"{mount} was unmounted" : null;
             },
-            Checkpoint = cpPath is null ? options.Checkpoint : (next, bad, done) =>
+            Checkpoint = cpPath is null ? userCheckpoint : (next, bad, done) =>
             {
-                options.Checkpoint?.Invoke(next, bad, done);
+                userCheckpoint?.Invoke(next, bad, done);
                 SaveCheckpoint(cpPath, new MediaScanCheckpoint
                 {
                     Mount = mount, Device = device, DeviceSize = dev.Size, NextOffset = next, DoneBytes = done,

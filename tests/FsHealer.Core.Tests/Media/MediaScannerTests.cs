@@ -237,6 +237,32 @@ public class MediaMappingTests
     }
 
     [Fact]
+    public void InUse_IsDeviceMinusFree()
+    {
+        var fsmap = new[]
+        {
+            new FsmapRecord(0, FsmapRecord.OfSpecialOwner, 0, 3, 0, 1024),
+            new FsmapRecord(0, FsmapRecord.OfSpecialOwner, 4096, FsmapOwners.Free, 0, 4096),
+            new FsmapRecord(0, FsmapRecord.OfSpecialOwner, 6144, FsmapOwners.Free, 0, 4096), // overlapping free
+            new FsmapRecord(0, FsmapRecord.OfSpecialOwner, 20000, FsmapOwners.Free, 0, 100000), // beyond the end
+        };
+        Assert.Equal([new ByteRange(0, 4096), new ByteRange(10240, 20000 - 10240)], MediaMapping.InUse(fsmap, 30000));
+        Assert.Equal([new ByteRange(0, 500)], MediaMapping.InUse([], 500));
+    }
+
+    [Fact]
+    public void UnknownOwner_OnlyWhenNoFileClaimsTheRange()
+    {
+        var bad = new[] { new BadRange(0, 512, 5), new BadRange(8192, 512, 5) };
+        var files = new[] { new FileExtent(5, "/m/f", 0, 8192, 4096) };
+        var fsmap = new[] { new FsmapRecord(0, FsmapRecord.OfSpecialOwner, 0, FsmapOwners.Unknown, 0, 65536) };
+        var o = MediaMapping.Owners(bad, files, fsmap);
+        Assert.Equal(2, o.Count);
+        Assert.Equal("unknown", o[0].Metadata);
+        Assert.Equal("/m/f", o[1].Path);
+    }
+
+    [Fact]
     public void Events_AreTheMonitorsMediaErrorAndDataLost_FormattedLikeXfsHealer()
     {
         var bad = new[] { new BadRange(8192, 1024, 5) };
