@@ -58,6 +58,8 @@ public sealed record VerifyMediaOptions
     public ulong? EndBytes { get; init; }
     public uint MaxIo { get; init; }
     public uint RestUs { get; init; }
+    /// <summary>fshealer extension: narrow each failed read down to the 512-byte sector (extra ioctl calls with max_io 512).</summary>
+    public bool Pinpoint { get; init; }
 }
 
 /// <summary>One media error found by the ioctl path: byte offset/length and the errno.</summary>
@@ -128,9 +130,10 @@ public static class VerifyMediaTool
                 ulong io = Math.Max(512UL, o.MaxIo == 0 ? DefaultMaxIo : o.MaxIo) / 512;
                 ulong len = Math.Min(io, end - start);
                 if (len == 0) len = 1;
-                var err = new VerifyMediaError(o.Device, Bytes(start), Bytes(len), (int)r.IoError);
-                errors.Add(err);
-                stderr(FormatError(err));
+                var found = o.Pinpoint && len > 1 ? Pinpoint(k, r, start, start + len, ref calls) : null;
+                if (found is null || found.Count == 0) found = [new VerifyMediaError(o.Device, Bytes(start), Bytes(len), (int)r.IoError)];
+                foreach (var err in found) { errors.Add(err); stderr(FormatError(err)); }
+                verified += Bytes(len) - found.Aggregate(0UL, (a, x) => a + x.Length);
                 start += len;
             }
             else if (start < end && verifiedThisCall(newStart) == 0)
@@ -145,6 +148,34 @@ public static class VerifyMediaTool
         ulong total = Bytes(requestedEnd - firstStart);
         foreach (var line in FormatReport("verified", verified, total, Bytes(firstStart), calls, elapsed)) stdout(line);
         return new(errors.Count > 0 ? 1 : 0, verified, total, Bytes(firstStart), calls, elapsed, errors, null);
+    }
+
+    /// <summary>Re-verify a failed read [s, e) one 512-byte sector per read, so that each bad sector is named;
+    /// adjacent bad sectors with the same errno are merged.</summary>
+    private static List<VerifyMediaError> Pinpoint(IVerifyMediaIoctl k, VerifyMediaRequest template, ulong s, ulong e, ref int calls)
+    {
+        var list = new List<VerifyMediaError>();
+        var dev = (XfsVerifyDevice)template.Device;
+        while (s < e)
+        {
+            var r = template;
+            r.StartDaddr = s; r.EndDaddr = e; r.IoError = 0; r.MaxIoSize = 512; r.Pad = 0;
+            int rc = k.Call(ref r);
+            calls++;
+            if (rc != 0) return list;
+            ulong ns = Math.Clamp(r.StartDaddr, s, e);
+            if (r.IoError != 0)
+            {
+                var x = new VerifyMediaError(dev, Bytes(s), 512, (int)r.IoError);
+                if (list.Count > 0 && list[^1].Offset + list[^1].Length == x.Offset && list[^1].Errno == x.Errno)
+                    list[^1] = list[^1] with { Length = list[^1].Length + 512 };
+                else list.Add(x);
+                s++;
+            }
+            else if (ns == s) return list; // no progress and no error: give up pinpointing
+            else s = ns;
+        }
+        return list;
     }
 
     private static ulong Bytes(ulong daddr) => daddr > ulong.MaxValue / 512 ? ulong.MaxValue : daddr * 512;

@@ -26,11 +26,12 @@ public static class VerifyMediaCommand
         var report = new Option<bool>("--report") { Description = "Report errors as health events (media error, data lost)" };
         var fallback = new Option<bool>("--fallback") { Description = "Use the read scan even if the kernel has XFS_IOC_VERIFY_MEDIA" };
         var bw = new Option<string?>("--bwlimit") { Description = "Read scan bandwidth limit in bytes/s (suffixes allowed), 0 = unlimited" };
+        var pinpoint = new Option<bool>("--pinpoint") { Description = "Ioctl path: narrow each failed read to the 512-byte sector" };
         var whole = new Option<bool>("--whole-device") { Description = "Read scan: also read free space" };
         var state = new Option<string?>("--state-dir") { Description = "Read scan: directory for the resume checkpoint (resumes an interrupted scan)" };
         var cmd = new Command("verify-media", "Verify the storage media under a filesystem and name the files that bad sectors hurt");
         cmd.Arguments.Add(mount);
-        foreach (var o in new Option[] { device, start, end, maxIo, rest, report, fallback, bw, whole, state }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { device, start, end, maxIo, rest, report, fallback, bw, whole, state, pinpoint }) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             using var cts = new CancellationTokenSource();
@@ -39,7 +40,7 @@ public static class VerifyMediaCommand
             try
             {
                 return Run(new Args(pr.GetValue(mount)!, pr.GetValue(device) ?? "data", pr.GetValue(start), pr.GetValue(end), pr.GetValue(maxIo),
-                    pr.GetValue(rest), pr.GetValue(report), pr.GetValue(fallback), pr.GetValue(bw), pr.GetValue(whole), pr.GetValue(state)),
+                    pr.GetValue(rest), pr.GetValue(report), pr.GetValue(fallback), pr.GetValue(bw), pr.GetValue(whole), pr.GetValue(state), pr.GetValue(pinpoint)),
                     Console.Out, Console.Error, null, cts.Token);
             }
             finally { Console.CancelKeyPress -= h; }
@@ -48,7 +49,7 @@ public static class VerifyMediaCommand
     }
 
     public sealed record Args(string Mount, string Device = "data", string? Start = null, string? End = null, string? MaxIo = null, uint RestUs = 0,
-        bool Report = false, bool Fallback = false, string? BwLimit = null, bool WholeDevice = false, string? StateDir = null);
+        bool Report = false, bool Fallback = false, string? BwLimit = null, bool WholeDevice = false, string? StateDir = null, bool Pinpoint = false);
 
     private static readonly Dictionary<string, XfsVerifyDevice> Devices = new()
     {
@@ -83,7 +84,7 @@ public static class VerifyMediaCommand
         {
             var r = VerifyMediaTool.Run(ioctl, new VerifyMediaOptions
             {
-                Device = dev, Report = a.Report, StartBytes = startB ?? 0, EndBytes = endB, MaxIo = (uint)(maxIo ?? 0), RestUs = a.RestUs,
+                Device = dev, Report = a.Report, StartBytes = startB ?? 0, EndBytes = endB, MaxIo = (uint)(maxIo ?? 0), RestUs = a.RestUs, Pinpoint = a.Pinpoint,
             }, mount, Out, Err, ct: ct);
             return r.ExitCode;
         }

@@ -111,6 +111,19 @@ public class VerifyMediaScenarioTests
     }
 
     [Fact]
+    public void Pinpoint_NarrowsFailedMiBToTheBadSectors()
+    {
+        var k = new SimulatedVerifyMediaKernel();
+        k.BadDaddr[2100] = 5; k.BadDaddr[2101] = 5; k.BadDaddr[3000] = 61;
+        var (r, o, e) = Run(k, new VerifyMediaOptions { Pinpoint = true });
+        Assert.Equal(["datadev: verify error at offset 1075200 length 1024: Input/output error",
+                      "datadev: verify error at offset 1536000 length 512: No data available"], e);
+        Assert.Equal((4UL << 20) - 1536, r.VerifiedBytes);
+        Assert.Equal("verified 4192768/4194304 bytes at offset 0", o[0]);
+        Assert.All(k.Calls.Skip(2).SkipLast(1), c => Assert.Equal(512u, c.MaxIo));
+    }
+
+    [Fact]
     public void ErrorAtVeryStart_ReportedOnFirstCall()
     {
         var k = new SimulatedVerifyMediaKernel();
@@ -192,6 +205,22 @@ public class VerifyMediaScenarioTests
             var (r, _, _) = Run(k, new VerifyMediaOptions { MaxIo = 512 });
             Assert.Equal(bad.OrderBy(x => x).Select(b => b * 512), r.Errors.Select(x => x.Offset));
             Assert.Equal((256UL - (ulong)bad.Count) * 512, r.VerifiedBytes);
+        }
+    }
+
+    [Fact]
+    public void RandomBadSectors_Pinpoint_WithLargeReads_NamesExactlyTheBadSectors()
+    {
+        var rng = new Random(99);
+        for (int round = 0; round < 50; round++)
+        {
+            var k = new SimulatedVerifyMediaKernel { SizeDaddr = (ulong)rng.Next(1, 20000) };
+            var bad = Enumerable.Range(0, rng.Next(0, 10)).Select(_ => (ulong)rng.NextInt64(0, (long)k.SizeDaddr)).ToHashSet();
+            foreach (var b in bad) k.BadDaddr[b] = 5;
+            var (r, _, _) = Run(k, new VerifyMediaOptions { Pinpoint = true, MaxIo = (uint)rng.Next(1, 300) * 512 });
+            var named = r.Errors.SelectMany(x => Enumerable.Range(0, (int)(x.Length / 512)).Select(i => x.Offset / 512 + (ulong)i)).ToHashSet();
+            Assert.True(bad.SetEquals(named), $"round {round}: [{string.Join(',', bad.Order())}] vs [{string.Join(',', named.Order())}]");
+            Assert.Equal((k.SizeDaddr - (ulong)bad.Count) * 512, r.VerifiedBytes);
         }
     }
 
