@@ -105,13 +105,17 @@ public static class MediaScan
         List<FsEvent> events = [];
         if (result.Bad.Count > 0 && result.Outcome != MediaScanOutcome.Stopped)
         {
-            var extents = FileExtents(mount, devKey, ct);
+            // FIEMAP gives device offsets only where the filesystem maps files straight onto one device (XFS data
+            // device, ext2/3/4); on btrfs it gives btrfs logical addresses, which would name the wrong files
+            var extents = MapsFilesToDevice(m.FsType) ? FileExtents(mount, devKey, ct) : [];
             owners = MediaMapping.Owners(result.Bad, extents, fsmap);
             events = MediaMapping.FsEvents(mount, m.FsType, device, HealthDomain.DataDev, result.Bad, owners);
             foreach (var e in events) req.Events?.Publish(e);
         }
         return new MediaScanReport(result, mount, m.FsType, device, allocatedOnly, owners, events, resumed);
     }
+
+    public static bool MapsFilesToDevice(string fsType) => fsType is "xfs" or "ext4" or "ext3" or "ext2";
 
     private static uint DevT(uint major, uint minor) => (major << 8) | (minor & 0xff) | ((minor & ~0xffu) << 12); // new_encode_dev
 
