@@ -8,12 +8,13 @@ namespace FsHealer.Linux.Interop;
 public static unsafe class Fsmap
 {
     public const uint FS_IOC_GETFSMAP = 0xC0C0583B;
-    private const int HeadSize = 64, RecSize = 64, Batch = 256;
+    private const int HeadSize = 64, RecSize = 64;
 
     /// <summary>All records (every device of the fs). Returns 0 or errno (ENOTTY/EOPNOTSUPP: not supported).</summary>
-    public static int GetAll(SafeFd fd, List<FsmapRecord> records, int limit = 10_000_000)
+    public static int GetAll(SafeFd fd, List<FsmapRecord> records, int limit = 10_000_000, int batch = 256)
     {
-        int size = HeadSize + 2 * RecSize + Batch * RecSize;
+        uint Batch = (uint)Math.Clamp(batch, 1, 4096);
+        int size = HeadSize + 2 * RecSize + (int)Batch * RecSize;
         var buf = new byte[size];
         var low = new byte[RecSize];
         while (records.Count < limit)

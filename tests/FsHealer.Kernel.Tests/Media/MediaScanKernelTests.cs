@@ -128,7 +128,13 @@ public class MediaScanKernelTests
         {
             var recs = new List<FsmapRecord>();
             Out($"GETFSMAP: {Fsmap.GetAll(dfd, recs)}, {recs.Count} records");
-            foreach (var r in recs.Take(40)) Out($"  {r}");
+            foreach (var r in recs.Take(12)) Out($"  {r}");
+            // batching: the same map when read 3 records per call (low key = last record returned)
+            var small = new List<FsmapRecord>();
+            Assert.Equal(0, Fsmap.GetAll(dfd, small, batch: 3));
+            Assert.Equal(recs, small);
+            Assert.True(recs.Count > 3);
+            Assert.True((recs[^1].Flags & FsmapRecord.OfLast) != 0);
         }
         // clean device first: no false positives; report throughput (allocated space, then whole device)
         var clean = MediaScan.Run(new MediaScanRequest { Mount = fs.Mnt }, null, out var err);
@@ -251,5 +257,6 @@ public class MediaScanKernelTests
         Assert.Contains("unmounted", rep.Result.StopReason);
         Assert.NotEmpty(progress);
         Assert.Contains(progress, p => p.Eta is not null);
+        Assert.InRange(progress[^1].BytesPerSecond, 1, 8.0 * 1.25 * (1 << 20)); // the bandwidth limit holds
     }
 }
