@@ -23,10 +23,13 @@ public static class FsmapOwners
 
     public static readonly IReadOnlyDictionary<ulong, string> Names = new Dictionary<ulong, string>
     {
-        [1] = "free space", [2] = "unknown", [3] = "static fs metadata", [4] = "journalling log", [5] = "per-AG metadata",
-        [6] = "inode btree", [7] = "inodes", [8] = "refcount btree", [9] = "cow reservation", [10] = "bad blocks",
-        [Owner('X', 1)] = "group descriptors", [Owner('X', 2)] = "reserved gdt blocks",
-        [Owner('X', 3)] = "block bitmap", [Owner('X', 4)] = "inode bitmap",
+        [Owner(0, 1)] = "free space", [Owner(0, 2)] = "unknown",
+        // XFS_FMR_OWN_* and EXT4_FMR_OWN_* ('X' codes are shared; ext4 adds 'f' codes)
+        [Owner('X', 1)] = "static fs metadata", [Owner('X', 2)] = "journalling log", [Owner('X', 3)] = "per-AG metadata",
+        [Owner('X', 4)] = "inode btree", [Owner('X', 5)] = "inodes", [Owner('X', 6)] = "refcount btree",
+        [Owner('X', 7)] = "cow reservation", [Owner('X', 8)] = "bad blocks",
+        [Owner('f', 1)] = "group descriptors", [Owner('f', 2)] = "reserved gdt blocks",
+        [Owner('f', 3)] = "block bitmap", [Owner('f', 4)] = "inode bitmap",
     };
 
     public static string Name(ulong owner) => Names.TryGetValue(owner, out var n) ? n : $"special owner 0x{owner:x}";

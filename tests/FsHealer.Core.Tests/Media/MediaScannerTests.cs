@@ -228,7 +228,7 @@ public class MediaMappingTests
     {
         var bad = new[] { new BadRange(8192, 1024, 5), new BadRange(1 << 20, 512, 61) };
         var files = new[] { new FileExtent(131, "/mnt/a", 0, 4096, 8192), new FileExtent(132, "/mnt/b", 65536, 9000, 100_000), new FileExtent(133, "/mnt/c", 0, 200_000, 4096) };
-        var fsmap = new[] { new FsmapRecord(0, FsmapRecord.OfSpecialOwner, 1 << 20, 7, 0, 16384), new FsmapRecord(0, FsmapRecord.OfSpecialOwner, 0, FsmapOwners.Free, 0, 4096) };
+        var fsmap = new[] { new FsmapRecord(0, FsmapRecord.OfSpecialOwner, 1 << 20, ((ulong)'X' << 32) | 5, 0, 16384), new FsmapRecord(0, FsmapRecord.OfSpecialOwner, 0, FsmapOwners.Free, 0, 4096) };
         var o = MediaMapping.Owners(bad, files, fsmap);
         Assert.Equal(3, o.Count);
         Assert.Equal(new BadRangeOwner(bad[0], 131, "/mnt/a", 4096, 1024, null), o[0]);
@@ -294,9 +294,12 @@ public class MediaMappingTests
     }
 
     [Theory]
-    [InlineData(3UL, "static fs metadata")]
-    [InlineData(4UL, "journalling log")]
-    [InlineData(((ulong)'X' << 32) | 3, "block bitmap")]
+    [InlineData(((ulong)'X' << 32) | 1, "static fs metadata")]   // 0x5800000001
+    [InlineData(((ulong)'X' << 32) | 2, "journalling log")]
+    [InlineData(377957122053UL, "inodes")]                      // seen on ext4 6.18: inode tables
+    [InlineData(438086664193UL, "group descriptors")]           // 'f',1 seen on ext4 6.18
+    [InlineData(((ulong)'f' << 32) | 3, "block bitmap")]
+    [InlineData(1UL, "free space")]
     [InlineData(0x1234UL, "special owner 0x1234")]
     public void SpecialOwnerNames(ulong owner, string name) => Assert.Equal(name, FsmapOwners.Name(owner));
 }

@@ -163,6 +163,7 @@ public class MediaScanKernelTests
         Assert.Equal(injected.OrderBy(b => b.Offset), rep.Result.Bad);
         var files = rep.Owners.Where(o => o.IsFile).Select(o => (o.Path, o.FileOffset, o.Length)).OrderBy(x => x.Path).ToList();
         Assert.Equal([(f3, 8192L, 4096L), (f6, 1536L, 512L)], files);
+        Assert.All(rep.Owners, o => Assert.True(o.IsFile, $"file data misnamed as metadata: {o}"));
         Assert.Equal(2, sink.Events.Count(e => e.Class == EventClass.MediaError));
         var lost = sink.Events.Where(e => e.Class == EventClass.DataLost).ToList();
         Assert.Equal([f3, f6], lost.Select(e => e.Path).Order());
@@ -173,6 +174,25 @@ public class MediaScanKernelTests
         foreach (var (path, data) in fs.Files.Where(f => f.Key != f3 && f.Key != f6))
             Assert.Equal(data, File.ReadAllBytes(path));
         Assert.Throws<IOException>(() => File.ReadAllBytes(f3));
+    }
+
+    [Fact]
+    public void Ext4InodeTableEio_IsNamedAsInodeMetadata()
+    {
+        FaultyDisk.SkipUnlessPossible("ext4");
+        using var fs = new FaultyDisk("ext4", files: 2);
+        var tok = Ext4Loop.Must("debugfs", "-R", "imap /d/f1", fs.Device).Split([' ', '\t', '\n', ','], StringSplitOptions.RemoveEmptyEntries);
+        long block = long.Parse(tok[Array.LastIndexOf(tok, "block") + 1]);
+        int bs = int.Parse(Ext4Loop.Must("tune2fs", "-l", fs.Device).Split('\n').First(l => l.StartsWith("Block size:"))["Block size:".Length..].Trim());
+        fs.FailReads(block * bs, bs);
+        var sink = new ListSink();
+        var rep = MediaScan.Run(new MediaScanRequest { Mount = fs.Mnt, Events = sink }, null, out var err);
+        Assert.True(rep is not null, err);
+        foreach (var o in rep.Owners) Out($"owner: {o}");
+        Assert.Equal([new BadRange(block * bs, bs, 5)], rep.Result.Bad);
+        Assert.Equal("inodes", Assert.Single(rep.Owners).Metadata);
+        Assert.Contains(sink.Events, e => e.Class == EventClass.MediaError && e.Structure == "inodes" && e.Severity == Severity.Critical);
+        Assert.DoesNotContain(sink.Events, e => e.Class == EventClass.DataLost);
     }
 
     [Fact]
