@@ -38,6 +38,7 @@ public static class Cli
         yield return RunCommand.Create();
         yield return DemoCommand.Create();
         yield return NotifyCommand.Create();
+        yield return VerifyMediaCommand.Create();
         yield return MountsCommand.Create();
         yield return XfsPollCommand.Create();
         yield return BtrfsCommand.Create();
