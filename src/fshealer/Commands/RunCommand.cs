@@ -27,10 +27,22 @@ public static class RunCommand
         cmd.Options.Add(interval);
         var schedule = new Option<bool>("--schedule-fsck") { Description = "ext4 with errors: schedule a boot-time check (tune2fs -E force_fsck) instead of only reporting." };
         cmd.Options.Add(schedule);
+        var mediaEvery = new Option<string?>("--media-scan-interval") { Description = "Read-verify every filesystem's media this often (e.g. 30d; default off)." };
+        var mediaLimit = new Option<long>("--media-scan-limit") { Description = "Media scan bandwidth limit in bytes/s.", DefaultValueFactory = _ => 50L << 20 };
+        cmd.Options.Add(mediaEvery);
+        cmd.Options.Add(mediaLimit);
         cmd.SetAction(pr =>
         {
+            TimeSpan? mediaInterval = null;
+            if (pr.GetValue(mediaEvery) is { } me && !FsHealer.Core.Media.MediaScanSchedule.TryParseInterval(me, out mediaInterval, out var merr))
+            {
+                Console.Error.WriteLine($"fshealer run: --media-scan-interval: {merr}");
+                return 2;
+            }
             var opts = new DaemonOptions
             {
+                MediaScanInterval = mediaInterval,
+                MediaScanBytesPerSecond = pr.GetValue(mediaLimit),
                 ConfigPath = pr.GetValue(config),
                 StateDir = pr.GetValue(stateDir)!,
                 MountNamespace = pr.GetValue(ns),

@@ -38,6 +38,9 @@ public sealed record DaemonOptions
     /// <summary>Allow unmount + offline repair + remount of idle, non-root filesystems when online repair is impossible.</summary>
     public bool OfflineRepair { get; init; }
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Scheduled media scan interval (null = off) and its bandwidth limit.</summary>
+    public TimeSpan? MediaScanInterval { get; init; }
+    public long MediaScanBytesPerSecond { get; init; } = 50L << 20;
     /// <summary>ext4 with errors: make sure the next boot-time check repairs it (tune2fs -E force_fsck).</summary>
     public bool Ext4Schedule { get; init; }
 }
@@ -80,6 +83,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         var watchdog = SdNotify.WatchdogInterval();
         var lastPing = DateTime.UtcNow;
         var deadline = options.Duration is { } d0 ? DateTime.UtcNow + d0 : DateTime.MaxValue;
+        using var media = options.MediaScanInterval is { } mi ? new MediaScheduler(_ctx, mi, options.MediaScanBytesPerSecond) : null;
 
         while (!stop.IsCancellationRequested && DateTime.UtcNow < deadline)
         {
@@ -93,6 +97,12 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             }
             Apply(events);
             TrimMemory(force: events.Count > 0);
+            if (media is not null)
+            {
+                List<(string, string)> targets;
+                lock (_watched) targets = _watched.Values.Select(v => (v.Target.PreferredPath, v.Target.Source)).ToList();
+                media.Tick(targets);
+            }
             if (watchdog is { } w && DateTime.UtcNow - lastPing > w / 2)
             {
                 notify.Send("WATCHDOG=1");
