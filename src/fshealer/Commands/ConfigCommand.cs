@@ -106,10 +106,41 @@ public static class SupportedFilesystems
             string? blk = BlockName(t.Dev);
             string? uuid = blk is null ? null : byUuid.GetValueOrDefault(blk);
             string? label = blk is null ? null : byLabel.GetValueOrDefault(blk);
+            if ((uuid is null || label is null) && t.Source.StartsWith("/dev/", StringComparison.Ordinal))
+            {
+                var (bu, bl) = Blkid(t.Source);
+                uuid ??= bu;
+                label ??= bl;
+            }
             var entry = entries.FirstOrDefault(e => e.MountPoint == t.PreferredPath && e.Dev == t.Dev);
             list.Add(new SupportedFs(new FsIdentity(t.PreferredPath, t.FsType, uuid, label), t.Source, t.Dev, entry?.ReadOnly ?? false));
         }
         return list;
+    }
+
+    /// <summary>UUID and label from <c>blkid -o export</c> (no udev links, e.g. in containers). Never throws.</summary>
+    public static (string? Uuid, string? Label) Blkid(string device)
+    {
+        try
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("blkid") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.ArgumentList.Add("-o");
+            psi.ArgumentList.Add("export");
+            psi.ArgumentList.Add(device);
+            using var p = System.Diagnostics.Process.Start(psi);
+            if (p is null) return (null, null);
+            var outTask = p.StandardOutput.ReadToEndAsync();
+            _ = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(3000)) { try { p.Kill(); } catch (InvalidOperationException) { } return (null, null); }
+            string? uuid = null, label = null;
+            foreach (var line in outTask.Result.Split('\n'))
+            {
+                if (line.StartsWith("UUID=", StringComparison.Ordinal)) uuid = line[5..];
+                else if (line.StartsWith("LABEL=", StringComparison.Ordinal)) label = line[6..];
+            }
+            return (uuid, label);
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or InvalidOperationException) { return (null, null); }
     }
 
     /// <summary>Kernel block device name ("loop3") of major:minor, via /sys/dev/block.</summary>

@@ -21,15 +21,17 @@ public static class StatusCommand
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var stateDir = new Option<string?>("--state-dir") { Description = "State directory (default: from the configuration, /var/lib/fshealer)" };
         var config = new Option<string?>("--config") { Description = $"Configuration file (default {FsHealerConfig.DefaultPath})" };
+        var only = new Option<string?>("--fs") { Description = "Only the filesystem mounted at this mount point" };
         var cmd = new Command("status", "Health of every filesystem (exit 0 healthy, 1 degraded, 2 error, 3 unknown)");
         cmd.Options.Add(json);
         cmd.Options.Add(stateDir);
         cmd.Options.Add(config);
-        cmd.SetAction(pr => Run(pr.GetValue(json), pr.GetValue(stateDir), pr.GetValue(config), Console.Out, Console.Error));
+        cmd.Options.Add(only);
+        cmd.SetAction(pr => Run(pr.GetValue(json), pr.GetValue(stateDir), pr.GetValue(config), pr.GetValue(only), Console.Out, Console.Error));
         return cmd;
     }
 
-    public static int Run(bool json, string? stateDirOpt, string? configPath, TextWriter stdout, TextWriter stderr)
+    public static int Run(bool json, string? stateDirOpt, string? configPath, string? onlyMount, TextWriter stdout, TextWriter stderr)
     {
         var cr = ConfigLoader.LoadOrDefault(configPath);
         foreach (var e in cr.Errors) stderr.WriteLine($"fshealer: {e} (using the built-in defaults)");
@@ -40,9 +42,11 @@ public static class StatusCommand
         using var store = HistoryStore.Open(stateDir, out var histError, readOnly: true);
         var report = new StatusReportDto { StateDir = stateDir, History = store is null ? histError : store.Path };
         var healths = new List<Health>();
+        string? only = onlyMount is null ? null : (Path.TrimEndingDirectorySeparator(Path.GetFullPath(onlyMount)) is { Length: > 0 } o ? o : "/");
         foreach (var fs in SupportedFilesystems.List(stderr))
         {
             var id = fs.Identity;
+            if (only is not null && id.MountPoint != only) continue;
             var policy = cfg.PolicyFor(id);
             List<FsEvent> events = [];
             if (store is not null)
@@ -64,6 +68,11 @@ public static class StatusCommand
                 EventsSinceGoodCheck = st.EventsSinceGoodCheck, Rule = policy.Rule, Policy = st.PolicySays,
                 Diagnostics = [.. level.Diagnostics],
             });
+        }
+        if (only is not null && healths.Count == 0)
+        {
+            stderr.WriteLine($"fshealer: {only}: not the mount point of a supported filesystem (xfs, ext4, btrfs)");
+            return (int)Health.Unknown;
         }
         var overall = StatusComputer.Overall(healths);
         report.Health = overall.ToString().ToLowerInvariant();
