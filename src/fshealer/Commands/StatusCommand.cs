@@ -130,6 +130,8 @@ public static class StatusCommand
                 case "xfs":
                 {
                     using var fd = Libc.Open(fs.Identity.MountPoint, Libc.O_RDONLY | Libc.O_DIRECTORY, out int errno);
+                    // A shut-down XFS refuses even open() of its root with EIO.
+                    if (fd.IsInvalid && errno == 5) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = [$"open {fs.Identity.MountPoint}: EIO (the filesystem is shut down)"] };
                     if (fd.IsInvalid) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"open {fs.Identity.MountPoint}: {FsHealer.Core.Text.Errno.Name(errno)} ({FsHealer.Core.Text.Errno.Message(errno)})"] };
                     int r = XfsIoctl.GetGeometry(fd, out var g);
                     if (r == 5) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = ["XFS_IOC_FSGEOMETRY: EIO (the filesystem is shut down)"] };

@@ -103,6 +103,28 @@ public sealed class StatusKernelTests : IDisposable
     }
 
     [Fact]
+    public void Xfs_live_state_healthy_then_shutdown_is_an_error()
+    {
+        FsHealer.Kernel.Tests.XfsPoll.XfsPristine.RequireEnvironment();
+        Directory.CreateDirectory(_state);
+        string img = Path.Combine(_state, "xfs.img");
+        FsHealer.Kernel.Tests.XfsPoll.Sh.Must("truncate", "-s", "320M", img);
+        FsHealer.Kernel.Tests.XfsPoll.Sh.Must("mkfs.xfs", "-q", "-f", img);
+        using var fs = new FsHealer.Kernel.Tests.XfsPoll.XfsScratch(img, copy: false);
+        var (rc, j, _) = Status(fs.Mount);
+        Assert.Equal(0, rc);
+        Assert.False(j.GetProperty("shutdown").GetBoolean());
+        Assert.Empty(j.GetProperty("sick").EnumerateArray());
+        Assert.Contains("autofsck", j.GetProperty("policy").GetString());
+
+        FsHealer.Kernel.Tests.XfsPoll.Sh.Must("xfs_io", "-x", "-c", "shutdown", fs.Mount);
+        (rc, j, _) = Status(fs.Mount);
+        Assert.Equal(2, rc);
+        Assert.True(j.GetProperty("shutdown").GetBoolean());
+        Assert.Contains("filesystem is shut down", j.GetProperty("reasons").EnumerateArray().Select(x => x.GetString()));
+    }
+
+    [Fact]
     public void Not_a_supported_mount_is_unknown()
     {
         Ext4Loop.SkipUnlessPossible();
