@@ -1,0 +1,235 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FsHealer.Core.Config;
+using FsHealer.Core.Mounts;
+using FsHealer.Linux.Mounts;
+
+namespace FsHealer.Cli.Commands;
+
+/// <summary><c>fshealer config check [FILE]</c> and <c>fshealer config show [--config FILE] [--json]</c>.</summary>
+public static class ConfigCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<string?>("file") { Description = $"Configuration file (default {FsHealerConfig.DefaultPath})", Arity = ArgumentArity.ZeroOrOne };
+        var check = new Command("check", "Validate a configuration file; print OK or every error with line/column or JSON path");
+        check.Arguments.Add(file);
+        check.SetAction(pr => Check(pr.GetValue(file), Console.Out, Console.Error));
+
+        var config = new Option<string?>("--config") { Description = $"Configuration file (default {FsHealerConfig.DefaultPath})" };
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var show = new Command("show", "Print the effective configuration and which rule matches each mounted filesystem");
+        show.Options.Add(config);
+        show.Options.Add(json);
+        show.SetAction(pr => Show(pr.GetValue(config), pr.GetValue(json), Console.Out, Console.Error));
+
+        var cmd = new Command("config", "Check or show the configuration");
+        cmd.Subcommands.Add(check);
+        cmd.Subcommands.Add(show);
+        return cmd;
+    }
+
+    public static int Check(string? path, TextWriter stdout, TextWriter stderr)
+    {
+        var r = path is null ? ConfigLoader.LoadOrDefault(null) : ConfigLoader.Load(path);
+        if (r.Ok)
+        {
+            stdout.WriteLine(path is null && !File.Exists(FsHealerConfig.DefaultPath)
+                ? $"OK (no {FsHealerConfig.DefaultPath}: safe defaults)"
+                : $"{path ?? FsHealerConfig.DefaultPath}: OK ({r.Config!.Rules.Count} rule(s))");
+            return 0;
+        }
+        foreach (var e in r.Errors) stderr.WriteLine(e.ToString());
+        return 1;
+    }
+
+    public static int Show(string? path, bool json, TextWriter stdout, TextWriter stderr)
+    {
+        var r = ConfigLoader.LoadOrDefault(path);
+        if (!r.Ok)
+        {
+            foreach (var e in r.Errors) stderr.WriteLine(e.ToString());
+            return 1;
+        }
+        var cfg = r.Config!;
+        var dto = new ConfigShowDto
+        {
+            Source = cfg.SourcePath ?? "(built-in defaults)",
+            StateDir = cfg.StateDir,
+            Global = PolicyDto.From(cfg.Global),
+            Rules = cfg.Rules.Select(x => x.Name).ToList(),
+        };
+        foreach (var fs in SupportedFilesystems.List(stderr))
+        {
+            var p = cfg.PolicyFor(fs.Identity);
+            dto.Filesystems.Add(new FsRuleDto
+            {
+                MountPoint = fs.Identity.MountPoint, FsType = fs.Identity.FsType, Device = fs.Source, Uuid = fs.Identity.Uuid,
+                Label = fs.Identity.Label, Rule = p.Rule, Action = p.Describe(fs.Identity.FsType), Policy = PolicyDto.From(p),
+            });
+        }
+        if (json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(dto, ConfigShowJsonContext.Default.ConfigShowDto));
+            return 0;
+        }
+        stdout.WriteLine($"config: {dto.Source}");
+        stdout.WriteLine($"state dir: {dto.StateDir}");
+        stdout.WriteLine($"global: xfs {dto.Global.Xfs}, ext4 {dto.Global.Ext4}, btrfs auto-scrub {(cfg.Global.BtrfsAutoScrub ? "on" : "off")}, poll every {dto.Global.PollIntervalSeconds}s");
+        stdout.WriteLine($"rules: {(dto.Rules.Count == 0 ? "(none)" : string.Join(", ", dto.Rules))}");
+        foreach (var f in dto.Filesystems)
+            stdout.WriteLine($"  {f.MountPoint} ({f.FsType} {f.Device}{(f.Uuid is null ? "" : $" uuid {f.Uuid}")}{(f.Label is null ? "" : $" label {f.Label}")}): {f.Action}");
+        stdout.WriteLine("document:");
+        stdout.WriteLine(cfg.ToJson());
+        return 0;
+    }
+}
+
+public sealed record SupportedFs(FsIdentity Identity, string Source, string Dev, bool ReadOnly);
+
+/// <summary>Mounted filesystems fshealer monitors, with UUID and label from /dev/disk/by-uuid and by-label.</summary>
+public static class SupportedFilesystems
+{
+    public static List<SupportedFs> List(TextWriter stderr)
+    {
+        var diags = new List<string>();
+        var entries = MountTable.ReadAll(diags, out _);
+        foreach (var d in diags) stderr.WriteLine($"fshealer: {d}");
+        var tracker = new MountTracker();
+        tracker.Reconcile(entries);
+        var byUuid = Links("/dev/disk/by-uuid");
+        var byLabel = Links("/dev/disk/by-label");
+        var list = new List<SupportedFs>();
+        foreach (var t in tracker.Targets.OrderBy(t => t.PreferredPath, StringComparer.Ordinal))
+        {
+            string? blk = BlockName(t.Dev);
+            string? uuid = blk is null ? null : byUuid.GetValueOrDefault(blk);
+            string? label = blk is null ? null : byLabel.GetValueOrDefault(blk);
+            if ((uuid is null || label is null) && t.Source.StartsWith("/dev/", StringComparison.Ordinal))
+            {
+                var (bu, bl) = Blkid(t.Source);
+                uuid ??= bu;
+                label ??= bl;
+            }
+            var entry = entries.FirstOrDefault(e => e.MountPoint == t.PreferredPath && e.Dev == t.Dev);
+            list.Add(new SupportedFs(new FsIdentity(t.PreferredPath, t.FsType, uuid, label), t.Source, t.Dev, entry?.ReadOnly ?? false));
+        }
+        return list;
+    }
+
+    /// <summary>UUID and label from <c>blkid -o export</c> (no udev links, e.g. in containers). Never throws.</summary>
+    public static (string? Uuid, string? Label) Blkid(string device)
+    {
+        try
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("blkid") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.ArgumentList.Add("-o");
+            psi.ArgumentList.Add("export");
+            psi.ArgumentList.Add(device);
+            using var p = System.Diagnostics.Process.Start(psi);
+            if (p is null) return (null, null);
+            var outTask = p.StandardOutput.ReadToEndAsync();
+            _ = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(3000)) { try { p.Kill(); } catch (InvalidOperationException) { } return (null, null); }
+            string? uuid = null, label = null;
+            foreach (var line in outTask.Result.Split('\n'))
+            {
+                if (line.StartsWith("UUID=", StringComparison.Ordinal)) uuid = line[5..];
+                else if (line.StartsWith("LABEL=", StringComparison.Ordinal)) label = line[6..];
+            }
+            return (uuid, label);
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or InvalidOperationException) { return (null, null); }
+    }
+
+    /// <summary>Kernel block device name ("loop3") of major:minor, via /sys/dev/block.</summary>
+    public static string? BlockName(string majMin)
+    {
+        try
+        {
+            var link = new FileInfo($"/sys/dev/block/{majMin}").LinkTarget;
+            return link is null ? null : Path.GetFileName(Path.TrimEndingDirectorySeparator(link));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    // device name → uuid/label (udev escapes like \x20 are decoded)
+    private static Dictionary<string, string> Links(string dir)
+    {
+        var d = new Dictionary<string, string>();
+        try
+        {
+            foreach (var f in new DirectoryInfo(dir).EnumerateFileSystemInfos())
+            {
+                if (f.LinkTarget is not { } target) continue;
+                d.TryAdd(Path.GetFileName(target), UnescapeUdev(f.Name));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return d;
+    }
+
+    private static string UnescapeUdev(string s)
+    {
+        if (!s.Contains("\\x", StringComparison.Ordinal)) return s;
+        var sb = new System.Text.StringBuilder();
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (s[i] == '\\' && i + 3 < s.Length && s[i + 1] == 'x' && Uri.IsHexDigit(s[i + 2]) && Uri.IsHexDigit(s[i + 3]))
+            {
+                sb.Append((char)Convert.ToInt32(s.Substring(i + 2, 2), 16));
+                i += 3;
+            }
+            else sb.Append(s[i]);
+        }
+        return sb.ToString();
+    }
+}
+
+public sealed class PolicyDto
+{
+    public string Rule { get; set; } = "";
+    public string Xfs { get; set; } = "";
+    public string Ext4 { get; set; } = "";
+    public bool BtrfsAutoScrub { get; set; }
+    public long BtrfsScrubSpeedLimit { get; set; }
+    public bool BtrfsReadOnlyScrub { get; set; }
+    public long? BtrfsFullScrubIntervalSeconds { get; set; }
+    public long PollIntervalSeconds { get; set; }
+    public long? FullCheckIntervalSeconds { get; set; }
+
+    public static PolicyDto From(EffectivePolicy p) => new()
+    {
+        Rule = p.Rule, Xfs = EffectivePolicy.Name(p.Xfs), Ext4 = EffectivePolicy.Name(p.Ext4), BtrfsAutoScrub = p.BtrfsAutoScrub,
+        BtrfsScrubSpeedLimit = p.BtrfsScrubSpeedLimit, BtrfsReadOnlyScrub = p.BtrfsReadOnlyScrub,
+        BtrfsFullScrubIntervalSeconds = p.BtrfsFullScrubInterval is { } b ? (long)b.TotalSeconds : null,
+        PollIntervalSeconds = (long)p.PollInterval.TotalSeconds,
+        FullCheckIntervalSeconds = p.FullCheckInterval is { } f ? (long)f.TotalSeconds : null,
+    };
+}
+
+public sealed class FsRuleDto
+{
+    public string MountPoint { get; set; } = "";
+    public string FsType { get; set; } = "";
+    public string Device { get; set; } = "";
+    public string? Uuid { get; set; }
+    public string? Label { get; set; }
+    public string Rule { get; set; } = "";
+    public string Action { get; set; } = "";
+    public PolicyDto Policy { get; set; } = new();
+}
+
+public sealed class ConfigShowDto
+{
+    public string Source { get; set; } = "";
+    public string StateDir { get; set; } = "";
+    public PolicyDto Global { get; set; } = new();
+    public List<string> Rules { get; set; } = [];
+    public List<FsRuleDto> Filesystems { get; set; } = [];
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(ConfigShowDto))]
+public partial class ConfigShowJsonContext : JsonSerializerContext;

@@ -1,0 +1,128 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FsHealer.Core.Config;
+using FsHealer.Core.Model;
+using FsHealer.State;
+
+namespace FsHealer.Cli.Commands;
+
+/// <summary><c>fshealer history [--since DURATION|TIME] [--fs MOUNT] [--class C] [--limit N] [--json] [--state-dir DIR]</c>.</summary>
+public static class HistoryCommand
+{
+    public static Command Create()
+    {
+        var since = new Option<string?>("--since") { Description = "Only events newer than a duration (30m, 2h, 7d) or a time (2026-11-21T10:00Z)" };
+        var fs = new Option<string?>("--fs") { Description = "Only events of this mount point" };
+        var cls = new Option<string?>("--class") { Description = "Only events of this class (e.g. IoError, RepairSucceeded)" };
+        var limit = new Option<int>("--limit") { Description = "At most N events (newest)", DefaultValueFactory = _ => 100 };
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var stateDir = new Option<string?>("--state-dir") { Description = "State directory (default: from the configuration, /var/lib/fshealer)" };
+        var config = new Option<string?>("--config") { Description = $"Configuration file (default {FsHealerConfig.DefaultPath})" };
+        var cmd = new Command("history", "Show what fshealer saw and did (from the history database)");
+        foreach (var o in new Option[] { since, fs, cls, limit, json, stateDir, config }) cmd.Options.Add(o);
+        cmd.SetAction(pr => Run(pr.GetValue(since), pr.GetValue(fs), pr.GetValue(cls), pr.GetValue(limit), pr.GetValue(json),
+            StateDir(pr.GetValue(stateDir), pr.GetValue(config), Console.Error), Console.Out, Console.Error, DateTimeOffset.UtcNow));
+        return cmd;
+    }
+
+    /// <summary>--state-dir, else the configuration's state_dir, else the default.</summary>
+    public static string StateDir(string? explicitDir, string? configPath, TextWriter stderr)
+    {
+        if (explicitDir is not null) return explicitDir;
+        var r = ConfigLoader.LoadOrDefault(configPath);
+        if (!r.Ok)
+        {
+            foreach (var e in r.Errors) stderr.WriteLine($"fshealer: {e} (using {FsHealerConfig.DefaultStateDir})");
+            return FsHealerConfig.DefaultStateDir;
+        }
+        return r.Config!.StateDir;
+    }
+
+    /// <summary>"30s", "15m", "2h", "7d", "1w" before <paramref name="now"/>, or an ISO time.</summary>
+    public static DateTimeOffset? ParseSince(string s, DateTimeOffset now)
+    {
+        s = s.Trim();
+        if (s.Length >= 2 && long.TryParse(s.AsSpan(0, s.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out long n))
+        {
+            TimeSpan? unit = s[^1] switch
+            {
+                's' => TimeSpan.FromSeconds(1), 'm' => TimeSpan.FromMinutes(1), 'h' => TimeSpan.FromHours(1),
+                'd' => TimeSpan.FromDays(1), 'w' => TimeSpan.FromDays(7), _ => null,
+            };
+            if (unit is { } u && n < 1_000_000) return now - u * n;
+        }
+        if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)) return t;
+        return null;
+    }
+
+    public static int Run(string? since, string? fs, string? cls, int limit, bool json, string stateDir, TextWriter stdout, TextWriter stderr, DateTimeOffset now)
+    {
+        var q = new HistoryQuery { Mount = fs, Limit = limit <= 0 ? 100 : limit };
+        if (since is not null)
+        {
+            if (ParseSince(since, now) is not { } t) { stderr.WriteLine($"fshealer: --since \"{since}\": expected a duration like 30m, 2h, 7d or a time like 2026-11-21T10:00Z"); return 2; }
+            q = q with { Since = t };
+        }
+        if (cls is not null)
+        {
+            if (!Enum.TryParse<EventClass>(cls, ignoreCase: true, out var c) || !Enum.IsDefined(c))
+            {
+                stderr.WriteLine($"fshealer: --class \"{cls}\": unknown event class (one of {string.Join(", ", Enum.GetNames<EventClass>())})");
+                return 2;
+            }
+            q = q with { Class = c };
+        }
+        using var store = HistoryStore.Open(stateDir, out var error, readOnly: true);
+        if (store is null) { stderr.WriteLine($"fshealer: {error}"); return 1; }
+        List<StoredEvent> rows;
+        try { rows = store.Query(q); }
+        catch (Microsoft.Data.Sqlite.SqliteException e) { stderr.WriteLine($"fshealer: {store.Path}: {e.Message}"); return 1; }
+        rows.Reverse(); // oldest first
+        if (json)
+        {
+            var list = rows.Select(HistoryEventDto.From).ToList();
+            stdout.WriteLine(JsonSerializer.Serialize(list, HistoryJsonContext.Default.ListHistoryEventDto));
+            return 0;
+        }
+        foreach (var r in rows)
+        {
+            var e = r.Event;
+            stdout.WriteLine($"{e.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {e.Severity.ToString().ToLowerInvariant(),-8} {e.Class,-18} {(e.Mount.Length > 0 ? e.Mount : "-")}: {e.Message}"
+                + (e.CorrelationId is { } cid ? $" [{cid}]" : ""));
+        }
+        if (rows.Count == 0) stdout.WriteLine("no events");
+        return 0;
+    }
+}
+
+public sealed class HistoryEventDto
+{
+    public long Id { get; set; }
+    public string Time { get; set; } = "";
+    public string Class { get; set; } = "";
+    public string Severity { get; set; } = "";
+    public string Mount { get; set; } = "";
+    public string FsType { get; set; } = "";
+    public string? Device { get; set; }
+    public ulong? Inode { get; set; }
+    public string? Path { get; set; }
+    public int? Errno { get; set; }
+    public string? Structure { get; set; }
+    public long? Count { get; set; }
+    public string Message { get; set; } = "";
+    public string? CorrelationId { get; set; }
+
+    public static HistoryEventDto From(StoredEvent s) => new()
+    {
+        Id = s.Id, Time = s.Event.Time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+        Class = s.Event.Class.ToString(), Severity = s.Event.Severity.ToString(), Mount = s.Event.Mount, FsType = s.Event.FsType,
+        Device = s.Event.Device, Inode = s.Event.Inode, Path = s.Event.Path, Errno = s.Event.Errno, Structure = s.Event.Structure,
+        Count = s.Event.Count, Message = s.Event.Message, CorrelationId = s.Event.CorrelationId,
+    };
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(List<HistoryEventDto>))]
+public partial class HistoryJsonContext : JsonSerializerContext;

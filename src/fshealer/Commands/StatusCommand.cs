@@ -1,0 +1,184 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FsHealer.Core.Config;
+using FsHealer.Core.Model;
+using FsHealer.Core.Xfs;
+using FsHealer.Linux.Btrfs;
+using FsHealer.Linux.Ext4;
+using FsHealer.Linux.Interop;
+using FsHealer.State;
+
+namespace FsHealer.Cli.Commands;
+
+/// <summary><c>fshealer status [--json] [--state-dir DIR] [--config FILE]</c>: health of every mounted supported
+/// filesystem. Exit 0 healthy, 1 degraded, 2 error, 3 could not determine.</summary>
+public static class StatusCommand
+{
+    public static Command Create()
+    {
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var stateDir = new Option<string?>("--state-dir") { Description = "State directory (default: from the configuration, /var/lib/fshealer)" };
+        var config = new Option<string?>("--config") { Description = $"Configuration file (default {FsHealerConfig.DefaultPath})" };
+        var only = new Option<string?>("--fs") { Description = "Only the filesystem mounted at this mount point" };
+        var cmd = new Command("status", "Health of every filesystem (exit 0 healthy, 1 degraded, 2 error, 3 unknown)");
+        cmd.Options.Add(json);
+        cmd.Options.Add(stateDir);
+        cmd.Options.Add(config);
+        cmd.Options.Add(only);
+        cmd.SetAction(pr => Run(pr.GetValue(json), pr.GetValue(stateDir), pr.GetValue(config), pr.GetValue(only), Console.Out, Console.Error));
+        return cmd;
+    }
+
+    public static int Run(bool json, string? stateDirOpt, string? configPath, string? onlyMount, TextWriter stdout, TextWriter stderr)
+    {
+        var cr = ConfigLoader.LoadOrDefault(configPath);
+        foreach (var e in cr.Errors) stderr.WriteLine($"fshealer: {e} (using the built-in defaults)");
+        var cfg = cr.Config ?? FsHealerConfig.Default;
+        string stateDir = stateDirOpt ?? cfg.StateDir;
+        var now = DateTimeOffset.UtcNow;
+
+        using var store = HistoryStore.Open(stateDir, out var histError, readOnly: true);
+        var report = new StatusReportDto { StateDir = stateDir, History = store is null ? histError : store.Path };
+        var healths = new List<Health>();
+        string? only = onlyMount is null ? null : (Path.TrimEndingDirectorySeparator(Path.GetFullPath(onlyMount)) is { Length: > 0 } o ? o : "/");
+        foreach (var fs in SupportedFilesystems.List(stderr))
+        {
+            var id = fs.Identity;
+            if (only is not null && id.MountPoint != only) continue;
+            var policy = cfg.PolicyFor(id);
+            List<FsEvent> events = [];
+            if (store is not null)
+            {
+                try { events = store.Query(new HistoryQuery { Mount = id.MountPoint, Limit = 5000 }).Select(s => s.Event).ToList(); }
+                catch (Microsoft.Data.Sqlite.SqliteException e) { stderr.WriteLine($"fshealer: {store.Path}: {e.Message}"); }
+            }
+            var level = ReadLevel(fs);
+            var st = StatusComputer.Compute(events, level, policy, id.FsType, now);
+            healths.Add(st.Health);
+            report.Filesystems.Add(new FsStatusDto
+            {
+                MountPoint = id.MountPoint, FsType = id.FsType, Device = fs.Source, Uuid = id.Uuid, Label = id.Label,
+                Health = st.Health.ToString().ToLowerInvariant(), Reasons = [.. st.Reasons],
+                ErrorCount = level.ErrorCount, Shutdown = level.Shutdown, ReadOnly = level.ReadOnly, Sick = [.. level.SickStructures],
+                LastGoodCheck = st.LastGoodCheck?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                LastGoodCheckAgeSeconds = st.LastGoodCheckAge is { } a ? (long)a.TotalSeconds : null,
+                LastEvent = st.LastEvent is { } le ? $"{le.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {le.Class}: {le.Message}" : null,
+                EventsSinceGoodCheck = st.EventsSinceGoodCheck, Rule = policy.Rule, Policy = st.PolicySays,
+                Diagnostics = [.. level.Diagnostics],
+            });
+        }
+        if (only is not null && healths.Count == 0)
+        {
+            stderr.WriteLine($"fshealer: {only}: not the mount point of a supported filesystem (xfs, ext4, btrfs)");
+            return (int)Health.Unknown;
+        }
+        var overall = StatusComputer.Overall(healths);
+        report.Health = overall.ToString().ToLowerInvariant();
+        if (json) stdout.WriteLine(JsonSerializer.Serialize(report, StatusJsonContext.Default.StatusReportDto));
+        else
+        {
+            foreach (var f in report.Filesystems)
+            {
+                stdout.WriteLine($"{f.MountPoint}  {f.FsType}  {f.Device}  {f.Health.ToUpperInvariant()}");
+                foreach (var r in f.Reasons) stdout.WriteLine($"    {r}");
+                if (f.ErrorCount is { } ec) stdout.WriteLine($"    error count: {ec}");
+                stdout.WriteLine($"    last good check/repair: {(f.LastGoodCheck is null ? "never recorded" : $"{f.LastGoodCheck} ({FormatAge(f.LastGoodCheckAgeSeconds!.Value)} ago)")}");
+                if (f.LastEvent is not null) stdout.WriteLine($"    last event: {f.LastEvent}");
+                stdout.WriteLine($"    policy: {f.Policy}");
+                foreach (var d in f.Diagnostics) stdout.WriteLine($"    note: {d}");
+            }
+            if (report.Filesystems.Count == 0) stdout.WriteLine("no supported filesystems mounted");
+            stdout.WriteLine($"overall: {report.Health} (history: {report.History})");
+        }
+        return (int)overall;
+    }
+
+    private static string FormatAge(long s) =>
+        s >= 86400 ? $"{s / 86400}d {s % 86400 / 3600}h" : s >= 3600 ? $"{s / 3600}h {s % 3600 / 60}m" : s >= 60 ? $"{s / 60}m" : $"{s}s";
+
+    /// <summary>Live level state, cheap reads only. Never throws.</summary>
+    public static LevelState ReadLevel(SupportedFs fs)
+    {
+        try
+        {
+            switch (fs.Identity.FsType)
+            {
+                case "ext4":
+                {
+                    var blk = SupportedFilesystems.BlockName(fs.Dev);
+                    if (blk is null) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"no block device for {fs.Dev}"] };
+                    var s = Ext4SysfsReader.Read(blk);
+                    return new LevelState { ErrorCount = s.ErrorsCount, ReadOnly = fs.ReadOnly, Readable = s.ErrorsCount is not null, Diagnostics = [.. s.Diagnostics] };
+                }
+                case "btrfs":
+                {
+                    using var m = BtrfsMount.Open(fs.Identity.MountPoint, out var err);
+                    if (m is null) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [err ?? "cannot open"] };
+                    var devs = m.Status(out var serr);
+                    ulong sum = 0;
+                    var diags = new List<string>();
+                    if (serr is not null) diags.Add(serr);
+                    foreach (var d in devs)
+                    {
+                        if (d.Counters is { } c) sum += c.WriteErrs + c.ReadErrs + c.FlushErrs + c.CorruptionErrs + c.GenerationErrs;
+                        else if (d.CountersError is not null) diags.Add(d.CountersError);
+                    }
+                    return new LevelState { ErrorCount = sum, ReadOnly = fs.ReadOnly, Readable = devs.Count > 0, Diagnostics = diags };
+                }
+                case "xfs":
+                {
+                    using var fd = Libc.Open(fs.Identity.MountPoint, Libc.O_RDONLY | Libc.O_DIRECTORY, out int errno);
+                    // A shut-down XFS refuses even open() of its root with EIO.
+                    if (fd.IsInvalid && errno == 5) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = [$"open {fs.Identity.MountPoint}: EIO (the filesystem is shut down)"] };
+                    if (fd.IsInvalid) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"open {fs.Identity.MountPoint}: {FsHealer.Core.Text.Errno.Name(errno)} ({FsHealer.Core.Text.Errno.Message(errno)})"] };
+                    int r = XfsIoctl.GetGeometry(fd, out var g);
+                    if (r == 5) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = ["XFS_IOC_FSGEOMETRY: EIO (the filesystem is shut down)"] };
+                    if (r != 0) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"XFS_IOC_FSGEOMETRY: {FsHealer.Core.Text.Errno.Name(r)} ({FsHealer.Core.Text.Errno.Message(r)})"] };
+                    var sick = g.Sick == 0 ? [] : XfsHealthTables.FsStructures.FormatMask(g.Sick).Split(", ");
+                    return new LevelState { Shutdown = false, ReadOnly = fs.ReadOnly, Readable = true, SickStructures = sick };
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [e.Message] };
+        }
+        return new LevelState { ReadOnly = fs.ReadOnly };
+    }
+}
+
+public sealed class FsStatusDto
+{
+    public string MountPoint { get; set; } = "";
+    public string FsType { get; set; } = "";
+    public string Device { get; set; } = "";
+    public string? Uuid { get; set; }
+    public string? Label { get; set; }
+    public string Health { get; set; } = "";
+    public List<string> Reasons { get; set; } = [];
+    public ulong? ErrorCount { get; set; }
+    public bool? Shutdown { get; set; }
+    public bool ReadOnly { get; set; }
+    public List<string> Sick { get; set; } = [];
+    public string? LastGoodCheck { get; set; }
+    public long? LastGoodCheckAgeSeconds { get; set; }
+    public string? LastEvent { get; set; }
+    public int EventsSinceGoodCheck { get; set; }
+    public string Rule { get; set; } = "";
+    public string Policy { get; set; } = "";
+    public List<string> Diagnostics { get; set; } = [];
+}
+
+public sealed class StatusReportDto
+{
+    public string Health { get; set; } = "";
+    public string StateDir { get; set; } = "";
+    public string? History { get; set; }
+    public List<FsStatusDto> Filesystems { get; set; } = [];
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(StatusReportDto))]
+public partial class StatusJsonContext : JsonSerializerContext;

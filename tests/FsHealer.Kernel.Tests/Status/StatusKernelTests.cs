@@ -1,0 +1,135 @@
+using System.Text.Json;
+using FsHealer.Cli.Commands;
+using FsHealer.Core.Model;
+using FsHealer.Kernel.Tests.Ext4;
+using FsHealer.State;
+
+namespace FsHealer.Kernel.Tests.Status;
+
+public sealed class StatusKernelTests : IDisposable
+{
+    private readonly string _state = Path.Combine("/tmp", $"fshealer-status-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_state, true); } catch (IOException) { }
+    }
+
+    private (int Rc, JsonElement Fs, string Text) Status(string mnt)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int rc = StatusCommand.Run(true, _state, null, mnt, o, e);
+        TestContext.Current.TestOutputHelper?.WriteLine($"exit {rc}\n{o}\n{e}");
+        using var doc = JsonDocument.Parse(o.ToString());
+        var fs = doc.RootElement.GetProperty("filesystems").EnumerateArray().Single().Clone();
+        return (rc, fs, o.ToString());
+    }
+
+    [Fact]
+    public void Ext4_clean_is_healthy_then_an_fs_error_makes_it_degraded()
+    {
+        Ext4Loop.SkipUnlessPossible();
+        using var fs = new Ext4Loop();
+
+        var (rc, j, _) = Status(fs.Mnt);
+        Assert.Equal(0, rc);
+        Assert.Equal("healthy", j.GetProperty("health").GetString());
+        Assert.Equal(0UL, j.GetProperty("error_count").GetUInt64());
+        Assert.Equal("ext4", j.GetProperty("fs_type").GetString());
+        Assert.Equal("fshtest", j.GetProperty("label").GetString()); // udev link or blkid
+        Assert.Matches("^[0-9a-f-]{36}$", j.GetProperty("uuid").GetString());
+        Assert.Contains("ext4: report errors only", j.GetProperty("policy").GetString());
+
+        File.WriteAllText(Path.Combine(fs.SysDir, "trigger_fs_error"), "fshealer status test");
+        fs.WaitErrorsCount("1");
+        (rc, j, _) = Status(fs.Mnt);
+        Assert.Equal(1, rc);
+        Assert.Equal("degraded", j.GetProperty("health").GetString());
+        Assert.Equal(1UL, j.GetProperty("error_count").GetUInt64());
+        Assert.Contains("1 error(s) recorded by the kernel", j.GetProperty("reasons").EnumerateArray().Select(x => x.GetString()));
+    }
+
+    [Fact]
+    public void Recorded_shutdown_makes_it_an_error_and_a_good_repair_shows_its_age()
+    {
+        Ext4Loop.SkipUnlessPossible();
+        using var fs = new Ext4Loop();
+        var store = HistoryStore.Open(_state, out var err);
+        Assert.NotNull(store);
+        using (var sink = new HistorySink(store))
+        {
+            sink.Publish(new FsEvent { Class = EventClass.Attached, Severity = Severity.Info, Mount = fs.Mnt, FsType = "ext4", Message = "attached", Time = DateTimeOffset.UtcNow.AddHours(-2) });
+            sink.Publish(new FsEvent { Class = EventClass.OfflineRepair, Severity = Severity.Notice, Mount = fs.Mnt, FsType = "ext4", Message = "e2fsck clean", Time = DateTimeOffset.UtcNow.AddHours(-1) });
+        }
+        var (rc, j, text) = Status(fs.Mnt);
+        Assert.Equal(0, rc);
+        Assert.InRange(j.GetProperty("last_good_check_age_seconds").GetInt64(), 3500, 3700);
+
+        using (var sink = new HistorySink(HistoryStore.Open(_state, out _)!))
+            sink.Publish(new FsEvent { Class = EventClass.Shutdown, Severity = Severity.Critical, Mount = fs.Mnt, FsType = "ext4", Message = "journal aborted" });
+        (rc, j, _) = Status(fs.Mnt);
+        Assert.Equal(2, rc);
+        Assert.Equal("error", j.GetProperty("health").GetString());
+        Assert.Contains("Shutdown: journal aborted", j.GetProperty("last_event").GetString());
+    }
+
+    [Fact]
+    public void Config_show_matches_the_loop_filesystem_by_label()
+    {
+        Ext4Loop.SkipUnlessPossible();
+        using var fs = new Ext4Loop();
+        Directory.CreateDirectory(_state);
+        string cfg = Path.Combine(_state, "fshealer.json");
+        File.WriteAllText(cfg, """
+            { "rules": [ { "name": "other", "match": { "mount_point": "/nowhere/**" } },
+                         { "name": "scratch", "match": { "label": "fsh*", "fs_type": "ext4" }, "ext4": { "policy": "schedule" } } ] }
+            """);
+        var o = new StringWriter();
+        Assert.Equal(0, ConfigCommand.Check(cfg, o, new StringWriter()));
+        Assert.Contains("OK (2 rule(s))", o.ToString());
+        o = new StringWriter();
+        Assert.Equal(0, ConfigCommand.Show(cfg, true, o, new StringWriter()));
+        using var doc = JsonDocument.Parse(o.ToString());
+        var mine = doc.RootElement.GetProperty("filesystems").EnumerateArray().Single(f => f.GetProperty("mount_point").GetString() == fs.Mnt);
+        Assert.Equal("scratch", mine.GetProperty("rule").GetString());
+        Assert.Equal("schedule", mine.GetProperty("policy").GetProperty("ext4").GetString());
+
+        File.WriteAllText(cfg, "{ \"rules\": [ { \"match\": { \"label\": \"[x\" } } ] }");
+        var e = new StringWriter();
+        Assert.Equal(1, ConfigCommand.Check(cfg, new StringWriter(), e));
+        Assert.Contains("$.rules[0].match.label", e.ToString());
+    }
+
+    [Fact]
+    public void Xfs_live_state_healthy_then_shutdown_is_an_error()
+    {
+        FsHealer.Kernel.Tests.XfsPoll.XfsPristine.RequireEnvironment();
+        Directory.CreateDirectory(_state);
+        string img = Path.Combine(_state, "xfs.img");
+        FsHealer.Kernel.Tests.XfsPoll.Sh.Must("truncate", "-s", "320M", img);
+        FsHealer.Kernel.Tests.XfsPoll.Sh.Must("mkfs.xfs", "-q", "-f", img);
+        using var fs = new FsHealer.Kernel.Tests.XfsPoll.XfsScratch(img, copy: false);
+        var (rc, j, _) = Status(fs.Mount);
+        Assert.Equal(0, rc);
+        Assert.False(j.GetProperty("shutdown").GetBoolean());
+        Assert.Empty(j.GetProperty("sick").EnumerateArray());
+        Assert.Contains("autofsck", j.GetProperty("policy").GetString());
+
+        FsHealer.Kernel.Tests.XfsPoll.Sh.Must("xfs_io", "-x", "-c", "shutdown", fs.Mount);
+        (rc, j, _) = Status(fs.Mount);
+        Assert.Equal(2, rc);
+        Assert.True(j.GetProperty("shutdown").GetBoolean());
+        Assert.Contains("filesystem is shut down", j.GetProperty("reasons").EnumerateArray().Select(x => x.GetString()));
+    }
+
+    [Fact]
+    public void Not_a_supported_mount_is_unknown()
+    {
+        Ext4Loop.SkipUnlessPossible();
+        var e = new StringWriter();
+        Assert.Equal(3, StatusCommand.Run(false, _state, null, "/proc", new StringWriter(), e));
+        Assert.Contains("not the mount point of a supported filesystem", e.ToString());
+    }
+}

@@ -1,0 +1,249 @@
+using System.Diagnostics;
+using FsHealer.Cli.Commands;
+using FsHealer.Core.Model;
+using FsHealer.State;
+using Microsoft.Data.Sqlite;
+
+namespace FsHealer.Scenario.Tests.History;
+
+public sealed class HistoryStoreTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fshealer-history-").FullName;
+    private string StateDir => Path.Combine(_dir, "state");
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    private static FsEvent Ev(EventClass c, string mount, DateTimeOffset t, string? cid = null) => new()
+    {
+        Class = c, Severity = Severity.Error, Mount = mount, FsType = "xfs", Device = "loop7", Inode = ulong.MaxValue - 1,
+        Path = "/a/b", Errno = 117, Structure = "inobt", Count = 3, Message = $"{c} on {mount}", CorrelationId = cid, Time = t,
+    };
+
+    [Fact]
+    public void Round_trip_keeps_every_field_and_creates_private_files_in_wal_mode()
+    {
+        var t = new DateTimeOffset(2026, 11, 21, 10, 0, 0, 123, TimeSpan.Zero);
+        using (var store = HistoryStore.Open(StateDir, out var err))
+        {
+            Assert.NotNull(store);
+            Assert.Null(err);
+            Assert.Equal("wal", store.JournalMode());
+            var e = Ev(EventClass.MetadataSick, "/mnt/x", t, "c-1");
+            store.Append([e]);
+            var back = Assert.Single(store.Query(new HistoryQuery()));
+            Assert.Equal(1, back.Id);
+            Assert.Equal(e, back.Event); // record equality: every field
+            Assert.Equal("ok", store.IntegrityCheck());
+        }
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(StateDir));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(StateDir, "history.db")));
+        // re-open: schema already there, rows kept
+        using var again = HistoryStore.Open(StateDir, out _, readOnly: true);
+        Assert.Equal(1, again!.Count());
+    }
+
+    [Fact]
+    public void Queries_filter_by_time_mount_and_class_newest_first()
+    {
+        var t = new DateTimeOffset(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
+        using var store = HistoryStore.Open(StateDir, out _)!;
+        store.Append([
+            Ev(EventClass.IoError, "/a", t),
+            Ev(EventClass.RepairSucceeded, "/a", t.AddMinutes(1)),
+            Ev(EventClass.IoError, "/b", t.AddMinutes(2)),
+            Ev(EventClass.Shutdown, "/a", t.AddMinutes(3)),
+        ]);
+        Assert.Equal([4, 3, 2, 1], store.Query(new HistoryQuery()).Select(r => r.Id));
+        Assert.Equal([4, 2, 1], store.Query(new HistoryQuery { Mount = "/a" }).Select(r => r.Id));
+        Assert.Equal([3, 1], store.Query(new HistoryQuery { Class = EventClass.IoError }).Select(r => r.Id));
+        Assert.Equal([4, 3], store.Query(new HistoryQuery { Since = t.AddMinutes(2) }).Select(r => r.Id));
+        Assert.Equal([4], store.Query(new HistoryQuery { Limit = 1 }).Select(r => r.Id));
+        Assert.Empty(store.Query(new HistoryQuery { Mount = "/a", Class = EventClass.IoError, Since = t.AddMinutes(1) }));
+    }
+
+    [Fact]
+    public void Level_state_is_remembered_per_filesystem()
+    {
+        using (var store = HistoryStore.Open(StateDir, out _)!)
+        {
+            Assert.Null(store.GetLevelState("uuid-1"));
+            store.SetLevelState("uuid-1", "{\"errors_count\":1}");
+            store.SetLevelState("uuid-1", "{\"errors_count\":2}");
+            store.SetLevelState("fsid-2", "{\"write_errs\":0}");
+        }
+        using var r = HistoryStore.Open(StateDir, out _, readOnly: true)!;
+        Assert.Equal("{\"errors_count\":2}", r.GetLevelState("uuid-1")!.Value.Json);
+        Assert.Equal(2, r.AllLevelStates().Count);
+    }
+
+    [Fact]
+    public void Open_failures_are_reported_not_thrown()
+    {
+        Assert.Null(HistoryStore.Open(Path.Combine(_dir, "missing"), out var e1, readOnly: true));
+        Assert.Contains("no history yet", e1);
+        File.WriteAllText(Path.Combine(_dir, "file"), "x");
+        Assert.Null(HistoryStore.Open(Path.Combine(_dir, "file"), out var e2));
+        Assert.NotNull(e2);
+        Directory.CreateDirectory(Path.Combine(_dir, "garbage"));
+        File.WriteAllText(Path.Combine(_dir, "garbage", "history.db"), new string('x', 5000));
+        Assert.Null(HistoryStore.Open(Path.Combine(_dir, "garbage"), out var e3));
+        Assert.Contains("history.db", e3);
+    }
+
+    [Fact]
+    public void Sink_writes_everything_in_batches_and_flushes_on_dispose()
+    {
+        var store = HistoryStore.Open(StateDir, out _)!;
+        var sink = new HistorySink(store);
+        var t = DateTimeOffset.UtcNow;
+        for (int i = 0; i < 2000; i++) sink.Publish(Ev(EventClass.IoError, "/m", t, $"c{i}"));
+        sink.Dispose();
+        Assert.Equal(0, sink.Dropped);
+        Assert.Equal(2000, sink.Written);
+        using var r = HistoryStore.Open(StateDir, out _, readOnly: true)!;
+        Assert.Equal(2000, r.Count());
+        Assert.Equal("c1999", r.Query(new HistoryQuery { Limit = 1 })[0].Event.CorrelationId);
+        sink.Publish(Ev(EventClass.IoError, "/m", t)); // after dispose: dropped, no throw
+    }
+
+    [Fact]
+    public void Full_queue_never_blocks_or_throws_and_the_drop_is_recorded_once()
+    {
+        var store = HistoryStore.Open(StateDir, out _)!;
+        // Hold the write lock from another connection so the writer is stuck while we publish.
+        var locker = new SqliteConnection($"Data Source={Path.Combine(StateDir, "history.db")};Pooling=False");
+        locker.Open();
+        using (var c = locker.CreateCommand()) { c.CommandText = "BEGIN IMMEDIATE;"; c.ExecuteNonQuery(); }
+        var sink = new HistorySink(store, capacity: 100);
+        var t = DateTimeOffset.UtcNow;
+        sink.Publish(Ev(EventClass.IoError, "/m", t, "first"));
+        Thread.Sleep(100); // the writer takes "first" and blocks on the lock
+        const int n = 100_000;
+        var sw = Stopwatch.StartNew();
+        double worstUs = 0;
+        for (int i = 0; i < n; i++)
+        {
+            long s0 = Stopwatch.GetTimestamp();
+            sink.Publish(Ev(EventClass.IoError, "/m", t, $"c{i}"));
+            worstUs = Math.Max(worstUs, Stopwatch.GetElapsedTime(s0).TotalMicroseconds);
+        }
+        sw.Stop();
+        TestContext.Current.TestOutputHelper?.WriteLine($"{n} publishes with a stuck writer: {sw.Elapsed.TotalMilliseconds:F0} ms, worst single publish {worstUs:F0} us, dropped {sink.Dropped}");
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(3), $"publishing took {sw.Elapsed}");
+        Assert.True(sink.Dropped >= n - 100);
+        using (var c = locker.CreateCommand()) { c.CommandText = "COMMIT;"; c.ExecuteNonQuery(); }
+        locker.Dispose();
+        Assert.True(sink.Flush(TimeSpan.FromSeconds(20)));
+        long dropped = sink.Dropped;
+        sink.Dispose();
+
+        using var r = HistoryStore.Open(StateDir, out _, readOnly: true)!;
+        var rows = r.Query(new HistoryQuery { Limit = 1_000_000 });
+        var dropRows = rows.Where(x => x.Event.Message.StartsWith("history: ", StringComparison.Ordinal)).ToList();
+        var dropRow = Assert.Single(dropRows);
+        Assert.Equal($"history: {dropped} events not recorded (queue full)", dropRow.Event.Message);
+        Assert.Equal(EventClass.EventsLost, dropRow.Event.Class);
+        // everything published is either a row or counted in the drop row
+        Assert.Equal(n + 1, rows.Count - 1 + dropRow.Event.Count!.Value);
+    }
+
+    [Fact]
+    public void History_command_prints_filters_and_json()
+    {
+        var now = new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
+        using (var store = HistoryStore.Open(StateDir, out _)!)
+            store.Append([Ev(EventClass.IoError, "/a", now.AddHours(-3), "k1"), Ev(EventClass.RepairSucceeded, "/a", now.AddMinutes(-10)), Ev(EventClass.IoError, "/b", now.AddMinutes(-5))]);
+        SqliteConnection.ClearAllPools();
+
+        var o = new StringWriter();
+        var e = new StringWriter();
+        Assert.Equal(0, HistoryCommand.Run(null, null, null, 100, false, StateDir, o, e, now));
+        var lines = o.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.StartsWith("2026-11-21 09:00:00Z error    IoError", lines[0]); // oldest first
+        Assert.EndsWith("[k1]", lines[0]);
+
+        o = new StringWriter();
+        Assert.Equal(0, HistoryCommand.Run("1h", "/a", null, 100, true, StateDir, o, e, now));
+        Assert.Contains("\"class\": \"RepairSucceeded\"", o.ToString());
+        Assert.DoesNotContain("IoError", o.ToString());
+
+        o = new StringWriter();
+        Assert.Equal(0, HistoryCommand.Run("2026-11-21T11:00:00Z", null, "ioerror", 100, false, StateDir, o, e, now));
+        Assert.Single(o.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        Assert.Equal(2, HistoryCommand.Run("yesterday-ish", null, null, 100, false, StateDir, o, e, now));
+        Assert.Equal(2, HistoryCommand.Run(null, null, "Nonsense", 100, false, StateDir, o, e, now));
+        Assert.Contains("unknown event class", e.ToString());
+        Assert.Equal(1, HistoryCommand.Run(null, null, null, 100, false, Path.Combine(_dir, "nothing"), o, e, now));
+        Assert.Contains("no history yet", e.ToString());
+        Assert.Equal(now.AddDays(-7), HistoryCommand.ParseSince("7d", now));
+        Assert.Equal(now.AddMinutes(-30), HistoryCommand.ParseSince("30m", now));
+    }
+
+    [Fact]
+    public void Kill_9_mid_write_never_corrupts_and_leaves_whole_batches()
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "FsHealer.HistoryStress.dll");
+        Assert.True(File.Exists(dll), dll);
+        const int batch = 50;
+        var rnd = new Random(9);
+        long lastReported = 0;
+        for (int round = 0; round < 6; round++)
+        {
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.ArgumentList.Add(dll);
+            psi.ArgumentList.Add(StateDir);
+            psi.ArgumentList.Add(batch.ToString());
+            using var p = Process.Start(psi)!;
+            long reported = 0;
+            var started = new ManualResetEventSlim();
+            var reader = new Thread(() =>
+            {
+                string? line;
+                while ((line = p.StandardOutput.ReadLine()) is not null)
+                    if (line.StartsWith("committed ", StringComparison.Ordinal))
+                    {
+                        Interlocked.Exchange(ref reported, long.Parse(line.AsSpan(10)));
+                        started.Set();
+                    }
+                started.Set();
+            }) { IsBackground = true };
+            reader.Start();
+            var stderrTask = p.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+            if (!started.Wait(TimeSpan.FromSeconds(30)) || Interlocked.Read(ref reported) == 0)
+            {
+                try { p.Kill(); } catch (InvalidOperationException) { }
+                Assert.Fail("stress child did not commit: " + stderrTask.Result);
+            }
+            Thread.Sleep(rnd.Next(20, 400));
+            long beforeKill = Interlocked.Read(ref reported);
+            p.Kill(); // SIGKILL
+            p.WaitForExit();
+            reader.Join(TimeSpan.FromSeconds(5));
+            Assert.Equal(137, p.ExitCode);
+
+            using var db = new SqliteConnection($"Data Source={Path.Combine(StateDir, "history.db")};Pooling=False");
+            db.Open();
+            long Q(string sql) { using var c = db.CreateCommand(); c.CommandText = sql; return Convert.ToInt64(c.ExecuteScalar() ?? 0L); }
+            using (var c = db.CreateCommand()) { c.CommandText = "PRAGMA integrity_check;"; Assert.Equal("ok", (string)c.ExecuteScalar()!); }
+            long count = Q("SELECT count(*) FROM events;");
+            long max = Q("SELECT ifnull(max(id), 0) FROM events;");
+            long min = Q("SELECT ifnull(min(id), 1) FROM events;");
+            long halfBatches = Q($"SELECT count(*) FROM (SELECT correlation_id FROM events GROUP BY correlation_id HAVING count(*) != {batch});");
+            TestContext.Current.TestOutputHelper?.WriteLine($"round {round}: child reported {beforeKill} committed before the kill, db has {count} rows");
+            Assert.Equal(1, min);
+            Assert.Equal(count, max);           // ids contiguous
+            Assert.Equal(0, count % batch);     // whole batches only
+            Assert.Equal(0, halfBatches);
+            Assert.True(count >= beforeKill, $"reported {beforeKill} committed but only {count} rows survived");
+            Assert.True(count >= lastReported);
+            lastReported = Interlocked.Read(ref reported);
+        }
+        Assert.True(lastReported > 0);
+    }
+}
