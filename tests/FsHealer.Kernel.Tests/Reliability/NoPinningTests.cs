@@ -135,4 +135,56 @@ public sealed partial class NoPinningTests : IDisposable
         string loop = _loop;
         Cycle("ext4", Env("FSHEALER_EXT4_CYCLES", 150), m => mount(loop, m, "ext4", 0, "errors=remount-ro") == 0 ? 0 : Marshal.GetLastPInvokeError(), mnt, 10);
     }
+
+    private static int SbMarks(int pid, string sdevHex)
+    {
+        int n = 0;
+        foreach (var f in Directory.GetFiles($"/proc/{pid}/fdinfo"))
+        {
+            try { n += File.ReadAllLines(f).Count(l => l.StartsWith("fanotify sdev:" + sdevHex + " ", StringComparison.Ordinal)); }
+            catch (IOException) { }
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// Remounting the same ext4 filesystem immediately after its umount (the attach can be seen before the detach
+    /// of the old mount is processed): after the dust settles the daemon must still hold the FAN_FS_ERROR
+    /// filesystem mark, or errors on the new mount go unseen. Checked via the daemon's fanotify fdinfo.
+    /// </summary>
+    [Fact]
+    public void Ext4_immediate_remount_stays_watched()
+    {
+        Sh.RequireRoot();
+        Sh.RequireTools("mkfs.ext4", "losetup");
+        string img = Path.Combine(_dir, "r4.img"), mnt = Path.Combine(_dir, "r");
+        Directory.CreateDirectory(mnt);
+        using (var f = File.Create(img)) f.SetLength(16L << 20);
+        Sh.Check("mkfs.ext4", "-q", "-F", img);
+        _loop = Sh.Check("losetup", "-f", "--show", img).Trim();
+        var (p, lines) = StartDaemon();
+        Thread.Sleep(3000);
+        Assert.Equal(0, mount(_loop, mnt, "ext4", 0, null));
+        _mounted.Add(mnt);
+        // sdev as fdinfo prints it: the kernel-internal dev_t, MKDEV(major, minor) = major << 20 | minor, in hex
+        var r = Sh.Check("stat", "-c", "%t %T", _loop).Trim().Split(' ');
+        uint major = Convert.ToUInt32(r[0], 16), minor = Convert.ToUInt32(r[1], 16);
+        string sdev = ((major << 20) | minor).ToString("x");
+        Thread.Sleep(1500);
+        Assert.Equal(1, SbMarks(p.Id, sdev));
+        int lost = 0, rounds = Env("FSHEALER_REMOUNT_ROUNDS", 8);
+        for (int i = 0; i < rounds; i++)
+        {
+            for (int j = 0; j < 20; j++) // a burst of tight remounts (the daemon lags behind), ending mounted
+            {
+                Assert.Equal(0, Umount.Unmount(mnt));
+                Assert.Equal(0, mount(_loop, mnt, "ext4", 0, null));
+            }
+            Thread.Sleep(1500);
+            if (SbMarks(p.Id, sdev) != 1) lost++;
+        }
+        string[] said; lock (lines) said = [.. lines.Where(l => l.Contains("already watched"))];
+        TestContext.Current.TestOutputHelper?.WriteLine($"immediate remounts: {rounds}, mark missing afterwards in {lost}; 'already watched' lines {said.Length}");
+        Assert.Equal(0, lost);
+    }
 }
