@@ -118,5 +118,8 @@ echo "   /other (never read) was repaired by the scrub; both files intact"
 say "Summary"
 kill "$DAEMON"; wait "$DAEMON" 2>/dev/null; DAEMON=
 sleep 0.3
+echo "   what the daemon recorded (fshealer history):"
+"${FSH[@]}" history --state-dir "$W/state" --limit 40 2>&1 | grep -vE ' /: | /tmp/fshealer-[^d]' | tail -14 | sed 's/^/   | /'
+check test "$("${FSH[@]}" history --state-dir "$W/state" --json 2>/dev/null | grep -c '"class"')" -gt 5
 echo "   $ok checks passed, $fail failed"
 [ $fail -eq 0 ]

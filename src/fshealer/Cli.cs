@@ -39,6 +39,9 @@ public static class Cli
         yield return DemoCommand.Create();
         yield return NotifyCommand.Create();
         yield return VerifyMediaCommand.Create();
+        yield return StatusCommand.Create();
+        yield return HistoryCommand.Create();
+        yield return ConfigCommand.Create();
         yield return MountsCommand.Create();
         yield return XfsPollCommand.Create();
         yield return BtrfsCommand.Create();

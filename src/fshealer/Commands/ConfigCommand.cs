@@ -91,6 +91,21 @@ public sealed record SupportedFs(FsIdentity Identity, string Source, string Dev,
 /// <summary>Mounted filesystems fshealer monitors, with UUID and label from /dev/disk/by-uuid and by-label.</summary>
 public static class SupportedFilesystems
 {
+    /// <summary>Identity of one monitoring target for rule matching (mount point, type, UUID and label).</summary>
+    public static FsIdentity Identify(MountTarget t)
+    {
+        string? blk = BlockName(t.Dev);
+        string? uuid = blk is null ? null : Links("/dev/disk/by-uuid").GetValueOrDefault(blk);
+        string? label = blk is null ? null : Links("/dev/disk/by-label").GetValueOrDefault(blk);
+        if ((uuid is null || label is null) && t.Source.StartsWith("/dev/", StringComparison.Ordinal))
+        {
+            var (bu, bl) = Blkid(t.Source);
+            uuid ??= bu;
+            label ??= bl;
+        }
+        return new FsIdentity(t.PreferredPath, t.FsType, uuid, label);
+    }
+
     public static List<SupportedFs> List(TextWriter stderr)
     {
         var diags = new List<string>();

@@ -11,7 +11,7 @@ public static class RunCommand
     public static Command Create()
     {
         var config = new Option<string?>("--config") { Description = "Configuration file (default /etc/fshealer/fshealer.json)." };
-        var stateDir = new Option<string>("--state-dir") { Description = "State directory (history, counters).", DefaultValueFactory = _ => "/var/lib/fshealer" };
+        var stateDir = new Option<string?>("--state-dir") { Description = "State directory (history, counters); default from the configuration, /var/lib/fshealer." };
         var ns = new Option<string?>("--mount-namespace") { Description = "Mount namespace file to follow (default: our own, /proc/self/ns/mnt)." };
         var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (testing, demos)." };
         var repair = new Option<bool>("--repair") { Description = "Repair online where the kernel can (otherwise the XFS autofsck property decides)." };
@@ -39,12 +39,24 @@ public static class RunCommand
                 Console.Error.WriteLine($"fshealer run: --media-scan-interval: {merr}");
                 return 2;
             }
+            var console = new TextWriterConsole(Console.Out, Console.Error);
+            void Diag(string m) => console.Err($"fshealer: {m}");
+
+            // configuration: a broken file at start is an error (say why); on SIGHUP a broken file keeps the old one
+            var store = FsHealer.Core.Config.ConfigStore.ForPath(pr.GetValue(config), out var first);
+            if (!first.Ok)
+            {
+                foreach (var e in first.Errors) console.Err($"fshealer: configuration: {e}");
+                return 2;
+            }
+            var cfg = store.Current;
+            var state = pr.GetValue(stateDir) ?? cfg.StateDir;
             var opts = new DaemonOptions
             {
+                StateDir = state,
                 MediaScanInterval = mediaInterval,
                 MediaScanBytesPerSecond = pr.GetValue(mediaLimit),
                 ConfigPath = pr.GetValue(config),
-                StateDir = pr.GetValue(stateDir)!,
                 MountNamespace = pr.GetValue(ns),
                 Duration = pr.GetValue(duration) is { } s ? TimeSpan.FromSeconds(s) : null,
                 Repair = pr.GetValue(repair),
@@ -52,11 +64,47 @@ public static class RunCommand
                 Ext4Schedule = pr.GetValue(schedule),
                 PollInterval = TimeSpan.FromSeconds(Math.Clamp(pr.GetValue(interval), 0.1, 86400)),
             };
+            if ((opts.Repair || opts.OfflineRepair || opts.Ext4Schedule) && !FsHealer.Linux.Interop.Capabilities.RequireForRepair(out var why, "fshealer run"))
+            {
+                console.Err(why);
+                return 1;
+            }
+            FsHealer.Linux.Interop.PrivateState.EnsureDirectory(opts.StateDir);
+
             using var cts = new CancellationTokenSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
             using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cts.Cancel(); });
-            var console = new TextWriterConsole(Console.Out, Console.Error);
-            return new FsHealerDaemon(opts, console, Watchers.Factories).Run(cts.Token);
+            using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+            {
+                c.Cancel = true;
+                var r = store.Reload();
+                if (r.Ok) console.Out($"fshealer: configuration reloaded from {store.Current.SourcePath ?? "(defaults)"}; applies to filesystems attached from now on");
+                else foreach (var e in r.Errors) Diag($"configuration reload failed, keeping the old one: {e}");
+            });
+
+            var daemon = new FsHealerDaemon(opts, console, Watchers.Factories, store);
+            // event sinks: history, notifications, metrics, journal
+            using var history = FsHealer.State.HistorySink.Open(opts.StateDir, Diag, out var herr);
+            if (history is null) Diag($"history disabled: {herr}");
+            else daemon.Events.Add(history);
+            var errors = new List<string>();
+            var notifySettings = FsHealer.Core.Notify.NotifySettings.Parse(cfg.Document.Notify, errors, Environment.MachineName);
+            var metricsSettings = FsHealer.Core.Metrics.MetricsSettings.Parse(cfg.Document.Metrics, errors);
+            foreach (var e in errors) Diag($"configuration: {e}");
+            using var notifier = cfg.Document.Notify is not null && notifySettings is not null
+                ? FsHealer.Linux.Notify.NotifyDestinations.CreateDispatcher(notifySettings, Diag) : null;
+            if (notifier is not null)
+            {
+                notifier.WatchedSource = () => daemon.Watched;
+                daemon.Events.Add(notifier);
+            }
+            var metrics = new FsHealer.Core.Metrics.MetricsSink { WatchedSource = () => daemon.Watched };
+            metrics.SetUp(true, DateTimeOffset.UtcNow);
+            daemon.Events.Add(metrics);
+            using var metricsServer = metricsSettings is { Enabled: true } ? FsHealer.Linux.Metrics.MetricsServer.Start(metricsSettings, metrics, Diag) : null;
+            if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not null)
+                daemon.Events.Add(FsHealer.Linux.Journal.JournalSink.Create(Console.Error));
+            return daemon.Run(cts.Token);
         });
         return cmd;
     }

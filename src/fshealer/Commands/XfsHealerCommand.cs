@@ -23,6 +23,11 @@ public static class XfsHealerCommand
     public static int Run(IReadOnlyList<string> args, string progname = "xfs_healer")
     {
         var console = new TextWriterConsole(Console.Out, Console.Error);
+        if (args.Contains("--repair") && !args.Contains("--svcname") && !FsHealer.Linux.Interop.Capabilities.RequireForRepair(out var why, progname))
+        {
+            console.Err(why);
+            return 1;
+        }
         var session = new XfsHealerSession(console, progname, Cli.Version);
         return session.Run(args, _ => new LiveXfsPlatform());
     }

@@ -34,7 +34,17 @@ public sealed class BtrfsWatcher : IFsWatcher
         {
             ctx.Console.Err($"{t.PreferredPath}: state directory {ctx.Options.StateDir}: {ex.Message}; counters will not be persisted");
         }
-        var opts = new BtrfsHealerOptions { PollInterval = ctx.Options.PollInterval, StateFile = state };
+        var policy = ctx.PolicyFor(t);
+        var opts = new BtrfsHealerOptions
+        {
+            PollInterval = ctx.Options.PollInterval, StateFile = state, AutoScrub = policy.BtrfsAutoScrub,
+            Scrub = new BtrfsScrubOptions
+            {
+                ReadOnly = policy.BtrfsReadOnlyScrub,
+                LimitBytesPerSecond = policy.BtrfsScrubSpeedLimit > 0 ? (ulong)policy.BtrfsScrubSpeedLimit : null,
+                FullScrubInterval = policy.BtrfsFullScrubInterval,
+            },
+        };
         var healer = Wire(new BtrfsHealer(t.PreferredPath, opts, ctx.Console), t.PreferredPath, ctx);
         if (!healer.Start()) { healer.Dispose(); return null; }
         return new BtrfsWatcher(healer, ctx, opts);

@@ -43,18 +43,31 @@ public sealed class Ext4Watcher : IFsWatcher
                 _consumer = new Thread(() => Consume(ctx)) { IsBackground = true, Name = "fs-error-consumer" };
                 _consumer.Start();
             }
-            if (_shared.Add(t.PreferredPath, out var err) != 0)
+            int added = _shared.Add(t.PreferredPath, out var err);
+            if (added == FsHealer.Core.Text.Errno.EEXIST)
+                ctx.Console.Err($"{t.PreferredPath}: already watched (the filesystem was remounted before its old mount went away)");
+            else if (added != 0)
             {
                 ctx.Console.Err($"{t.PreferredPath}: {err}");
                 return null;
             }
         }
-        var policy = Policy(ctx);
+        var policy = Map(ctx.PolicyFor(t).Ext4);
+        Policies[t.PreferredPath] = policy;
         return new Ext4Watcher(t.PreferredPath, $"fanotify FAN_FS_ERROR + sysfs error counters; policy {policy.ToString().ToLowerInvariant()}");
     }
 
-    private static Ext4HealPolicy Policy(DaemonContext ctx) =>
-        ctx.Options.OfflineRepair ? Ext4HealPolicy.OfflineRepair : ctx.Options.Ext4Schedule ? Ext4HealPolicy.Schedule : Ext4HealPolicy.Report;
+    private static readonly ConcurrentDictionary<string, Ext4HealPolicy> Policies = new();
+
+    private static Ext4HealPolicy Policy(DaemonContext ctx, string? mount) =>
+        mount is not null && Policies.TryGetValue(mount, out var p) ? p : Ext4HealPolicy.Report;
+
+    private static Ext4HealPolicy Map(FsHealer.Core.Config.Ext4Policy p) => p switch
+    {
+        FsHealer.Core.Config.Ext4Policy.OfflineRepair => Ext4HealPolicy.OfflineRepair,
+        FsHealer.Core.Config.Ext4Policy.Schedule => Ext4HealPolicy.Schedule,
+        _ => Ext4HealPolicy.Report,
+    };
 
     private static void Consume(DaemonContext ctx)
     {
@@ -75,7 +88,7 @@ public sealed class Ext4Watcher : IFsWatcher
                     Mount = r.MountPoint ?? "?", FsType = "ext4", Device = r.Device, Message = r.ToString(),
                     Inode = r.Event.Inode, Path = r.Path, Errno = r.Event.Error, Count = r.Event.ErrorCount,
                 });
-                var policy = Policy(ctx);
+                var policy = Policy(ctx, r.MountPoint);
                 if (policy == Ext4HealPolicy.Report || r.MountPoint is null || r.Event.Kind == FsErrorKind.Overflow) continue;
                 // one heal per filesystem per minute: the remount itself may report the errors ext4 recorded
                 if (LastHeal.TryGetValue(r.MountPoint, out var last) && DateTime.UtcNow - last < TimeSpan.FromMinutes(1)) continue;

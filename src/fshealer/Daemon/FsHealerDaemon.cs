@@ -25,6 +25,20 @@ public sealed class DaemonContext(IHealerConsole console, DaemonOptions options)
     public DaemonOptions Options { get; } = options;
     /// <summary>Every watcher publishes here; history, status, notifications and metrics subscribe.</summary>
     public FsHealer.Core.Model.EventHub Events { get; } = new(d => console.Err($"fshealer: {d}"));
+
+    /// <summary>The configuration (reloaded on SIGHUP); null = built-in defaults.</summary>
+    public FsHealer.Core.Config.ConfigStore? Config { get; init; }
+
+    /// <summary>The effective policy for a filesystem: the first matching config rule over the command-line options.</summary>
+    public FsHealer.Core.Config.EffectivePolicy PolicyFor(MountTarget t)
+    {
+        var p = Config?.Current.PolicyFor(Commands.SupportedFilesystems.Identify(t)) ?? FsHealer.Core.Config.EffectivePolicy.Defaults;
+        // command-line switches raise the policy (they never lower what the configuration asks for)
+        if (Options.Repair && p.Xfs is FsHealer.Core.Config.XfsPolicy.Autofsck or FsHealer.Core.Config.XfsPolicy.Report) p = p with { Xfs = FsHealer.Core.Config.XfsPolicy.Repair };
+        if (Options.OfflineRepair) p = p with { Ext4 = FsHealer.Core.Config.Ext4Policy.OfflineRepair };
+        else if (Options.Ext4Schedule && p.Ext4 == FsHealer.Core.Config.Ext4Policy.Report) p = p with { Ext4 = FsHealer.Core.Config.Ext4Policy.Schedule };
+        return p;
+    }
 }
 
 public sealed record DaemonOptions
@@ -51,10 +65,11 @@ public sealed record DaemonOptions
 /// filesystem the moment its root is mounted, follows it when it moves, and stops watching when it goes.
 /// Watchers never hold an fd on a filesystem between operations, so the daemon never pins a mount.
 /// </summary>
-public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console, IReadOnlyDictionary<string, WatcherFactory> factories)
+public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console, IReadOnlyDictionary<string, WatcherFactory> factories,
+    FsHealer.Core.Config.ConfigStore? config = null)
 {
     private readonly Dictionary<ulong, (MountTarget Target, IFsWatcher? Watcher)> _watched = [];
-    private readonly DaemonContext _ctx = new(console, options);
+    private readonly DaemonContext _ctx = new(console, options) { Config = config };
 
     /// <summary>The event hub (add sinks before <see cref="Run"/>).</summary>
     public FsHealer.Core.Model.EventHub Events => _ctx.Events;
@@ -151,6 +166,11 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             switch (e.Kind)
             {
                 case TargetEventKind.Attached:
+                    lock (_watched)
+                    {
+                        // the same superblock attached again before its old mount's detach was seen: replace, don't leak
+                        if (_watched.Remove(t.DevKey, out var stale)) stale.Watcher?.Dispose();
+                    }
                     IFsWatcher? w = null;
                     string how;
                     try

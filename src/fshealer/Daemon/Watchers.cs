@@ -11,7 +11,9 @@ public static class Watchers
     public static readonly IReadOnlyDictionary<string, WatcherFactory> Factories = new Dictionary<string, WatcherFactory>
     {
         // the Linux 7.0 health monitor, else in-core health polling
-        ["xfs"] = (t, ctx) => XfsMonitorWatcher.Create(t, ctx, out bool owned) ?? (owned ? new DeferredWatcher() : XfsPollWatcher.Create(t, ctx)),
+        ["xfs"] = (t, ctx) => ctx.PolicyFor(t).Xfs == FsHealer.Core.Config.XfsPolicy.Off
+            ? new DisabledWatcher()
+            : XfsMonitorWatcher.Create(t, ctx, out bool owned) ?? (owned ? new DeferredWatcher() : XfsPollWatcher.Create(t, ctx)),
         ["btrfs"] = BtrfsWatcher.Create,
         ["ext4"] = Ext4Watcher.Create,
     };
@@ -41,7 +43,14 @@ public sealed class XfsMonitorWatcher : IFsWatcher
         var platform = new LiveXfsPlatform();
         ownedByAnother = false;
         var session = new XfsHealerSession(ctx.Console);
-        var o = new XfsHealerOptions { Mountpoint = t.PreferredPath, Repair = ctx.Options.Repair, Autofsck = !ctx.Options.Repair };
+        var policy = ctx.PolicyFor(t);
+        var o = new XfsHealerOptions
+        {
+            Mountpoint = t.PreferredPath,
+            Repair = policy.Xfs == FsHealer.Core.Config.XfsPolicy.Repair,
+            Autofsck = policy.Xfs == FsHealer.Core.Config.XfsPolicy.Autofsck,
+            FullCheckIntervalSeconds = (policy.FullCheckInterval ?? TimeSpan.FromMinutes(5)).TotalSeconds,
+        };
         var (result, settings, target, source) = session.Setup(o, platform, quietUnsupported: true);
         if (result != XfsHealerSession.SetupResult.Start)
         {
@@ -62,5 +71,12 @@ public sealed class XfsMonitorWatcher : IFsWatcher
 public sealed class DeferredWatcher : IFsWatcher
 {
     public string How => "health monitor already owned by another healer (xfs_healer?); deferring to it";
+    public void Dispose() { }
+}
+
+/// <summary>The configuration turned this filesystem off.</summary>
+public sealed class DisabledWatcher : IFsWatcher
+{
+    public string How => "not watched (xfs policy \"off\" in the configuration)";
     public void Dispose() { }
 }

@@ -21,13 +21,17 @@ public sealed class XfsPollWatcher : IFsWatcher
 
     private readonly string? _device;
 
-    private XfsPollWatcher(string mnt, XfsSupport support, DaemonContext ctx, TimeSpan interval, string? device)
+    private readonly bool _offline;
+
+    private XfsPollWatcher(MountTarget target, string mnt, XfsSupport support, DaemonContext ctx, TimeSpan interval, string? device)
     {
         _device = device;
-        var wantRepair = ctx.Options.Repair && support.HasOnlineRepair;
+        var policy = ctx.PolicyFor(target);
+        var wantRepair = policy.Xfs == FsHealer.Core.Config.XfsPolicy.Repair && support.HasOnlineRepair;
+        _offline = policy.Ext4 == FsHealer.Core.Config.Ext4Policy.OfflineRepair || ctx.Options.OfflineRepair;
         How = $"no XFS health monitor on this kernel: polling in-core health every {interval.TotalSeconds:0.#} s" +
               (wantRepair ? ", online repair" : support.HasOnlineRepair ? ", reporting" : ", no online scrub: " +
-               (ctx.Options.OfflineRepair ? "offline repair when idle" : "reporting"));
+               (_offline ? "offline repair when idle" : "reporting"));
         _thread = new Thread(() => Loop(mnt, wantRepair, ctx, interval)) { IsBackground = true, Name = "xfs-poll" };
         _thread.Start();
     }
@@ -40,7 +44,7 @@ public sealed class XfsPollWatcher : IFsWatcher
             ctx.Console.Err($"{t.PreferredPath}: {diag}");
             return null;
         }
-        return new XfsPollWatcher(t.PreferredPath, support, ctx, ctx.Options.PollInterval, t.Source);
+        return new XfsPollWatcher(t, t.PreferredPath, support, ctx, ctx.Options.PollInterval, t.Source);
     }
 
     private void Loop(string mnt, bool wantRepair, DaemonContext ctx, TimeSpan interval)
@@ -66,7 +70,7 @@ public sealed class XfsPollWatcher : IFsWatcher
             foreach (var d in r.Diagnostics) con.Err($"{mnt}: {d}");
             if (r.ShutDown || r.Events.Exists(e => e.Type == HealthEventType.Unmount)) return;
 
-            if ((sick || r.NewUnreadableInodes.Count > 0) && !wantRepair && ctx.Options.OfflineRepair)
+            if ((sick || r.NewUnreadableInodes.Count > 0) && !wantRepair && _offline)
             {
                 con.Out($"{mnt}: damaged metadata and no online repair: trying offline repair (unmount, xfs_repair, remount)");
                 var report = XfsOfflineRepair.Repair(mnt);
