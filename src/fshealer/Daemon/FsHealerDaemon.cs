@@ -32,7 +32,12 @@ public sealed class DaemonContext(IHealerConsole console, DaemonOptions options)
     /// <summary>The effective policy for a filesystem: the first matching config rule over the command-line options.</summary>
     public FsHealer.Core.Config.EffectivePolicy PolicyFor(MountTarget t)
     {
-        var p = Config?.Current.PolicyFor(Commands.SupportedFilesystems.Identify(t)) ?? FsHealer.Core.Config.EffectivePolicy.Defaults;
+        var cfg = Config?.Current;
+        // UUID/label lookups (udev links, blkid) only when a rule matches on them: attach stays cheap otherwise
+        var id = cfg is not null && cfg.Rules.Any(r => r.Uuid is not null || r.Label is not null)
+            ? Commands.SupportedFilesystems.Identify(t)
+            : new FsHealer.Core.Config.FsIdentity(t.PreferredPath, t.FsType);
+        var p = cfg?.PolicyFor(id) ?? FsHealer.Core.Config.EffectivePolicy.Defaults;
         // command-line switches raise the policy (they never lower what the configuration asks for)
         if (Options.Repair && p.Xfs is FsHealer.Core.Config.XfsPolicy.Autofsck or FsHealer.Core.Config.XfsPolicy.Report) p = p with { Xfs = FsHealer.Core.Config.XfsPolicy.Repair };
         if (Options.OfflineRepair) p = p with { Ext4 = FsHealer.Core.Config.Ext4Policy.OfflineRepair };
