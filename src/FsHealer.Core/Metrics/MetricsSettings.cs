@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace FsHealer.Core.Metrics;
 
 /// <summary>The "metrics" section: <c>{ "listen": "127.0.0.1:9723", "socket": "/run/fshealer/metrics.sock",
-/// "textfile": "/var/lib/prometheus/node-exporter/fshealer.prom", "textfileIntervalSeconds": 60 }</c>. All off by default.</summary>
+/// "textfile": "/var/lib/prometheus/node-exporter/fshealer.prom", "textfile_interval_seconds": 60 }</c>. All off by default.</summary>
 public sealed class MetricsConfigDto
 {
     public string? Listen { get; set; }
@@ -13,7 +13,7 @@ public sealed class MetricsConfigDto
     public double? TextfileIntervalSeconds { get; set; }
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, ReadCommentHandling = JsonCommentHandling.Skip,
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, ReadCommentHandling = JsonCommentHandling.Skip,
     AllowTrailingCommas = true, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(MetricsConfigDto))]
 internal sealed partial class MetricsJsonContext : JsonSerializerContext;
@@ -34,7 +34,7 @@ public sealed record MetricsSettings(string? Listen, string? Socket, string? Tex
         if (dto.Socket is { } s && !s.StartsWith('/')) errors.Add($"metrics.socket: \"{s}\" is not an absolute path");
         if (dto.Textfile is { } t && (!t.StartsWith('/') || !t.EndsWith(".prom", StringComparison.Ordinal)))
             errors.Add($"metrics.textfile: \"{t}\" must be an absolute path ending in .prom (node_exporter reads only *.prom)");
-        if (dto.TextfileIntervalSeconds is { } i && !(i is >= 1 and <= 86400)) errors.Add($"metrics.textfileIntervalSeconds: {i} is not between 1 and 86400");
+        if (dto.TextfileIntervalSeconds is { } i && !(i is >= 1 and <= 86400)) errors.Add($"metrics.textfile_interval_seconds: {i} is not between 1 and 86400");
         if (errors.Count > before) return null;
         return new MetricsSettings(dto.Listen, dto.Socket, dto.Textfile, TimeSpan.FromSeconds(dto.TextfileIntervalSeconds ?? 60));
     }

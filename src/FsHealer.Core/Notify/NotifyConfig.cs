@@ -49,7 +49,7 @@ public sealed class WebhookDto
     public double? TimeoutSeconds { get; set; }
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, ReadCommentHandling = JsonCommentHandling.Skip,
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, ReadCommentHandling = JsonCommentHandling.Skip,
     AllowTrailingCommas = true, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(NotifyConfigDto))]
 internal sealed partial class NotifyJsonContext : JsonSerializerContext;
@@ -85,15 +85,15 @@ public sealed record NotifySettings
         if (dto.MinSeverity is { } ms)
         {
             if (Enum.TryParse<Severity>(ms, ignoreCase: true, out var sev) && !int.TryParse(ms, out _)) policy = policy with { MinSeverity = sev };
-            else errors.Add($"notify.minSeverity: unknown severity \"{ms}\" (one of {string.Join(", ", Enum.GetNames<Severity>()).ToLowerInvariant()})");
+            else errors.Add($"notify.min_severity: unknown severity \"{ms}\" (one of {string.Join(", ", Enum.GetNames<Severity>()).ToLowerInvariant()})");
         }
         policy = policy with
         {
-            DedupWindow = Seconds(dto.DedupSeconds, "dedupSeconds", policy.DedupWindow, errors),
-            DigestInterval = Seconds(dto.DigestSeconds, "digestSeconds", policy.DigestInterval, errors),
-            SettleTime = Seconds(dto.SettleSeconds, "settleSeconds", policy.SettleTime, errors),
-            HeartbeatInterval = dto.HeartbeatSeconds is null or 0 ? null : Seconds(dto.HeartbeatSeconds, "heartbeatSeconds", TimeSpan.Zero, errors),
-            MaxImmediatePerInterval = dto.MaxImmediatePerDigest is { } mi ? (mi >= 0 ? mi : Err(errors, "notify.maxImmediatePerDigest: must be >= 0", 0)) : policy.MaxImmediatePerInterval,
+            DedupWindow = Seconds(dto.DedupSeconds, "dedup_seconds", policy.DedupWindow, errors),
+            DigestInterval = Seconds(dto.DigestSeconds, "digest_seconds", policy.DigestInterval, errors),
+            SettleTime = Seconds(dto.SettleSeconds, "settle_seconds", policy.SettleTime, errors),
+            HeartbeatInterval = dto.HeartbeatSeconds is null or 0 ? null : Seconds(dto.HeartbeatSeconds, "heartbeat_seconds", TimeSpan.Zero, errors),
+            MaxImmediatePerInterval = dto.MaxImmediatePerDigest is { } mi ? (mi >= 0 ? mi : Err(errors, "notify.max_immediate_per_digest: must be >= 0", 0)) : policy.MaxImmediatePerInterval,
         };
         var ths = new List<NotifyThreshold>();
         foreach (var t in dto.Thresholds ?? [])

@@ -35,6 +35,15 @@ public static class ConfigCommand
         var r = path is null ? ConfigLoader.LoadOrDefault(null) : ConfigLoader.Load(path);
         if (r.Ok)
         {
+            // the notify and metrics sections belong to their own parsers: validate them too
+            var errors = new List<string>();
+            FsHealer.Core.Notify.NotifySettings.Parse(r.Config!.Document.Notify, errors);
+            FsHealer.Core.Metrics.MetricsSettings.Parse(r.Config!.Document.Metrics, errors);
+            if (errors.Count > 0)
+            {
+                foreach (var e in errors) stderr.WriteLine($"{path ?? FsHealerConfig.DefaultPath}: {e}");
+                return 1;
+            }
             stdout.WriteLine(path is null && !File.Exists(FsHealerConfig.DefaultPath)
                 ? $"OK (no {FsHealerConfig.DefaultPath}: safe defaults)"
                 : $"{path ?? FsHealerConfig.DefaultPath}: OK ({r.Config!.Rules.Count} rule(s))");

@@ -130,12 +130,12 @@ public class MetricsSettingsTests
     public void Defaults_are_off_and_sections_parse_or_explain()
     {
         Assert.False(MetricsSettings.Parse(null, [])!.Enabled);
-        var ok = Parse("""{ "listen": "127.0.0.1:9723", "textfile": "/var/lib/node/fshealer.prom", "textfileIntervalSeconds": 30 }""", []);
+        var ok = Parse("""{ "listen": "127.0.0.1:9723", "textfile": "/var/lib/node/fshealer.prom", "textfile_interval_seconds": 30 }""", []);
         Assert.NotNull(ok);
         Assert.True(ok.Enabled);
         Assert.Equal(TimeSpan.FromSeconds(30), ok.TextfileInterval);
         var errors = new List<string>();
-        Assert.Null(Parse("""{ "socket": "rel.sock", "textfile": "/x/fshealer.txt", "textfileIntervalSeconds": 0 }""", errors));
+        Assert.Null(Parse("""{ "socket": "rel.sock", "textfile": "/x/fshealer.txt", "textfile_interval_seconds": 0 }""", errors));
         Assert.Equal(3, errors.Count);
         Assert.Contains(errors, e => e.Contains("ending in .prom"));
     }

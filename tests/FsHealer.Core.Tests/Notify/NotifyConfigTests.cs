@@ -30,10 +30,10 @@ public class NotifyConfigTests
         var errors = new List<string>();
         var s = Parse("""
             { // comments allowed
-              "minSeverity": "error", "dedupSeconds": 60, "digestSeconds": 300, "maxImmediatePerDigest": 2,
-              "settleSeconds": 120, "heartbeatSeconds": 86400,
-              "thresholds": [ { "class": "IoError", "count": 5, "withinSeconds": 30 } ],
-              "hooks": { "dir": "/tmp/h", "timeoutSeconds": 5 },
+              "min_severity": "error", "dedup_seconds": 60, "digest_seconds": 300, "max_immediate_per_digest": 2,
+              "settle_seconds": 120, "heartbeat_seconds": 86400,
+              "thresholds": [ { "class": "IoError", "count": 5, "within_seconds": 30 } ],
+              "hooks": { "dir": "/tmp/h", "timeout_seconds": 5 },
               "email": { "to": ["root", "ops@example.com"], "from": "fshealer@host" },
               "webhooks": [ { "url": "https://ntfy.example/fs?auth=SECRET", "format": "text", "headers": { "Authorization": "Bearer X" } } ]
             }
@@ -58,14 +58,14 @@ public class NotifyConfigTests
     {
         var errors = new List<string>();
         var s = Parse("""
-            { "minSeverity": "loud", "digestSeconds": -1, "thresholds": [ { "class": "nosuch" } ],
+            { "min_severity": "loud", "digest_seconds": -1, "thresholds": [ { "class": "nosuch" } ],
               "email": { "to": [] },
               "webhooks": [ { "url": "ftp://x/?token=SECRET1" }, { "url": "https://h/p?token=SECRET2", "format": "xml" } ] }
             """, errors);
         Assert.Null(s);
         var all = string.Join("\n", errors);
-        Assert.Contains("notify.minSeverity: unknown severity \"loud\"", all);
-        Assert.Contains("notify.digestSeconds", all);
+        Assert.Contains("notify.min_severity: unknown severity \"loud\"", all);
+        Assert.Contains("notify.digest_seconds", all);
         Assert.Contains("unknown event class \"nosuch\"", all);
         Assert.Contains("notify.email.to", all);
         Assert.Contains("is not an http(s) URL", all);

@@ -52,13 +52,13 @@ public class NotifyCommandTests
     {
         using var d = new TempDir();
         var cfg = d.File("bad.json");
-        File.WriteAllText(cfg, "{\n  \"notify\": { \"minSeverity\": }\n}");
+        File.WriteAllText(cfg, "{\n  \"notify\": { \"min_severity\": }\n}");
         var e = new StringWriter();
         Assert.Equal(2, NotifyCommand.Test(cfg, new StringWriter(), e));
         Assert.Contains("line 2, column", e.ToString());
-        File.WriteAllText(cfg, """{ "notify": { "minSeverity": "loud" } }""");
+        File.WriteAllText(cfg, """{ "notify": { "min_severity": "loud" } }""");
         e = new StringWriter();
         Assert.Equal(2, NotifyCommand.Test(cfg, new StringWriter(), e));
-        Assert.Contains("notify.minSeverity: unknown severity \"loud\"", e.ToString());
+        Assert.Contains("notify.min_severity: unknown severity \"loud\"", e.ToString());
     }
 }
