@@ -103,6 +103,11 @@ sleep 1
 check mountpoint -q "$W/ext4/mnt"
 check test "$(md5sum < "$W/ext4/mnt/keep.txt")" = "$sum_e"
 umount "$W/ext4/mnt"; check e2fsck -fn "$EL"; mount "$EL" "$W/ext4/mnt"
+sleep 1.5
+echo "   fshealer status for the repaired ext4:"
+"${FSH[@]}" status --state-dir "$W/state" --fs "$W/ext4/mnt" 2>&1 | sed 's/^/   | /'
+"${FSH[@]}" status --state-dir "$W/state" --fs "$W/ext4/mnt" --json > "$W/ext4-status.json" 2>/dev/null; st=$?; echo "   status exit code: $st (0 = healthy)"
+check test "$st" -eq 0
 
 say "btrfs RAID1: mount, read /victim (btrfs repairs what it reads); fshealer scrubs the device for the rest"
 mount "$BA" "$W/btrfs/mnt"; check waitlog "$W/btrfs/mnt: btrfs filesystem attached" 10
