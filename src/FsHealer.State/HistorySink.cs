@@ -8,7 +8,7 @@ namespace FsHealer.State;
 /// is full the event is counted as dropped, and once the writer catches up it records a single
 /// "history: N events not recorded" row.
 /// </summary>
-public sealed class HistorySink : IEventSink, IDisposable
+public sealed class HistorySink : IFlushableSink, IDisposable
 {
     public const int DefaultCapacity = 10_000;
     public const int MaxBatch = 512;

@@ -11,6 +11,12 @@ public enum EventClass
     IoError, MediaError, DataLost, Shutdown, EventsLost, ErrorsMissed, CounterRise,
     RepairSucceeded, RepairUnnecessary, RepairProbablyOk, RepairFailed, RepairRefused,
     FullCheckStarted, FullCheckSuppressed, ScrubFinished, OfflineRepair, CheckScheduled, Diagnostic,
+    /// <summary>What the policy decided for a filesystem or an event, and why (rule, policy).</summary>
+    Decision,
+    /// <summary>An action that changes a filesystem began (written durably before it starts).</summary>
+    ActionStarted,
+    /// <summary>At start: an action began earlier but no outcome was ever recorded (the daemon died mid-action).</summary>
+    ActionInterrupted,
 }
 
 public enum Severity { Debug, Info, Notice, Warning, Error, Critical }
@@ -42,6 +48,35 @@ public interface IEventSink
     void Publish(FsEvent e);
 }
 
+/// <summary>A sink that can be asked to make everything published so far durable.</summary>
+public interface IFlushableSink : IEventSink
+{
+    bool Flush(TimeSpan timeout);
+}
+
+/// <summary>
+/// The action journal: an action is written durably as <see cref="EventClass.ActionStarted"/> before it starts and
+/// its outcome carries the same <see cref="FsEvent.CorrelationId"/>. At start, every started action without any
+/// later event of the same correlation id was interrupted (the daemon died mid-action) and is reported.
+/// </summary>
+public static class ActionJournal
+{
+    public static string NewCorrelationId() => Guid.NewGuid().ToString("N")[..16];
+
+    public static List<FsEvent> Interrupted(IEnumerable<FsEvent> history)
+    {
+        var started = new Dictionary<string, FsEvent>();
+        var finished = new HashSet<string>();
+        foreach (var e in history)
+        {
+            if (e.CorrelationId is not { } id) continue;
+            if (e.Class == EventClass.ActionStarted) started[id] = e;
+            else if (e.Class != EventClass.Decision) finished.Add(id);
+        }
+        return started.Where(kv => !finished.Contains(kv.Key)).Select(kv => kv.Value).OrderBy(e => e.Time).ToList();
+    }
+}
+
 /// <summary>Fans events out to every sink; a failing sink is reported once and never stops the others.</summary>
 public sealed class EventHub : IEventSink
 {
@@ -52,6 +87,18 @@ public sealed class EventHub : IEventSink
     public EventHub(Action<string>? diagnostic = null) => _diagnostic = diagnostic;
 
     public void Add(IEventSink sink) { lock (_sinks) _sinks.Add(sink); }
+
+    /// <summary>Publish, then wait until every flushable sink (the history store) has it on disk: for the start of an
+    /// action, so that a crash during the action is reported at the next start.</summary>
+    public void PublishDurable(FsEvent e, TimeSpan? timeout = null)
+    {
+        Publish(e);
+        IEventSink[] sinks;
+        lock (_sinks) sinks = [.. _sinks];
+        foreach (var s in sinks)
+            if (s is IFlushableSink f && !f.Flush(timeout ?? TimeSpan.FromSeconds(5)))
+                _diagnostic?.Invoke($"event sink {s.GetType().Name}: could not make '{e.Message}' durable in time");
+    }
 
     public void Publish(FsEvent e)
     {

@@ -86,7 +86,11 @@ public static class RunCommand
             // event sinks: history, notifications, metrics, journal
             using var history = FsHealer.State.HistorySink.Open(opts.StateDir, Diag, out var herr);
             if (history is null) Diag($"history disabled: {herr}");
-            else daemon.Events.Add(history);
+            else
+            {
+                daemon.Events.Add(history);
+                ReportInterruptedActions(opts.StateDir, daemon.Events, console);
+            }
             var errors = new List<string>();
             var notifySettings = FsHealer.Core.Notify.NotifySettings.Parse(cfg.Document.Notify, errors, Environment.MachineName);
             var metricsSettings = FsHealer.Core.Metrics.MetricsSettings.Parse(cfg.Document.Metrics, errors);
@@ -107,5 +111,28 @@ public static class RunCommand
             return daemon.Run(cts.Token);
         });
         return cmd;
+    }
+
+    /// <summary>Actions that started before a crash and never finished: say so loudly, and whether the filesystem
+    /// they were working on is mounted now (an interrupted offline repair can leave it unmounted).</summary>
+    private static void ReportInterruptedActions(string stateDir, FsHealer.Core.Model.EventHub events, TextWriterConsole console)
+    {
+        using var store = FsHealer.State.HistoryStore.Open(stateDir, out _, readOnly: true);
+        if (store is null) return;
+        var recent = store.Query(new FsHealer.State.HistoryQuery { Since = DateTimeOffset.UtcNow.AddDays(-30), Limit = 1_000_000 });
+        var mounts = File.Exists("/proc/self/mounts") ? File.ReadAllLines("/proc/self/mounts") : [];
+        foreach (var a in FsHealer.Core.Model.ActionJournal.Interrupted(recent.Select(r => r.Event)))
+        {
+            bool mounted = mounts.Any(l => l.Split(' ') is [_, var dir, ..] && FsHealer.Linux.Xfs.MountTable.Unescape(dir) == a.Mount);
+            var msg = $"{a.Mount}: INTERRUPTED: \"{a.Message}\" (started {a.Time:u}) never finished — fshealer stopped during it; " +
+                      (mounted ? "the filesystem is mounted; check it (fshealer status) and let the policy act again"
+                               : $"the filesystem is NOT MOUNTED now: check {a.Device} (e2fsck/xfs_repair -n) and mount it again");
+            console.Err(msg);
+            events.Publish(new FsHealer.Core.Model.FsEvent
+            {
+                Class = FsHealer.Core.Model.EventClass.ActionInterrupted, Severity = FsHealer.Core.Model.Severity.Critical,
+                Mount = a.Mount, FsType = a.FsType, Device = a.Device, CorrelationId = a.CorrelationId, Message = msg,
+            });
+        }
     }
 }

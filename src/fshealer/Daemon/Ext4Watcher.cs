@@ -101,13 +101,26 @@ public sealed class Ext4Watcher : IFsWatcher
                     IsRootFs = m.MountPoint == "/", Busy = null, Policy = policy,
                 });
                 ctx.Console.Out($"{m.MountPoint}: heal plan: {plan}");
+                var cid = FsHealer.Core.Model.ActionJournal.NewCorrelationId();
+                ctx.Events.Publish(new FsHealer.Core.Model.FsEvent
+                {
+                    Class = FsHealer.Core.Model.EventClass.Decision, Severity = FsHealer.Core.Model.Severity.Notice,
+                    Mount = m.MountPoint, FsType = "ext4", Device = m.Source, CorrelationId = cid,
+                    Message = $"{m.MountPoint}: decision ({policy} policy, rule {ctx.RuleName(m.MountPoint, "ext4")}): {plan}",
+                });
+                ctx.Events.PublishDurable(new FsHealer.Core.Model.FsEvent
+                {
+                    Class = FsHealer.Core.Model.EventClass.ActionStarted, Severity = FsHealer.Core.Model.Severity.Warning,
+                    Mount = m.MountPoint, FsType = "ext4", Device = m.Source, CorrelationId = cid,
+                    Message = $"{m.MountPoint}: heal of {m.Source} started: {plan.Decision}",
+                });
                 var outcome = new OfflineRepairExecutor(new ProcessCommandRunner(), s => ctx.Console.Out($"{m.MountPoint}: {s}")).Execute(plan);
                 ctx.Console.Out($"{m.MountPoint}: heal {outcome.Final}: {(outcome.Success ? "succeeded" : "FAILED")}");
                 ctx.Events.Publish(new FsHealer.Core.Model.FsEvent
                 {
                     Class = outcome.Final == Ext4PlanDecision.Schedule ? FsHealer.Core.Model.EventClass.CheckScheduled : FsHealer.Core.Model.EventClass.OfflineRepair,
                     Severity = outcome.Success ? FsHealer.Core.Model.Severity.Notice : FsHealer.Core.Model.Severity.Critical,
-                    Mount = m.MountPoint, FsType = "ext4", Device = m.Source,
+                    Mount = m.MountPoint, FsType = "ext4", Device = m.Source, CorrelationId = cid,
                     Message = $"{m.MountPoint}: heal {outcome.Final}: {(outcome.Success ? "succeeded" : "FAILED")}",
                 });
             }

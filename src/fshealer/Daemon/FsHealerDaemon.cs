@@ -29,6 +29,10 @@ public sealed class DaemonContext(IHealerConsole console, DaemonOptions options)
     /// <summary>The configuration (reloaded on SIGHUP); null = built-in defaults.</summary>
     public FsHealer.Core.Config.ConfigStore? Config { get; init; }
 
+    /// <summary>Name of the config rule that applies to a mount (for decision records).</summary>
+    public string RuleName(string mount, string fsType) =>
+        Config?.Current.RuleFor(new FsHealer.Core.Config.FsIdentity(mount, fsType))?.Name ?? "(defaults)";
+
     /// <summary>The effective policy for a filesystem: the first matching config rule over the command-line options.</summary>
     public FsHealer.Core.Config.EffectivePolicy PolicyFor(MountTarget t)
     {
@@ -190,6 +194,8 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                     lock (_watched) _watched[t.DevKey] = (t, w);
                     console.Out($"{t.PreferredPath}: {t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
                     Publish(t, w is DeferredWatcher ? EventClass.Deferred : EventClass.Attached, $"{t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
+                    var pol = _ctx.PolicyFor(t);
+                    Publish(t, EventClass.Decision, $"policy: {pol.Describe(t.FsType)} (rule {pol.Rule})");
                     break;
                 case TargetEventKind.Detached:
                     lock (_watched)

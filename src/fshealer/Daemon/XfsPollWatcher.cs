@@ -73,6 +73,13 @@ public sealed class XfsPollWatcher : IFsWatcher
             if ((sick || r.NewUnreadableInodes.Count > 0) && !wantRepair && _offline)
             {
                 con.Out($"{mnt}: damaged metadata and no online repair: trying offline repair (unmount, xfs_repair, remount)");
+                var cid = FsHealer.Core.Model.ActionJournal.NewCorrelationId();
+                ctx.Events.PublishDurable(new FsHealer.Core.Model.FsEvent
+                {
+                    Class = FsHealer.Core.Model.EventClass.ActionStarted, Severity = FsHealer.Core.Model.Severity.Warning,
+                    Mount = mnt, FsType = "xfs", Device = _device, CorrelationId = cid,
+                    Message = $"{mnt}: offline repair of {_device} started (unmount, xfs_repair, remount)",
+                });
                 var report = XfsOfflineRepair.Repair(mnt);
                 foreach (var s in report.Steps) con.Out($"{mnt}: offline repair: {s}");
                 con.Out($"{mnt}: offline repair {report.Outcome}: {report.Summary}");
@@ -80,7 +87,7 @@ public sealed class XfsPollWatcher : IFsWatcher
                 {
                     Class = FsHealer.Core.Model.EventClass.OfflineRepair,
                     Severity = report.Outcome.ToString().StartsWith("Repaired", StringComparison.Ordinal) ? FsHealer.Core.Model.Severity.Notice : FsHealer.Core.Model.Severity.Error,
-                    Mount = mnt, FsType = "xfs", Device = _device, Message = $"{mnt}: offline repair {report.Outcome}: {report.Summary}",
+                    Mount = mnt, FsType = "xfs", Device = _device, CorrelationId = cid, Message = $"{mnt}: offline repair {report.Outcome}: {report.Summary}",
                 });
                 poller = new XfsHealthPoller(mnt); // the remounted filesystem starts with clean in-core state
             }
