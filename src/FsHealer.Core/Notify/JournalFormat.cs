@@ -40,6 +40,9 @@ public static class JournalFormat
         [EventClass.OfflineRepair] = "6f1c4a0e2b7d4e51a3c9d2e8f0b1a217",
         [EventClass.CheckScheduled] = "6f1c4a0e2b7d4e51a3c9d2e8f0b1a218",
         [EventClass.Diagnostic] = "6f1c4a0e2b7d4e51a3c9d2e8f0b1a219",
+        [EventClass.Decision] = "6f1c4a0e2b7d4e51a3c9d2e8f0b1a21a",
+        [EventClass.ActionStarted] = "6f1c4a0e2b7d4e51a3c9d2e8f0b1a21b",
+        [EventClass.ActionInterrupted] = "6f1c4a0e2b7d4e51a3c9d2e8f0b1a21c",
     };
 
     /// <summary>syslog priority per severity (a data table).</summary>
