@@ -85,7 +85,7 @@ public sealed class LinuxXfsTarget : IXfsTarget
             errno = 0;
             return moved;
         }
-        foreach (var dir in MountTable.XfsMountsWithSource(_fsname))
+        foreach (var dir in XfsMounts.WithSource(_fsname))
         {
             if (dir == stored) continue;
             fd = TryPath(dir, validate);
@@ -154,43 +154,17 @@ public sealed class LinuxXfsTarget : IXfsTarget
     }
 }
 
-/// <summary>/proc/self/mounts as xfs_healer reads it (getmntent: octal escapes decoded).</summary>
-public static class MountTable
+/// <summary>The process's own mount table (what xfs_healer reads through getmntent), from /proc/self/mountinfo.</summary>
+public static class XfsMounts
 {
-    public readonly record struct Entry(string FsName, string Dir, string Type, string Options);
-
-    public static IEnumerable<Entry> Read(string path = "/proc/self/mounts")
+    public static IEnumerable<FsHealer.Core.Mounts.MountEntry> All()
     {
-        string[] lines;
-        try { lines = File.ReadAllLines(path); } catch (IOException) { yield break; } catch (UnauthorizedAccessException) { yield break; }
-        foreach (var line in lines)
-        {
-            var f = line.Split(' ');
-            if (f.Length < 4) continue;
-            yield return new Entry(Unescape(f[0]), Unescape(f[1]), Unescape(f[2]), Unescape(f[3]));
-        }
+        var entries = new List<FsHealer.Core.Mounts.MountEntry>();
+        FsHealer.Linux.Mounts.MountTable.ReadMountInfo(FsHealer.Linux.Mounts.MountTable.MountInfoPath, entries, []);
+        return entries;
     }
 
-    public static IEnumerable<string> XfsMountsWithSource(string fsname) =>
-        Read().Where(e => e.Type == "xfs" && e.FsName == fsname).Select(e => e.Dir);
-
-    /// <summary>Decode getmntent's \NNN octal escapes.</summary>
-    public static string Unescape(string s)
-    {
-        if (!s.Contains('\\')) return s;
-        var bytes = new List<byte>(s.Length);
-        var raw = System.Text.Encoding.UTF8.GetBytes(s);
-        for (int i = 0; i < raw.Length; i++)
-        {
-            if (raw[i] == (byte)'\\' && IsOct(raw, i + 1) && IsOct(raw, i + 2) && IsOct(raw, i + 3))
-            {
-                bytes.Add((byte)((raw[i + 1] - '0') * 64 + (raw[i + 2] - '0') * 8 + (raw[i + 3] - '0')));
-                i += 3;
-            }
-            else bytes.Add(raw[i]);
-        }
-        return System.Text.Encoding.UTF8.GetString(bytes.ToArray());
-    }
-
-    private static bool IsOct(byte[] b, int i) => i < b.Length && b[i] >= (byte)'0' && b[i] <= (byte)'7';
+    /// <summary>Mount points of XFS mounts whose source is <paramref name="fsname"/> (xfs_healer's fsname scan).</summary>
+    public static IEnumerable<string> WithSource(string fsname) =>
+        All().Where(e => e.FsType == "xfs" && e.Source == fsname).Select(e => e.MountPoint);
 }

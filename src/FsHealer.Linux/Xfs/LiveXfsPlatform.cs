@@ -41,12 +41,12 @@ public sealed class LiveXfsPlatform(IUnitManager? units = null) : IXfsHealerPlat
             return true;
         }
         // before that: the process's own mount table (sandboxing may hide the global one)
-        foreach (var e in MountTable.Read())
+        foreach (var e in XfsMounts.All())
         {
-            if (e.Type != "xfs") continue;
-            if (LibcPaths.RealPath(e.Dir, out _) == rpath)
+            if (e.FsType != "xfs") continue;
+            if (LibcPaths.RealPath(e.MountPoint, out _) == rpath)
             {
-                _fsname = e.FsName;
+                _fsname = e.Source;
                 return true;
             }
         }

@@ -120,10 +120,10 @@ public static class RunCommand
         using var store = FsHealer.State.HistoryStore.Open(stateDir, out _, readOnly: true);
         if (store is null) return;
         var recent = store.Query(new FsHealer.State.HistoryQuery { Since = DateTimeOffset.UtcNow.AddDays(-30), Limit = 1_000_000 });
-        var mounts = File.Exists("/proc/self/mounts") ? File.ReadAllLines("/proc/self/mounts") : [];
+        var mounts = FsHealer.Linux.Xfs.XfsMounts.All().Select(e => e.MountPoint).ToHashSet(StringComparer.Ordinal);
         foreach (var a in FsHealer.Core.Model.ActionJournal.Interrupted(recent.Select(r => r.Event)))
         {
-            bool mounted = mounts.Any(l => l.Split(' ') is [_, var dir, ..] && FsHealer.Linux.Xfs.MountTable.Unescape(dir) == a.Mount);
+            bool mounted = mounts.Contains(a.Mount);
             var msg = $"{a.Mount}: INTERRUPTED: \"{a.Message}\" (started {a.Time:u}) never finished — fshealer stopped during it; " +
                       (mounted ? "the filesystem is mounted; check it (fshealer status) and let the policy act again"
                                : $"the filesystem is NOT MOUNTED now: check {a.Device} (e2fsck/xfs_repair -n) and mount it again");
