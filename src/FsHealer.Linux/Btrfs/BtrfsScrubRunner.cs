@@ -19,7 +19,7 @@ public sealed class BtrfsScrubRunner : IDisposable
     private readonly ManualResetEventSlim _done = new(false);
     private readonly object _lock = new();
     private SafeFd? _fd;
-    private SafeFd? _kmsg;
+    private FsHealer.Linux.Interop.KmsgReader? _kmsg;
     private Thread? _worker, _poller;
     private volatile bool _cancelRequested;
     private ulong? _restoreSpeed;
@@ -49,9 +49,9 @@ public sealed class BtrfsScrubRunner : IDisposable
             return false;
         }
         _fd = fd;
-        var kmsg = BtrfsIoctl.OpenKmsgAtEnd(out int kerr);
-        if (kmsg.IsInvalid) { Notes.Add($"/dev/kmsg: {Errno.Name(kerr)}: {Errno.Message(kerr)}; damaged files cannot be named"); kmsg.Dispose(); }
-        else _kmsg = kmsg;
+        // the kernel names damaged extents only in its log: read it from now on (the shared kmsg reader)
+        _kmsg = FsHealer.Linux.Interop.KmsgReader.Open(out var kdiag);
+        if (_kmsg is null) Notes.Add($"{kdiag}; damaged files cannot be named");
 
         if (_req.LimitBytesPerSecond is { } limit)
         {
@@ -103,7 +103,7 @@ public sealed class BtrfsScrubRunner : IDisposable
     {
         if (_kmsg is null) return;
         // The kernel logs the error lines before the ioctl returns; a short grace read catches stragglers.
-        var lines = BtrfsIoctl.ReadKmsg(_kmsg);
+        var lines = _kmsg.ReadAvailable().Where(r => r.Record is not null).Select(r => r.Record!.Message).ToList();
         var logicals = DamageResolver.UncorrectedLogicals(lines, [_req.Path]);
         if (logicals.Count == 0)
         {

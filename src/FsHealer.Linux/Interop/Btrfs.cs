@@ -117,31 +117,4 @@ public static unsafe partial class BtrfsIoctl
         }
         return BtrfsDecode.TryDecodeInoPaths(container, out result, out _) ? 0 : EPROTO;
     }
-
-    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
-    private static partial long lseek(int fd, long offset, int whence);
-
-    /// <summary>Open /dev/kmsg non-blocking, positioned at the end, for collecting the kernel's scrub error lines.</summary>
-    public static SafeFd OpenKmsgAtEnd(out int errno)
-    {
-        var fd = Libc.Open("/dev/kmsg", Libc.O_RDONLY | Libc.O_NONBLOCK, out errno);
-        if (fd.IsInvalid) return fd;
-        if (lseek(fd.Fd, 0, 2 /* SEEK_END */) < 0) { errno = Libc.LastErrno; fd.Dispose(); return SafeFd.Invalid; }
-        return fd;
-    }
-
-    /// <summary>Read the /dev/kmsg records available now (one per read; EPIPE = overwritten records, skipped).</summary>
-    public static List<string> ReadKmsg(SafeFd fd, int maxRecords = 100000)
-    {
-        var lines = new List<string>();
-        var buf = new byte[8192];
-        while (lines.Count < maxRecords)
-        {
-            int n = Libc.Read(fd, buf);
-            if (n == -32 /* EPIPE */) continue;
-            if (n <= 0) break;
-            lines.Add(System.Text.Encoding.UTF8.GetString(buf, 0, n).TrimEnd('\n'));
-        }
-        return lines;
-    }
 }
