@@ -73,36 +73,17 @@ public sealed record MountInfoEntry(int MountId, uint Major, uint Minor, string 
         return list;
     }
 
+    /// <summary>One line, through the mount tracker's parser (one mountinfo grammar for the whole daemon).</summary>
     public static bool TryParse(string line, out MountInfoEntry? entry)
     {
         entry = null;
-        var f = line.Split(' ');
-        int dash = Array.IndexOf(f, "-");
-        if (dash < 6 || dash + 2 >= f.Length) return false;
-        if (!int.TryParse(f[0], out int id)) return false;
-        var mm = f[2].Split(':');
-        if (mm.Length != 2 || !uint.TryParse(mm[0], out var maj) || !uint.TryParse(mm[1], out var min)) return false;
-        entry = new MountInfoEntry(id, maj, min, Unescape(f[3]), Unescape(f[4]), f[5], f[dash + 1], Unescape(f[dash + 2]),
-            dash + 3 < f.Length ? f[dash + 3] : "");
+        var m = Mounts.MountInfoParser.ParseLine(line, out _);
+        if (m is null || m.LegacyId > int.MaxValue) return false;
+        entry = new MountInfoEntry((int)m.LegacyId, m.DevMajor, m.DevMinor, m.MntRoot, m.MountPoint, m.MountOptions,
+            m.FsSubtype.Length > 0 ? $"{m.FsType}.{m.FsSubtype}" : m.FsType, m.Source, m.SuperOptions);
         return true;
     }
 
     /// <summary>Undo the kernel's octal escapes (\040 space, \011 tab, \012 newline, \134 backslash).</summary>
-    public static string Unescape(string s)
-    {
-        if (!s.Contains('\\')) return s;
-        var sb = new System.Text.StringBuilder(s.Length);
-        for (int i = 0; i < s.Length; i++)
-        {
-            if (s[i] == '\\' && IsOct(s, i + 1) && IsOct(s, i + 2) && IsOct(s, i + 3))
-            {
-                sb.Append((char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
-                i += 3;
-            }
-            else sb.Append(s[i]);
-        }
-        return sb.ToString();
-    }
-
-    private static bool IsOct(string s, int i) => i < s.Length && s[i] >= '0' && s[i] <= '7';
+    public static string Unescape(string s) => Mounts.MountInfoParser.Unescape(s);
 }

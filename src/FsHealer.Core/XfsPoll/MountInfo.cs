@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace FsHealer.Core.XfsPoll;
 
 /// <summary>One line of /proc/self/mountinfo (the fields the poller and the offline repair ladder need).</summary>
@@ -17,15 +15,14 @@ public static class MountInfo
         return list;
     }
 
+    /// <summary>One line, through the mount tracker's parser (one mountinfo grammar for the whole daemon).</summary>
     public static bool TryParseLine(string line, out MountInfoEntry? entry)
     {
         entry = null;
-        var f = line.Split(' ');
-        int sep = Array.IndexOf(f, "-");
-        if (f.Length < 10 || sep < 6 || sep + 2 >= f.Length) return false;
-        if (!int.TryParse(f[0], out int id) || !int.TryParse(f[1], out int parent)) return false;
-        entry = new MountInfoEntry(id, parent, f[2], Unescape(f[3]), Unescape(f[4]), f[5], f[sep + 1], Unescape(f[sep + 2]),
-            sep + 3 < f.Length ? f[sep + 3] : "");
+        var m = Mounts.MountInfoParser.ParseLine(line, out _);
+        if (m is null || m.LegacyId > int.MaxValue || m.ParentLegacyId > int.MaxValue) return false;
+        entry = new MountInfoEntry((int)m.LegacyId, (int)m.ParentLegacyId, $"{m.DevMajor}:{m.DevMinor}", m.MntRoot, m.MountPoint,
+            m.MountOptions, m.FsSubtype.Length > 0 ? $"{m.FsType}.{m.FsSubtype}" : m.FsType, m.Source, m.SuperOptions);
         return true;
     }
 
@@ -39,24 +36,7 @@ public static class MountInfo
     }
 
     /// <summary>Undo the kernel's octal escaping (\040 space, \011 tab, \012 newline, \134 backslash).</summary>
-    public static string Unescape(string s)
-    {
-        if (!s.Contains('\\')) return s;
-        var bytes = new List<byte>(s.Length);
-        for (int i = 0; i < s.Length; i++)
-        {
-            if (s[i] == '\\' && i + 4 <= s.Length
-                && IsOct(s[i + 1]) && IsOct(s[i + 2]) && IsOct(s[i + 3]))
-            {
-                bytes.Add((byte)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0')));
-                i += 3;
-            }
-            else bytes.AddRange(Encoding.UTF8.GetBytes(s[i].ToString()));
-        }
-        return Encoding.UTF8.GetString(bytes.ToArray());
-    }
-
-    private static bool IsOct(char c) => c is >= '0' and <= '7';
+    public static string Unescape(string s) => Mounts.MountInfoParser.Unescape(s);
 
     /// <summary>The kernel's short device name for a mount source ("/dev/loop3" → "loop3"), as XFS prints it.</summary>
     public static string KernelDeviceName(string source) =>
