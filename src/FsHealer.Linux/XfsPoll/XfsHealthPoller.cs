@@ -111,6 +111,21 @@ public sealed class XfsHealthPoller
         return e.Kind != KernelLogKind.Other;
     }
 
+    /// <summary>Feed every pending kernel log record to <see cref="NoteKernelEvent"/>. True if one concerned this
+    /// filesystem, or records were overwritten before we read them (lines may be lost: poll to be safe).</summary>
+    public bool DrainKernelLog(KmsgReader? kmsg, Action<string>? diagnostic)
+    {
+        if (kmsg is null) return false;
+        bool relevant = false;
+        foreach (var r in kmsg.ReadAvailable())
+        {
+            if (r.Overrun) relevant = true;
+            if (r.Record is null) { if (r.Diagnostic is not null && !r.Overrun) diagnostic?.Invoke(r.Diagnostic); continue; }
+            if (KmsgClassifier.Classify(r.Record.Message) is KernelFsEvent k && NoteKernelEvent(k)) relevant = true;
+        }
+        return relevant;
+    }
+
     /// <summary>Probe scrub/repair and the health monitor on a short-lived fd of the mount root.</summary>
     public static XfsSupport ProbeSupport(string mountPoint, out string? diagnostic)
     {

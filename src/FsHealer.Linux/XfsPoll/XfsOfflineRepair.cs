@@ -142,18 +142,11 @@ public static partial class XfsOfflineRepair
         return s;
     }
 
+    /// <summary>The same runner the ext4 executor uses (C locale, output captured); xfs_repair of a large filesystem
+    /// can take hours, so the timeout is generous. "Could not run" is reported as 127, like a shell.</summary>
     private static (int, string) RunProcess(string tool, string[] args)
     {
-        try
-        {
-            var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi)!;
-            var so = p.StandardOutput.ReadToEndAsync();
-            var se = p.StandardError.ReadToEndAsync();
-            p.WaitForExit();
-            return (p.ExitCode, so.Result + se.Result);
-        }
-        catch (System.ComponentModel.Win32Exception ex) { return (127, $"{tool}: {ex.Message}"); }
+        var (exit, output) = new FsHealer.Linux.Ext4.ProcessCommandRunner().Run(tool, args, TimeSpan.FromHours(12));
+        return (exit < 0 ? 127 : exit, output);
     }
 }

@@ -62,7 +62,7 @@ public static class XfsPollCommand
         var lastPoll = Stopwatch.StartNew();
         while (!ct.IsCancellationRequested)
         {
-            DrainKmsg(kmsg, poller, error);
+            poller.DrainKernelLog(kmsg, d => error.WriteLine($"xfs-poll: {d}"));
             var r = poller.Poll(NowNs());
             lastPoll.Restart();
             foreach (var e in r.Events)
@@ -82,27 +82,12 @@ public static class XfsPollCommand
             bool triggered = false;
             while (!ct.IsCancellationRequested && lastPoll.Elapsed.TotalSeconds < intervalSeconds)
             {
-                if (DrainKmsg(kmsg, poller, error)) triggered = true;
+                if (poller.DrainKernelLog(kmsg, d => error.WriteLine($"xfs-poll: {d}"))) triggered = true;
                 if (triggered && lastPoll.Elapsed.TotalSeconds >= 1) break;
                 ct.WaitHandle.WaitOne(200);
             }
         }
         return 0;
-    }
-
-    /// <summary>Feeds pending kernel log lines to the poller; true if one concerned its filesystem.</summary>
-    private static bool DrainKmsg(KmsgReader? kmsg, XfsHealthPoller poller, TextWriter error)
-    {
-        if (kmsg is null) return false;
-        bool relevant = false;
-        foreach (var r in kmsg.ReadAvailable())
-        {
-            if (r.Overrun) relevant = true; // lines may have been lost: poll to be safe
-            if (r.Record is null) { if (r.Diagnostic is not null && !r.Overrun) error.WriteLine($"xfs-poll: {r.Diagnostic}"); continue; }
-            var ev = KmsgClassifier.Classify(r.Record.Message);
-            if (ev is KernelFsEvent k && poller.NoteKernelEvent(k)) relevant = true;
-        }
-        return relevant;
     }
 
     private static ulong NowNs() => (ulong)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));

@@ -52,15 +52,17 @@ public sealed class Ext4Watcher : IFsWatcher
                 return null;
             }
         }
-        var policy = Map(ctx.PolicyFor(t).Ext4);
-        Policies[t.PreferredPath] = policy;
+        var effective = ctx.PolicyFor(t);
+        var policy = Map(effective.Ext4);
+        Policies[t.PreferredPath] = (policy, effective.Rule);
         return new Ext4Watcher(t.PreferredPath, $"fanotify FAN_FS_ERROR + sysfs error counters; policy {policy.ToString().ToLowerInvariant()}");
     }
 
-    private static readonly ConcurrentDictionary<string, Ext4HealPolicy> Policies = new();
+    /// <summary>Per mount point: the heal policy and the config rule it came from.</summary>
+    private static readonly ConcurrentDictionary<string, (Ext4HealPolicy Policy, string Rule)> Policies = new();
 
-    private static Ext4HealPolicy Policy(DaemonContext ctx, string? mount) =>
-        mount is not null && Policies.TryGetValue(mount, out var p) ? p : Ext4HealPolicy.Report;
+    private static (Ext4HealPolicy Policy, string Rule) Policy(string? mount) =>
+        mount is not null && Policies.TryGetValue(mount, out var p) ? p : (Ext4HealPolicy.Report, "(defaults)");
 
     private static Ext4HealPolicy Map(FsHealer.Core.Config.Ext4Policy p) => p switch
     {
@@ -88,7 +90,7 @@ public sealed class Ext4Watcher : IFsWatcher
                     Mount = r.MountPoint ?? "?", FsType = "ext4", Device = r.Device, Message = r.ToString(),
                     Inode = r.Event.Inode, Path = r.Path, Errno = r.Event.Error, Count = r.Event.ErrorCount,
                 });
-                var policy = Policy(ctx, r.MountPoint);
+                var (policy, rule) = Policy(r.MountPoint);
                 if (policy == Ext4HealPolicy.Report || r.MountPoint is null || r.Event.Kind == FsErrorKind.Overflow) continue;
                 // one heal per filesystem per minute: the remount itself may report the errors ext4 recorded
                 if (LastHeal.TryGetValue(r.MountPoint, out var last) && DateTime.UtcNow - last < TimeSpan.FromMinutes(1)) continue;
@@ -106,7 +108,7 @@ public sealed class Ext4Watcher : IFsWatcher
                 {
                     Class = FsHealer.Core.Model.EventClass.Decision, Severity = FsHealer.Core.Model.Severity.Notice,
                     Mount = m.MountPoint, FsType = "ext4", Device = m.Source, CorrelationId = cid,
-                    Message = $"{m.MountPoint}: decision ({policy} policy, rule {ctx.RuleName(m.MountPoint, "ext4")}): {plan}",
+                    Message = $"{m.MountPoint}: decision ({policy} policy, rule {rule}): {plan}",
                 });
                 ctx.Events.PublishDurable(new FsHealer.Core.Model.FsEvent
                 {

@@ -29,12 +29,13 @@ public sealed class DaemonContext(IHealerConsole console, DaemonOptions options)
     /// <summary>The configuration (reloaded on SIGHUP); null = built-in defaults.</summary>
     public FsHealer.Core.Config.ConfigStore? Config { get; init; }
 
-    /// <summary>Name of the config rule that applies to a mount (for decision records).</summary>
-    public string RuleName(string mount, string fsType) =>
-        Config?.Current.RuleFor(new FsHealer.Core.Config.FsIdentity(mount, fsType))?.Name ?? "(defaults)";
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<MountTarget, FsHealer.Core.Config.EffectivePolicy> _policies = new();
 
-    /// <summary>The effective policy for a filesystem: the first matching config rule over the command-line options.</summary>
-    public FsHealer.Core.Config.EffectivePolicy PolicyFor(MountTarget t)
+    /// <summary>The effective policy for a filesystem: the first matching config rule over the command-line options.
+    /// Computed once per attached target (watchers and the decision record all ask; UUID/label may cost a blkid run).</summary>
+    public FsHealer.Core.Config.EffectivePolicy PolicyFor(MountTarget t) => _policies.GetValue(t, ComputePolicy);
+
+    private FsHealer.Core.Config.EffectivePolicy ComputePolicy(MountTarget t)
     {
         var cfg = Config?.Current;
         // UUID/label lookups (udev links, blkid) only when a rule matches on them: attach stays cheap otherwise

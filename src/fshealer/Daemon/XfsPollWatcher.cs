@@ -1,5 +1,4 @@
 using FsHealer.Core.Engine;
-using FsHealer.Core.Kmsg;
 using FsHealer.Core.Mounts;
 using FsHealer.Core.Xfs;
 using FsHealer.Linux.Interop;
@@ -58,6 +57,7 @@ public sealed class XfsPollWatcher : IFsWatcher
         var ct = _stop.Token;
         while (!ct.IsCancellationRequested)
         {
+            poller.DrainKernelLog(kmsg, d => con.Err($"{mnt}: {d}")); // shutdown reasons come from the log
             var r = poller.Poll((ulong)DateTime.UtcNow.Subtract(DateTime.UnixEpoch).Ticks * 100);
             bool sick = false;
             foreach (var e in r.Events)
@@ -95,11 +95,7 @@ public sealed class XfsPollWatcher : IFsWatcher
             var until = DateTime.UtcNow + interval;
             while (!ct.IsCancellationRequested && DateTime.UtcNow < until)
             {
-                bool trigger = false;
-                if (kmsg is not null)
-                    foreach (var rec in kmsg.ReadAvailable())
-                        if (rec.Record is not null && KmsgClassifier.Classify(rec.Record.Message) is KernelFsEvent k && poller.NoteKernelEvent(k)) trigger = true;
-                if (trigger) break;
+                if (poller.DrainKernelLog(kmsg, d => con.Err($"{mnt}: {d}"))) break;
                 ct.WaitHandle.WaitOne(200);
             }
         }
