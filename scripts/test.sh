@@ -75,8 +75,14 @@ for fn in files:
     p += int(c.get('passed', 0)); f += int(c.get('failed', 0)) + int(c.get('error', 0)) + int(c.get('timeout', 0)) + int(c.get('aborted', 0))
     s += int(c.get('notExecuted', 0))
     for r in root.findall('.//t:UnitTestResult', ns):
-        if r.get('outcome') == 'Failed': failed.append(r.get('testName'))
-for n in failed: print('FAILED:', n)
+        if r.get('outcome') == 'Failed':
+            m = r.find('.//t:ErrorInfo/t:Message', ns)
+            failed.append((r.get('testName'), (m.text or '').strip() if m is not None else ''))
+for n, msg in failed:
+    print('FAILED:', n)
+    lines = msg.splitlines()
+    # the assertion, and its last lines (where a script's own diagnosis usually is)
+    for l in (lines[:6] + (['    ...'] + lines[-12:] if len(lines) > 18 else lines[6:18])): print('   ', l[:300])
 if len(files) == 0: f += 1; print('no test results found')
 print(f"{p} passed, {f} failed, {s} skipped")
 sys.exit(1 if f else 0)

@@ -40,6 +40,13 @@ public sealed record FsEvent
     public string? CorrelationId { get; init; }
 
     public string Key => $"{Class}|{FsType}|{Device ?? Mount}|{Structure}|{Inode}";
+
+    /// <summary>"mount: message", without repeating the mount when the message already starts with it
+    /// (most producers write "&lt;mount&gt;: ..." themselves, like xfs_healer's lines).</summary>
+    public string Headline =>
+        Mount.Length == 0 ? Message
+        : Message.StartsWith(Mount, StringComparison.Ordinal) && (Message.Length == Mount.Length || Message[Mount.Length] is ':' or ' ') ? Message
+        : $"{Mount}: {Message}";
 }
 
 /// <summary>Receives events (history store, notifier, metrics, journal). Must not throw and must not block long.</summary>

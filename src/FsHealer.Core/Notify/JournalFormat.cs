@@ -114,5 +114,5 @@ public static class JournalFormat
 
     /// <summary>The plain-line fallback (stderr, when no journal is present).</summary>
     public static string PlainLine(FsEvent e) =>
-        $"<{Priorities[e.Severity]}>fshealer: {e.Severity.ToString().ToLowerInvariant()}: {e.Mount}: {e.Message}";
+        $"<{Priorities[e.Severity]}>fshealer: {e.Severity.ToString().ToLowerInvariant()}: {e.Headline}";
 }

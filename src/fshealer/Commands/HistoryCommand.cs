@@ -89,7 +89,7 @@ public static class HistoryCommand
         foreach (var r in rows)
         {
             var e = r.Event;
-            stdout.WriteLine($"{e.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {e.Severity.ToString().ToLowerInvariant(),-8} {e.Class,-18} {(e.Mount.Length > 0 ? e.Mount : "-")}: {e.Message}"
+            stdout.WriteLine($"{e.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {e.Severity.ToString().ToLowerInvariant(),-8} {e.Class,-18} {(e.Mount.Length > 0 ? e.Headline : "-: " + e.Message)}"
                 + (e.CorrelationId is { } cid ? $" [{cid}]" : ""));
         }
         if (rows.Count == 0) stdout.WriteLine("no events");

@@ -196,7 +196,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                     console.Out($"{t.PreferredPath}: {t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
                     Publish(t, w is DeferredWatcher ? EventClass.Deferred : EventClass.Attached, $"{t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
                     var pol = _ctx.PolicyFor(t);
-                    Publish(t, EventClass.Decision, $"policy: {pol.Describe(t.FsType)} (rule {pol.Rule})");
+                    Publish(t, EventClass.Decision, $"policy: {pol.Describe(t.FsType)}");
                     break;
                 case TargetEventKind.Detached:
                     lock (_watched)
