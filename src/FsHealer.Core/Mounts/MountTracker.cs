@@ -149,7 +149,7 @@ public sealed class MountTracker
                 Source = preferred.Source,
                 PreferredMountId = preferred.Key,
                 PreferredPath = preferred.MountPoint,
-                Mounts = roots.Select(m => (m.Key, m.MountPoint)).ToList(),
+                Mounts = roots.ConvertAll(m => (m.Key, m.MountPoint)),
             };
             _targets[dev] = now;
             if (before is null) events.Add(new TargetEvent(TargetEventKind.Attached, now));

@@ -156,22 +156,36 @@ public sealed class NotificationPolicy
 
     private NotifyMessage MakeDigest(DateTimeOffset now)
     {
-        var counts = _pending.OrderBy(p => p.Key.Mount, StringComparer.Ordinal).ThenBy(p => p.Key.Class)
-            .Select(p => (p.Key.Mount, p.Key.Class, p.Value)).ToList();
-        long total = counts.Sum(c => c.Value);
+        var counts = new List<(string Mount, EventClass Class, long Count)>(_pending.Count);
+        foreach (var p in _pending) counts.Add((p.Key.Mount, p.Key.Class, p.Value));
+        counts.Sort((a, b) => string.CompareOrdinal(a.Mount, b.Mount) is var c and not 0 ? c : a.Class.CompareTo(b.Class));
+        long total = 0;
+        var sev = Severity.Info;
+        var mounts = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var c in counts)
+        {
+            total += c.Count;
+            if (SeverityOf(c.Class) > sev) sev = SeverityOf(c.Class);
+            mounts.Add(c.Mount);
+        }
         CountedInDigests += total;
         _pending.Clear();
         var sb = new StringBuilder();
         sb.Append($"{total} event(s) since {_lastDigest:u} were not sent individually (rate limit, duplicates or thresholds):\n");
-        foreach (var g in counts.GroupBy(c => c.Mount))
+        string? mount = null;
+        foreach (var c in counts)   // sorted by mount: one line per mount
         {
-            sb.Append($"  {g.Key}:");
-            foreach (var c in g) sb.Append($" {ClassName(c.Class)}={c.Value}");
-            sb.Append('\n');
+            if (c.Mount != mount)
+            {
+                if (mount is not null) sb.Append('\n');
+                sb.Append($"  {c.Mount}:");
+                mount = c.Mount;
+            }
+            sb.Append($" {ClassName(c.Class)}={c.Count}");
         }
-        var sev = counts.Select(c => SeverityOf(c.Class)).DefaultIfEmpty(Severity.Info).Max();
+        if (mount is not null) sb.Append('\n');
         _lastDigest = now;
-        return new NotifyMessage(NotifyKind.Digest, sev, $"[fshealer] {_o.HostName}: digest, {total} event(s) on {counts.Select(c => c.Mount).Distinct().Count()} filesystem(s)",
+        return new NotifyMessage(NotifyKind.Digest, sev, $"[fshealer] {_o.HostName}: digest, {total} event(s) on {mounts.Count} filesystem(s)",
             sb.ToString(), now) { Counts = counts };
     }
 

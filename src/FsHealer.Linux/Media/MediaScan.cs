@@ -66,7 +66,7 @@ public static class MediaScan
             if (MediaScanCheckpoint.FromJson(text, out _) is { } cp && cp.Matches(mount, device, dev.Size))
             {
                 resumed = cp.NextOffset;
-                options = options with { ResumeFrom = cp.NextOffset, KnownBad = cp.Bad.Select(b => b.ToRange()).ToList() };
+                options = options with { ResumeFrom = cp.NextOffset, KnownBad = cp.Bad.ConvertAll(b => b.ToRange()) };
             }
         }
         var userStop = options.StopReason;

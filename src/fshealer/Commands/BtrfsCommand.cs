@@ -80,7 +80,7 @@ public static class BtrfsCommand
             fsid = m.Fsid;
             var devs = m.Devices(out var derr);
             if (derr is not null) stderr.WriteLine($"fshealer: {derr}");
-            targets = devs.Where(d => devid is null || d.Devid == devid).Select(d => (d.Devid, d.Path, d.BytesUsed)).ToList();
+            targets = devs.Where(d => devid is null || d.Devid == devid).ToList().ConvertAll(d => (d.Devid, d.Path, d.BytesUsed));
             if (targets.Count == 0)
             {
                 stderr.WriteLine(devid is { } id ? $"fshealer: {mountPoint}: no device with devid {id}" : $"fshealer: {mountPoint}: no devices found");

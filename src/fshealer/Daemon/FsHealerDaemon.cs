@@ -125,7 +125,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             if (media is not null)
             {
                 List<(string, string)> targets;
-                lock (_watched) targets = _watched.Values.Select(v => (v.Target.PreferredPath, v.Target.Source)).ToList();
+                lock (_watched) { targets = new(_watched.Count); foreach (var v in _watched.Values) targets.Add((v.Target.PreferredPath, v.Target.Source)); }
                 media.Tick(targets);
             }
             if (watchdog is { } w && DateTime.UtcNow - lastPing > w / 2)
