@@ -247,11 +247,13 @@ public sealed class HistoryStore : IDisposable
     /// </summary>
     public List<StoredEvent> PolicyEvents(string mount, int limit = 20)
     {
+        // "+mount": walk the rowids after the attach, not every row of the mount (measured: 1M-row history, 150k
+        // rows on the mount, no attach: ~0.2 s, all in finding that there is none)
         using var c = _db.CreateCommand();
         c.CommandText = $"""
             WITH b AS (SELECT id FROM events WHERE mount = $m AND class IN ('Attached', 'Deferred', 'Detached') ORDER BY id DESC LIMIT 1)
             SELECT {Columns} FROM events
-            WHERE mount = $m AND id >= (SELECT id FROM b)
+            WHERE +mount = $m AND id >= (SELECT id FROM b)
               AND (id = (SELECT id FROM b) OR (class = 'Decision' AND correlation_id IS NULL))
             ORDER BY id LIMIT $limit;
             """;
