@@ -113,10 +113,10 @@ public static class RunCommand
         return cmd;
     }
 
-    /// <summary>Actions that started before a crash and never finished: say so loudly, and whether the filesystem
-    /// they were working on is mounted now (an interrupted offline repair can leave it unmounted).</summary>
     private const int MaxInterruptedReported = 100;
 
+    /// <summary>Actions that started before a crash and never finished: say so loudly, and whether the filesystem
+    /// they were working on is mounted now (an interrupted offline repair can leave it unmounted).</summary>
     private static void ReportInterruptedActions(string stateDir, FsHealer.Core.Model.EventHub events, TextWriterConsole console)
     {
         using var store = FsHealer.State.HistoryStore.Open(stateDir, out _, readOnly: true);
