@@ -104,6 +104,16 @@ public sealed record EffectivePolicy
         Ext4Policy.Report => "report", Ext4Policy.Schedule => "schedule", _ => "offline-repair",
     };
 
+    /// <summary>Machine-readable name of what the policy does on a filesystem of type <paramref name="fsType"/>
+    /// (the configuration's policy names: "autofsck", "offline-repair", ...; btrfs: "scrub", "read-only-scrub", "report").</summary>
+    public string ActionName(string fsType) => fsType switch
+    {
+        "xfs" => Name(Xfs),
+        "ext4" => Name(Ext4),
+        "btrfs" => BtrfsAutoScrub ? (BtrfsReadOnlyScrub ? "read-only-scrub" : "scrub") : "report",
+        _ => "unsupported",
+    };
+
     /// <summary>One line: what the policy would do on a filesystem of type <paramref name="fsType"/>.</summary>
     public string Describe(string fsType) => fsType switch
     {

@@ -70,6 +70,8 @@ public static class ActionJournal
 {
     public static string NewCorrelationId() => Guid.NewGuid().ToString("N")[..16];
 
+    /// <summary>The definition, over <paramref name="history"/> in recording order. The daemon asks the history
+    /// database the same question in SQL (HistoryStore.InterruptedActions; a randomized test checks they agree).</summary>
     public static List<FsEvent> Interrupted(IEnumerable<FsEvent> history)
     {
         var started = new Dictionary<string, FsEvent>();

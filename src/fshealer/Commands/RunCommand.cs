@@ -113,15 +113,26 @@ public static class RunCommand
         return cmd;
     }
 
+    private const int MaxInterruptedReported = 100;
+
     /// <summary>Actions that started before a crash and never finished: say so loudly, and whether the filesystem
     /// they were working on is mounted now (an interrupted offline repair can leave it unmounted).</summary>
     private static void ReportInterruptedActions(string stateDir, FsHealer.Core.Model.EventHub events, TextWriterConsole console)
     {
         using var store = FsHealer.State.HistoryStore.Open(stateDir, out _, readOnly: true);
         if (store is null) return;
-        var recent = store.Query(new FsHealer.State.HistoryQuery { Since = DateTimeOffset.UtcNow.AddDays(-30), Limit = 1_000_000 });
+        // only the candidates, found in SQL (ActionJournal.Interrupted's definition): a large history is not loaded
+        List<FsHealer.State.StoredEvent> interrupted;
+        try { interrupted = store.InterruptedActions(DateTimeOffset.UtcNow.AddDays(-30), MaxInterruptedReported + 1); }
+        catch (Microsoft.Data.Sqlite.SqliteException e) { console.Err($"fshealer: {store.Path}: cannot look for interrupted actions: {e.Message}"); return; }
+        if (interrupted.Count == 0) return;
+        if (interrupted.Count > MaxInterruptedReported)
+        {
+            console.Err($"fshealer: more than {MaxInterruptedReported} interrupted actions in the last 30 days; reporting the {MaxInterruptedReported} most recent (see fshealer history)");
+            interrupted.RemoveAt(0); // the oldest
+        }
         var mounts = FsHealer.Linux.Xfs.XfsMounts.All().Select(e => e.MountPoint).ToHashSet(StringComparer.Ordinal);
-        foreach (var a in FsHealer.Core.Model.ActionJournal.Interrupted(recent.Select(r => r.Event)))
+        foreach (var a in interrupted.Select(r => r.Event))
         {
             bool mounted = mounts.Contains(a.Mount);
             var msg = $"{a.Mount}: INTERRUPTED: \"{a.Message}\" (started {a.Time:u}) never finished — fshealer stopped during it; " +

@@ -48,12 +48,19 @@ public static class StatusCommand
             var id = fs.Identity;
             if (only is not null && id.MountPoint != only) continue;
             var policy = cfg.PolicyFor(id);
-            List<FsEvent> events = [];
+            List<FsEvent> events = [], policyEvents = [];
             if (store is not null)
             {
-                try { events = store.Query(new HistoryQuery { Mount = id.MountPoint, Limit = 5000 }).Select(s => s.Event).ToList(); }
+                // recording order (oldest first): events of the same millisecond keep their order
+                try
+                {
+                    events = store.Query(new HistoryQuery { Mount = id.MountPoint, Limit = 5000 }).Select(s => s.Event).Reverse().ToList();
+                    policyEvents = store.PolicyEvents(id.MountPoint).Select(s => s.Event).ToList();
+                }
                 catch (Microsoft.Data.Sqlite.SqliteException e) { stderr.WriteLine($"fshealer: {store.Path}: {e.Message}"); }
             }
+            // what the daemon applies to the current mount, else what the configuration says
+            var applied = AppliedPolicySelector.Select(policyEvents, policy, id.FsType);
             var level = ReadLevel(fs);
             var st = StatusComputer.Compute(events, level, policy, id.FsType, now);
             healths.Add(st.Health);
@@ -65,7 +72,9 @@ public static class StatusCommand
                 LastGoodCheck = st.LastGoodCheck?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                 LastGoodCheckAgeSeconds = st.LastGoodCheckAge is { } a ? (long)a.TotalSeconds : null,
                 LastEvent = st.LastEvent is { } le ? $"{le.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {le.Class}: {le.Message}" : null,
-                EventsSinceGoodCheck = st.EventsSinceGoodCheck, Rule = policy.Rule, Policy = st.PolicySays,
+                EventsSinceGoodCheck = st.EventsSinceGoodCheck, Rule = applied.Rule, Policy = applied.Text,
+                PolicySource = applied.SourceName, PolicyAction = applied.Action,
+                PolicySince = applied.Since?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), PolicyLine = applied.Line,
                 Diagnostics = [.. level.Diagnostics],
             });
         }
@@ -86,7 +95,7 @@ public static class StatusCommand
                 if (f.ErrorCount is { } ec) stdout.WriteLine($"    error count: {ec}");
                 stdout.WriteLine($"    last good check/repair: {(f.LastGoodCheck is null ? "never recorded" : $"{f.LastGoodCheck} ({FormatAge(f.LastGoodCheckAgeSeconds!.Value)} ago)")}");
                 if (f.LastEvent is not null) stdout.WriteLine($"    last event: {f.LastEvent}");
-                stdout.WriteLine($"    policy: {f.Policy}");
+                stdout.WriteLine($"    policy: {f.PolicyLine}");
                 foreach (var d in f.Diagnostics) stdout.WriteLine($"    note: {d}");
             }
             if (report.Filesystems.Count == 0) stdout.WriteLine("no supported filesystems mounted");
@@ -168,6 +177,14 @@ public sealed class FsStatusDto
     public int EventsSinceGoodCheck { get; set; }
     public string Rule { get; set; } = "";
     public string Policy { get; set; } = "";
+    /// <summary>"daemon" (recorded by the daemon when it attached this mount), "deferred" (attached, but left to another
+    /// healer) or "config" (the configuration file's; the daemon has not attached this mount).</summary>
+    public string PolicySource { get; set; } = "";
+    /// <summary>Machine-readable policy name ("offline-repair", "autofsck", "scrub", ...), when known.</summary>
+    public string? PolicyAction { get; set; }
+    /// <summary>When the daemon attached this mount (daemon/deferred only).</summary>
+    public string? PolicySince { get; set; }
+    [JsonIgnore] public string PolicyLine { get; set; } = "";
     public List<string> Diagnostics { get; set; } = [];
 }
 

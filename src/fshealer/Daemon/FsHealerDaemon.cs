@@ -198,7 +198,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                     console.Out($"{t.PreferredPath}: {t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
                     Publish(t, w is DeferredWatcher ? EventClass.Deferred : EventClass.Attached, $"{t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
                     var pol = _ctx.PolicyFor(t);
-                    Publish(t, EventClass.Decision, $"policy: {pol.Describe(t.FsType)}");
+                    _ctx.Events.Publish(new FsEvent { Class = EventClass.Decision, Severity = Severity.Info, Mount = t.PreferredPath, FsType = t.FsType, Device = t.Source, Message = $"{t.PreferredPath}: policy: {pol.Describe(t.FsType)}", Structure = pol.ActionName(t.FsType) });
                     break;
                 case TargetEventKind.Detached:
                     lock (_watched)

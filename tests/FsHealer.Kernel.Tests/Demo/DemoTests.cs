@@ -18,6 +18,8 @@ public class DemoTests
         Assert.Contains("0 failed", r.Out);
         Assert.Contains("offline repair Repaired", r.Out);
         Assert.Contains("heal OfflineRepair: succeeded", r.Out);
+        // status of the repaired ext4 shows the policy the daemon applied (run --offline-repair), not the config file's
+        Assert.Contains("policy: ext4: offline repair (unmount, e2fsck, remount) (rule (defaults)) — applied by the daemon since", r.Out);
         Assert.Matches(@"finished: .* [1-9]\d* corrected, 0 uncorrectable", r.Out);
     }
 }

@@ -41,6 +41,8 @@ public sealed class StatusKernelTests : IDisposable
         Assert.Equal("fshtest", j.GetProperty("label").GetString()); // udev link or blkid
         Assert.Matches("^[0-9a-f-]{36}$", j.GetProperty("uuid").GetString());
         Assert.Contains("ext4: report errors only", j.GetProperty("policy").GetString());
+        Assert.Equal("config", j.GetProperty("policy_source").GetString());
+        Assert.Equal("report", j.GetProperty("policy_action").GetString());
 
         File.WriteAllText(Path.Combine(fs.SysDir, "trigger_fs_error"), "fshealer status test");
         fs.WaitErrorsCount("1");
@@ -73,6 +75,45 @@ public sealed class StatusKernelTests : IDisposable
         Assert.Equal(2, rc);
         Assert.Equal("error", j.GetProperty("health").GetString());
         Assert.Contains("Shutdown: journal aborted", j.GetProperty("last_event").GetString());
+    }
+
+    /// <summary>What the daemon records on attach (Attached, then the policy Decision) wins over the configuration
+    /// file for the current mount; a Detach after it hands back to the configuration.</summary>
+    [Fact]
+    public void Policy_recorded_by_the_daemon_for_the_current_mount_wins_over_the_configuration()
+    {
+        Ext4Loop.SkipUnlessPossible();
+        using var fs = new Ext4Loop();
+        var offline = new FsHealer.Core.Config.EffectivePolicy { Ext4 = FsHealer.Core.Config.Ext4Policy.OfflineRepair };
+        var attached = DateTimeOffset.UtcNow.AddMinutes(-3);
+        using (var sink = new HistorySink(HistoryStore.Open(_state, out var err) ?? throw new InvalidOperationException(err)))
+        {
+            // an older attach with another policy, then the current one (the same millisecond as its Decision)
+            sink.Publish(new FsEvent { Class = EventClass.Attached, Severity = Severity.Info, Mount = fs.Mnt, FsType = "ext4", Message = $"{fs.Mnt}: attached", Time = attached.AddHours(-1) });
+            sink.Publish(new FsEvent { Class = EventClass.Decision, Severity = Severity.Info, Mount = fs.Mnt, FsType = "ext4", Message = $"{fs.Mnt}: policy: ext4: schedule e2fsck at next boot (rule old)", Structure = "schedule", Time = attached.AddHours(-1) });
+            sink.Publish(new FsEvent { Class = EventClass.Attached, Severity = Severity.Info, Mount = fs.Mnt, FsType = "ext4", Message = $"{fs.Mnt}: attached", Time = attached });
+            sink.Publish(new FsEvent { Class = EventClass.Decision, Severity = Severity.Info, Mount = fs.Mnt, FsType = "ext4", Message = $"{fs.Mnt}: policy: {offline.Describe("ext4")}", Structure = offline.ActionName("ext4"), Time = attached });
+        }
+        var (rc, j, _) = Status(fs.Mnt);
+        Assert.Equal(0, rc);
+        Assert.Equal("ext4: offline repair (unmount, e2fsck, remount) (rule (defaults))", j.GetProperty("policy").GetString());
+        Assert.Equal("daemon", j.GetProperty("policy_source").GetString());
+        Assert.Equal("offline-repair", j.GetProperty("policy_action").GetString());
+        Assert.Equal("(defaults)", j.GetProperty("rule").GetString());
+        Assert.Equal(attached.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture), j.GetProperty("policy_since").GetString());
+
+        var text = new StringWriter();
+        Assert.Equal(0, StatusCommand.Run(false, _state, null, fs.Mnt, text, new StringWriter()));
+        Assert.Contains($"policy: ext4: offline repair (unmount, e2fsck, remount) (rule (defaults)) — applied by the daemon since {attached.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z", text.ToString());
+
+        using (var sink = new HistorySink(HistoryStore.Open(_state, out _)!))
+            sink.Publish(new FsEvent { Class = EventClass.Detached, Severity = Severity.Info, Mount = fs.Mnt, FsType = "ext4", Message = $"{fs.Mnt}: detached" });
+        (_, j, _) = Status(fs.Mnt);
+        Assert.Equal("config", j.GetProperty("policy_source").GetString());
+        Assert.Contains("ext4: report errors only", j.GetProperty("policy").GetString());
+        text = new StringWriter();
+        StatusCommand.Run(false, _state, null, fs.Mnt, text, new StringWriter());
+        Assert.Contains("(from the configuration; the daemon has not attached this filesystem)", text.ToString());
     }
 
     [Fact]

@@ -65,19 +65,89 @@ public sealed class HistoryStoreTests : IDisposable
         Assert.Empty(store.Query(new HistoryQuery { Mount = "/a", Class = EventClass.IoError, Since = t.AddMinutes(1) }));
     }
 
+    /// <summary>The SQL query of interrupted actions agrees with the pure definition (ActionJournal.Interrupted over
+    /// the whole history in recording order) on randomized histories: few correlation ids, so that ids repeat, start
+    /// twice, finish before they start, get only Decisions, ...</summary>
     [Fact]
-    public void Level_state_is_remembered_per_filesystem()
+    public void Interrupted_actions_in_sql_agree_with_the_pure_definition_on_random_histories()
     {
-        using (var store = HistoryStore.Open(StateDir, out _)!)
+        var rnd = new Random(20261121);
+        var classes = Enum.GetValues<EventClass>();
+        string[] ids = ["a", "b", "c", "d", "e", "f"];
+        var t0 = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        int nonEmpty = 0, total = 0;
+        for (int seq = 0; seq < 300; seq++)
         {
-            Assert.Null(store.GetLevelState("uuid-1"));
-            store.SetLevelState("uuid-1", "{\"errors_count\":1}");
-            store.SetLevelState("uuid-1", "{\"errors_count\":2}");
-            store.SetLevelState("fsid-2", "{\"write_errs\":0}");
+            var t = t0;
+            var events = new List<FsEvent>();
+            int n = rnd.Next(0, 40);
+            for (int i = 0; i < n; i++)
+            {
+                t = t.AddMilliseconds(rnd.Next(1, 5000)); // strictly increasing: the order by time is the recording order
+                int pick = rnd.Next(10);
+                var cls = pick < 4 ? EventClass.ActionStarted : pick < 6 ? EventClass.Decision : classes[rnd.Next(classes.Length)];
+                string? cid = rnd.Next(8) == 0 ? null : $"{seq}-{ids[rnd.Next(ids.Length)]}";
+                events.Add(Ev(cls, $"/m{rnd.Next(3)}", t, cid) with { Message = $"#{i} {cls}" });
+            }
+            var dir = Path.Combine(_dir, $"seq{seq}");
+            using var store = HistoryStore.Open(dir, out var err)!;
+            Assert.Null(err);
+            store.Append(events);
+            var expected = ActionJournal.Interrupted(events);
+            var actual = store.InterruptedActions(DateTimeOffset.MinValue.AddYears(1970), 1000).Select(r => r.Event).ToList();
+            Assert.Equal(expected, actual);
+            // the window and the limit: only starts since the cut, the most recent ones
+            if (expected.Count > 0)
+            {
+                var cut = expected[^1].Time;
+                Assert.Equal([expected[^1]], store.InterruptedActions(cut, 1000).Select(r => r.Event));
+                Assert.Equal(expected.TakeLast(2), store.InterruptedActions(DateTimeOffset.MinValue.AddYears(1970), 2).Select(r => r.Event));
+                nonEmpty++;
+                total += expected.Count;
+            }
         }
-        using var r = HistoryStore.Open(StateDir, out _, readOnly: true)!;
-        Assert.Equal("{\"errors_count\":2}", r.GetLevelState("uuid-1")!.Value.Json);
-        Assert.Equal(2, r.AllLevelStates().Count);
+        TestContext.Current.TestOutputHelper?.WriteLine($"300 histories, {nonEmpty} with interrupted actions ({total} in all)");
+        Assert.InRange(nonEmpty, 50, 290); // the generator exercises both outcomes
+    }
+
+    [Fact]
+    public void Interrupted_actions_use_the_correlation_index()
+    {
+        using (HistoryStore.Open(StateDir, out _)!) { }
+        using var db = new SqliteConnection($"Data Source={Path.Combine(StateDir, "history.db")};Pooling=False");
+        db.Open();
+        using var c = db.CreateCommand();
+        c.CommandText = "EXPLAIN QUERY PLAN SELECT 1 FROM events f WHERE f.correlation_id = 'x' AND f.class NOT IN ('ActionStarted', 'Decision');";
+        var plan = new List<string>();
+        using (var r = c.ExecuteReader()) while (r.Read()) plan.Add(r.GetString(3));
+        TestContext.Current.TestOutputHelper?.WriteLine(string.Join("\n", plan));
+        Assert.Contains(plan, p => p.Contains("events_correlation", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Policy_events_are_the_latest_attach_and_the_policy_decisions_after_it()
+    {
+        var t = new DateTimeOffset(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
+        FsEvent E(EventClass c, string mount, int s, string? msg = null, string? cid = null) =>
+            Ev(c, mount, t.AddSeconds(s), cid) with { Message = msg ?? $"{mount}: {c}", Structure = null };
+        using var store = HistoryStore.Open(StateDir, out _)!;
+        Assert.Empty(store.PolicyEvents("/a"));
+        store.Append([
+            E(EventClass.Attached, "/a", 0), E(EventClass.Decision, "/a", 0, "/a: policy: ext4: report errors only (rule (defaults))"),
+            E(EventClass.Detached, "/a", 5),
+            E(EventClass.Attached, "/a", 10), E(EventClass.Attached, "/b", 10),
+            E(EventClass.Decision, "/a", 10, "/a: policy: ext4: offline repair (unmount, e2fsck, remount) (rule (defaults))"),
+            E(EventClass.IoError, "/a", 11), E(EventClass.Decision, "/a", 12, "/a: decision (...)", cid: "h1"),
+        ]);
+        var rows = store.PolicyEvents("/a");
+        Assert.Equal([4, 6], rows.Select(r => r.Id));
+        var applied = FsHealer.Core.Config.AppliedPolicySelector.Select(rows.Select(r => r.Event), FsHealer.Core.Config.EffectivePolicy.Defaults, "ext4");
+        Assert.Equal(FsHealer.Core.Config.PolicySource.Daemon, applied.Source);
+        Assert.StartsWith("ext4: offline repair", applied.Text);
+        Assert.Equal([5], store.PolicyEvents("/b").Select(r => r.Id));
+        store.Append([E(EventClass.Detached, "/a", 20)]);
+        Assert.Equal([9], store.PolicyEvents("/a").Select(r => r.Id));
+        Assert.Empty(store.PolicyEvents("/c"));
     }
 
     [Fact]
