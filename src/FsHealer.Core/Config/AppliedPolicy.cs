@@ -13,6 +13,9 @@ public enum PolicySource
     Deferred,
     /// <summary>No record of the daemon attaching the current mount: what the configuration file says.</summary>
     Config,
+    /// <summary>No daemon is running on this state directory: nothing acts on the filesystem now; the configuration's
+    /// policy is what a started daemon would apply.</summary>
+    Stopped,
 }
 
 /// <summary>The policy shown for one filesystem. <see cref="Text"/> is <see cref="EffectivePolicy.Describe"/>'s line
@@ -20,13 +23,17 @@ public enum PolicySource
 /// name when known (<see cref="EffectivePolicy.ActionName"/>); <see cref="Since"/> when the daemon attached the mount.</summary>
 public sealed record AppliedPolicy(PolicySource Source, string Text, string? Action, string Rule, DateTimeOffset? Since)
 {
-    public string SourceName => Source switch { PolicySource.Daemon => "daemon", PolicySource.Deferred => "deferred", _ => "config" };
+    public string SourceName => Source switch
+    {
+        PolicySource.Daemon => "daemon", PolicySource.Deferred => "deferred", PolicySource.Stopped => "stopped", _ => "config",
+    };
 
     /// <summary>The status line after "policy: ".</summary>
     public string Line => Source switch
     {
         PolicySource.Daemon => $"{Text} — applied by the daemon since {Stamp(Since)}",
         PolicySource.Deferred => $"{Text} — not applied: the daemon defers this filesystem to another healer (xfs_healer?) since {Stamp(Since)}",
+        PolicySource.Stopped => $"{Text} (from the configuration; no fshealer daemon is running, so nothing acts on this filesystem now)",
         _ => $"{Text} (from the configuration; the daemon has not attached this filesystem)",
     };
 
@@ -58,8 +65,12 @@ public static class AppliedPolicySelector
     /// <param name="eventsInRecordOrder">Events of one mount point, oldest first as recorded (events with the same
     /// time keep this order: an attach and its Decision usually share the millisecond).</param>
     /// <param name="config">The configuration's policy for this filesystem (the fallback).</param>
-    public static AppliedPolicy Select(IEnumerable<FsEvent> eventsInRecordOrder, EffectivePolicy config, string fsType)
+    /// <param name="daemonRunning">Whether a daemon holds the state directory's lock (null: could not tell). When
+    /// none runs, what it recorded earlier no longer acts: the result is <see cref="PolicySource.Stopped"/>.</param>
+    public static AppliedPolicy Select(IEnumerable<FsEvent> eventsInRecordOrder, EffectivePolicy config, string fsType, bool? daemonRunning = null)
     {
+        if (daemonRunning == false)
+            return new AppliedPolicy(PolicySource.Stopped, config.Describe(fsType), config.ActionName(fsType), config.Rule, null);
         FsEvent? boundary = null, decision = null;
         foreach (var e in eventsInRecordOrder.OrderBy(e => e.Time)) // stable: ties keep the recorded order
         {

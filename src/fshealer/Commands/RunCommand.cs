@@ -69,7 +69,13 @@ public static class RunCommand
                 console.Err(why);
                 return 1;
             }
-            FsHealer.Linux.Interop.PrivateState.EnsureDirectory(opts.StateDir);
+            // one daemon per state directory: two would heal the same filesystems twice
+            using var instance = FsHealer.Linux.State.DaemonLock.TryAcquire(opts.StateDir, out var lockError);
+            if (instance is null)
+            {
+                console.Err($"fshealer: {lockError}");
+                return 1;
+            }
 
             using var cts = new CancellationTokenSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });

@@ -41,6 +41,11 @@ public static class StatusCommand
 
         using var store = HistoryStore.Open(stateDir, out var histError, readOnly: true);
         var report = new StatusReportDto { StateDir = stateDir, History = store is null ? histError : store.Path };
+        // is a daemon running on this state directory? (tests its lock without taking it)
+        bool? running = FsHealer.Linux.State.DaemonLock.Probe(stateDir, out var daemonPid, out var probeError);
+        report.DaemonRunning = running;
+        report.DaemonPid = daemonPid;
+        if (probeError is not null) stderr.WriteLine($"fshealer: {probeError}");
         var healths = new List<Health>();
         string? only = onlyMount is null ? null : (Path.TrimEndingDirectorySeparator(Path.GetFullPath(onlyMount)) is { Length: > 0 } o ? o : "/");
         foreach (var fs in SupportedFilesystems.List(stderr))
@@ -60,7 +65,7 @@ public static class StatusCommand
                 catch (Microsoft.Data.Sqlite.SqliteException e) { stderr.WriteLine($"fshealer: {store.Path}: {e.Message}"); }
             }
             // what the daemon applies to the current mount, else what the configuration says
-            var applied = AppliedPolicySelector.Select(policyEvents, policy, id.FsType);
+            var applied = AppliedPolicySelector.Select(policyEvents, policy, id.FsType, running);
             var level = ReadLevel(fs);
             var st = StatusComputer.Compute(events, level, policy, id.FsType, now);
             healths.Add(st.Health);
@@ -99,6 +104,12 @@ public static class StatusCommand
                 foreach (var d in f.Diagnostics) stdout.WriteLine($"    note: {d}");
             }
             if (report.Filesystems.Count == 0) stdout.WriteLine("no supported filesystems mounted");
+            stdout.WriteLine(report.DaemonRunning switch
+            {
+                true => $"daemon: running{(report.DaemonPid is { } p ? $" (pid {p})" : "")}",
+                false => "daemon: not running",
+                null => "daemon: unknown",
+            });
             stdout.WriteLine($"overall: {report.Health} (history: {report.History})");
         }
         return (int)overall;
@@ -193,6 +204,9 @@ public sealed class StatusReportDto
     public string Health { get; set; } = "";
     public string StateDir { get; set; } = "";
     public string? History { get; set; }
+    /// <summary>A daemon holds the state directory's lock (null: could not tell).</summary>
+    public bool? DaemonRunning { get; set; }
+    public int? DaemonPid { get; set; }
     public List<FsStatusDto> Filesystems { get; set; } = [];
 }
 

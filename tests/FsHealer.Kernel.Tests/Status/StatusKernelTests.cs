@@ -27,6 +27,13 @@ public sealed class StatusKernelTests : IDisposable
         return (rc, fs, o.ToString());
     }
 
+    private (int Rc, JsonElement Fs, JsonElement Root) StatusWithRoot(string mnt)
+    {
+        var (rc, fs, text) = Status(mnt);
+        using var doc = JsonDocument.Parse(text);
+        return (rc, fs, doc.RootElement.Clone());
+    }
+
     [Fact]
     public void Ext4_clean_is_healthy_then_an_fs_error_makes_it_degraded()
     {
@@ -41,7 +48,7 @@ public sealed class StatusKernelTests : IDisposable
         Assert.Equal("fshtest", j.GetProperty("label").GetString()); // udev link or blkid
         Assert.Matches("^[0-9a-f-]{36}$", j.GetProperty("uuid").GetString());
         Assert.Contains("ext4: report errors only", j.GetProperty("policy").GetString());
-        Assert.Equal("config", j.GetProperty("policy_source").GetString());
+        Assert.Equal("stopped", j.GetProperty("policy_source").GetString());   // no daemon on this state directory
         Assert.Equal("report", j.GetProperty("policy_action").GetString());
 
         File.WriteAllText(Path.Combine(fs.SysDir, "trigger_fs_error"), "fshealer status test");
@@ -94,7 +101,11 @@ public sealed class StatusKernelTests : IDisposable
             sink.Publish(new FsEvent { Class = EventClass.Attached, Severity = Severity.Info, Mount = fs.Mnt, FsType = "ext4", Message = $"{fs.Mnt}: attached", Time = attached });
             sink.Publish(new FsEvent { Class = EventClass.Decision, Severity = Severity.Info, Mount = fs.Mnt, FsType = "ext4", Message = $"{fs.Mnt}: policy: {offline.Describe("ext4")}", Structure = offline.ActionName("ext4"), Time = attached });
         }
-        var (rc, j, _) = Status(fs.Mnt);
+        // a daemon is running on this state directory (it holds the lock; status only tests it)
+        using var daemon = FsHealer.Linux.State.DaemonLock.TryAcquire(_state, out var lockError) ?? throw new InvalidOperationException(lockError);
+        var (rc, j, root) = StatusWithRoot(fs.Mnt);
+        Assert.True(root.GetProperty("daemon_running").GetBoolean());
+        Assert.Equal(Environment.ProcessId, root.GetProperty("daemon_pid").GetInt32());
         Assert.Equal(0, rc);
         Assert.Equal("ext4: offline repair (unmount, e2fsck, remount) (rule (defaults))", j.GetProperty("policy").GetString());
         Assert.Equal("daemon", j.GetProperty("policy_source").GetString());
@@ -114,6 +125,17 @@ public sealed class StatusKernelTests : IDisposable
         text = new StringWriter();
         StatusCommand.Run(false, _state, null, fs.Mnt, text, new StringWriter());
         Assert.Contains("(from the configuration; the daemon has not attached this filesystem)", text.ToString());
+        Assert.Contains($"daemon: running (pid {Environment.ProcessId})", text.ToString());
+
+        // the daemon stops (its lock goes away with it): nothing acts on the filesystem any more, whatever it recorded
+        daemon.Dispose();
+        (_, j, root) = StatusWithRoot(fs.Mnt);
+        Assert.False(root.GetProperty("daemon_running").GetBoolean());
+        Assert.Equal("stopped", j.GetProperty("policy_source").GetString());
+        text = new StringWriter();
+        StatusCommand.Run(false, _state, null, fs.Mnt, text, new StringWriter());
+        Assert.Contains("no fshealer daemon is running, so nothing acts on this filesystem now", text.ToString());
+        Assert.Contains("daemon: not running", text.ToString());
     }
 
     [Fact]
