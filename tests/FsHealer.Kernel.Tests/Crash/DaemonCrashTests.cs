@@ -13,7 +13,7 @@ public class DaemonCrashTests
     [Fact]
     public void KillDuringOfflineRepair_NextStartReportsInterruptedAction()
     {
-        using var fs = new LoopFs("ext4", sizeMiB: 32, tag: "crash");
+        using var fs = ScratchFs.Create("ext4", sizeMiB: 32, tag: "crash");
         var dir = fs.Dir;
         var state = Path.Combine(dir, "state");
         var fake = Path.Combine(dir, "fakebin");
