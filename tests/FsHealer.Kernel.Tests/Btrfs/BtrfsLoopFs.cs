@@ -1,25 +1,22 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
-using FsHealer.Linux.Interop;
+using FsHealer.Kernel.Tests.Infra;
 
 namespace FsHealer.Kernel.Tests.Btrfs;
 
-/// <summary>A btrfs on loop devices in a unique /tmp scratch dir; everything torn down in Dispose.</summary>
+/// <summary>A btrfs on loop devices (<see cref="ScratchFs"/>) plus the btrfs test helpers; everything torn down in Dispose.</summary>
 public sealed partial class BtrfsLoopFs : IDisposable
 {
-    public string Dir { get; }
-    public string Mnt { get; }
-    public List<string> Images { get; } = [];
-    public List<string> Loops { get; } = [];
-    private bool _mounted;
+    private readonly ScratchFs _fs;
+    public string Dir => _fs.Dir;
+    public string Mnt => _fs.Mnt;
+    public IReadOnlyList<string> Images => _fs.Images;
+    public IReadOnlyList<string> Loops => _fs.Loops;
 
     public static void RequireTools()
     {
-        if (!Libc.IsRoot) Assert.Skip("needs root (loop devices, mount, btrfs scrub)");
-        foreach (var t in new[] { "mkfs.btrfs", "btrfs", "btrfs-map-logical", "filefrag", "losetup" })
-            if (!HasTool(t)) Assert.Skip($"{t} not installed");
+        ScratchFs.Require("btrfs", "btrfs", "btrfs-map-logical", "filefrag");
         if (!File.ReadAllText("/proc/filesystems").Contains("btrfs", StringComparison.Ordinal))
         {
             Sh("modprobe btrfs", check: false);
@@ -27,34 +24,12 @@ public sealed partial class BtrfsLoopFs : IDisposable
         }
     }
 
-    private static bool HasTool(string t) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':')
-            .Concat(["/usr/sbin", "/sbin"]).Any(d => File.Exists(Path.Combine(d, t)));
+    public BtrfsLoopFs(int devices, long sizeBytes, string mkfsArgs) =>
+        _fs = ScratchFs.Create("btrfs", sizeBytes >> 20, devices, mkfsArgs.Split(' ', StringSplitOptions.RemoveEmptyEntries), "noatime", tag: "btrfs");
 
-    public BtrfsLoopFs(int devices, long sizeBytes, string mkfsArgs)
-    {
-        Dir = Path.Combine("/tmp", "fshealer-btrfs-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(Dir);
-        Mnt = Path.Combine(Dir, "mnt");
-        Directory.CreateDirectory(Mnt);
-        try
-        {
-            for (int i = 0; i < devices; i++)
-            {
-                string img = Path.Combine(Dir, $"dev{i}.img");
-                using (var f = File.Create(img)) f.SetLength(sizeBytes);
-                Images.Add(img);
-                Loops.Add(Sh($"losetup -f --show {img}").Trim());
-            }
-            Sh($"mkfs.btrfs -q -f {mkfsArgs} {string.Join(' ', Loops)}");
-            Mount();
-        }
-        catch { Dispose(); throw; }
-    }
-
-    public void Mount() { Sh($"mount -o noatime {Loops[0]} {Mnt}"); _mounted = true; }
-    public void Umount() { Sh($"umount {Mnt}"); _mounted = false; }
-    public void LazyUmount() { Sh($"umount -l {Mnt}"); _mounted = false; }
+    public void Mount() => _fs.Mount("noatime");
+    public void Umount() => _fs.Umount();
+    public void LazyUmount() => _fs.Umount(lazy: true);
 
     public static void DropCaches() { Sh("sync"); File.WriteAllText("/proc/sys/vm/drop_caches", "3"); }
 
@@ -94,18 +69,12 @@ public sealed partial class BtrfsLoopFs : IDisposable
         Sh($"dd if=/dev/urandom of={Images[image]} bs=4096 count=1 seek={physical / 4096} conv=notrunc,fsync status=none");
     }
 
+    /// <summary>Run a shell command line (redirections allowed); its stdout.</summary>
     public static string Sh(string cmd, bool check = true)
     {
-        var psi = new ProcessStartInfo("/bin/sh", ["-c", cmd]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        string o = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        string e = err.Result;
-        p.StandardOutput.Dispose();
-        p.StandardError.Dispose();
-        if (check && p.ExitCode != 0) throw new InvalidOperationException($"`{cmd}` exited {p.ExitCode}: {e}{o}");
-        return o;
+        var r = Infra.Sh.Run("/bin/sh", "-c", cmd);
+        if (check && r.Code != 0) throw new InvalidOperationException($"`{cmd}` exited {r.Code}: {r.Err}{r.Out}");
+        return r.Out;
     }
 
     public static int OpenFdCount() => Directory.GetFiles("/proc/self/fd").Length;
@@ -127,18 +96,7 @@ public sealed partial class BtrfsLoopFs : IDisposable
         return string.Join("; ", now.Where(kv => !before.TryGetValue(kv.Key, out var t) || t != kv.Value).Select(kv => $"{kv.Key} -> {kv.Value}"));
     }
 
-    public void Dispose()
-    {
-        if (_mounted || IsMounted())
-        {
-            Sh($"umount {Mnt}", check: false);
-            if (IsMounted()) Sh($"umount -l {Mnt}", check: false);
-        }
-        foreach (var l in Loops) Sh($"losetup -d {l}", check: false);
-        try { Directory.Delete(Dir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    private bool IsMounted() => File.ReadAllText("/proc/self/mounts").Contains(" " + Mnt + " ", StringComparison.Ordinal);
+    public void Dispose() => _fs.Dispose();
 
     [GeneratedRegex(@"^\s*0:\s+\d+\.\.\s*\d+:\s+(\d+)\.\.", RegexOptions.Multiline)]
     private static partial Regex ExtentLine();

@@ -13,13 +13,13 @@ public class DaemonCrashTests
     [Fact]
     public void KillDuringOfflineRepair_NextStartReportsInterruptedAction()
     {
-        using var fs = new LoopFs("ext4", sizeMiB: 32, tag: "crash");
+        using var fs = ScratchFs.Create("ext4", sizeMiB: 32, tag: "crash");
         var dir = fs.Dir;
         var state = Path.Combine(dir, "state");
         var fake = Path.Combine(dir, "fakebin");
         Directory.CreateDirectory(fake);
         var marker = Path.Combine(dir, "e2fsck-running");
-        File.WriteAllText(Path.Combine(fake, "e2fsck"), $"#!/bin/sh\ntouch {marker}\nexec sleep 60\n");
+        File.WriteAllText(Path.Combine(fake, "e2fsck"), $"#!/bin/sh\necho $$ > {marker}\nexec sleep 60\n");
         File.SetUnixFileMode(Path.Combine(fake, "e2fsck"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var dll = typeof(FsHealer.Cli.Program).Assembly.Location;
 
@@ -49,7 +49,8 @@ public class DaemonCrashTests
         finally
         {
             if (!daemon.HasExited) daemon.Kill();
-            Sh.Run("pkill", "-f", $"sleep 60");
+            // the fake e2fsck's pid (its sleep exec'd in place): never a kill by name, other sessions run `sleep 60` too
+            if (File.Exists(marker) && int.TryParse(File.ReadAllText(marker).Trim(), out int fsck)) Sh.Run("kill", fsck.ToString());
         }
         Assert.False(Sh.Run("mountpoint", "-q", fs.Mnt).Code == 0, "the interrupted repair should have left the filesystem unmounted");
 

@@ -1,110 +1,12 @@
-using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using FsHealer.Cli.Commands;
 using FsHealer.Core.Media;
 using FsHealer.Core.Model;
 using FsHealer.Kernel.Tests.Ext4;
+using FsHealer.Kernel.Tests.Infra;
 using FsHealer.Linux.Interop;
 using FsHealer.Linux.Media;
 
 namespace FsHealer.Kernel.Tests.Media;
-
-/// <summary>XFS or ext4 on a loop device over the FUSE faulty device (the shared faultyfs.c, test-machine.md §4).</summary>
-public sealed class FaultyDisk : IDisposable
-{
-    public string Dir { get; } = Path.Combine("/tmp", $"fshealer-media-{Guid.NewGuid():N}");
-    public string FuseMnt => Path.Combine(Dir, "fuse");
-    public string Mnt => Path.Combine(Dir, "mnt");
-    public string State => Path.Combine(Dir, "state");
-    public string Device { get; private set; } = "";
-    public string FsType { get; }
-    public Dictionary<string, byte[]> Files { get; } = [];
-    private Process? _daemon;
-    private bool _fuseMounted;
-
-    private static string SourceFile([CallerFilePath] string here = "") =>
-        Path.Combine(Path.GetDirectoryName(here)!, "..", "Ext4", "faultyfs", "faultyfs.c");
-
-    public static void SkipUnlessPossible(string fsType)
-    {
-        FaultyExt4.SkipUnlessPossible();
-        if (Ext4Loop.Run("sh", "-c", $"command -v mkfs.{fsType} && command -v filefrag").Exit != 0) Assert.Skip($"mkfs.{fsType} or filefrag missing");
-    }
-
-    public FaultyDisk(string fsType, int files = 8, int fileSize = 256 * 1024)
-    {
-        FsType = fsType;
-        Directory.CreateDirectory(FuseMnt);
-        Directory.CreateDirectory(Mnt);
-        try
-        {
-            string bin = Path.Combine(Dir, "faultyfs");
-            var cflags = Ext4Loop.Must("pkg-config", "fuse3", "--cflags", "--libs").Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            Ext4Loop.Must("gcc", ["-O2", "-Wall", SourceFile(), .. cflags, "-o", bin]);
-            string backing = Path.Combine(Dir, "backing.img");
-            Ext4Loop.Must("truncate", "-s", fsType == "xfs" ? "320M" : "64M", backing);
-            var psi = new ProcessStartInfo(bin) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (var a in new[] { backing, FuseMnt, "-f", "-o", "default_permissions" }) psi.ArgumentList.Add(a);
-            _daemon = Process.Start(psi)!;
-            _fuseMounted = true;
-            string img = Path.Combine(FuseMnt, "disk.img");
-            for (int i = 0; i < 100 && !File.Exists(img); i++) Thread.Sleep(50);
-            if (!File.Exists(img)) throw new InvalidOperationException("faultyfs did not come up");
-            if (fsType == "xfs") Ext4Loop.Must("mkfs.xfs", "-q", "-f", img);
-            else Ext4Loop.Must("mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0", img);
-            Device = Ext4Loop.Must("losetup", "-f", "--show", img).Trim();
-            Ext4Loop.Must("mount", "-t", fsType, Device, Mnt);
-            Directory.CreateDirectory(Path.Combine(Mnt, "d"));
-            var rng = new Random(11);
-            for (int i = 1; i <= files; i++)
-            {
-                var b = new byte[fileSize];
-                rng.NextBytes(b);
-                string p = Path.Combine(Mnt, "d", $"f{i}");
-                File.WriteAllBytes(p, b);
-                Files[p] = b;
-            }
-            Ext4Loop.Must("sync");
-        }
-        catch { Dispose(); throw; }
-    }
-
-    /// <summary>Device byte offset of the first extent of a file, from filefrag (independent of our FIEMAP code).</summary>
-    public long PhysicalStart(string path)
-    {
-        var o = Ext4Loop.Must("filefrag", "-b512", "-e", path);
-        var line = o.Split('\n').First(l => l.TrimStart().StartsWith("0:", StringComparison.Ordinal));
-        var f = line.Split(':');
-        long sector = long.Parse(f[2].Split("..")[0].Trim());
-        return sector * 512;
-    }
-
-    public void FailReads(long offset, long length) => File.WriteAllText(Path.Combine(FuseMnt, "ctl"), $"r {offset} {length}");
-    public void Clear() => File.WriteAllText(Path.Combine(FuseMnt, "ctl"), "clear");
-
-    public static void DropCaches()
-    {
-        Ext4Loop.Run("sync");
-        File.WriteAllText("/proc/sys/vm/drop_caches", "3");
-    }
-
-    public void Dispose()
-    {
-        try { if (_fuseMounted) Clear(); } catch (IOException) { }
-        for (int i = 0; i < 20 && IsMounted(Mnt) && Ext4Loop.Run("umount", Mnt).Exit != 0; i++) Thread.Sleep(100);
-        if (IsMounted(Mnt)) Ext4Loop.Run("umount", "-l", Mnt); // test cleanup only
-        if (Device.Length > 0) Ext4Loop.Run("losetup", "-d", Device);
-        if (_fuseMounted && Ext4Loop.Run("umount", FuseMnt).Exit != 0) Ext4Loop.Run("umount", "-l", FuseMnt);
-        if (_daemon is not null)
-        {
-            if (!_daemon.WaitForExit(3000)) { try { _daemon.Kill(); } catch (InvalidOperationException) { } _daemon.WaitForExit(3000); }
-            _daemon.Dispose();
-        }
-        try { Directory.Delete(Dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    public static bool IsMounted(string p) => File.ReadAllText("/proc/self/mountinfo").Split('\n').Any(l => l.Split(' ') is { Length: > 4 } f && f[4] == p);
-}
 
 internal sealed class ListSink : IEventSink
 {
@@ -116,13 +18,54 @@ public class MediaScanKernelTests
 {
     private static void Out(string s) => TestContext.Current.TestOutputHelper?.WriteLine(s);
 
+    private static void SkipUnlessPossible(string fsType)
+    {
+        Ext4Loop.SkipUnlessPossible();
+        FaultyDevice.SkipUnlessPossible();
+        Sh.RequireTools($"mkfs.{fsType}", "filefrag");
+    }
+
+    /// <summary>XFS or ext4 on the faulty device with d/f1..fN of seeded random bytes (path → contents in <paramref name="files"/>).</summary>
+    private static FaultyDevice FaultyDisk(string fsType, out Dictionary<string, byte[]> files, int count = 8, int fileSize = 256 * 1024)
+    {
+        var written = files = [];
+        return new FaultyDevice(fsType == "xfs" ? 320 : 64, fsType, fsType == "xfs" ? null : ["-E", "lazy_itable_init=0"], tag: "media").Then(fs =>
+        {
+            Directory.CreateDirectory(Path.Combine(fs.Mnt, "d"));
+            var rng = new Random(11);
+            for (int i = 1; i <= count; i++)
+            {
+                var b = new byte[fileSize];
+                rng.NextBytes(b);
+                string p = Path.Combine(fs.Mnt, "d", $"f{i}");
+                File.WriteAllBytes(p, b);
+                written[p] = b;
+            }
+            Sh.Check("sync");
+        });
+    }
+
+    private static FaultyDevice FaultyDisk(string fsType, int count) => FaultyDisk(fsType, out _, count);
+
+    /// <summary>Device byte offset of the first extent of a file, from filefrag (independent of our FIEMAP code).</summary>
+    private static long PhysicalStart(string path)
+    {
+        var o = Sh.Check("filefrag", "-b512", "-e", path);
+        var line = o.Split('\n').First(l => l.TrimStart().StartsWith("0:", StringComparison.Ordinal));
+        var f = line.Split(':');
+        long sector = long.Parse(f[2].Split("..")[0].Trim());
+        return sector * 512;
+    }
+
+    private static string State(FaultyDevice fs) => Path.Combine(fs.Dir, "state");
+
     [Theory]
     [InlineData("xfs")]
     [InlineData("ext4")]
     public void InjectedEio_FoundExactly_FilesNamed_OtherFilesIntact(string fsType)
     {
-        FaultyDisk.SkipUnlessPossible(fsType);
-        using var fs = new FaultyDisk(fsType);
+        SkipUnlessPossible(fsType);
+        using var fs = FaultyDisk(fsType, out var written);
 
         using (var dfd = Libc.Open(fs.Mnt, Libc.O_RDONLY | Libc.O_DIRECTORY, out _))
         {
@@ -149,10 +92,10 @@ public class MediaScanKernelTests
         Assert.True(clean.Result.ScannedBytes < whole.Result.ScannedBytes);
 
         string f3 = Path.Combine(fs.Mnt, "d", "f3"), f6 = Path.Combine(fs.Mnt, "d", "f6");
-        long p3 = fs.PhysicalStart(f3), p6 = fs.PhysicalStart(f6);
+        long p3 = PhysicalStart(f3), p6 = PhysicalStart(f6);
         var injected = new[] { new BadRange(p3 + 8192, 4096, 5), new BadRange(p6 + 1536, 512, 5) };
         foreach (var b in injected) fs.FailReads(b.Offset, b.Length);
-        FaultyDisk.DropCaches();
+        FaultyDevice.DropCaches();
 
         var sink = new ListSink();
         var rep = MediaScan.Run(new MediaScanRequest { Mount = fs.Mnt, Events = sink }, null, out err);
@@ -170,8 +113,8 @@ public class MediaScanKernelTests
         Assert.All(lost, e => Assert.EndsWith("media failed", e.Message));
 
         // the other files are readable and unchanged while the faults are active
-        FaultyDisk.DropCaches();
-        foreach (var (path, data) in fs.Files.Where(f => f.Key != f3 && f.Key != f6))
+        FaultyDevice.DropCaches();
+        foreach (var (path, data) in written.Where(f => f.Key != f3 && f.Key != f6))
             Assert.Equal(data, File.ReadAllBytes(path));
         Assert.Throws<IOException>(() => File.ReadAllBytes(f3));
     }
@@ -179,17 +122,15 @@ public class MediaScanKernelTests
     [Fact]
     public void Ext4InodeTableEio_IsNamedAsInodeMetadata()
     {
-        FaultyDisk.SkipUnlessPossible("ext4");
-        using var fs = new FaultyDisk("ext4", files: 2);
-        var tok = Ext4Loop.Must("debugfs", "-R", "imap /d/f1", fs.Device).Split([' ', '\t', '\n', ','], StringSplitOptions.RemoveEmptyEntries);
-        long block = long.Parse(tok[Array.LastIndexOf(tok, "block") + 1]);
-        int bs = int.Parse(Ext4Loop.Must("tune2fs", "-l", fs.Device).Split('\n').First(l => l.StartsWith("Block size:"))["Block size:".Length..].Trim());
-        fs.FailReads(block * bs, bs);
+        SkipUnlessPossible("ext4");
+        using var fs = FaultyDisk("ext4", 2);
+        var (off, bs, _) = fs.InodeTableBlock("d/f1");
+        fs.FailReads(off, bs);
         var sink = new ListSink();
         var rep = MediaScan.Run(new MediaScanRequest { Mount = fs.Mnt, Events = sink }, null, out var err);
         Assert.True(rep is not null, err);
         foreach (var o in rep.Owners) Out($"owner: {o}");
-        Assert.Equal([new BadRange(block * bs, bs, 5)], rep.Result.Bad);
+        Assert.Equal([new BadRange(off, bs, 5)], rep.Result.Bad);
         Assert.Equal("inodes", Assert.Single(rep.Owners).Metadata);
         Assert.Contains(sink.Events, e => e.Class == EventClass.MediaError && e.Structure == "inodes" && e.Severity == Severity.Critical);
         Assert.DoesNotContain(sink.Events, e => e.Class == EventClass.DataLost);
@@ -198,8 +139,8 @@ public class MediaScanKernelTests
     [Fact]
     public void Cli_OnKernelWithoutIoctl_FallsBack_AndPrintsXfsIoErrorLines()
     {
-        FaultyDisk.SkipUnlessPossible("xfs");
-        using var fs = new FaultyDisk("xfs", files: 2);
+        SkipUnlessPossible("xfs");
+        using var fs = FaultyDisk("xfs", 2);
         using (var fd = Libc.Open(fs.Mnt, Libc.O_RDONLY | Libc.O_DIRECTORY, out _))
         {
             int probe = VerifyMediaTool.Probe(new XfsVerifyMedia(fd));
@@ -208,11 +149,11 @@ public class MediaScanKernelTests
             if (probe == 0) Assert.Skip("kernel has XFS_IOC_VERIFY_MEDIA: the fallback is not taken by default");
         }
         string f1 = Path.Combine(fs.Mnt, "d", "f1");
-        long p = fs.PhysicalStart(f1);
+        long p = PhysicalStart(f1);
         fs.FailReads(p + 4096, 1024);
         var so = new StringWriter(); var se = new StringWriter();
         var sink = new ListSink();
-        int rc = VerifyMediaCommand.Run(new VerifyMediaCommand.Args(fs.Mnt, Report: true, StateDir: fs.State), so, se, sink, default);
+        int rc = VerifyMediaCommand.Run(new VerifyMediaCommand.Args(fs.Mnt, Report: true, StateDir: State(fs)), so, se, sink, default);
         Out(so.ToString()); Out(se.ToString());
         Assert.Equal(1, rc);
         Assert.Contains("kernel has no XFS_IOC_VERIFY_MEDIA (ENOTTY)", se.ToString());
@@ -231,26 +172,26 @@ public class MediaScanKernelTests
     [Fact]
     public void Cancel_ThenResumeFromCheckpoint_CoversTheRest()
     {
-        FaultyDisk.SkipUnlessPossible("ext4");
-        using var fs = new FaultyDisk("ext4", files: 2);
+        SkipUnlessPossible("ext4");
+        using var fs = FaultyDisk("ext4", 2);
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(700));
         var slow = new MediaScanOptions { BytesPerSecond = 16 << 20, CheckpointEvery = 1 << 20 };
-        var first = MediaScan.Run(new MediaScanRequest { Mount = fs.Mnt, WholeDevice = true, StateDir = fs.State, Options = slow }, null, out var err, cts.Token);
+        var first = MediaScan.Run(new MediaScanRequest { Mount = fs.Mnt, WholeDevice = true, StateDir = State(fs), Options = slow }, null, out var err, cts.Token);
         Assert.True(first is not null, err);
         Out($"first run: {first.Result.Outcome} after {first.Result.ScannedBytes} bytes, next {first.Result.NextOffset}");
         Assert.Equal(MediaScanOutcome.Cancelled, first.Result.Outcome);
         Assert.InRange(first.Result.NextOffset, 1, first.Result.TotalBytes - 1);
-        var cp = MediaScanCheckpoint.FromJson(File.ReadAllText(MediaScan.CheckpointPath(fs.State, fs.Mnt)), out err);
+        var cp = MediaScanCheckpoint.FromJson(File.ReadAllText(MediaScan.CheckpointPath(State(fs), fs.Mnt)), out err);
         Assert.True(cp is not null, err);
         Assert.Equal(first.Result.NextOffset, cp.NextOffset);
 
-        var second = MediaScan.Run(new MediaScanRequest { Mount = fs.Mnt, WholeDevice = true, StateDir = fs.State }, null, out err)!;
+        var second = MediaScan.Run(new MediaScanRequest { Mount = fs.Mnt, WholeDevice = true, StateDir = State(fs) }, null, out err)!;
         Out($"second run: resumed at {second.ResumedFrom}, {second.Result.Outcome}, read {second.Result.ScannedBytes} of {second.Result.TotalBytes}");
         Assert.Equal(cp.NextOffset, second.ResumedFrom);
         Assert.Equal(MediaScanOutcome.Completed, second.Result.Outcome);
         Assert.Equal(second.Result.TotalBytes - cp.NextOffset, second.Result.ScannedBytes);
         // a completed checkpoint does not resume: the next run starts from the beginning
-        var third = MediaScan.Run(new MediaScanRequest { Mount = fs.Mnt, WholeDevice = true, StateDir = fs.State }, null, out _)!;
+        var third = MediaScan.Run(new MediaScanRequest { Mount = fs.Mnt, WholeDevice = true, StateDir = State(fs) }, null, out _)!;
         Assert.Equal(0, third.ResumedFrom);
         Assert.Equal(third.Result.TotalBytes, third.Result.ScannedBytes);
     }
@@ -258,8 +199,8 @@ public class MediaScanKernelTests
     [Fact]
     public void Unmount_StopsTheScan_AndTheScanDoesNotBlockUnmount()
     {
-        FaultyDisk.SkipUnlessPossible("ext4");
-        using var fs = new FaultyDisk("ext4", files: 1);
+        SkipUnlessPossible("ext4");
+        using var fs = FaultyDisk("ext4", 1);
         MediaScanReport? rep = null; string? err = null;
         var progress = new List<MediaScanProgress>();
         var t = new Thread(() => rep = MediaScan.Run(new MediaScanRequest

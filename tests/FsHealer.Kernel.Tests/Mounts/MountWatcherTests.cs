@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FsHealer.Core.Mounts;
+using FsHealer.Kernel.Tests.Infra;
 using FsHealer.Linux.Interop;
 using FsHealer.Linux.Mounts;
 
@@ -53,8 +54,7 @@ public class MountWatcherTests
     [InlineData("btrfs", 128)]
     public void AttachAndDetachAreSeenQuickly(string fsType, int sizeMb)
     {
-        var skip = MountScratch.SkipReason($"mkfs.{fsType}", "losetup");
-        if (skip is not null) Assert.Skip(skip);
+        ScratchFs.Require(fsType);
         using var s = new MountScratch();
         var img = s.MakeImage(fsType, fsType, sizeMb);
         var loop = s.Losetup(img);
@@ -86,8 +86,7 @@ public class MountWatcherTests
     [Fact]
     public void BindThenUmountOldPlaceIsAMoveAndReopenFollows()
     {
-        var skip = MountScratch.SkipReason("mkfs.xfs", "losetup");
-        if (skip is not null) Assert.Skip(skip);
+        ScratchFs.Require("xfs");
         using var s = new MountScratch();
         var loop = s.Losetup(s.MakeImage("xfs", "x", 300));
         var a = s.MkDir("a");
@@ -142,8 +141,7 @@ public class MountWatcherTests
     [InlineData("xfs", 300)]
     public void ByteIdenticalCloneIsRejectedWithEstale(string fsType, int sizeMb)
     {
-        var skip = MountScratch.SkipReason($"mkfs.{fsType}", "losetup", "cp");
-        if (skip is not null) Assert.Skip(skip);
+        ScratchFs.Require(fsType, "cp");
         using var s = new MountScratch();
         var img = s.MakeImage(fsType, "orig", sizeMb);
         var loop = s.Losetup(img);
@@ -153,7 +151,7 @@ public class MountWatcherTests
         Assert.Equal(0, MountScratch.Umount(p));
 
         var clone = Path.Combine(s.Dir, "clone.img");
-        MountScratch.Check("cp", "--sparse=always", img, clone);
+        Sh.Check("cp", "--sparse=always", img, clone);
         var loop2 = s.Losetup(clone);
         MountScratch.Mount(loop2, p, fsType, fsType == "xfs" ? "nouuid" : null);
         // sanity: the clone really looks identical from the handle/uuid point of view
@@ -181,8 +179,7 @@ public class MountWatcherTests
     [Fact]
     public void OverflowTriggersRescanAndNothingIsMissed()
     {
-        var skip = MountScratch.SkipReason();
-        if (skip is not null) Assert.Skip(skip);
+        Sh.RequireRoot();
         using var s = new MountScratch();
         using var w = new Watch(WithTmpfs);
         var gone = s.MkDir("gone");
@@ -234,8 +231,7 @@ public class MountWatcherTests
     [Fact]
     public void ThousandMountsAppearAndDisappearExactly()
     {
-        var skip = MountScratch.SkipReason();
-        if (skip is not null) Assert.Skip(skip);
+        Sh.RequireRoot();
         using var s = new MountScratch();
         using var w = new Watch(WithTmpfs);
         long rss0 = Environment.WorkingSet;
@@ -276,8 +272,7 @@ public class MountWatcherTests
     [Fact]
     public void NeverPinsAndFdCountIsStable()
     {
-        var skip = MountScratch.SkipReason("mkfs.ext4", "losetup");
-        if (skip is not null) Assert.Skip(skip);
+        ScratchFs.Require("ext4");
         using var s = new MountScratch();
         var loop = s.Losetup(s.MakeImage("ext4", "e", 32));
         var p = s.MkDir("p");
@@ -318,8 +313,7 @@ public class MountWatcherTests
     [Fact]
     public void MountInfoFallbackSeesChanges()
     {
-        var skip = MountScratch.SkipReason();
-        if (skip is not null) Assert.Skip(skip);
+        Sh.RequireRoot();
         using var s = new MountScratch();
         using var w = new Watch(WithTmpfs, fallback: true);
         Assert.Equal("mountinfo", w.Source.Kind);
@@ -338,8 +332,7 @@ public class MountWatcherTests
     [Fact]
     public void StatmountAndMountinfoAgree()
     {
-        var skip = MountScratch.SkipReason();
-        if (skip is not null) Assert.Skip(skip);
+        Sh.RequireRoot();
         var a = new List<MountEntry>();
         int e = MountTable.ReadWithStatmount(0, a, []);
         if (e != 0) Assert.Skip($"listmount: errno {e}");
@@ -380,8 +373,7 @@ public class MountWatcherTests
     [Fact]
     public void MountsCommandListsTargets()
     {
-        var skip = MountScratch.SkipReason("mkfs.ext4", "losetup");
-        if (skip is not null) Assert.Skip(skip);
+        ScratchFs.Require("ext4");
         using var s = new MountScratch();
         var loop = s.Losetup(s.MakeImage("ext4", "e", 32));
         var p = s.MkDir("cli");
@@ -403,8 +395,7 @@ public class MountWatcherTests
     [Fact]
     public void ExplicitNamespacePathAndBadNamespace()
     {
-        var skip = MountScratch.SkipReason();
-        if (skip is not null) Assert.Skip(skip);
+        Sh.RequireRoot();
         using var s = new MountScratch();
         string ns = $"/proc/{Environment.ProcessId}/ns/mnt"; // same namespace, but passed as a foreign path: kept as mnt_ns_fd
         var d = new List<string>();

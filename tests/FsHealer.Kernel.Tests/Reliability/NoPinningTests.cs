@@ -16,18 +16,26 @@ public sealed partial class NoPinningTests : IDisposable
     [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int mount(string source, string target, string fstype, ulong flags, string? data);
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("fshealer-pin-").FullName;
+    private readonly ScratchFs _scratch = new("pin");
     private Process? _daemon;
-    private string? _loop;
-    private readonly List<string> _mounted = [];
 
     public void Dispose()
     {
-        foreach (var m in _mounted) Umount.Unmount(m);
         if (_daemon is { HasExited: false }) { _daemon.Kill(); _daemon.WaitForExit(5000); }
         _daemon?.Dispose();
-        if (_loop is not null) Sh.Run("losetup", "-d", _loop);
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
+        _scratch.Dispose(); // unmounts what a failed cycle left mounted, detaches the loop device, deletes the files
+    }
+
+    /// <summary>A 16 MiB ext4 image on a loop device, and its mount point (mounted by the test with mount(2)).</summary>
+    private (string Loop, string Mnt) Ext4Device(string name)
+    {
+        ScratchFs.Require("ext4");
+        string img = _scratch.NewImage(name + ".img", 16), mnt = Path.Combine(_scratch.Dir, name);
+        Directory.CreateDirectory(mnt);
+        _scratch.Mkfs("ext4", null, img);
+        string loop = _scratch.Attach(img);
+        _scratch.Track(mnt); // after the attach: cleanup runs in reverse (umount, then losetup -d)
+        return (loop, mnt);
     }
 
     private static int Env(string name, int def) => int.TryParse(Environment.GetEnvironmentVariable(name), out var n) && n > 0 ? n : def;
@@ -44,7 +52,7 @@ public sealed partial class NoPinningTests : IDisposable
     private (Process P, List<string> Lines) StartDaemon()
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { typeof(FsHealer.Cli.Program).Assembly.Location, "run", "--state-dir", Path.Combine(_dir, "state"), "--poll-interval", "1" })
+        foreach (var a in new[] { typeof(FsHealer.Cli.Program).Assembly.Location, "run", "--state-dir", Path.Combine(_scratch.Dir, "state"), "--poll-interval", "1" })
             psi.ArgumentList.Add(a);
         // A 64 MiB managed-heap cap: without it the GC lets garbage accumulate (RSS climbs ~7 KiB per tmpfs cycle and
         // ~90 KiB per ext4 cycle before a gen2 collection); with it, anything *retained* per cycle would make the
@@ -82,11 +90,9 @@ public sealed partial class NoPinningTests : IDisposable
         {
             int e = mountOnce(mnt);
             Assert.True(e == 0, $"{label} cycle {i}: mount {mnt}: {FsHealer.Core.Text.Errno.Name(e)}");
-            _mounted.Add(mnt);
             if (i % 4 == 0) Thread.Sleep(1); // give the watcher a chance to attach before the umount
             e = Umount.Unmount(mnt);
             Assert.True(e == 0, $"{label} cycle {i}: umount {mnt}: {FsHealer.Core.Text.Errno.Name(e)} (pinned?)");
-            _mounted.Remove(mnt);
             if (i % sampleEvery == 0 || i == cycles - 1)
             {
                 Assert.False(p.HasExited, $"daemon exited during cycle {i}");
@@ -117,22 +123,16 @@ public sealed partial class NoPinningTests : IDisposable
     public void Tmpfs_mount_umount_cycles_leave_daemon_flat_and_never_pinned()
     {
         Sh.RequireRoot();
-        string mnt = Path.Combine(_dir, "t");
+        string mnt = Path.Combine(_scratch.Dir, "t");
         Directory.CreateDirectory(mnt);
+        _scratch.Track(mnt);
         Cycle("tmpfs", Env("FSHEALER_CYCLES", 2000), m => mount("fshealer-pin", m, "tmpfs", 0, "size=1m") == 0 ? 0 : Marshal.GetLastPInvokeError(), mnt, 100);
     }
 
     [Fact]
     public void Ext4_mount_umount_cycles_leave_daemon_flat_and_never_pinned()
     {
-        Sh.RequireRoot();
-        Sh.RequireTools("mkfs.ext4", "losetup");
-        string img = Path.Combine(_dir, "e4.img"), mnt = Path.Combine(_dir, "e");
-        Directory.CreateDirectory(mnt);
-        using (var f = File.Create(img)) f.SetLength(16L << 20);
-        Sh.Check("mkfs.ext4", "-q", "-F", img);
-        _loop = Sh.Check("losetup", "-f", "--show", img).Trim();
-        string loop = _loop;
+        var (loop, mnt) = Ext4Device("e");
         Cycle("ext4", Env("FSHEALER_EXT4_CYCLES", 150), m => mount(loop, m, "ext4", 0, "errors=remount-ro") == 0 ? 0 : Marshal.GetLastPInvokeError(), mnt, 10);
     }
 
@@ -155,19 +155,12 @@ public sealed partial class NoPinningTests : IDisposable
     [Fact]
     public void Ext4_immediate_remount_stays_watched()
     {
-        Sh.RequireRoot();
-        Sh.RequireTools("mkfs.ext4", "losetup");
-        string img = Path.Combine(_dir, "r4.img"), mnt = Path.Combine(_dir, "r");
-        Directory.CreateDirectory(mnt);
-        using (var f = File.Create(img)) f.SetLength(16L << 20);
-        Sh.Check("mkfs.ext4", "-q", "-F", img);
-        _loop = Sh.Check("losetup", "-f", "--show", img).Trim();
+        var (loop, mnt) = Ext4Device("r");
         var (p, lines) = StartDaemon();
         Thread.Sleep(3000);
-        Assert.Equal(0, mount(_loop, mnt, "ext4", 0, null));
-        _mounted.Add(mnt);
+        Assert.Equal(0, mount(loop, mnt, "ext4", 0, null));
         // sdev as fdinfo prints it: the kernel-internal dev_t, MKDEV(major, minor) = major << 20 | minor, in hex
-        var r = Sh.Check("stat", "-c", "%t %T", _loop).Trim().Split(' ');
+        var r = Sh.Check("stat", "-c", "%t %T", loop).Trim().Split(' ');
         uint major = Convert.ToUInt32(r[0], 16), minor = Convert.ToUInt32(r[1], 16);
         string sdev = ((major << 20) | minor).ToString("x");
         Thread.Sleep(1500);
@@ -178,7 +171,7 @@ public sealed partial class NoPinningTests : IDisposable
             for (int j = 0; j < 20; j++) // a burst of tight remounts (the daemon lags behind), ending mounted
             {
                 Assert.Equal(0, Umount.Unmount(mnt));
-                Assert.Equal(0, mount(_loop, mnt, "ext4", 0, null));
+                Assert.Equal(0, mount(loop, mnt, "ext4", 0, null));
             }
             Thread.Sleep(1500);
             if (SbMarks(p.Id, sdev) != 1) lost++;

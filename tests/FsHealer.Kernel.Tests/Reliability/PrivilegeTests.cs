@@ -76,7 +76,7 @@ public sealed class PrivilegeTests : IDisposable
     {
         Sh.RequireRoot();
         Sh.RequireTools("setpriv", "mkfs.xfs", "losetup");
-        using var fs = new LoopFs("xfs", tag: "priv");
+        using var fs = ScratchFs.Create("xfs", tag: "priv");
         string dll = typeof(FsHealer.Cli.Program).Assembly.Location;
         var x = Dropped("timeout", "20", "dotnet", dll, "xfs-healer", "--repair", fs.Mnt);
         TestContext.Current.TestOutputHelper?.WriteLine($"xfs-healer --repair without cap_sys_admin: rc {x.Code}: {x.Out.Trim()} {x.Err.Trim()}");

@@ -2,6 +2,7 @@ using System.Text.Json;
 using FsHealer.Cli.Commands;
 using FsHealer.Core.Model;
 using FsHealer.Kernel.Tests.Ext4;
+using FsHealer.Kernel.Tests.Infra;
 using FsHealer.State;
 
 namespace FsHealer.Kernel.Tests.Status;
@@ -170,18 +171,15 @@ public sealed class StatusKernelTests : IDisposable
     {
         FsHealer.Kernel.Tests.XfsPoll.XfsPristine.RequireEnvironment();
         Directory.CreateDirectory(_state);
-        string img = Path.Combine(_state, "xfs.img");
-        FsHealer.Kernel.Tests.XfsPoll.Sh.Must("truncate", "-s", "320M", img);
-        FsHealer.Kernel.Tests.XfsPoll.Sh.Must("mkfs.xfs", "-q", "-f", img);
-        using var fs = new FsHealer.Kernel.Tests.XfsPoll.XfsScratch(img, copy: false);
-        var (rc, j, _) = Status(fs.Mount);
+        using var fs = ScratchFs.Create("xfs", 320, tag: "status");
+        var (rc, j, _) = Status(fs.Mnt);
         Assert.Equal(0, rc);
         Assert.False(j.GetProperty("shutdown").GetBoolean());
         Assert.Empty(j.GetProperty("sick").EnumerateArray());
         Assert.Contains("autofsck", j.GetProperty("policy").GetString());
 
-        FsHealer.Kernel.Tests.XfsPoll.Sh.Must("xfs_io", "-x", "-c", "shutdown", fs.Mount);
-        (rc, j, _) = Status(fs.Mount);
+        Sh.Check("xfs_io", "-x", "-c", "shutdown", fs.Mnt);
+        (rc, j, _) = Status(fs.Mnt);
         Assert.Equal(2, rc);
         Assert.True(j.GetProperty("shutdown").GetBoolean());
         Assert.Contains("filesystem is shut down", j.GetProperty("reasons").EnumerateArray().Select(x => x.GetString()));

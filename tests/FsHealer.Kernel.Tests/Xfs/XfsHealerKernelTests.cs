@@ -11,7 +11,7 @@ public class XfsHealerKernelTests
     [Fact]
     public void Supported_OnKernelWithoutHealthMonitor_Exit1_WithMessage()
     {
-        using var fs = new LoopFs("xfs", mkfsArgs: ["-m", "rmapbt=1"], tag: "xfs-supported");
+        using var fs = ScratchFs.Create("xfs", mkfsArgs: ["-m", "rmapbt=1"], tag: "xfs-supported");
         var r = Sh.Fshealer("xfs-healer", "--supported", fs.Mnt);
         Assert.Equal(1, r.Code);
         Assert.Equal($"{fs.Mnt}: Only logging errors per autofsck directive.\n", r.Out);
@@ -26,7 +26,7 @@ public class XfsHealerKernelTests
     [Fact]
     public void Repair_OnKernelWithoutOnlineScrub_IsFatal()
     {
-        using var fs = new LoopFs("xfs", mkfsArgs: ["-m", "rmapbt=1"], tag: "xfs-repair");
+        using var fs = ScratchFs.Create("xfs", mkfsArgs: ["-m", "rmapbt=1"], tag: "xfs-repair");
         var r = Sh.Fshealer("xfs-healer", "--supported", fs.Mnt, "--repair");
         Assert.Equal(255, r.Code);
         Assert.Equal($"{fs.Mnt}: XFS online repair is not supported, exiting\n", r.Err);
@@ -36,7 +36,7 @@ public class XfsHealerKernelTests
     public void AutofsckProperty_IsRead_FromTrustedXattr()
     {
         Sh.RequireTools("setfattr");
-        using var fs = new LoopFs("xfs", mkfsArgs: ["-m", "rmapbt=1"], tag: "xfs-autofsck");
+        using var fs = ScratchFs.Create("xfs", mkfsArgs: ["-m", "rmapbt=1"], tag: "xfs-autofsck");
         Sh.Check("setfattr", "-n", "trusted.xfs:autofsck", "-v", "none", fs.Mnt);
         var r = Sh.Fshealer("xfs-healer", "--supported", fs.Mnt);
         Assert.Equal(1, r.Code);
@@ -51,7 +51,7 @@ public class XfsHealerKernelTests
     [Fact]
     public void NotAnXfsMountPoint_Exit255()
     {
-        using var fs = new LoopFs("xfs", mkfsArgs: ["-m", "rmapbt=1"], tag: "xfs-notmnt");
+        using var fs = ScratchFs.Create("xfs", mkfsArgs: ["-m", "rmapbt=1"], tag: "xfs-notmnt");
         Directory.CreateDirectory(Path.Combine(fs.Mnt, "sub"));
         var r = Sh.Fshealer("xfs-healer", "--supported", Path.Combine(fs.Mnt, "sub"));
         Assert.Equal(255, r.Code);
@@ -66,7 +66,7 @@ public class XfsHealerKernelTests
     [Fact]
     public void Healthmon_Probe_ReportsMissingIoctl()
     {
-        using var fs = new LoopFs("xfs", tag: "xfs-healthmon");
+        using var fs = ScratchFs.Create("xfs", tag: "xfs-healthmon");
         var r = Sh.Fshealer("healthmon", "-p", fs.Mnt);
         Assert.Equal(1, r.Code);
         Assert.Equal("XFS_IOC_HEALTH_MONITOR: Inappropriate ioctl for device\n", r.Err);
@@ -110,7 +110,7 @@ public class XfsHealerKernelTests
     [Fact]
     public void WeakHandle_ReopensAfterMove_AndGoesStaleAfterUnmount()
     {
-        using var fs = new LoopFs("xfs", mkfsArgs: ["-m", "rmapbt=1"], tag: "xfs-weak");
+        using var fs = ScratchFs.Create("xfs", mkfsArgs: ["-m", "rmapbt=1"], tag: "xfs-weak");
         using var root = Libc.Open(fs.Mnt, Libc.O_RDONLY | Libc.O_DIRECTORY, out _);
         Assert.Equal(0, XfsIoctl.GetGeometry(root, out var geo));
         Assert.True(geo.HasRmapBt);
@@ -139,8 +139,8 @@ public class XfsHealerKernelTests
     [Fact]
     public void WeakHandle_DifferentFilesystemOverSameMountpoint_IsStale()
     {
-        using var a = new LoopFs("xfs", tag: "xfs-wrong-a");
-        using var b = new LoopFs("xfs", tag: "xfs-wrong-b");
+        using var a = ScratchFs.Create("xfs", tag: "xfs-wrong-a");
+        using var b = ScratchFs.Create("xfs", tag: "xfs-wrong-b");
         using var root = Libc.Open(a.Mnt, Libc.O_RDONLY | Libc.O_DIRECTORY, out _);
         XfsIoctl.GetGeometry(root, out var geo);
         LinuxXfsTarget.Create(root, a.Mnt, a.Loop!, geo, out var target);
@@ -157,7 +157,7 @@ public class XfsHealerKernelTests
     [Fact]
     public void WeakHandle_ByteIdenticalClone_MountedNouuidOverSameMountpoint_IsStale() // xfs/1901 analog
     {
-        using var a = new LoopFs("xfs", tag: "xfs-clone");
+        using var a = ScratchFs.Create("xfs", tag: "xfs-clone");
         File.WriteAllText(Path.Combine(a.Mnt, "victim"), "data");
         using var root = Libc.Open(a.Mnt, Libc.O_RDONLY | Libc.O_DIRECTORY, out _);
         XfsIoctl.GetGeometry(root, out var geo);
@@ -167,28 +167,20 @@ public class XfsHealerKernelTests
         var clone = Path.Combine(a.Dir, "clone.img");
         Sh.Check("cp", "--sparse=always", a.Image, clone);
         a.Mount(a.Loop!, a.Mnt);
-        var cloneLoop = Sh.Check("losetup", "-f", "--show", clone).Trim();
-        try
-        {
-            a.Mount(cloneLoop, a.Mnt, "-o", "nouuid");
-            // same UUID, same root ino/gen, same XFS fsid: only the device (and on 7.0 the monitor ioctl) differ
-            Assert.Null(target!.Reopen(validate: true, out int err));
-            Assert.Equal(116, err);
-            a.Umount(a.Mnt);
-            using var ok = target.Reopen(validate: true, out _);
-            Assert.NotNull(ok);
-        }
-        finally
-        {
-            Sh.Run("umount", a.Mnt);
-            Sh.Run("losetup", "-d", cloneLoop);
-        }
+        var cloneLoop = a.Attach(clone);
+        a.Mount(cloneLoop, a.Mnt, "-o", "nouuid");
+        // same UUID, same root ino/gen, same XFS fsid: only the device (and on 7.0 the monitor ioctl) differ
+        Assert.Null(target!.Reopen(validate: true, out int err));
+        Assert.Equal(116, err);
+        a.Umount(a.Mnt);
+        using var ok = target.Reopen(validate: true, out _);
+        Assert.NotNull(ok);
     }
 
     [Fact]
     public void WeakHandle_FollowsMountMove() // mount --move keeps the unique mount id: statmount(mnt_id) finds it
     {
-        using var fs = new LoopFs("xfs", tag: "xfs-move");
+        using var fs = ScratchFs.Create("xfs", tag: "xfs-move");
         using var root = Libc.Open(fs.Mnt, Libc.O_RDONLY | Libc.O_DIRECTORY, out _);
         XfsIoctl.GetGeometry(root, out var geo);
         Assert.Equal(0, LinuxXfsTarget.Create(root, fs.Mnt, fs.Loop!, geo, out var target));

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using FsHealer.Core.XfsPoll;
 using FsHealer.Linux.XfsPoll;
+using FsHealer.Kernel.Tests.Infra;
 
 namespace FsHealer.Kernel.Tests.XfsPoll;
 
@@ -19,7 +20,7 @@ public class XfsOfflineRepairKernelTests
     public void DirectoryCorruption_IsRepairedOffline_VerifiedClean_Remounted_DataUnchanged()
     {
         XfsPristine.RequireEnvironment();
-        if (!Sh.Have("xfs_repair")) Assert.Skip("xfs_repair not installed");
+        if (!Sh.Has("xfs_repair")) Assert.Skip("xfs_repair not installed");
         using var fs = new XfsScratch(XfsPristine.Image, true, "path /bigdir", "dblock 0", "write -d dhdr.hdr.magic 0");
         var before = Checksums(fs.Mount);
         var optsBefore = Entry(fs.Mount)!.MountOptions;
@@ -40,13 +41,13 @@ public class XfsOfflineRepairKernelTests
         Assert.Equal(("xfs", fs.Loop), (after.FsType, after.Source));
         Assert.Equal(optsBefore, after.MountOptions);
         Assert.Equal(before, Checksums(fs.Mount));
-        Assert.Equal(0, Sh.Run("ls", Path.Combine(fs.Mount, "bigdir")).Rc);
+        Assert.Equal(0, Sh.Run("ls", Path.Combine(fs.Mount, "bigdir")).Code);
         // the fresh mount has no sick state
         Assert.DoesNotContain(new XfsHealthPoller(fs.Mount).Poll().Events, e => e.Type == Core.Xfs.HealthEventType.Sick);
         // and offline it is clean
         Assert.True(fs.Unmount());
         var n = Sh.Run("xfs_repair", "-n", fs.Loop!);
-        Assert.True(n.Rc == 0, n.Err + n.Out);
+        Assert.True(n.Code == 0, n.Err + n.Out);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using FsHealer.Core.Kmsg;
 using FsHealer.Core.Xfs;
 using FsHealer.Linux.Interop;
 using FsHealer.Linux.XfsPoll;
+using FsHealer.Kernel.Tests.Infra;
 
 namespace FsHealer.Kernel.Tests.XfsPoll;
 
@@ -15,7 +16,7 @@ public class XfsPollKernelTests
 {
     private static void Log(string s) => TestContext.Current.TestOutputHelper?.WriteLine(s);
 
-    private static ulong Ino(string path) => ulong.Parse(Sh.Must("stat", "-c", "%i", path).Trim());
+    private static ulong Ino(string path) => ulong.Parse(Sh.Check("stat", "-c", "%i", path).Trim());
 
     private static List<string> Lines(XfsPollResult r, string mnt)
     {
@@ -56,7 +57,7 @@ public class XfsPollKernelTests
         using var fs = new XfsScratch(XfsPristine.Image, true, "path /bigdir", "dblock 0", "write -d dhdr.hdr.magic 0");
         var dir = Path.Combine(fs.Mount, "bigdir");
         ulong ino = Ino(dir);
-        var (lines, r, kernel) = DetectAfterTrigger(fs, () => Assert.NotEqual(0, Sh.Run("ls", dir).Rc));
+        var (lines, r, kernel) = DetectAfterTrigger(fs, () => Assert.NotEqual(0, Sh.Run("ls", dir).Code));
         var e = Assert.Single(r.Events, e => e.Domain == HealthDomain.Inode);
         Assert.Equal(HealthEventType.Sick, e.Type);
         Assert.Equal(ino, e.InodeIno);
@@ -85,8 +86,8 @@ public class XfsPollKernelTests
         XfsPristine.RequireEnvironment();
         using var fs = new XfsScratch(XfsPristine.Image, true, "path /remotelink", "dblock 0", "type symlink", "write -d magic 0");
         var link = Path.Combine(fs.Mount, "remotelink");
-        ulong ino = ulong.Parse(Sh.Must("stat", "-c", "%i", link).Trim());
-        var (lines, r, _) = DetectAfterTrigger(fs, () => Assert.NotEqual(0, Sh.Run("readlink", link).Rc));
+        ulong ino = ulong.Parse(Sh.Check("stat", "-c", "%i", link).Trim());
+        var (lines, r, _) = DetectAfterTrigger(fs, () => Assert.NotEqual(0, Sh.Run("readlink", link).Code));
         var e = Assert.Single(r.Events);
         Assert.Equal((HealthDomain.Inode, ino, 0x40u), (e.Domain, e.InodeIno, e.Mask));
         Assert.Matches($"^{fs.Mount} ino {ino} gen 0x[0-9a-f]+ symlink: sick$", lines[0]);
@@ -128,7 +129,7 @@ public class XfsPollKernelTests
         Assert.DoesNotContain(first.Events, e => e.Type == HealthEventType.Sick && e.Domain == HealthDomain.Inode);
         var bad = Assert.Single(first.NewUnreadableInodes);
         Assert.Equal(117, bad.Errno);
-        Assert.NotEqual(0, Sh.Run("stat", Path.Combine(fs.Mount, "data5")).Rc);
+        Assert.NotEqual(0, Sh.Run("stat", Path.Combine(fs.Mount, "data5")).Code);
         Log($"unreadable inode {bad.Ino} (data5 by creation order: {ino})");
         Assert.Equal(ino, bad.Ino);
     }
@@ -170,7 +171,7 @@ public class XfsPollKernelTests
         blind.Poll();
         using var kmsg = KmsgReader.Open(out var kdiag);
         if (kmsg is null) Assert.Skip("/dev/kmsg: " + kdiag);
-        Sh.Must("xfs_io", "-x", "-c", "shutdown", fs.Mount);
+        Sh.Check("xfs_io", "-x", "-c", "shutdown", fs.Mount);
         var sw = Stopwatch.StartNew();
         bool sawShutdownLine = false;
         foreach (var k in kmsg.ReadAvailable())
@@ -233,7 +234,7 @@ public class XfsPollKernelTests
         Log($"symlink corruption reported {sw.Elapsed.TotalMilliseconds:F0} ms after the trigger (interval 2 s)");
         Assert.Contains("symlink: sick", o.Text);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(4), "within one polling interval (+ margin)");
-        Sh.Must("xfs_io", "-x", "-c", "shutdown -f", fs.Mount);
+        Sh.Check("xfs_io", "-x", "-c", "shutdown -f", fs.Mount);
         var done = await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
         Assert.True(done == task, "the CLI exits after reporting the shutdown");
         Log("stdout: " + o.Text); Log("stderr: " + err.Text);
@@ -251,7 +252,7 @@ public class XfsPollKernelTests
         var task = Task.Run(() => FsHealer.Cli.Commands.XfsPollCommand.Run(fs.Mount, 1, false, 0, o, err, cts.Token), TestContext.Current.CancellationToken);
         await Task.Delay(300, TestContext.Current.CancellationToken);
         var umount = Sh.Run("umount", fs.Mount); // plain umount: EBUSY if the poller held anything open
-        Assert.True(umount.Rc == 0, umount.Err);
+        Assert.True(umount.Code == 0, umount.Err);
         var done = await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
         Log("stdout: " + o.Text); Log("stderr: " + err.Text);
         Assert.True(done == task, "the CLI exits after the unmount");
@@ -277,7 +278,7 @@ public class XfsPollKernelTests
 
         // cold: remount so that no inode of this fs is cached
         Assert.True(fs.Unmount());
-        Sh.Must("mount", "-t", "xfs", fs.Loop!, fs.Mount);
+        Sh.Check("mount", "-t", "xfs", fs.Loop!, fs.Mount);
         var cold = new XfsHealthPoller(fs.Mount).Poll();
         Log($"cold poll: {cold.Stats.InodesScanned} inodes, {cold.Stats.Elapsed.TotalMilliseconds:F1} ms = {cold.Stats.Elapsed.TotalMilliseconds * 1000.0 / cold.Stats.InodesScanned:F2} ms per 1000 inodes");
         Assert.Equal(r.Stats.InodesScanned, cold.Stats.InodesScanned);
