@@ -101,11 +101,14 @@ public sealed record SupportedFs(FsIdentity Identity, string Source, string Dev,
 public static class SupportedFilesystems
 {
     /// <summary>Identity of one monitoring target for rule matching (mount point, type, UUID and label).</summary>
-    public static FsIdentity Identify(MountTarget t)
+    public static FsIdentity Identify(MountTarget t) => Identify(t, Links("/dev/disk/by-uuid"), Links("/dev/disk/by-label"));
+
+    // udev's links when present (kept current by udev), else probe the device itself
+    private static FsIdentity Identify(MountTarget t, Dictionary<string, string> byUuid, Dictionary<string, string> byLabel)
     {
         string? blk = BlockName(t.Dev);
-        string? uuid = blk is null ? null : Links("/dev/disk/by-uuid").GetValueOrDefault(blk);
-        string? label = blk is null ? null : Links("/dev/disk/by-label").GetValueOrDefault(blk);
+        string? uuid = blk is null ? null : byUuid.GetValueOrDefault(blk);
+        string? label = blk is null ? null : byLabel.GetValueOrDefault(blk);
         if ((uuid is null || label is null) && t.Source.StartsWith("/dev/", StringComparison.Ordinal))
         {
             var (bu, bl) = Blkid(t.Source);
@@ -127,27 +130,22 @@ public static class SupportedFilesystems
         var list = new List<SupportedFs>();
         foreach (var t in tracker.Targets.OrderBy(t => t.PreferredPath, StringComparer.Ordinal))
         {
-            string? blk = BlockName(t.Dev);
-            string? uuid = blk is null ? null : byUuid.GetValueOrDefault(blk);
-            string? label = blk is null ? null : byLabel.GetValueOrDefault(blk);
-            if ((uuid is null || label is null) && t.Source.StartsWith("/dev/", StringComparison.Ordinal))
-            {
-                var (bu, bl) = Blkid(t.Source);
-                uuid ??= bu;
-                label ??= bl;
-            }
             var entry = entries.FirstOrDefault(e => e.MountPoint == t.PreferredPath && e.Dev == t.Dev);
-            list.Add(new SupportedFs(new FsIdentity(t.PreferredPath, t.FsType, uuid, label), t.Source, t.Dev, entry?.ReadOnly ?? false));
+            list.Add(new SupportedFs(Identify(t, byUuid, byLabel), t.Source, t.Dev, entry?.ReadOnly ?? false));
         }
         return list;
     }
 
-    /// <summary>UUID and label from <c>blkid -o export</c> (no udev links, e.g. in containers). Never throws.</summary>
+    /// <summary>UUID and label from <c>blkid -p -o export</c> (no udev links, e.g. in containers). Low-level probe of the
+    /// device itself: blkid's cache (/run/blkid/blkid.tab) trusts entries verified in the last seconds, so a loop or
+    /// hot-swapped device that now holds another filesystem could be named by the old one's UUID/label — and a rule
+    /// matched to the wrong filesystem. Never throws.</summary>
     public static (string? Uuid, string? Label) Blkid(string device)
     {
         try
         {
             var psi = new System.Diagnostics.ProcessStartInfo("blkid") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.ArgumentList.Add("-p");
             psi.ArgumentList.Add("-o");
             psi.ArgumentList.Add("export");
             psi.ArgumentList.Add(device);
