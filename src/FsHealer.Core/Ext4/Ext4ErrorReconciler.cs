@@ -23,6 +23,10 @@ public sealed class Ext4ErrorReconciler(FsId fsid, string device)
         if (ev.Kind == FsErrorKind.Error && ev.Fsid == Fsid) _reported += Math.Max(ev.ErrorCount, 1u);
     }
 
+    /// <summary>True when <see cref="Reconcile"/> with this errors_count would change nothing and report nothing (the
+    /// counter is where it was last accounted): the caller may skip reading the other attributes.</summary>
+    public bool IsAccountedFor(ulong errorsCount) => _accounted == errorsCount;
+
     /// <summary>
     /// First call: any recorded errors are reported as missed (they predate the watcher). Later calls: the counter
     /// rise minus the errors reported by events. Returns null when everything is accounted for.

@@ -1,4 +1,5 @@
 using FsHealer.Core.Ext4;
+using FsHealer.Linux.Interop;
 
 namespace FsHealer.Linux.Ext4;
 
@@ -23,6 +24,23 @@ public static class Ext4SysfsReader
         var st = Ext4SysfsState.Parse(device, attrs);
         return diags.Count == 0 ? st : st with { Diagnostics = [.. diags, .. st.Diagnostics] };
     }
+
+    /// <summary>errors_count alone, without allocating (the idle reconciliation reads it for every ext4 filesystem each
+    /// poll interval; the other attributes only matter when it moved). Null when unreadable — call <see cref="Read"/>
+    /// for the diagnostic.</summary>
+    public static ulong? ReadErrorsCount(string errorsCountPath)
+    {
+        Span<byte> buf = stackalloc byte[32];
+        using var fd = Libc.Open(errorsCountPath, Libc.O_RDONLY, out _);
+        if (fd.IsInvalid) return null;
+        int n = Libc.Read(fd, buf);
+        if (n <= 0) return null;
+        var text = buf[..n].TrimEnd((byte)'\n');
+        return System.Buffers.Text.Utf8Parser.TryParse(text, out ulong v, out int used) && used == text.Length ? v : null;
+    }
+
+    /// <summary>The sysfs path of a device's errors_count.</summary>
+    public static string ErrorsCountPath(string device, string root = SysfsRoot) => Path.Combine(root, device, "errors_count");
 
     /// <summary>The mountinfo entry of the top-most mount at <paramref name="mountPoint"/>, or null.</summary>
     public static MountInfoEntry? FindMount(string mountPoint)

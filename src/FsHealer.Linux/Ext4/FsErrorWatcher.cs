@@ -38,6 +38,7 @@ public sealed class FsErrorWatcher : IDisposable
         public required FsId Fsid;
         public string? Device;
         public Ext4ErrorReconciler? Reconciler;
+        public string? ErrorsCountPath;
     }
 
     private readonly SafeFd _group;
@@ -212,9 +213,18 @@ public sealed class FsErrorWatcher : IDisposable
     {
         List<Watched> list;
         lock (_lock) list = _byFsid.Values.Where(w => w.Reconciler is not null).ToList();
-        var states = list.Select(w => Ext4SysfsReader.Read(w.Device!)).ToList();
+        // Idle cost: one small read per filesystem. The other attributes are read only when errors_count moved
+        // (or cannot be read: the full read names the problem).
+        var states = new List<Ext4SysfsState?>(list.Count);
+        foreach (var w in list)
+        {
+            w.ErrorsCountPath ??= Ext4SysfsReader.ErrorsCountPath(w.Device!);
+            states.Add(Ext4SysfsReader.ReadErrorsCount(w.ErrorsCountPath) is { } c && w.Reconciler!.IsAccountedFor(c)
+                ? null : Ext4SysfsReader.Read(w.Device!));
+        }
         if (drainFirst) Drain(buf);
-        for (int i = 0; i < list.Count; i++) ReconcileOne(list[i], states[i]);
+        for (int i = 0; i < list.Count; i++)
+            if (states[i] is { } st) ReconcileOne(list[i], st);
     }
 
     private void ReconcileOne(Watched w, Ext4SysfsState? state = null)

@@ -121,6 +121,8 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                 return 1;
             }
             Apply(events);
+            // once start-up has settled (attach events written, watchers' first reconciliation done), give its garbage back
+            if (!_settled && DateTime.UtcNow - _startedAt > TimeSpan.FromSeconds(2)) { _settled = true; TrimMemory(force: true, threshold: 0); }
             TrimMemory(force: events.Count > 0);
             if (media is not null)
             {
@@ -155,10 +157,13 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
     /// takes a few milliseconds; it runs after attach/detach bursts and at most once a minute otherwise, only when
     /// more than 4 MiB was allocated since the last one.
     /// </summary>
-    private void TrimMemory(bool force)
+    private readonly DateTime _startedAt = DateTime.UtcNow;
+    private bool _settled;
+
+    private void TrimMemory(bool force, long threshold = 4 << 20)
     {
         long allocated = GC.GetTotalAllocatedBytes(false);
-        if (allocated - _allocatedAtTrim < (4 << 20)) return;
+        if (allocated - _allocatedAtTrim < threshold) return;
         if (!force && DateTime.UtcNow - _lastTrim < TimeSpan.FromMinutes(1)) return;
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         _allocatedAtTrim = GC.GetTotalAllocatedBytes(false);
