@@ -105,7 +105,7 @@ public static class StatusCommand
                 foreach (var r in f.Reasons) stdout.WriteLine($"    {r}");
                 if (f.ErrorCount is { } ec) stdout.WriteLine($"    error count: {ec}");
                 stdout.WriteLine($"    last good check/repair: {(f.LastGoodCheck is null ? "never recorded" : $"{f.LastGoodCheck} ({FormatAge(f.LastGoodCheckAgeSeconds!.Value)} ago)")}");
-                if (f.MaxCheckAgeSeconds is { } mca) stdout.WriteLine($"    max check age: {FormatAge(mca)}{(f.CheckOverdue ? " (OVERDUE)" : "")}");
+                if (f.MaxCheckAgeSeconds is { } mca) stdout.WriteLine($"    max check age: {Freshness.FormatAge(TimeSpan.FromSeconds(mca))}{(f.CheckOverdue ? " (OVERDUE)" : "")}");
                 if (f.LastEvent is not null) stdout.WriteLine($"    last event: {f.LastEvent}");
                 stdout.WriteLine($"    policy: {f.PolicyLine}");
                 foreach (var d in f.Diagnostics) stdout.WriteLine($"    note: {d}");
