@@ -148,6 +148,10 @@ public static class SupportedFilesystems
         try
         {
             var psi = new System.Diagnostics.ProcessStartInfo("blkid") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            // no cache (-c /dev/null): /run/blkid/blkid.tab returns the identity of the image a reused loop device had
+            // before (seen here: the old UUID and no label), which would match rules against the wrong filesystem
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add("/dev/null");
             psi.ArgumentList.Add("-o");
             psi.ArgumentList.Add("export");
             psi.ArgumentList.Add(device);

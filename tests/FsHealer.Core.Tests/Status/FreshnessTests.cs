@@ -329,6 +329,21 @@ public class FreshnessTests
     }
 
     [Fact]
+    public void Notification_sends_the_warning_and_a_clean_scrub_resolves_it()
+    {
+        var t = new FsHealer.Core.Tests.Notify.ManualTime(T0);
+        var p = new NotificationPolicy(new NotifyPolicyOptions { SettleTime = TimeSpan.FromMinutes(10) }, t);
+        var m = Assert.Single(p.Offer(Ev(EventClass.CheckOverdue, T0, Severity.Warning) with { Message = "/mnt/a: check overdue: last successful check 41d ago, older than max_check_age 30d" }));
+        Assert.Equal(NotifyKind.Event, m.Kind);
+        Assert.Contains("checkoverdue", m.Subject);
+        Assert.Contains("41d ago", m.Body);
+        t.Advance(TimeSpan.FromMinutes(1));
+        p.Offer(Ev(EventClass.ScrubFinished, t.GetUtcNow()));
+        t.Advance(TimeSpan.FromMinutes(11));
+        Assert.Single(p.Tick(), x => x.Kind == NotifyKind.Resolved && x.Mount == "/mnt/a");
+    }
+
+    [Fact]
     public void Metrics_gauges_follow_good_checks_overdue_and_detach()
     {
         var m = new MetricsSink();
