@@ -8,9 +8,10 @@ namespace FsHealer.Kernel.Tests.Status;
 /// <summary>
 /// Check freshness end to end: a real daemon (<c>fshealer run --duration</c>) over two loop-mounted ext4 filesystems
 /// with max_check_age_seconds = 1 day. One has a history whose last successful check is 2 days old: the daemon
-/// publishes exactly one CheckOverdue warning for it (not one per tick), the metrics textfile says it is overdue,
-/// and <c>fshealer status</c> reports it degraded with the reason. The other was never checked and is attached for
-/// the first time: within its grace period, no warning.
+/// publishes exactly one CheckOverdue warning for it at once (not one per tick), the metrics textfile says it is
+/// overdue, and <c>fshealer status</c> reports it degraded with the reason. The other was never checked, is attached
+/// for the first time and has a 3 s limit: no warning during its grace period, then exactly one when it runs out
+/// while the daemon runs.
 /// </summary>
 public sealed class FreshnessKernelTests
 {
@@ -27,7 +28,7 @@ public sealed class FreshnessKernelTests
               "state_dir": "{{state}}",
               "rules": [
                 { "name": "fresh-old", "match": { "mount_point": "{{old.Mnt}}" }, "max_check_age_seconds": 86400 },
-                { "name": "fresh-new", "match": { "mount_point": "{{fresh.Mnt}}" }, "max_check_age_seconds": 86400 },
+                { "name": "fresh-new", "match": { "mount_point": "{{fresh.Mnt}}" }, "max_check_age_seconds": 3 },
               ],
               "metrics": { "textfile": "{{prom}}", "textfile_interval_seconds": 1 },
             }
@@ -43,31 +44,40 @@ public sealed class FreshnessKernelTests
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        var r = Sh.Fshealer("run", "--config", config, "--poll-interval", "60", "--duration", "4");
+        var r = Sh.Fshealer("run", "--config", config, "--poll-interval", "60", "--duration", "8");
         var log = TestContext.Current.TestOutputHelper;
         log?.WriteLine($"fshealer run: exit {r.Code} after {sw.Elapsed.TotalSeconds:0.0}s\n{r.Out}\n{r.Err}");
         Assert.Equal(0, r.Code);
         Assert.Contains($"{old.Mnt}: ext4 filesystem attached", r.Out);
         Assert.Contains($"{fresh.Mnt}: ext4 filesystem attached", r.Out);
         var warned = r.Err.Split('\n').Where(l => l.Contains("check overdue")).ToList();
-        Assert.Equal([$"{old.Mnt}: check overdue: last successful check 2d ago, older than max_check_age 1d"], warned);
+        Assert.Equal(2, warned.Count);
+        Assert.Contains($"{old.Mnt}: check overdue: last successful check 2d ago, older than max_check_age 1d", warned);
+        Assert.Single(warned, l => System.Text.RegularExpressions.Regex.IsMatch(l,
+            $"^{System.Text.RegularExpressions.Regex.Escape(fresh.Mnt)}: check overdue: no successful check recorded since first attached [345]s ago, longer than max_check_age 3s$"));
 
         // the history has exactly one CheckOverdue event, for the old filesystem only
         using (var store = HistoryStore.Open(state, out var err2, readOnly: true) ?? throw new InvalidOperationException(err2))
         {
             var overdue = store.Query(new HistoryQuery { Class = EventClass.CheckOverdue }).Select(s => s.Event).ToList();
-            var e = Assert.Single(overdue);
+            Assert.Equal(2, overdue.Count);
+            var e = Assert.Single(overdue, x => x.Mount == old.Mnt);
             Assert.Equal(old.Mnt, e.Mount);
             Assert.Equal(Severity.Warning, e.Severity);
             Assert.Equal(old.Loop, e.Device);
             Assert.InRange(e.Count ?? 0, 2 * 86400, 2 * 86400 + 3600);
+            // the never-checked one: not before its grace period (3 s from its attach) ran out
+            var n = Assert.Single(overdue, x => x.Mount == fresh.Mnt);
+            var attached = store.Query(new HistoryQuery { Mount = fresh.Mnt, Class = EventClass.Attached }).Select(s => s.Event).Single();
+            log?.WriteLine($"never-checked filesystem: CheckOverdue {(n.Time - attached.Time).TotalSeconds:0.00}s after its attach (limit 3s, ticks once a second)");
+            Assert.InRange((n.Time - attached.Time).TotalSeconds, 3.0, 7.5);
         }
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 
         // metrics textfile: overdue 1 for the old one, 0 for the new one; the last good check from the history
         var metrics = File.ReadAllText(prom);
         Assert.Contains($"fshealer_check_overdue{{mount=\"{old.Mnt}\",fstype=\"ext4\"}} 1\n", metrics);
-        Assert.Contains($"fshealer_check_overdue{{mount=\"{fresh.Mnt}\",fstype=\"ext4\"}} 0\n", metrics);
+        Assert.Contains($"fshealer_check_overdue{{mount=\"{fresh.Mnt}\",fstype=\"ext4\"}} 1\n", metrics);
         var lastGood = FsHealer.Core.Metrics.MetricsSink.FormatValue(now.AddDays(-2).AddMinutes(-5).ToUnixTimeMilliseconds() / 1000.0);
         Assert.Contains($"fshealer_last_good_check_timestamp_seconds{{mount=\"{old.Mnt}\",fstype=\"ext4\"}} {lastGood}\n", metrics);
 
@@ -88,9 +98,13 @@ public sealed class FreshnessKernelTests
         Assert.Equal(1, FsHealer.Cli.Commands.StatusCommand.Run(false, null, config, old.Mnt, text, new StringWriter()));
         Assert.Contains("max check age: 1d (OVERDUE)", text.ToString());
         o = new StringWriter();
-        Assert.Equal(0, FsHealer.Cli.Commands.StatusCommand.Run(true, null, config, fresh.Mnt, o, new StringWriter()));
+        Assert.Equal(1, FsHealer.Cli.Commands.StatusCommand.Run(true, null, config, fresh.Mnt, o, new StringWriter()));
         using (var doc = JsonDocument.Parse(o.ToString()))
-            Assert.False(doc.RootElement.GetProperty("filesystems")[0].GetProperty("check_overdue").GetBoolean());
+        {
+            var fs = doc.RootElement.GetProperty("filesystems")[0];
+            Assert.True(fs.GetProperty("check_overdue").GetBoolean());
+            Assert.Contains(fs.GetProperty("reasons").EnumerateArray(), x => x.GetString()!.StartsWith("no successful check recorded since first attached"));
+        }
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     }
 }
