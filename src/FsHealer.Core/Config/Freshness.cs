@@ -54,7 +54,8 @@ public sealed record FreshnessState(string Mount, string FsType, DateTimeOffset?
 /// <see cref="Seed"/> (the history at attach). <see cref="Tick"/> returns ONE <see cref="EventClass.CheckOverdue"/>
 /// event when a filesystem becomes overdue, nothing on later ticks while it stays overdue, and arms again only when a
 /// newer successful check is seen (so a clock that jumps backwards and forwards again does not repeat the warning,
-/// and neither does a remount at the same mount point within the same overdue episode). Thread-safe.
+/// and neither does a remount at the same mount point within the same overdue episode). A detached mount point that
+/// is not overdue is forgotten (the history has its facts). Thread-safe.
 /// </summary>
 public sealed class CheckOverdueMonitor : IEventSink
 {
@@ -88,7 +89,20 @@ public sealed class CheckOverdueMonitor : IEventSink
     {
         if (StatusComputer.IsGoodCheck(e)) Seed(e.Mount, e.Time, null);
         else if (e.Class == EventClass.Attached) Seed(e.Mount, null, e.Time);
+        else if (e.Class == EventClass.Detached) Forget(e.Mount);
     }
+
+    /// <summary>A mount point went away: forget it unless it is in an overdue episode (then a remount at the same
+    /// place does not warn again). The history keeps the facts; the daemon seeds them again at the next attach.
+    /// Bounds the state to the mounted filesystems plus the overdue ones.</summary>
+    private void Forget(string mount)
+    {
+        lock (_lock)
+            if (_fs.TryGetValue(mount, out var s) && !s.Fired) _fs.Remove(mount);
+    }
+
+    /// <summary>Mount points with state (tests: the state stays bounded).</summary>
+    public int Tracked { get { lock (_lock) return _fs.Count; } }
 
     /// <summary>The last successful check known for a mount point.</summary>
     public DateTimeOffset? LastGoodCheck(string mount)

@@ -282,6 +282,25 @@ public class FreshnessTests
     }
 
     [Fact]
+    public void Monitor_forgets_detached_mounts_but_remembers_an_overdue_episode_across_a_remount()
+    {
+        var m = new CheckOverdueMonitor();
+        for (int i = 0; i < 1000; i++)
+        {
+            m.Publish(Ev(EventClass.Attached, T0, mount: $"/run/c{i}"));
+            m.Publish(Ev(EventClass.Detached, T0, mount: $"/run/c{i}"));
+        }
+        Assert.Equal(0, m.Tracked); // ephemeral mounts leave nothing behind
+        m.Seed("/mnt/a", T0 - 40 * Day, null);
+        Assert.Single(m.Tick([A], T0));
+        m.Publish(Ev(EventClass.Detached, T0 + Day));
+        m.Publish(Ev(EventClass.Attached, T0 + Day));
+        m.Seed("/mnt/a", T0 - 40 * Day, T0 - 90 * Day); // the history again at the attach
+        Assert.Empty(m.Tick([A], T0 + Day)); // same episode: no second warning
+        Assert.Equal(1, m.Tracked);
+    }
+
+    [Fact]
     public void Monitor_random_sequences_fire_at_most_once_per_good_check()
     {
         var rnd = new Random(20261121);
