@@ -262,6 +262,27 @@ public sealed class HistoryStore : IDisposable
         return Read(c);
     }
 
+    /// <summary>Check freshness of one mount point, two bounded index walks (events_mount_time): the time of the
+    /// newest successful check/repair (StatusComputer.IsGoodCheck's definition, in SQL; a test checks they agree) and
+    /// of the first recorded attach. Null where there is none.</summary>
+    public (DateTimeOffset? LastGoodCheck, DateTimeOffset? FirstAttached) FreshnessFacts(string mount)
+    {
+        using var c = _db.CreateCommand();
+        c.CommandText = """
+            SELECT
+              (SELECT time_ms FROM events WHERE mount = $m
+                 AND (class IN ('RepairSucceeded', 'RepairUnnecessary')
+                      OR (class IN ('ScrubFinished', 'OfflineRepair') AND severity IN ('Debug', 'Info', 'Notice')))
+                 ORDER BY time_ms DESC LIMIT 1),
+              (SELECT time_ms FROM events WHERE mount = $m AND class = 'Attached' ORDER BY time_ms LIMIT 1);
+            """;
+        c.Parameters.AddWithValue("$m", mount);
+        using var r = c.ExecuteReader();
+        if (!r.Read()) return (null, null);
+        DateTimeOffset? At(int i) => r.IsDBNull(i) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i));
+        return (At(0), At(1));
+    }
+
     private const string Columns = "id, time_ms, class, severity, mount, fs_type, device, inode, path, errno, structure, count, message, correlation_id";
 
     private static List<StoredEvent> Read(SqliteCommand c)

@@ -71,9 +71,9 @@ public static class ConfigLoader
         string stateDir = doc.StateDir ?? FsHealerConfig.DefaultStateDir;
         if (stateDir.Length == 0 || stateDir[0] != '/') Err("$.state_dir", $"must be an absolute path, got \"{stateDir}\"");
 
-        CheckSections("$", doc.PollIntervalSeconds, doc.FullCheckIntervalSeconds, doc.Xfs, doc.Ext4, doc.Btrfs, Err);
+        CheckSections("$", doc.PollIntervalSeconds, doc.FullCheckIntervalSeconds, doc.MaxCheckAgeSeconds, doc.Xfs, doc.Ext4, doc.Btrfs, Err);
         var global = Overlay(EffectivePolicy.Defaults with { Rule = "(global)" },
-            new RuleSection { PollIntervalSeconds = doc.PollIntervalSeconds, FullCheckIntervalSeconds = doc.FullCheckIntervalSeconds, Xfs = doc.Xfs, Ext4 = doc.Ext4, Btrfs = doc.Btrfs },
+            new RuleSection { PollIntervalSeconds = doc.PollIntervalSeconds, FullCheckIntervalSeconds = doc.FullCheckIntervalSeconds, MaxCheckAgeSeconds = doc.MaxCheckAgeSeconds, Xfs = doc.Xfs, Ext4 = doc.Ext4, Btrfs = doc.Btrfs },
             "(global)");
 
         var rules = new List<ConfigRule>();
@@ -95,7 +95,7 @@ public static class ConfigLoader
                 CheckGlob($"{p}.match.label", m.Label, Err);
                 CheckGlob($"{p}.match.fs_type", m.FsType, Err);
             }
-            CheckSections(p, r.PollIntervalSeconds, r.FullCheckIntervalSeconds, r.Xfs, r.Ext4, r.Btrfs, Err);
+            CheckSections(p, r.PollIntervalSeconds, r.FullCheckIntervalSeconds, r.MaxCheckAgeSeconds, r.Xfs, r.Ext4, r.Btrfs, Err);
             rules.Add(new ConfigRule(name, m?.MountPoint, m?.Uuid, m?.Label, m?.FsType, r));
         }
         if (errors.Count > 0) return new(null, errors);
@@ -108,8 +108,13 @@ public static class ConfigLoader
         if (Glob.Validate(glob) is { } why) err(path, $"bad glob \"{glob}\": {why}");
     }
 
-    private static void CheckSections(string p, long? poll, long? full, XfsSection? xfs, Ext4Section? ext4, BtrfsSection? btrfs, Action<string, string> err)
+    /// <summary>The largest max_check_age_seconds accepted: 100 years (larger values are a typo, and would not fit a TimeSpan).</summary>
+    public const long MaxCheckAgeLimitSeconds = 100L * 365 * 86400;
+
+    private static void CheckSections(string p, long? poll, long? full, long? maxAge, XfsSection? xfs, Ext4Section? ext4, BtrfsSection? btrfs, Action<string, string> err)
     {
+        if (maxAge is { } ma && (ma < 0 || ma > MaxCheckAgeLimitSeconds))
+            err($"{p}.max_check_age_seconds", $"must be 0 (off) or a positive number of seconds up to {MaxCheckAgeLimitSeconds} (100 years), got {ma}");
         if (poll is { } pi && pi <= 0) err($"{p}.poll_interval_seconds", $"must be a positive number of seconds, got {pi}");
         if (full is { } fi && fi < 0) err($"{p}.full_check_interval_seconds", $"must be 0 (never) or a positive number of seconds, got {fi}");
         if (xfs?.Policy is { } xp && ParseXfs(xp) is null)
@@ -144,6 +149,7 @@ public static class ConfigLoader
         BtrfsFullScrubInterval = s.Btrfs?.FullScrubIntervalSeconds is { } f ? (f == 0 ? null : TimeSpan.FromSeconds(f)) : basis.BtrfsFullScrubInterval,
         PollInterval = s.PollIntervalSeconds is { } pi && pi > 0 ? TimeSpan.FromSeconds(pi) : basis.PollInterval,
         FullCheckInterval = s.FullCheckIntervalSeconds is { } fi ? (fi == 0 ? null : TimeSpan.FromSeconds(fi)) : basis.FullCheckInterval,
+        MaxCheckAge = s.MaxCheckAgeSeconds is { } ma && ma >= 0 && ma <= MaxCheckAgeLimitSeconds ? (ma == 0 ? null : TimeSpan.FromSeconds(ma)) : basis.MaxCheckAge,
     };
 }
 

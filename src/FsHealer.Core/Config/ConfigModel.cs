@@ -11,6 +11,9 @@ public sealed class ConfigDocument
     public string? StateDir { get; set; }
     public long? PollIntervalSeconds { get; set; }
     public long? FullCheckIntervalSeconds { get; set; }
+    /// <summary>Check freshness: a filesystem whose last successful check/repair is older than this many seconds is
+    /// degraded (status) and the daemon warns once (<see cref="FsHealer.Core.Model.EventClass.CheckOverdue"/>); 0 = off.</summary>
+    public long? MaxCheckAgeSeconds { get; set; }
     public XfsSection? Xfs { get; set; }
     public Ext4Section? Ext4 { get; set; }
     public BtrfsSection? Btrfs { get; set; }
@@ -63,6 +66,7 @@ public sealed class RuleSection
     public MatchSection? Match { get; set; }
     public long? PollIntervalSeconds { get; set; }
     public long? FullCheckIntervalSeconds { get; set; }
+    public long? MaxCheckAgeSeconds { get; set; }
     public XfsSection? Xfs { get; set; }
     public Ext4Section? Ext4 { get; set; }
     public BtrfsSection? Btrfs { get; set; }
@@ -92,6 +96,8 @@ public sealed record EffectivePolicy
     public TimeSpan? BtrfsFullScrubInterval { get; init; }
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(60);
     public TimeSpan? FullCheckInterval { get; init; }
+    /// <summary>Check freshness limit (max_check_age_seconds); null = off.</summary>
+    public TimeSpan? MaxCheckAge { get; init; }
 
     public static readonly EffectivePolicy Defaults = new();
 
@@ -134,7 +140,7 @@ public sealed record EffectivePolicy
             + (BtrfsScrubSpeedLimit > 0 ? $", limit {BtrfsScrubSpeedLimit} B/s" : "")
             + (BtrfsFullScrubInterval is { } iv ? $", full scrub every {iv.TotalHours:0.#}h" : ""),
         _ => "unsupported filesystem type",
-    } + $" (rule {Rule})";
+    } + (MaxCheckAge is { } ma ? $", a successful check at least every {Freshness.FormatAge(ma)}" : "") + $" (rule {Rule})";
 }
 
 /// <summary>The identity of a filesystem that rules match against.</summary>

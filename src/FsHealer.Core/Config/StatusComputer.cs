@@ -15,6 +15,9 @@ public sealed record LevelState
     public bool ReadOnly { get; init; }
     public IReadOnlyList<string> SickStructures { get; init; } = [];
     public DateTimeOffset? LastGoodCheck { get; init; }
+    /// <summary>The first time the daemon recorded attaching this filesystem (history), for check freshness of a
+    /// filesystem that never had a successful check; the earliest Attached event among the events counts too.</summary>
+    public DateTimeOffset? FirstAttached { get; init; }
     /// <summary>True when the live state could be read at all.</summary>
     public bool Readable { get; init; }
     public IReadOnlyList<string> Diagnostics { get; init; } = [];
@@ -22,7 +25,8 @@ public sealed record LevelState
 
 public sealed record FsStatus(
     Health Health, IReadOnlyList<string> Reasons, DateTimeOffset? LastGoodCheck, TimeSpan? LastGoodCheckAge,
-    FsEvent? LastEvent, int EventsSinceGoodCheck, string PolicySays);
+    FsEvent? LastEvent, int EventsSinceGoodCheck, string PolicySays,
+    bool CheckOverdue = false, TimeSpan? MaxCheckAge = null);
 
 /// <summary>Pure: (events of one filesystem, level state, policy) → health. Events since the last successful
 /// repair/check count; a shutdown stays until the filesystem is attached again (remounted).</summary>
@@ -84,13 +88,19 @@ public static class StatusComputer
             else Raise(Health.Degraded, $"{ec} error(s) recorded by the kernel");
         }
         if (level.SickStructures.Count > 0) Raise(Health.Degraded, $"sick: {string.Join(", ", level.SickStructures)}");
+        // check freshness (max_check_age_seconds): see Freshness for the rules
+        DateTimeOffset? firstSeen = level.FirstAttached;
+        int firstAttach = ordered.FindIndex(e => e.Class == EventClass.Attached);
+        if (firstAttach >= 0 && (firstSeen is null || ordered[firstAttach].Time < firstSeen)) firstSeen = ordered[firstAttach].Time;
+        var fresh = Freshness.Evaluate(goodTime, firstSeen, policy.MaxCheckAge, now);
+        if (fresh.Overdue) Raise(Health.Degraded, fresh.Reason!);
         if (!level.Readable && ordered.Count == 0 && health == Health.Healthy)
         {
             health = Health.Unknown;
             reasons.Add(level.Diagnostics.Count > 0 ? $"could not read the state: {string.Join("; ", level.Diagnostics)}" : "no live state and no history");
         }
         return new FsStatus(health, reasons, goodTime, goodTime is { } g ? now - g : null,
-            ordered.Count > 0 ? ordered[^1] : null, since, policy.Describe(fsType));
+            ordered.Count > 0 ? ordered[^1] : null, since, policy.Describe(fsType), fresh.Overdue, policy.MaxCheckAge);
     }
 
     private static int Rank(Health h) => h switch { Health.Healthy => 0, Health.Unknown => 1, Health.Degraded => 2, _ => 3 };

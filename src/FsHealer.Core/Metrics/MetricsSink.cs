@@ -49,6 +49,8 @@ public sealed class MetricsSink : IEventSink
     public MetricFamily LastEvent { get; }
     public MetricFamily Up { get; }
     public MetricFamily StartTime { get; }
+    public MetricFamily LastGoodCheck { get; }
+    public MetricFamily CheckOverdue { get; }
 
     /// <summary>Repair outcome label per event class (a data table).</summary>
     public static readonly IReadOnlyDictionary<EventClass, string> RepairOutcomes = new Dictionary<EventClass, string>
@@ -72,6 +74,8 @@ public sealed class MetricsSink : IEventSink
         LastEvent = Family("fshealer_last_event_timestamp_seconds", "Unix time of the last event, per filesystem.", MetricType.Gauge, "mount", "fstype");
         Up = Family("fshealer_up", "1 while the daemon is running.", MetricType.Gauge);
         StartTime = Family("fshealer_start_time_seconds", "Unix time the daemon started.", MetricType.Gauge);
+        LastGoodCheck = Family("fshealer_last_good_check_timestamp_seconds", "Unix time of the last successful check or repair, per filesystem (from the history at attach when max_check_age_seconds is set, else since the daemon started).", MetricType.Gauge, "mount", "fstype");
+        CheckOverdue = Family("fshealer_check_overdue", "1 when the last successful check is older than the filesystem's max_check_age_seconds (only filesystems with a limit).", MetricType.Gauge, "mount", "fstype");
     }
 
     private MetricFamily Family(string name, string help, MetricType t, params string[] labels)
@@ -89,6 +93,11 @@ public sealed class MetricsSink : IEventSink
             Events.Add(1, [mount, fs, ClassName(e.Class), e.Severity.ToString().ToLowerInvariant()]);
             LastEvent.Set(e.Time.ToUnixTimeMilliseconds() / 1000.0, [mount, fs]);
             if (RepairOutcomes.TryGetValue(e.Class, out var outcome)) Repairs.Add(1, [mount, fs, outcome]);
+            if (FsHealer.Core.Config.StatusComputer.IsGoodCheck(e))
+            {
+                if (e.Time.ToUnixTimeMilliseconds() / 1000.0 > Get(LastGoodCheck, mount, fs)) LastGoodCheck.Set(e.Time.ToUnixTimeMilliseconds() / 1000.0, [mount, fs]);
+                if (Has(CheckOverdue, mount, fs)) CheckOverdue.Set(0, [mount, fs]);
+            }
             switch (e.Class)
             {
                 case EventClass.EventsLost:
@@ -109,6 +118,11 @@ public sealed class MetricsSink : IEventSink
                 case EventClass.Detached:
                     Healthy.Remove([mount, fs]);
                     SickStructures.Remove([mount, fs]);
+                    LastGoodCheck.Remove([mount, fs]);
+                    CheckOverdue.Remove([mount, fs]);
+                    break;
+                case EventClass.CheckOverdue:
+                    CheckOverdue.Set(1, [mount, fs]);
                     break;
                 case EventClass.MetadataSick or EventClass.MetadataCorrupt:
                     SickStructures.Add(1, [mount, fs]);
@@ -127,6 +141,19 @@ public sealed class MetricsSink : IEventSink
 
     private static double Get(MetricFamily f, params string[] labels) =>
         f.Series.TryGetValue(string.Join('\u0001', labels), out var v) ? v.Value : 0;
+
+    private static bool Has(MetricFamily f, params string[] labels) => f.Series.ContainsKey(string.Join('\u0001', labels));
+
+    /// <summary>The daemon's freshness state of one filesystem with a limit (set at every freshness tick): the last
+    /// good check it knows (from the history too) and whether it is overdue.</summary>
+    public void SetFreshness(string mount, string fsType, DateTimeOffset? lastGoodCheck, bool overdue)
+    {
+        lock (_lock)
+        {
+            if (lastGoodCheck is { } g) LastGoodCheck.Set(g.ToUnixTimeMilliseconds() / 1000.0, [mount, fsType]);
+            CheckOverdue.Set(overdue ? 1 : 0, [mount, fsType]);
+        }
+    }
 
     public void SetWatched(int n) { lock (_lock) Watched.Set(n, []); }
     public void SetUp(bool up, DateTimeOffset started)

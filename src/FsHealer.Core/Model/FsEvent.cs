@@ -17,6 +17,9 @@ public enum EventClass
     ActionStarted,
     /// <summary>At start: an action began earlier but no outcome was ever recorded (the daemon died mid-action).</summary>
     ActionInterrupted,
+    /// <summary>A filesystem's last successful check/repair is older than its max_check_age_seconds (published once
+    /// per overdue episode; a newer successful check ends it).</summary>
+    CheckOverdue,
 }
 
 public enum Severity { Debug, Info, Notice, Warning, Error, Critical }

@@ -43,6 +43,7 @@ public static class JournalFormat
         [EventClass.Decision] = "6f1c4a0e2b7d4e51a3c9d2e8f0b1a21a",
         [EventClass.ActionStarted] = "6f1c4a0e2b7d4e51a3c9d2e8f0b1a21b",
         [EventClass.ActionInterrupted] = "6f1c4a0e2b7d4e51a3c9d2e8f0b1a21c",
+        [EventClass.CheckOverdue] = "6f1c4a0e2b7d4e51a3c9d2e8f0b1a21d",
     };
 
     /// <summary>syslog priority per severity (a data table).</summary>

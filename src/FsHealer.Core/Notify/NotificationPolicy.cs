@@ -53,6 +53,7 @@ public sealed class NotificationPolicy
     {
         EventClass.MetadataSick, EventClass.MetadataCorrupt, EventClass.IoError, EventClass.MediaError,
         EventClass.DataLost, EventClass.Shutdown, EventClass.RepairFailed, EventClass.CounterRise, EventClass.ErrorsMissed,
+        EventClass.CheckOverdue, // a later successful check says "healthy again"
     };
 
     /// <summary>Events that may mean "healthy again" (a scrub counts only when it is not itself a warning).</summary>

@@ -85,7 +85,7 @@ public static class ConfigCommand
         }
         stdout.WriteLine($"config: {dto.Source}");
         stdout.WriteLine($"state dir: {dto.StateDir}");
-        stdout.WriteLine($"global: xfs {dto.Global.Xfs}, ext4 {dto.Global.Ext4}, btrfs auto-scrub {(cfg.Global.BtrfsAutoScrub ? "on" : "off")}, poll every {dto.Global.PollIntervalSeconds}s");
+        stdout.WriteLine($"global: xfs {dto.Global.Xfs}, ext4 {dto.Global.Ext4}, btrfs auto-scrub {(cfg.Global.BtrfsAutoScrub ? "on" : "off")}, poll every {dto.Global.PollIntervalSeconds}s, max check age {(cfg.Global.MaxCheckAge is { } ma ? FsHealer.Core.Config.Freshness.FormatAge(ma) : "off")}");
         stdout.WriteLine($"rules: {(dto.Rules.Count == 0 ? "(none)" : string.Join(", ", dto.Rules))}");
         foreach (var f in dto.Filesystems)
             stdout.WriteLine($"  {f.MountPoint} ({f.FsType} {f.Device}{(f.Uuid is null ? "" : $" uuid {f.Uuid}")}{(f.Label is null ? "" : $" label {f.Label}")}): {f.Action}");
@@ -220,6 +220,8 @@ public sealed class PolicyDto
     public long? BtrfsFullScrubIntervalSeconds { get; set; }
     public long PollIntervalSeconds { get; set; }
     public long? FullCheckIntervalSeconds { get; set; }
+    /// <summary>Check freshness limit; null = off.</summary>
+    public long? MaxCheckAgeSeconds { get; set; }
 
     public static PolicyDto From(EffectivePolicy p) => new()
     {
@@ -228,6 +230,7 @@ public sealed class PolicyDto
         BtrfsFullScrubIntervalSeconds = p.BtrfsFullScrubInterval is { } b ? (long)b.TotalSeconds : null,
         PollIntervalSeconds = (long)p.PollInterval.TotalSeconds,
         FullCheckIntervalSeconds = p.FullCheckInterval is { } f ? (long)f.TotalSeconds : null,
+        MaxCheckAgeSeconds = p.MaxCheckAge is { } ma ? (long)ma.TotalSeconds : null,
     };
 }
 

@@ -88,7 +88,13 @@ public static class RunCommand
                 else foreach (var e in r.Errors) Diag($"configuration reload failed, keeping the old one: {e}");
             });
 
-            var daemon = new FsHealerDaemon(opts, console, Watchers.Factories, store);
+            var metrics = new FsHealer.Core.Metrics.MetricsSink();
+            var daemon = new FsHealerDaemon(opts, console, Watchers.Factories, store)
+            {
+                FreshnessLookup = mount => LastGoodCheckFromHistory(opts.StateDir, mount, Diag),
+                FreshnessObserved = s => metrics.SetFreshness(s.Mount, s.FsType, s.LastGoodCheck, s.Overdue),
+            };
+            metrics.WatchedSource = () => daemon.Watched;
             // event sinks: history, notifications, metrics, journal
             using var history = FsHealer.State.HistorySink.Open(opts.StateDir, Diag, out var herr);
             if (history is null) Diag($"history disabled: {herr}");
@@ -108,7 +114,6 @@ public static class RunCommand
                 notifier.WatchedSource = () => daemon.Watched;
                 daemon.Events.Add(notifier);
             }
-            var metrics = new FsHealer.Core.Metrics.MetricsSink { WatchedSource = () => daemon.Watched };
             metrics.SetUp(true, DateTimeOffset.UtcNow);
             daemon.Events.Add(metrics);
             using var metricsServer = metricsSettings is { Enabled: true } ? FsHealer.Linux.Metrics.MetricsServer.Start(metricsSettings, metrics, Diag) : null;
@@ -117,6 +122,20 @@ public static class RunCommand
             return daemon.Run(cts.Token);
         });
         return cmd;
+    }
+
+    /// <summary>Check freshness of one mount point from the history (two bounded index walks; only for filesystems
+    /// with max_check_age_seconds). A missing or unreadable history: nothing known (the daemon counts from now).</summary>
+    private static (DateTimeOffset?, DateTimeOffset?) LastGoodCheckFromHistory(string stateDir, string mount, Action<string> diag)
+    {
+        using var store = FsHealer.State.HistoryStore.Open(stateDir, out _, readOnly: true);
+        if (store is null) return (null, null);
+        try { return store.FreshnessFacts(mount); }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            diag($"{store.Path}: cannot read the last successful check of {mount}: {e.Message}");
+            return (null, null);
+        }
     }
 
     private const int MaxInterruptedReported = 100;

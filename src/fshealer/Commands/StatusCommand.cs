@@ -54,6 +54,7 @@ public static class StatusCommand
             if (only is not null && id.MountPoint != only) continue;
             var policy = cfg.PolicyFor(id);
             List<FsEvent> events = [], policyEvents = [];
+            (DateTimeOffset? LastGoodCheck, DateTimeOffset? FirstAttached) fresh = (null, null);
             if (store is not null)
             {
                 // recording order (oldest first): events of the same millisecond keep their order
@@ -61,12 +62,16 @@ public static class StatusCommand
                 {
                     events = store.Query(new HistoryQuery { Mount = id.MountPoint, Limit = 5000 }).Select(s => s.Event).Reverse().ToList();
                     policyEvents = store.PolicyEvents(id.MountPoint).Select(s => s.Event).ToList();
+                    // check freshness: beyond the newest 5000 events too (only asked when the policy has a limit)
+                    if (policy.MaxCheckAge is not null) fresh = store.FreshnessFacts(id.MountPoint);
                 }
                 catch (Microsoft.Data.Sqlite.SqliteException e) { stderr.WriteLine($"fshealer: {store.Path}: {e.Message}"); }
             }
             // what the daemon applies to the current mount, else what the configuration says
             var applied = AppliedPolicySelector.Select(policyEvents, policy, id.FsType, running);
             var level = ReadLevel(fs);
+            if (fresh.LastGoodCheck is not null || fresh.FirstAttached is not null)
+                level = level with { LastGoodCheck = Later(level.LastGoodCheck, fresh.LastGoodCheck), FirstAttached = fresh.FirstAttached };
             var st = StatusComputer.Compute(events, level, policy, id.FsType, now);
             healths.Add(st.Health);
             report.Filesystems.Add(new FsStatusDto
@@ -77,6 +82,7 @@ public static class StatusCommand
                 LastGoodCheck = st.LastGoodCheck?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                 LastGoodCheckAgeSeconds = st.LastGoodCheckAge is { } a ? (long)a.TotalSeconds : null,
                 LastEvent = st.LastEvent is { } le ? $"{le.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {le.Class}: {le.Message}" : null,
+                CheckOverdue = st.CheckOverdue, MaxCheckAgeSeconds = st.MaxCheckAge is { } ma ? (long)ma.TotalSeconds : null,
                 EventsSinceGoodCheck = st.EventsSinceGoodCheck, Rule = applied.Rule, Policy = applied.Text,
                 PolicySource = applied.SourceName, PolicyAction = applied.Action,
                 PolicySince = applied.Since?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), PolicyLine = applied.Line,
@@ -99,6 +105,7 @@ public static class StatusCommand
                 foreach (var r in f.Reasons) stdout.WriteLine($"    {r}");
                 if (f.ErrorCount is { } ec) stdout.WriteLine($"    error count: {ec}");
                 stdout.WriteLine($"    last good check/repair: {(f.LastGoodCheck is null ? "never recorded" : $"{f.LastGoodCheck} ({FormatAge(f.LastGoodCheckAgeSeconds!.Value)} ago)")}");
+                if (f.MaxCheckAgeSeconds is { } mca) stdout.WriteLine($"    max check age: {Freshness.FormatAge(TimeSpan.FromSeconds(mca))}{(f.CheckOverdue ? " (OVERDUE)" : "")}");
                 if (f.LastEvent is not null) stdout.WriteLine($"    last event: {f.LastEvent}");
                 stdout.WriteLine($"    policy: {f.PolicyLine}");
                 foreach (var d in f.Diagnostics) stdout.WriteLine($"    note: {d}");
@@ -114,6 +121,8 @@ public static class StatusCommand
         }
         return (int)overall;
     }
+
+    private static DateTimeOffset? Later(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a > b ? a : b);
 
     private static string FormatAge(long s) =>
         s >= 86400 ? $"{s / 86400}d {s % 86400 / 3600}h" : s >= 3600 ? $"{s / 3600}h {s % 3600 / 60}m" : s >= 60 ? $"{s / 60}m" : $"{s}s";
@@ -184,6 +193,10 @@ public sealed class FsStatusDto
     public List<string> Sick { get; set; } = [];
     public string? LastGoodCheck { get; set; }
     public long? LastGoodCheckAgeSeconds { get; set; }
+    /// <summary>The last successful check is older than max_check_age_seconds (or none since the first attach longer ago).</summary>
+    public bool CheckOverdue { get; set; }
+    /// <summary>The filesystem's check freshness limit; null = none.</summary>
+    public long? MaxCheckAgeSeconds { get; set; }
     public string? LastEvent { get; set; }
     public int EventsSinceGoodCheck { get; set; }
     public string Rule { get; set; } = "";

@@ -86,6 +86,16 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
 
     public int Watched { get { lock (_watched) return _watched.Count; } }
 
+    private readonly FsHealer.Core.Config.CheckOverdueMonitor _freshness = new();
+    private DateTime _lastFreshnessTick = DateTime.MinValue;
+
+    /// <summary>Check freshness at attach (only for filesystems with max_check_age_seconds): the last successful
+    /// check and the first recorded attach of a mount point, from the history store. Null = only what this run sees.</summary>
+    public Func<string, (DateTimeOffset? LastGoodCheck, DateTimeOffset? FirstAttached)>? FreshnessLookup { get; init; }
+
+    /// <summary>Called at every freshness tick for each watched filesystem with a limit (the metrics gauges).</summary>
+    public Action<FsHealer.Core.Config.FreshnessState>? FreshnessObserved { get; init; }
+
     public int Run(CancellationToken stop)
     {
         var diags = new List<string>();
@@ -96,6 +106,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             console.Err($"fshealer: cannot follow mounts: {FsHealer.Core.Text.Errno.Message(errno)}");
             return 1;
         }
+        _ctx.Events.Add(_freshness); // learns successful checks and attaches
         var tracker = new MountTracker();
         diags.Clear();
         Apply(tracker.Apply(source.Snapshot(diags)));
@@ -130,6 +141,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                 lock (_watched) { targets = new(_watched.Count); foreach (var v in _watched.Values) targets.Add((v.Target.PreferredPath, v.Target.Source)); }
                 media.Tick(targets);
             }
+            if (DateTime.UtcNow - _lastFreshnessTick >= TimeSpan.FromSeconds(1)) FreshnessTick();
             if (watchdog is { } w && DateTime.UtcNow - lastPing > w / 2)
             {
                 notify.Send("WATCHDOG=1");
@@ -170,6 +182,25 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         _lastTrim = DateTime.UtcNow;
     }
 
+    /// <summary>Check freshness (max_check_age_seconds): one CheckOverdue warning when a watched filesystem becomes
+    /// overdue (the decision is <see cref="FsHealer.Core.Config.CheckOverdueMonitor"/>'s). At most once a second.</summary>
+    private void FreshnessTick()
+    {
+        _lastFreshnessTick = DateTime.UtcNow;
+        var targets = new List<FsHealer.Core.Config.FreshnessTarget>();
+        lock (_watched)
+            foreach (var (t, _) in _watched.Values)
+                if (_ctx.PolicyFor(t).MaxCheckAge is { } limit) targets.Add(new(t.PreferredPath, t.FsType, t.Source, limit));
+        if (targets.Count == 0) return;
+        var states = new List<FsHealer.Core.Config.FreshnessState>(targets.Count);
+        foreach (var e in _freshness.Tick(targets, DateTimeOffset.UtcNow, states))
+        {
+            console.Err(e.Message);
+            _ctx.Events.Publish(e);
+        }
+        if (FreshnessObserved is { } observe) foreach (var st in states) observe(st);
+    }
+
     private void Publish(MountTarget t, EventClass c, string msg) => _ctx.Events.Publish(new FsEvent
     {
         Class = c, Severity = Severity.Info, Mount = t.PreferredPath, FsType = t.FsType, Device = t.Source, Message = $"{t.PreferredPath}: {msg}",
@@ -204,6 +235,11 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                     Publish(t, w is DeferredWatcher ? EventClass.Deferred : EventClass.Attached, $"{t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
                     var pol = _ctx.PolicyFor(t);
                     _ctx.Events.Publish(new FsEvent { Class = EventClass.Decision, Severity = Severity.Info, Mount = t.PreferredPath, FsType = t.FsType, Device = t.Source, Message = $"{t.PreferredPath}: policy: {pol.Describe(t.FsType)}", Structure = pol.ActionName(t.FsType) });
+                    if (pol.MaxCheckAge is not null && FreshnessLookup is { } lookup)
+                    {
+                        var (good, first) = lookup(t.PreferredPath);
+                        _freshness.Seed(t.PreferredPath, good, first);
+                    }
                     break;
                 case TargetEventKind.Detached:
                     lock (_watched)

@@ -70,6 +70,12 @@ public class MetricsSinkTests
             # HELP fshealer_start_time_seconds Unix time the daemon started.
             # TYPE fshealer_start_time_seconds gauge
             fshealer_start_time_seconds 1800000000
+            # HELP fshealer_last_good_check_timestamp_seconds Unix time of the last successful check or repair, per filesystem (from the history at attach when max_check_age_seconds is set, else since the daemon started).
+            # TYPE fshealer_last_good_check_timestamp_seconds gauge
+            fshealer_last_good_check_timestamp_seconds{mount="/a",fstype="xfs"} 1800000003
+            fshealer_last_good_check_timestamp_seconds{mount="/b",fstype="ext4"} 1800000005
+            # HELP fshealer_check_overdue 1 when the last successful check is older than the filesystem's max_check_age_seconds (only filesystems with a limit).
+            # TYPE fshealer_check_overdue gauge
 
             """;
         Assert.Equal(expected.ReplaceLineEndings("\n"), m.Render());

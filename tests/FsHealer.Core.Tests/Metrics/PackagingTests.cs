@@ -23,7 +23,7 @@ public class PackagingTests
     }
 
     private static readonly Dictionary<string, string[]> Labels = new MetricsSink() is var s
-        ? new[] { s.Events, s.Repairs, s.LostEvents, s.Scrubs, s.FullChecks, s.Healthy, s.SickStructures, s.Watched, s.LastScrub, s.LastEvent, s.Up, s.StartTime }
+        ? new[] { s.Events, s.Repairs, s.LostEvents, s.Scrubs, s.FullChecks, s.Healthy, s.SickStructures, s.Watched, s.LastScrub, s.LastEvent, s.Up, s.StartTime, s.LastGoodCheck, s.CheckOverdue }
             .ToDictionary(f => f.Name, f => f.LabelNames.ToArray())
         : [];
 

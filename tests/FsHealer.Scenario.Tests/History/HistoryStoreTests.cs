@@ -316,4 +316,40 @@ public sealed class HistoryStoreTests : IDisposable
         }
         Assert.True(lastReported > 0);
     }
+
+    /// <summary>Check freshness in SQL (HistoryStore.FreshnessFacts) agrees with the pure definitions
+    /// (StatusComputer.IsGoodCheck, the first Attached) on randomized histories of several mounts, every class and
+    /// severity, times out of recording order.</summary>
+    [Fact]
+    public void Freshness_facts_in_sql_agree_with_IsGoodCheck_on_random_histories()
+    {
+        var rnd = new Random(4242);
+        var classes = Enum.GetValues<EventClass>();
+        var t0 = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        int withGood = 0;
+        for (int seq = 0; seq < 100; seq++)
+        {
+            var events = new List<FsEvent>();
+            int n = rnd.Next(0, 60);
+            for (int i = 0; i < n; i++)
+            {
+                int pick = rnd.Next(10);
+                var cls = pick < 2 ? EventClass.ScrubFinished : pick < 3 ? EventClass.OfflineRepair : pick < 4 ? EventClass.Attached : classes[rnd.Next(classes.Length)];
+                events.Add(Ev(cls, $"/m{rnd.Next(3)}", t0.AddSeconds(rnd.Next(0, 1_000_000))) with { Severity = (Severity)rnd.Next(6) });
+            }
+            var dir = Path.Combine(_dir, $"fresh{seq}");
+            using var store = HistoryStore.Open(dir, out var err)!;
+            Assert.Null(err);
+            store.Append(events);
+            foreach (var m in new[] { "/m0", "/m1", "/m2", "/none" })
+            {
+                var mine = events.Where(e => e.Mount == m).ToList();
+                DateTimeOffset? good = mine.Where(FsHealer.Core.Config.StatusComputer.IsGoodCheck).Select(e => (DateTimeOffset?)e.Time).Max();
+                DateTimeOffset? first = mine.Where(e => e.Class == EventClass.Attached).Select(e => (DateTimeOffset?)e.Time).Min();
+                Assert.Equal((good, first), store.FreshnessFacts(m));
+                if (good is not null) withGood++;
+            }
+        }
+        Assert.InRange(withGood, 50, 299); // both outcomes exercised
+    }
 }
