@@ -184,10 +184,13 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
 
     /// <summary>Check freshness (max_check_age_seconds): one CheckOverdue warning when a watched filesystem becomes
     /// overdue (the decision is <see cref="FsHealer.Core.Config.CheckOverdueMonitor"/>'s). At most once a second.</summary>
+    private readonly List<FsHealer.Core.Config.FreshnessTarget> _freshnessTargets = [];
+
     private void FreshnessTick()
     {
         _lastFreshnessTick = DateTime.UtcNow;
-        var targets = new List<FsHealer.Core.Config.FreshnessTarget>();
+        var targets = _freshnessTargets;   // reused: this runs every second, and an idle daemon should allocate nothing
+        targets.Clear();
         lock (_watched)
             foreach (var (t, _) in _watched.Values)
                 if (_ctx.PolicyFor(t).MaxCheckAge is { } limit) targets.Add(new(t.PreferredPath, t.FsType, t.Source, limit));
