@@ -23,28 +23,32 @@ public static class Cli
         if (argv0 == "xfs_healer") return XfsHealerCommand.Run(args);
         if (args.Length > 0 && RawCommands.TryGetValue(args[0], out var raw)) return raw(args[1..]);
 
+        // Build only the command being run (its whole tree when the name is unknown or for --help): the daemon's start-up
+        // then touches the code of one command, not of all of them (resident memory of a process that runs for years).
         var root = new RootCommand("fshealer — autonomous self-healing for Linux filesystems (XFS, ext4, btrfs).");
-        root.Subcommands.Add(XfsHealerCommand.Create());
-        root.Subcommands.Add(ReplayCommand.Create());
-        root.Subcommands.Add(HealthmonCommand.Create());
-        root.Subcommands.Add(WatchCommand.Create());
-        foreach (var c in ExtraCommands()) root.Subcommands.Add(c);
+        int only = args.Length > 0 ? Array.FindIndex(Commands, c => c.Name == args[0]) : -1;
+        if (only >= 0) root.Subcommands.Add(Commands[only].Create());
+        else foreach (var (_, create) in Commands) root.Subcommands.Add(create());
         return root.Parse(args).Invoke();
     }
 
-    /// <summary>Commands contributed by the feature areas (mounts, ext4, btrfs, XFS polling, daemon, ...).</summary>
-    private static IEnumerable<Command> ExtraCommands()
-    {
-        yield return RunCommand.Create();
-        yield return DemoCommand.Create();
-        yield return NotifyCommand.Create();
-        yield return VerifyMediaCommand.Create();
-        yield return StatusCommand.Create();
-        yield return HistoryCommand.Create();
-        yield return ConfigCommand.Create();
-        yield return MountsCommand.Create();
-        yield return XfsPollCommand.Create();
-        yield return BtrfsCommand.Create();
-        yield return Ext4Command.Create();
-    }
+    /// <summary>Every subcommand, by name, in help order.</summary>
+    public static readonly (string Name, Func<Command> Create)[] Commands =
+    [
+        ("xfs-healer", XfsHealerCommand.Create),
+        ("replay", ReplayCommand.Create),
+        ("healthmon", HealthmonCommand.Create),
+        ("watch", WatchCommand.Create),
+        ("run", RunCommand.Create),
+        ("demo", DemoCommand.Create),
+        ("notify", NotifyCommand.Create),
+        ("verify-media", VerifyMediaCommand.Create),
+        ("status", StatusCommand.Create),
+        ("history", HistoryCommand.Create),
+        ("config", ConfigCommand.Create),
+        ("mounts", MountsCommand.Create),
+        ("xfs-poll", XfsPollCommand.Create),
+        ("btrfs", BtrfsCommand.Create),
+        ("ext4-watch", Ext4Command.Create),
+    ];
 }
