@@ -80,6 +80,8 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
 {
     private readonly Dictionary<ulong, (MountTarget Target, IFsWatcher? Watcher)> _watched = [];
     private readonly DaemonContext _ctx = new(console, options) { Config = config };
+    /// <summary>Block devices under each filesystem: follow-ups to problem events, periodic device counter checks.</summary>
+    private DeviceHealthWatcher? _devices;
 
     /// <summary>The event hub (add sinks before <see cref="Run"/>).</summary>
     public FsHealer.Core.Model.EventHub Events => _ctx.Events;
@@ -97,6 +99,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             return 1;
         }
         var tracker = new MountTracker();
+        _devices = new DeviceHealthWatcher(_ctx.Events, pollInterval: options.PollInterval);
         diags.Clear();
         Apply(tracker.Apply(source.Snapshot(diags)));
         foreach (var d in diags) console.Err($"fshealer: {d}");
@@ -121,6 +124,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                 return 1;
             }
             Apply(events);
+            _devices.Tick();
             TrimMemory(force: events.Count > 0);
             if (media is not null)
             {
@@ -195,6 +199,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                         how = $"watcher failed to start: {ex.Message}";
                     }
                     lock (_watched) _watched[t.DevKey] = (t, w);
+                    if (_devices is not null) console.Out($"{t.PreferredPath}: block devices: {_devices.Attach(t)}");
                     console.Out($"{t.PreferredPath}: {t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
                     Publish(t, w is DeferredWatcher ? EventClass.Deferred : EventClass.Attached, $"{t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
                     var pol = _ctx.PolicyFor(t);
@@ -205,6 +210,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                     {
                         if (_watched.Remove(t.DevKey, out var old)) old.Watcher?.Dispose();
                     }
+                    _devices?.Detach(t);
                     console.Out($"{t.PreferredPath}: {t.FsType} filesystem detached (dev {t.Dev}); stopped watching");
                     Publish(t, EventClass.Detached, $"{t.FsType} filesystem detached (dev {t.Dev})");
                     break;
@@ -217,6 +223,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                             _watched[t.DevKey] = (t, cur.Watcher);
                         }
                     }
+                    _devices?.Moved(t);
                     console.Out($"{t.PreferredPath}: {t.FsType} filesystem moved from {e.OldPath}");
                     Publish(t, EventClass.Moved, $"{t.FsType} filesystem moved from {e.OldPath}");
                     break;
