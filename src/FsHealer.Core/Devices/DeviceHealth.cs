@@ -133,11 +133,14 @@ public static class DeviceHealth
             }
         }
         var parts = new List<string>();
+        var risen = new HashSet<(string, string)>();
         rising = 0;
         foreach (var n in nodes)
             if (baseline.TryGetValue(n.SysPath, out var b) && now.TryGetValue(n.SysPath, out var a))
-                foreach (var r in Rises(b, a)) { parts.Add($"{n.Name} {r}"); rising++; }
-        var bad = nodes.Where(n => now.ContainsKey(n.SysPath)).SelectMany(n => Problems(now[n.SysPath])).ToList();
+                foreach (var r in Rises(b, a)) { parts.Add($"{n.Name} {r}"); risen.Add((n.Name, r.Counter)); rising++; }
+        // current problems, without repeating a counter whose rise is already listed ("md0 degraded 0 -> 1 (+1)")
+        var bad = nodes.Where(n => now.ContainsKey(n.SysPath)).SelectMany(n => Problems(now[n.SysPath]))
+                       .Where(p => !risen.Contains((p.Device, p.Name))).ToList();
         problems = bad.Count > 0;
         parts.AddRange(bad.Select(p => p.ToString()));
         if (parts.Count > 0) sb.Append(": ").AppendJoin("; ", parts);
