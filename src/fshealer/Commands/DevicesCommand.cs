@@ -26,6 +26,19 @@ public static class DevicesCommand
         return cmd;
     }
 
+    /// <summary>The one-line device summary for <c>fshealer status</c>: "sdb1 (partition) &lt;- sdb (scsi); md0 degraded 1".
+    /// Current unhealthy states only (a status run has no baseline to see rises against). Never throws.</summary>
+    public static string StatusLine(string mount, string fsType, string dev, string sysfsRoot = "/sys")
+    {
+        var view = new SysfsDirectory(sysfsRoot);
+        var notes = new List<string>();
+        var roots = FsDeviceSpecs.For(mount, fsType, dev, notes).Resolve(view, notes);
+        if (roots.Count == 0) return $"no block device found for {dev}";
+        var problems = roots.SelectMany(r => r.All()).DistinctBy(n => n.SysPath)
+                            .SelectMany(n => DeviceHealth.Problems(DeviceHealth.Sample(view, n))).Select(p => p.ToString()).ToList();
+        return string.Join(", ", roots.Select(r => r.Describe())) + (problems.Count > 0 ? "; " + string.Join("; ", problems) : "");
+    }
+
     public static int Run(string[] paths, string sysfsRoot, TextWriter stdout, TextWriter stderr)
     {
         var view = new SysfsDirectory(sysfsRoot);

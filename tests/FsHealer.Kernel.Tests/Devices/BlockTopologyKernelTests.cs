@@ -67,13 +67,24 @@ public sealed class BlockTopologyKernelTests
         var now = DateTimeOffset.UtcNow;
         var w = new DeviceHealthWatcher(hub, Sys, clock: () => now);
         var target = new MountTarget { DevKey = 1, Dev = dev, FsType = "ext4", Source = s.Loop, PreferredMountId = 1, PreferredPath = s.Mnt, Mounts = [(1UL, s.Mnt)] };
+        var sw = System.Diagnostics.Stopwatch.StartNew();
         Assert.StartsWith($"{s.DevName} (loop, file ", w.Attach(target));
+        Log($"attach (resolve + baseline): {sw.Elapsed.TotalMilliseconds:0.00} ms");
+        sw.Restart();
+        w.Tick();
+        Log($"first poll tick (sample every device): {sw.Elapsed.TotalMilliseconds:0.00} ms");
         hub.Publish(new FsEvent { Class = EventClass.MetadataCorrupt, Severity = Severity.Error, Mount = s.Mnt, FsType = "ext4", Message = $"{s.Mnt}: corrupt" });
         w.Tick();
         var d = Assert.Single(got, x => x.Class == EventClass.Diagnostic);
         Log(d.Message);
         Assert.StartsWith(host is null ? $"{s.Mnt}: on {s.DevName} (loop" : $"{s.Mnt}: on {host} (", d.Message);
         if (host is not null) Assert.Contains($" via {s.DevName} (file {loop.BackingFile})", d.Message);
+
+        // fshealer status names the devices too
+        var st = new StringWriter();
+        StatusCommand.Run(false, Path.Combine(s.Dir, "state"), null, s.Mnt, st, new StringWriter());
+        Log(st.ToString());
+        Assert.Contains($"    devices: {s.DevName} (loop, file {loop.BackingFile})", st.ToString());
     }
 
     private sealed class Sink(List<FsEvent> list) : IEventSink
