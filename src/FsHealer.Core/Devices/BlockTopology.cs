@@ -47,6 +47,9 @@ public sealed class BlockNode
     public bool BackingDeleted { get; init; }
     /// <summary>Why the walk stopped here, when it did not end naturally ("cycle", "depth limit", ...).</summary>
     public string? Note { get; set; }
+    /// <summary>A second mention of a device already in the tree (a cycle, or shared by two upper devices): its
+    /// members are under its first mention.</summary>
+    public bool IsReference { get; set; }
 
     public string KindName => BlockFacts.KindName(Kind);
 
@@ -59,7 +62,7 @@ public sealed class BlockNode
         while (stack.Count > 0)
         {
             var n = stack.Pop();
-            if (!seen.Add(n.SysPath)) continue;
+            if (n.IsReference || !seen.Add(n.SysPath)) continue;
             yield return n;
             for (int i = n.Below.Count - 1; i >= 0; i--) stack.Push(n.Below[i]);
         }
@@ -104,6 +107,17 @@ public static class TopologyResolver
 {
     public const int MaxDepth = 16;
     public const int MaxMembers = 64;
+    /// <summary>Nodes built per resolution at most: a diamond-shaped stack (many members sharing lower devices) must
+    /// not grow exponentially.</summary>
+    public const int MaxNodes = 512;
+
+    private sealed class Budget
+    {
+        public int Left = MaxNodes;
+        /// <summary>Devices already built in this resolution: a device reached again (two dm members on one disk,
+        /// a diamond) is shown once and referenced after that.</summary>
+        public readonly HashSet<string> Built = new(StringComparer.Ordinal);
+    }
 
     /// <summary>The stack under device MAJ:MIN (a mount's st_dev). Null with a note when sysfs has no such device
     /// (e.g. btrfs's anonymous 0:NN).</summary>
@@ -137,13 +151,18 @@ public static class TopologyResolver
     {
         var canon = v.Canonical(link);
         if (canon is null) { notes.Add($"{what}: not found in sysfs ({link})"); return null; }
-        var node = Build(v, canon, BlockRelation.Top, 0, new HashSet<string>(StringComparer.Ordinal), followLoop: true, notes);
+        var node = Build(v, canon, BlockRelation.Top, 0, new HashSet<string>(StringComparer.Ordinal), followLoop: true, notes, new Budget());
         if (node is null) notes.Add($"{what}: {canon} is not a block device (no usable dev file)");
         return node;
     }
 
-    private static BlockNode? Build(ISysfsView v, string path, BlockRelation rel, int depth, HashSet<string> chain, bool followLoop, List<string> notes)
+    private static BlockNode? Build(ISysfsView v, string path, BlockRelation rel, int depth, HashSet<string> chain, bool followLoop, List<string> notes, Budget budget)
     {
+        if (budget.Left-- <= 0)
+        {
+            if (budget.Left == -1) notes.Add($"more than {MaxNodes} devices in the stack; the rest is not shown");
+            return null;
+        }
         string name = LastComponent(path);
         if (!BlockDecode.TryParseDevNumber(v.Read($"{path}/dev"), out uint ma, out uint mi)) return null;
         var uevent = BlockDecode.ParseUevent(v.Read($"{path}/uevent"));
@@ -154,7 +173,8 @@ public static class TopologyResolver
             Name = name, Kind = kind, Dev = $"{ma}:{mi}", SysPath = path, Relation = rel,
             BackingFile = backing?.Path, BackingDeleted = backing?.Deleted ?? false,
         };
-        if (chain.Contains(path)) { node.Note = "cycle"; return node; }
+        if (chain.Contains(path)) { node.Note = "cycle"; node.IsReference = true; return node; }
+        if (!budget.Built.Add(path)) { node.Note = "shown above"; node.IsReference = true; return node; }
         if (depth >= MaxDepth) { node.Note = "depth limit"; return node; }
         chain.Add(path);
         try
@@ -162,7 +182,7 @@ public static class TopologyResolver
             if (kind == BlockKind.Partition)
             {
                 string parent = ParentOf(path);
-                var disk = parent.Length == 0 ? null : Build(v, parent, BlockRelation.WholeDisk, depth + 1, chain, followLoop, notes);
+                var disk = parent.Length == 0 ? null : Build(v, parent, BlockRelation.WholeDisk, depth + 1, chain, followLoop, notes, budget);
                 if (disk is not null) node.Below.Add(disk);
                 else node.Note = "whole disk not found";
                 return node;
@@ -170,15 +190,16 @@ public static class TopologyResolver
             foreach (var s in v.List($"{path}/slaves").OrderBy(x => x, StringComparer.Ordinal).Take(MaxMembers))
             {
                 var target = v.Canonical($"{path}/slaves/{s}");
-                var member = target is null ? null : Build(v, target, BlockRelation.Member, depth + 1, chain, followLoop, notes);
+                var member = target is null ? null : Build(v, target, BlockRelation.Member, depth + 1, chain, followLoop, notes, budget);
                 if (member is not null) node.Below.Add(member);
+                else if (budget.Left < 0) break;
                 else notes.Add($"{name}: member '{s}' is not a block device");
             }
             if (kind == BlockKind.Loop && backing is { Deleted: false } b && followLoop)
             {
                 var dev = v.DeviceOfFile(b.Path);
                 var host = dev is null || !BlockDecode.TryParseDevNumber(dev, out uint hma, out uint hmi) ? null : v.Canonical($"dev/block/{hma}:{hmi}");
-                var hostNode = host is null ? null : Build(v, host, BlockRelation.BackingStore, depth + 1, chain, followLoop: false, notes);
+                var hostNode = host is null ? null : Build(v, host, BlockRelation.BackingStore, depth + 1, chain, followLoop: false, notes, budget);
                 if (hostNode is not null) node.Below.Add(hostNode);
                 else node.Note = dev is null ? "backing file not reachable" : $"backing file on {dev} (no block device)";
             }

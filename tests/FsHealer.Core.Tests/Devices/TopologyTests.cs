@@ -51,6 +51,20 @@ public sealed class TopologyTests : IDisposable
     }
 
     [Fact]
+    public void TwoMembersOnOneDisk_TheDiskIsShownOnce()
+    {
+        var sdb = _fs.Disk("sdb", "8:16");
+        var dm = _fs.Virtual("dm-0", "253:0");
+        _fs.Write($"{dm}/dm/name", "vg-lv\n");
+        _fs.Slave(dm, _fs.Partition(sdb, "sdb1", "8:17"));
+        _fs.Slave(dm, _fs.Partition(sdb, "sdb2", "8:18"));
+        var n = Resolve("253:0");
+        Assert.Equal("dm-0 (dm) <- [sdb1 (partition) <- sdb (scsi), sdb2 (partition) <- sdb (scsi, shown above)]", n.Describe());
+        Assert.Equal(["sdb"], n.Leaves().Select(l => l.Name));
+        Assert.Equal(4, n.All().Count());
+    }
+
+    [Fact]
     public void MdRaid1_OverPartitions_Degraded()
     {
         var sdb = _fs.Disk("sdb", "8:16", FakeSysfs.Scsi(1));
