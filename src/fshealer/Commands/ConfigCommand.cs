@@ -148,6 +148,10 @@ public static class SupportedFilesystems
         try
         {
             var psi = new System.Diagnostics.ProcessStartInfo("blkid") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            // no cache: blkid trusts a cached entry younger than 2 s, so a loop device reused for another filesystem
+            // right away came back with the previous one's UUID/label (seen in the kernel tests)
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add("/dev/null");
             psi.ArgumentList.Add("-o");
             psi.ArgumentList.Add("export");
             psi.ArgumentList.Add(device);
