@@ -199,8 +199,8 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                         how = $"watcher failed to start: {ex.Message}";
                     }
                     lock (_watched) _watched[t.DevKey] = (t, w);
-                    if (_devices is not null) console.Out($"{t.PreferredPath}: block devices: {_devices.Attach(t)}");
                     console.Out($"{t.PreferredPath}: {t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
+                    if (_devices is not null) console.Out($"{t.PreferredPath}: block devices: {_devices.Attach(t)}");
                     Publish(t, w is DeferredWatcher ? EventClass.Deferred : EventClass.Attached, $"{t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
                     var pol = _ctx.PolicyFor(t);
                     _ctx.Events.Publish(new FsEvent { Class = EventClass.Decision, Severity = Severity.Info, Mount = t.PreferredPath, FsType = t.FsType, Device = t.Source, Message = $"{t.PreferredPath}: policy: {pol.Describe(t.FsType)}", Structure = pol.ActionName(t.FsType) });
