@@ -38,7 +38,25 @@ public static class DeviceHealth
                 case FactFormat.Text when BlockDecode.ParseText(text) is { } t: states[f.Name] = t; break;
             }
         }
+        if (n.Kind == BlockKind.Nvme && !states.ContainsKey("state") && NvmeMultipathState(v, n.SysPath) is { } ms) states["state"] = ms;
         return new DeviceSample(n.Name, n.Kind, counters, states, BlockDecode.ParseStat(v.Read($"{n.SysPath}/stat")));
+    }
+
+    /// <summary>NVMe native multipath: the namespace head's <c>device</c> is the subsystem (nvme-subsysN), which has no
+    /// state but links every controller (nvme0, nvme1, ...): "live" when every controller is, else the first other
+    /// state with its controller, e.g. "resetting(nvme1)".</summary>
+    private static string? NvmeMultipathState(ISysfsView v, string path)
+    {
+        string? worst = null;
+        bool any = false;
+        foreach (var e in v.List($"{path}/device").Order(StringComparer.Ordinal).Take(64))
+        {
+            if (!e.StartsWith("nvme", StringComparison.Ordinal) || e.Length == 4 || e.AsSpan(4).ContainsAnyExceptInRange('0', '9')) continue;
+            if (BlockDecode.ParseState(v.Read($"{path}/device/{e}/state")) is not { } st) continue;
+            any = true;
+            if (st != "live" && worst is null) worst = $"{st}({e})";
+        }
+        return worst ?? (any ? "live" : null);
     }
 
     private static readonly Dictionary<string, BlockFact> ByName = BlockFacts.Health.GroupBy(f => f.Name).ToDictionary(g => g.Key, g => g.First());

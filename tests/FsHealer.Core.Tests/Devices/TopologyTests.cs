@@ -65,6 +65,35 @@ public sealed class TopologyTests : IDisposable
     }
 
     [Fact]
+    public void Nvme_ControllerState_DirectAndMultipath()
+    {
+        // single path: nvme0n1/device is the controller nvme0
+        var ns = _fs.Disk("nvme0n1", "259:0", "devices/pci0000:00/0000:00:04.0/nvme/nvme0", scsi: false);
+        _fs.Write("devices/pci0000:00/0000:00:04.0/nvme/nvme0/state", "live\n");
+        _fs.Link($"{ns}/device", "devices/pci0000:00/0000:00:04.0/nvme/nvme0");
+        var n = Resolve("259:0");
+        Assert.Equal(BlockKind.Nvme, n.Kind);
+        var s = DeviceHealth.Sample(_fs.View(), n);
+        Assert.Equal("live", s.States["state"]);
+        Assert.Empty(DeviceHealth.Problems(s));
+        _fs.Write("devices/pci0000:00/0000:00:04.0/nvme/nvme0/state", "resetting\n");
+        Assert.Equal("nvme0n1 state resetting", Assert.Single(DeviceHealth.Problems(DeviceHealth.Sample(_fs.View(), n))).ToString());
+
+        // native multipath: nvme1n1/device is the subsystem, which links its controllers
+        var head = _fs.Disk("nvme1n1", "259:1", "devices/virtual/nvme-subsystem/nvme-subsys1", scsi: false);
+        _fs.Write("devices/pci0000:00/0000:00:05.0/nvme/nvme1/state", "live\n");
+        _fs.Write("devices/pci0000:00/0000:00:06.0/nvme/nvme2/state", "connecting\n");
+        _fs.Link("devices/virtual/nvme-subsystem/nvme-subsys1/nvme1", "devices/pci0000:00/0000:00:05.0/nvme/nvme1");
+        _fs.Link("devices/virtual/nvme-subsystem/nvme-subsys1/nvme2", "devices/pci0000:00/0000:00:06.0/nvme/nvme2");
+        _fs.Write("devices/virtual/nvme-subsystem/nvme-subsys1/subsysnqn", "nqn.x\n");
+        _fs.Link($"{head}/device", "devices/virtual/nvme-subsystem/nvme-subsys1");
+        var h = DeviceHealth.Sample(_fs.View(), Resolve("259:1"));
+        Assert.Equal("connecting(nvme2)", h.States["state"]);
+        _fs.Write("devices/pci0000:00/0000:00:06.0/nvme/nvme2/state", "live\n");
+        Assert.Equal("live", DeviceHealth.Sample(_fs.View(), Resolve("259:1")).States["state"]);
+    }
+
+    [Fact]
     public void MdRaid1_OverPartitions_Degraded()
     {
         var sdb = _fs.Disk("sdb", "8:16", FakeSysfs.Scsi(1));
