@@ -70,7 +70,4 @@ public static class BlockFacts
         BlockKind.DeviceMapper => "dm",
         _ => k.ToString().ToLowerInvariant(),
     };
-
-    /// <summary>Kinds under which nothing further can be learned (they are the physical end of the stack).</summary>
-    public static bool IsStacked(BlockKind k) => k is BlockKind.DeviceMapper or BlockKind.Md or BlockKind.Partition or BlockKind.Loop;
 }
