@@ -50,5 +50,6 @@ public static class Cli
         ("xfs-poll", XfsPollCommand.Create),
         ("btrfs", BtrfsCommand.Create),
         ("ext4-watch", Ext4Command.Create),
+        ("devices", DevicesCommand.Create),
     ];
 }

@@ -86,7 +86,7 @@ public static class StatusCommand
                 EventsSinceGoodCheck = st.EventsSinceGoodCheck, Rule = applied.Rule, Policy = applied.Text,
                 PolicySource = applied.SourceName, PolicyAction = applied.Action,
                 PolicySince = applied.Since?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), PolicyLine = applied.Line,
-                Diagnostics = [.. level.Diagnostics],
+                Diagnostics = [.. level.Diagnostics], Devices = DevicesCommand.StatusLine(id.MountPoint, id.FsType, fs.Dev),
             });
         }
         if (only is not null && healths.Count == 0)
@@ -108,6 +108,7 @@ public static class StatusCommand
                 if (f.MaxCheckAgeSeconds is { } mca) stdout.WriteLine($"    max check age: {Freshness.FormatAge(TimeSpan.FromSeconds(mca))}{(f.CheckOverdue ? " (OVERDUE)" : "")}");
                 if (f.LastEvent is not null) stdout.WriteLine($"    last event: {f.LastEvent}");
                 stdout.WriteLine($"    policy: {f.PolicyLine}");
+                if (f.Devices is not null) stdout.WriteLine($"    devices: {f.Devices}");
                 foreach (var d in f.Diagnostics) stdout.WriteLine($"    note: {d}");
             }
             if (report.Filesystems.Count == 0) stdout.WriteLine("no supported filesystems mounted");
@@ -210,6 +211,8 @@ public sealed class FsStatusDto
     public string? PolicySince { get; set; }
     [JsonIgnore] public string PolicyLine { get; set; } = "";
     public List<string> Diagnostics { get; set; } = [];
+    /// <summary>The block devices under the filesystem and any unhealthy device state ("sdb1 (partition) &lt;- sdb (scsi)").</summary>
+    public string? Devices { get; set; }
 }
 
 public sealed class StatusReportDto

@@ -80,6 +80,8 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
 {
     private readonly Dictionary<ulong, (MountTarget Target, IFsWatcher? Watcher)> _watched = [];
     private readonly DaemonContext _ctx = new(console, options) { Config = config };
+    /// <summary>Block devices under each filesystem: follow-ups to problem events, periodic device counter checks.</summary>
+    private DeviceHealthWatcher? _devices;
 
     /// <summary>The event hub (add sinks before <see cref="Run"/>).</summary>
     public FsHealer.Core.Model.EventHub Events => _ctx.Events;
@@ -108,6 +110,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         }
         _ctx.Events.Add(_freshness); // learns successful checks and attaches
         var tracker = new MountTracker();
+        _devices = new DeviceHealthWatcher(_ctx.Events, pollInterval: options.PollInterval);
         diags.Clear();
         Apply(tracker.Apply(source.Snapshot(diags)));
         foreach (var d in diags) console.Err($"fshealer: {d}");
@@ -132,6 +135,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                 return 1;
             }
             Apply(events);
+            _devices.Tick();
             // once start-up has settled (attach events written, watchers' first reconciliation done), give its garbage back
             if (!_settled && DateTime.UtcNow - _startedAt > TimeSpan.FromSeconds(2)) { _settled = true; TrimMemory(force: true, threshold: 0); }
             TrimMemory(force: events.Count > 0);
@@ -235,6 +239,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                     }
                     lock (_watched) _watched[t.DevKey] = (t, w);
                     console.Out($"{t.PreferredPath}: {t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
+                    if (_devices is not null) console.Out($"{t.PreferredPath}: block devices: {_devices.Attach(t)}");
                     Publish(t, w is DeferredWatcher ? EventClass.Deferred : EventClass.Attached, $"{t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
                     var pol = _ctx.PolicyFor(t);
                     _ctx.Events.Publish(new FsEvent { Class = EventClass.Decision, Severity = Severity.Info, Mount = t.PreferredPath, FsType = t.FsType, Device = t.Source, Message = $"{t.PreferredPath}: policy: {pol.Describe(t.FsType)}", Structure = pol.ActionName(t.FsType) });
@@ -249,6 +254,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                     {
                         if (_watched.Remove(t.DevKey, out var old)) old.Watcher?.Dispose();
                     }
+                    _devices?.Detach(t);
                     console.Out($"{t.PreferredPath}: {t.FsType} filesystem detached (dev {t.Dev}); stopped watching");
                     Publish(t, EventClass.Detached, $"{t.FsType} filesystem detached (dev {t.Dev})");
                     break;
@@ -261,6 +267,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                             _watched[t.DevKey] = (t, cur.Watcher);
                         }
                     }
+                    _devices?.Moved(t);
                     console.Out($"{t.PreferredPath}: {t.FsType} filesystem moved from {e.OldPath}");
                     Publish(t, EventClass.Moved, $"{t.FsType} filesystem moved from {e.OldPath}");
                     break;

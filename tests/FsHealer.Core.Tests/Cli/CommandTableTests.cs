@@ -6,7 +6,7 @@ public class CommandTableTests
     [Fact]
     public void Every_table_name_is_the_name_of_the_command_it_creates()
     {
-        Assert.Equal(15, FsHealer.Cli.Cli.Commands.Length);
+        Assert.Equal(16, FsHealer.Cli.Cli.Commands.Length);
         foreach (var (name, create) in FsHealer.Cli.Cli.Commands)
             Assert.Equal(name, create().Name);
         Assert.Equal(FsHealer.Cli.Cli.Commands.Length, FsHealer.Cli.Cli.Commands.Select(c => c.Name).Distinct().Count());
