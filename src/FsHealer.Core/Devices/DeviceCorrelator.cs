@@ -128,9 +128,9 @@ public sealed class DeviceCorrelator(ISysfsView sysfs)
     }
 
     /// <summary>Due follow-ups, then (every <see cref="PollInterval"/>) the periodic device check.</summary>
-    public List<FsEvent> Tick(DateTimeOffset now)
+    public IReadOnlyList<FsEvent> Tick(DateTimeOffset now)
     {
-        var events = new List<FsEvent>();
+        List<FsEvent>? events = null;   // called 4 times a second: allocate only when there is something to say
         lock (_lock)
         {
             foreach (var fs in _fs.Values)
@@ -138,15 +138,15 @@ public sealed class DeviceCorrelator(ISysfsView sysfs)
                 if (!fs.Pending || fs.LastFollowUp is { } last && now - last < FollowUpInterval) continue;
                 fs.Pending = false;
                 fs.LastFollowUp = now;
-                events.Add(FollowUp(fs, now));
+                (events ??= []).Add(FollowUp(fs, now));
             }
             if (now - _lastPoll >= PollInterval)
             {
                 _lastPoll = now;
-                Poll(now, events);
+                Poll(now, events ??= []);
             }
         }
-        return events;
+        return events ?? (IReadOnlyList<FsEvent>)[];
     }
 
     private FsEvent FollowUp(Fs fs, DateTimeOffset now)
