@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FsHealer.Kernel.Tests.Infra;
 
 namespace FsHealer.Kernel.Tests.Devices;
@@ -12,26 +11,14 @@ public sealed class DeviceFollowUpDaemonTests
     {
         using var fs = ScratchFs.Create("ext4", sizeMiB: 32, tag: "devdaemon");
         string state = Path.Combine(fs.Dir, "state");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { typeof(FsHealer.Cli.Program).Assembly.Location, "run", "--poll-interval", "1", "--state-dir", state, "--duration", "20" })
-            psi.ArgumentList.Add(a);
-        using var daemon = Process.Start(psi)!;
-        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        daemon.OutputDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
-        daemon.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
-        daemon.BeginOutputReadLine();
-        daemon.BeginErrorReadLine();
-        try
+        using (var daemon = DaemonProcess.Run("--poll-interval", "1", "--state-dir", state, "--duration", "20"))
         {
-            Wait(() => output.Any(l => l.StartsWith($"{fs.Mnt}: block devices: {fs.DevName} (loop, file ", StringComparison.Ordinal)), "attach and its device line", output);
+            daemon.WaitFor(() => daemon.HasLine(l => l.StartsWith($"{fs.Mnt}: block devices: {fs.DevName} (loop, file ", StringComparison.Ordinal)), "attach and its device line");
             for (int i = 0; i < 3; i++) File.WriteAllText($"/sys/fs/ext4/{fs.DevName}/trigger_fs_error", "devhealth test");
-            Wait(() => History(state).Contains($"{fs.Mnt}: on ", StringComparison.Ordinal), "the device follow-up in the history", output);
+            daemon.WaitFor(() => History(state).Contains($"{fs.Mnt}: on ", StringComparison.Ordinal), "the device follow-up in the history");
+            daemon.Kill();
+            TestContext.Current.TestOutputHelper?.WriteLine(daemon.Output);
         }
-        finally
-        {
-            if (!daemon.HasExited) { daemon.Kill(); daemon.WaitForExit(10_000); }
-        }
-        TestContext.Current.TestOutputHelper?.WriteLine(string.Join("\n", output));
         var h = History(state);
         TestContext.Current.TestOutputHelper?.WriteLine(h);
         // three errors inside a minute: one follow-up
@@ -45,15 +32,5 @@ public sealed class DeviceFollowUpDaemonTests
     {
         var r = Sh.Fshealer("history", "--state-dir", state, "--class", "Diagnostic");
         return r.Out;
-    }
-
-    private static void Wait(Func<bool> cond, string what, IEnumerable<string> output)
-    {
-        var sw = Stopwatch.StartNew();
-        while (!cond())
-        {
-            if (sw.Elapsed > TimeSpan.FromSeconds(15)) Assert.Fail($"timed out waiting for {what}:\n{string.Join("\n", output)}");
-            Thread.Sleep(100);
-        }
     }
 }

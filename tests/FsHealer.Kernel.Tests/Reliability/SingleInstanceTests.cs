@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using FsHealer.Kernel.Tests.Infra;
 
@@ -17,34 +16,24 @@ public class SingleInstanceTests
         Sh.RequireRoot();
         var dir = Directory.CreateTempSubdirectory("fshealer-single-").FullName;
         var state = Path.Combine(dir, "state");
-        var dll = typeof(FsHealer.Cli.Program).Assembly.Location;
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { dll, "run", "--poll-interval", "60", "--state-dir", state }) psi.ArgumentList.Add(a);
-        var first = Process.Start(psi)!;
-        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        first.OutputDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
-        first.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
-        first.BeginOutputReadLine();
-        first.BeginErrorReadLine();
+        using var first = DaemonProcess.Run("--poll-interval", "60", "--state-dir", state);
         try
         {
-            var sw = Stopwatch.StartNew();
-            while (!output.Any(l => l.Contains("watching")) && sw.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(50);
-            Assert.True(output.Any(l => l.Contains("watching")), "the first daemon did not start:\n" + string.Join('\n', output));
+            first.WaitFor(() => first.HasLine(l => l.Contains("watching")), "the first daemon to start", 30);
 
             var second = Sh.Fshealer("run", "--poll-interval", "60", "--state-dir", state, "--duration", "5");
             TestContext.Current.TestOutputHelper?.WriteLine($"second: exit {second.Code}\n{second.Err}{second.Out}");
             Assert.Equal(1, second.Code);
-            Assert.Contains($"another fshealer daemon (pid {first.Id}) is running with state directory {state}", second.Err);
+            Assert.Contains($"another fshealer daemon (pid {first.Pid}) is running with state directory {state}", second.Err);
             Assert.DoesNotContain("watching", second.Out + second.Err);
 
             var (running, pid) = Probe(state);
             Assert.True(running);
-            Assert.Equal(first.Id, pid);
-            Assert.Contains($"daemon: running (pid {first.Id})", Sh.Fshealer("status", "--state-dir", state).Out);
+            Assert.Equal(first.Pid, pid);
+            Assert.Contains($"daemon: running (pid {first.Pid})", Sh.Fshealer("status", "--state-dir", state).Out);
 
             first.Kill();   // SIGKILL: no cleanup runs, the kernel drops the lock with the process
-            Assert.True(first.WaitForExit(10_000));
+            Assert.True(first.Process.HasExited);
             (running, pid) = Probe(state);
             Assert.False(running);
             Assert.Null(pid);
@@ -56,7 +45,7 @@ public class SingleInstanceTests
         }
         finally
         {
-            if (!first.HasExited) { first.Kill(); first.WaitForExit(10_000); }
+            first.Kill();
             try { Directory.Delete(dir, true); } catch (IOException) { }
         }
     }
