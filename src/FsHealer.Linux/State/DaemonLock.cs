@@ -13,6 +13,8 @@ namespace FsHealer.Linux.State;
 /// child (e2fsck, xfs_repair) never inherits it. <see cref="Probe"/> (for <c>fshealer status</c>) tests the lock
 /// without taking it.
 /// </summary>
+public enum LockState { Acquired, HeldByAnother, Unavailable }
+
 public sealed class DaemonLock : IDisposable
 {
     public const string FileName = "fshealer.lock";
@@ -22,34 +24,51 @@ public sealed class DaemonLock : IDisposable
 
     private DaemonLock(SafeFd fd, string path) { _fd = fd; Path = path; }
 
-    /// <summary>Take the lock and write our pid into it; null and a message naming the holder (or the failing
-    /// syscall and errno) when it cannot.</summary>
-    public static DaemonLock? TryAcquire(string stateDir, out string? error)
+    /// <summary>Take the lock and write our pid into it. <see cref="LockState.HeldByAnother"/>: another daemon runs here
+    /// (the message names its pid) — refuse to start. <see cref="LockState.Unavailable"/>: the state directory cannot
+    /// hold a lock (read-only after filesystem errors, not a directory, no permission; the message names the path,
+    /// syscall and errno) — a health daemon must still run then, without the guarantee. An acquired lock whose pid
+    /// could not be written (a full disk) still excludes other daemons; the message says so.</summary>
+    public static DaemonLock? TryAcquire(string stateDir, out LockState state, out string? message)
     {
         string path = System.IO.Path.Combine(stateDir, FileName);
-        if (PrivateState.EnsureDirectory(stateDir) is { } dirError) { error = dirError; return null; }
+        state = LockState.Unavailable;
+        // (an existing directory that cannot be tightened to 0700, e.g. read-only, may still hold a lock: try it)
+        if (PrivateState.EnsureDirectory(stateDir) is { } dirError && !Directory.Exists(stateDir)) { message = dirError; return null; }
         int raw = Libc.open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC | Libc.O_NOFOLLOW, 0x180 /* 0600 */);
-        if (raw < 0) { error = $"{path}: open: {Errno.Message(Libc.LastErrno)}"; return null; }
+        if (raw < 0)
+        {
+            int openErr = Libc.LastErrno;
+            // read-only now, but a daemon may hold the lock it took when it was writable
+            if (Probe(stateDir, out int? holder, out _) == true)
+            {
+                state = LockState.HeldByAnother;
+                message = HeldMessage(stateDir, path, holder);
+            }
+            else message = $"{path}: open: {Errno.Name(openErr)} ({Errno.Message(openErr)})";
+            return null;
+        }
         var fd = new SafeFd(raw);
         int err = FileLocks.TryLockExclusive(fd);
         if (err != 0)
         {
             fd.Dispose();
-            error = err is Errno.EAGAIN or Errno.EACCES
-                ? $"another fshealer daemon{HolderText(path)} is running with state directory {stateDir} (it holds {path}); stop it first"
-                : $"{path}: fcntl(F_OFD_SETLK): {Errno.Name(err)} ({Errno.Message(err)})";
+            if (err is Errno.EAGAIN or Errno.EACCES)
+            {
+                state = LockState.HeldByAnother;
+                message = HeldMessage(stateDir, path, ReadPid(path));
+            }
+            else message = $"{path}: fcntl(F_OFD_SETLK): {Errno.Name(err)} ({Errno.Message(err)})";
             return null;
         }
+        state = LockState.Acquired;
         err = FileLocks.Rewrite(fd, Encoding.ASCII.GetBytes(Libc.getpid().ToString(CultureInfo.InvariantCulture) + "\n"));
-        if (err != 0)
-        {
-            fd.Dispose();
-            error = $"{path}: writing the pid: {Errno.Name(err)} ({Errno.Message(err)})";
-            return null;
-        }
-        error = null;
+        message = err == 0 ? null : $"{path}: locked, but writing the pid failed: {Errno.Name(err)} ({Errno.Message(err)})";
         return new DaemonLock(fd, path);
     }
+
+    private static string HeldMessage(string stateDir, string path, int? pid) =>
+        $"another fshealer daemon{(pid is { } p ? $" (pid {p})" : "")} is running with state directory {stateDir} (it holds {path}); stop it first";
 
     /// <summary>Is a daemon running on this state directory? <c>true</c> with its pid (when readable), <c>false</c>,
     /// or null when it cannot be told (and why). Takes no lock.</summary>
@@ -70,8 +89,6 @@ public sealed class DaemonLock : IDisposable
         if (locked) pid = ReadPid(path);
         return locked;
     }
-
-    private static string HolderText(string path) => ReadPid(path) is { } p ? $" (pid {p})" : "";
 
     private static int? ReadPid(string path)
     {

@@ -70,12 +70,16 @@ public static class RunCommand
                 return 1;
             }
             // one daemon per state directory: two would heal the same filesystems twice
-            using var instance = FsHealer.Linux.State.DaemonLock.TryAcquire(opts.StateDir, out var lockError);
-            if (instance is null)
+            using var instance = FsHealer.Linux.State.DaemonLock.TryAcquire(opts.StateDir, out var lockState, out var lockMessage);
+            if (lockState == FsHealer.Linux.State.LockState.HeldByAnother)
             {
-                console.Err($"fshealer: {lockError}");
+                console.Err($"fshealer: {lockMessage}");
                 return 1;
             }
+            // an unusable state directory (read-only after errors, full) must not stop a health daemon
+            if (lockState == FsHealer.Linux.State.LockState.Unavailable)
+                Diag($"{lockMessage}; running without the single-instance lock: make sure no other fshealer daemon uses {opts.StateDir}");
+            else if (lockMessage is not null) Diag(lockMessage);
 
             using var cts = new CancellationTokenSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });

@@ -50,6 +50,32 @@ public class SingleInstanceTests
         }
     }
 
+    /// <summary>The root filesystem remounted read-only after errors is exactly when the daemon must keep working: a
+    /// state directory that cannot hold the lock is a warning, not a reason to refuse.</summary>
+    [Fact]
+    public void A_read_only_state_directory_does_not_stop_the_daemon()
+    {
+        Sh.RequireRoot();
+        var dir = Directory.CreateTempSubdirectory("fshealer-rostate-").FullName;
+        try
+        {
+            Sh.Check("mount", "-t", "tmpfs", "-o", "size=1m", "fshealer-rostate", dir);
+            Directory.CreateDirectory(Path.Combine(dir, "state"));
+            Sh.Check("mount", "-o", "remount,ro", dir);
+            var r = Sh.Fshealer("run", "--poll-interval", "60", "--state-dir", Path.Combine(dir, "state"), "--duration", "1");
+            TestContext.Current.TestOutputHelper?.WriteLine($"exit {r.Code}\n{r.Err}{r.Out}");
+            Assert.Equal(0, r.Code);
+            Assert.Contains("watching", r.Out + r.Err);
+            Assert.Contains($"{Path.Combine(dir, "state", FsHealer.Linux.State.DaemonLock.FileName)}: open: EROFS (Read-only file system); " +
+                            "running without the single-instance lock", r.Err);
+        }
+        finally
+        {
+            Sh.Run("umount", dir);
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+
     private static (bool Running, int? Pid) Probe(string state)
     {
         var r = Sh.Fshealer("status", "--state-dir", state, "--json");

@@ -103,7 +103,7 @@ public sealed class StatusKernelTests : IDisposable
             sink.Publish(new FsEvent { Class = EventClass.Decision, Severity = Severity.Info, Mount = fs.Mnt, FsType = "ext4", Message = $"{fs.Mnt}: policy: {offline.Describe("ext4")}", Structure = offline.ActionName("ext4"), Time = attached });
         }
         // a daemon is running on this state directory (it holds the lock; status only tests it)
-        using var daemon = FsHealer.Linux.State.DaemonLock.TryAcquire(_state, out var lockError) ?? throw new InvalidOperationException(lockError);
+        using var daemon = FsHealer.Linux.State.DaemonLock.TryAcquire(_state, out _, out var lockError) ?? throw new InvalidOperationException(lockError);
         var (rc, j, root) = StatusWithRoot(fs.Mnt);
         Assert.True(root.GetProperty("daemon_running").GetBoolean());
         Assert.Equal(Environment.ProcessId, root.GetProperty("daemon_pid").GetInt32());

@@ -32,16 +32,18 @@ public sealed class DaemonLockTests : IDisposable
         Assert.Null(pid);
         Assert.Null(err);
 
-        using (var held = DaemonLock.TryAcquire(State, out err))
+        using (var held = DaemonLock.TryAcquire(State, out var st, out err))
         {
             Assert.NotNull(held);
+            Assert.Equal(LockState.Acquired, st);
             Assert.Null(err);
             Assert.Equal($"{Environment.ProcessId}\n", File.ReadAllText(held.Path));
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(held.Path));
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(State));
 
             // a second holder (even in the same process: the lock belongs to the open file description) is refused
-            Assert.Null(DaemonLock.TryAcquire(State, out err));
+            Assert.Null(DaemonLock.TryAcquire(State, out st, out err));
+            Assert.Equal(LockState.HeldByAnother, st);
             Assert.Equal($"another fshealer daemon (pid {Environment.ProcessId}) is running with state directory {State} " +
                          $"(it holds {Path.Combine(State, DaemonLock.FileName)}); stop it first", err);
             // the refused attempt did not clobber the holder's pid
@@ -55,21 +57,21 @@ public sealed class DaemonLockTests : IDisposable
         Assert.True(ReleasedSoon(State));
         Assert.False(DaemonLock.Probe(State, out pid, out err));
         Assert.Null(pid);
-        using var again = DaemonLock.TryAcquire(State, out err);
+        using var again = DaemonLock.TryAcquire(State, out _, out err);
         Assert.NotNull(again);
     }
 
     [Fact]
     public void A_child_process_does_not_inherit_the_lock()
     {
-        var held = DaemonLock.TryAcquire(State, out var err);
+        var held = DaemonLock.TryAcquire(State, out _, out var err);
         Assert.NotNull(held);
         using var child = Process.Start(new ProcessStartInfo("sleep", "30"))!;   // like e2fsck run by the daemon
         try
         {
             held.Dispose();   // the daemon is gone; its long-running child is not
             Assert.True(ReleasedSoon(State), "the child kept the daemon lock (descriptor not close-on-exec)");
-            using var next = DaemonLock.TryAcquire(State, out err);
+            using var next = DaemonLock.TryAcquire(State, out _, out err);
             Assert.NotNull(next);
         }
         finally { child.Kill(); child.WaitForExit(); }
@@ -80,7 +82,8 @@ public sealed class DaemonLockTests : IDisposable
     {
         var file = Path.Combine(_dir, "not-a-dir");
         File.WriteAllText(file, "x");
-        Assert.Null(DaemonLock.TryAcquire(file, out var err));
+        Assert.Null(DaemonLock.TryAcquire(file, out var st, out var err));
+        Assert.Equal(LockState.Unavailable, st);   // the daemon runs on without the lock (and says why)
         Assert.Contains(file, err);
     }
 }
