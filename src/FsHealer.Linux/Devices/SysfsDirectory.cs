@@ -32,24 +32,16 @@ public sealed class SysfsDirectory : ISysfsView
         using var fd = Libc.Open(Full(path), Libc.O_RDONLY, out _);
         if (fd.IsInvalid) return null;
         Span<byte> page = stackalloc byte[4096];   // a sysfs attribute is at most one page
-        int total = 0, n;
-        while (total < page.Length && (n = Libc.Read(fd, page[total..])) != 0)
-        {
-            if (n < 0) return null;
-            total += n;
-        }
+        int total = Libc.ReadFull(fd, page);
+        if (total < 0) return null;
         if (total < page.Length) return System.Text.Encoding.UTF8.GetString(page[..total]);
         // larger than a page (not a sysfs attribute): read on, up to the cap
         var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(MaxRead);
         try
         {
             page.CopyTo(buf);
-            while (total < MaxRead && (n = Libc.Read(fd, buf.AsSpan(total, MaxRead - total))) != 0)
-            {
-                if (n < 0) return null;
-                total += n;
-            }
-            return System.Text.Encoding.UTF8.GetString(buf, 0, total);
+            int more = Libc.ReadFull(fd, buf.AsSpan(total, MaxRead - total));
+            return more < 0 ? null : System.Text.Encoding.UTF8.GetString(buf, 0, total + more);
         }
         finally { System.Buffers.ArrayPool<byte>.Shared.Return(buf); }
     }

@@ -33,7 +33,7 @@ public static class Ext4SysfsReader
         Span<byte> buf = stackalloc byte[32];
         using var fd = Libc.Open(errorsCountPath, Libc.O_RDONLY, out _);
         if (fd.IsInvalid) return null;
-        int n = Libc.Read(fd, buf);
+        int n = Libc.ReadFull(fd, buf);
         if (n <= 0) return null;
         var text = buf[..n].TrimEnd((byte)'\n');
         return System.Buffers.Text.Utf8Parser.TryParse(text, out ulong v, out int used) && used == text.Length ? v : null;
@@ -57,14 +57,7 @@ public static class Ext4SysfsReader
     }
 
     /// <summary>The kernel block device name (sysfs dir name, e.g. "loop3") of a mount, from its major:minor.</summary>
-    public static string? DeviceName(MountInfoEntry m)
-    {
-        try
-        {
-            var link = new FileInfo($"/sys/dev/block/{m.Major}:{m.Minor}").LinkTarget;
-            if (link is not null) return Path.GetFileName(Path.TrimEndingDirectorySeparator(link));
-        }
-        catch (IOException) { }
-        return m.Source.StartsWith("/dev/", StringComparison.Ordinal) ? Path.GetFileName(m.Source) : null;
-    }
+    public static string? DeviceName(MountInfoEntry m) =>
+        Devices.BlockDeviceName.Of($"{m.Major}:{m.Minor}")
+        ?? (m.Source.StartsWith("/dev/", StringComparison.Ordinal) ? Path.GetFileName(m.Source) : null);
 }

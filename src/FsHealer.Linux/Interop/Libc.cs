@@ -89,6 +89,21 @@ public static unsafe partial class Libc
         }
     }
 
+    /// <summary>Read until <paramref name="buffer"/> is full or end of file (short reads and EINTR retried). Returns the
+    /// bytes read, or -errno.</summary>
+    public static int ReadFull(SafeFd fd, Span<byte> buffer)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = Read(fd, buffer[total..]);
+            if (n < 0) return n;
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
+    }
+
     /// <summary>Write all bytes, retrying on EINTR and short writes. Returns 0 or -errno.</summary>
     public static int WriteAll(SafeFd fd, ReadOnlySpan<byte> data)
     {

@@ -106,7 +106,7 @@ public static class SupportedFilesystems
     // udev's links when present (kept current by udev), else probe the device itself
     private static FsIdentity Identify(MountTarget t, Dictionary<string, string> byUuid, Dictionary<string, string> byLabel)
     {
-        string? blk = BlockName(t.Dev);
+        string? blk = FsHealer.Linux.Devices.BlockDeviceName.Of(t.Dev);
         string? uuid = blk is null ? null : byUuid.GetValueOrDefault(blk);
         string? label = blk is null ? null : byLabel.GetValueOrDefault(blk);
         if ((uuid is null || label is null) && t.Source.StartsWith("/dev/", StringComparison.Ordinal))
@@ -142,38 +142,14 @@ public static class SupportedFilesystems
     /// matched to the wrong filesystem. Never throws.</summary>
     public static (string? Uuid, string? Label) Blkid(string device)
     {
-        try
+        var (_, output) = new FsHealer.Linux.Ext4.ProcessCommandRunner().Run("blkid", ["-p", "-o", "export", device], TimeSpan.FromSeconds(3));
+        string? uuid = null, label = null;
+        foreach (var line in output.Split('\n'))
         {
-            var psi = new System.Diagnostics.ProcessStartInfo("blkid") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add("-p");
-            psi.ArgumentList.Add("-o");
-            psi.ArgumentList.Add("export");
-            psi.ArgumentList.Add(device);
-            using var p = System.Diagnostics.Process.Start(psi);
-            if (p is null) return (null, null);
-            var outTask = p.StandardOutput.ReadToEndAsync();
-            _ = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(3000)) { try { p.Kill(); } catch (InvalidOperationException) { } return (null, null); }
-            string? uuid = null, label = null;
-            foreach (var line in outTask.Result.Split('\n'))
-            {
-                if (line.StartsWith("UUID=", StringComparison.Ordinal)) uuid = line[5..];
-                else if (line.StartsWith("LABEL=", StringComparison.Ordinal)) label = line[6..];
-            }
-            return (uuid, label);
+            if (line.StartsWith("UUID=", StringComparison.Ordinal)) uuid = line[5..];
+            else if (line.StartsWith("LABEL=", StringComparison.Ordinal)) label = line[6..];
         }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or InvalidOperationException) { return (null, null); }
-    }
-
-    /// <summary>Kernel block device name ("loop3") of major:minor, via /sys/dev/block.</summary>
-    public static string? BlockName(string majMin)
-    {
-        try
-        {
-            var link = new FileInfo($"/sys/dev/block/{majMin}").LinkTarget;
-            return link is null ? null : Path.GetFileName(Path.TrimEndingDirectorySeparator(link));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        return (uuid, label);
     }
 
     // device name → uuid/label (udev escapes like \x20 are decoded)

@@ -137,7 +137,7 @@ public static class StatusCommand
             {
                 case "ext4":
                 {
-                    var blk = SupportedFilesystems.BlockName(fs.Dev);
+                    var blk = FsHealer.Linux.Devices.BlockDeviceName.Of(fs.Dev);
                     if (blk is null) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"no block device for {fs.Dev}"] };
                     var s = Ext4SysfsReader.Read(blk);
                     return new LevelState { ErrorCount = s.ErrorsCount, ReadOnly = fs.ReadOnly, Readable = s.ErrorsCount is not null, Diagnostics = [.. s.Diagnostics] };
