@@ -25,7 +25,7 @@ public sealed record LevelState
 
 public sealed record FsStatus(
     Health Health, IReadOnlyList<string> Reasons, DateTimeOffset? LastGoodCheck, TimeSpan? LastGoodCheckAge,
-    FsEvent? LastEvent, int EventsSinceGoodCheck, string PolicySays,
+    FsEvent? LastEvent, int EventsSinceGoodCheck,
     bool CheckOverdue = false, TimeSpan? MaxCheckAge = null);
 
 /// <summary>Pure: (events of one filesystem, level state, policy) → health. Events since the last successful
@@ -100,7 +100,7 @@ public static class StatusComputer
             reasons.Add(level.Diagnostics.Count > 0 ? $"could not read the state: {string.Join("; ", level.Diagnostics)}" : "no live state and no history");
         }
         return new FsStatus(health, reasons, goodTime, goodTime is { } g ? now - g : null,
-            ordered.Count > 0 ? ordered[^1] : null, since, policy.Describe(fsType), fresh.Overdue, policy.MaxCheckAge);
+            ordered.Count > 0 ? ordered[^1] : null, since, fresh.Overdue, policy.MaxCheckAge);
     }
 
     private static int Rank(Health h) => h switch { Health.Healthy => 0, Health.Unknown => 1, Health.Degraded => 2, _ => 3 };
