@@ -53,6 +53,21 @@ public sealed class BlockNode
 
     public string KindName => BlockFacts.KindName(Kind);
 
+    private string[]? _healthPaths;
+    /// <summary>The sysfs path of every <see cref="BlockFacts.Health"/> file of this device (same order), then its
+    /// <c>stat</c>: built once per resolved node, not on every poll.</summary>
+    public string[] HealthPaths
+    {
+        get
+        {
+            if (_healthPaths is { } p) return p;
+            p = new string[BlockFacts.Health.Length + 1];
+            for (int i = 0; i < BlockFacts.Health.Length; i++) p[i] = $"{SysPath}/{BlockFacts.Health[i].File}";
+            p[^1] = SysPath + "/stat";
+            return _healthPaths = p;
+        }
+    }
+
     /// <summary>This node and every node below it, depth first, each device once.</summary>
     public IEnumerable<BlockNode> All()
     {

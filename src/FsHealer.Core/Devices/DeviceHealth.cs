@@ -27,9 +27,11 @@ public static class DeviceHealth
     {
         var counters = new Dictionary<string, ulong>(StringComparer.Ordinal);
         var states = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var f in BlockFacts.Health)
+        var paths = n.HealthPaths;
+        for (int i = 0; i < BlockFacts.Health.Length; i++)
         {
-            var text = v.Read($"{n.SysPath}/{f.File}");
+            var f = BlockFacts.Health[i];
+            var text = v.Read(paths[i]);
             if (text is null) continue;
             switch (f.Format)
             {
@@ -39,7 +41,7 @@ public static class DeviceHealth
             }
         }
         if (n.Kind == BlockKind.Nvme && !states.ContainsKey("state") && NvmeMultipathState(v, n.SysPath) is { } ms) states["state"] = ms;
-        return new DeviceSample(n.Name, n.Kind, counters, states, BlockDecode.ParseStat(v.Read($"{n.SysPath}/stat")));
+        return new DeviceSample(n.Name, n.Kind, counters, states, BlockDecode.ParseStat(v.Read(paths[^1])));
     }
 
     /// <summary>NVMe native multipath: the namespace head's <c>device</c> is the subsystem (nvme-subsysN), which has no
@@ -60,6 +62,16 @@ public static class DeviceHealth
     }
 
     private static readonly Dictionary<string, BlockFact> ByName = BlockFacts.Health.GroupBy(f => f.Name).ToDictionary(g => g.Key, g => g.First());
+
+    /// <summary>Whether two samples of a device carry the same counters and states (the I/O statistics are not
+    /// health): the common case of a periodic poll, which then needs no comparison at all.</summary>
+    public static bool SameHealth(DeviceSample a, DeviceSample b)
+    {
+        if (a.Counters.Count != b.Counters.Count || a.States.Count != b.States.Count) return false;
+        foreach (var (k, v) in a.Counters) if (!b.Counters.TryGetValue(k, out ulong w) || w != v) return false;
+        foreach (var (k, v) in a.States) if (!b.States.TryGetValue(k, out var w) || !string.Equals(w, v, StringComparison.Ordinal)) return false;
+        return true;
+    }
 
     /// <summary>Problem counters that rose from <paramref name="before"/> to <paramref name="after"/>. A counter that
     /// went down (device re-probed, counters reset) is not a rise.</summary>

@@ -20,18 +20,28 @@ public sealed class SysfsDirectory : ISysfsView
     {
         _root = (Realpath.Resolve(root, out _) ?? root).TrimEnd('/');
         _devOfFile = deviceOfFile ?? StatDevice;
+        _rootFd = Libc.Open(_root, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_CLOEXEC, out _);
     }
 
     private string Full(string rel) => _root + "/" + rel.TrimStart('/');
+
+    /// <summary>The root, held open: reads are openat(root, relative path), with no path string built per read.</summary>
+    private readonly SafeFd _rootFd;
 
     /// <summary>A file's text, or null when absent/unreadable. No exception and no allocation beyond the string on the
     /// common path: the daemon samples a dozen attributes of every device each poll interval, and most of them do
     /// not exist on a given device (a loop device has no SCSI counters).</summary>
     public string? Read(string path)
     {
+        Span<byte> page = stackalloc byte[4096];   // a sysfs attribute is at most one page
+        if (!_rootFd.IsInvalid)
+        {
+            int n = Libc.ReadFileAt(_rootFd, path.Length > 0 && path[0] == '/' ? path.TrimStart('/') : path, page);
+            if (n < 0) return null;
+            if (n < page.Length) return System.Text.Encoding.UTF8.GetString(page[..n]);
+        }
         using var fd = Libc.Open(Full(path), Libc.O_RDONLY, out _);
         if (fd.IsInvalid) return null;
-        Span<byte> page = stackalloc byte[4096];   // a sysfs attribute is at most one page
         int total = Libc.ReadFull(fd, page);
         if (total < 0) return null;
         if (total < page.Length) return System.Text.Encoding.UTF8.GetString(page[..total]);

@@ -104,6 +104,29 @@ public static unsafe partial class Libc
         return total;
     }
 
+    /// <summary>Read a small file relative to an open directory into <paramref name="buffer"/>: openat, read until full
+    /// or EOF, close. Returns the bytes read or -errno. No handle object: sysfs polls read a dozen attributes of every
+    /// device every few seconds, most of them absent, and each SafeHandle is a finalizable allocation.</summary>
+    public static int ReadFileAt(SafeFd dir, string relativePath, Span<byte> buffer)
+    {
+        int fd = openat(dir.Fd, relativePath, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return -LastErrno;
+        try
+        {
+            int total = 0;
+            fixed (byte* p = buffer)
+                while (total < buffer.Length)
+                {
+                    nint n = read(fd, p + total, (nuint)(buffer.Length - total));
+                    if (n < 0) { int e = LastErrno; if (e == 4) continue; return -e; }
+                    if (n == 0) break;
+                    total += (int)n;
+                }
+            return total;
+        }
+        finally { close(fd); }
+    }
+
     /// <summary>Write all bytes, retrying on EINTR and short writes. Returns 0 or -errno.</summary>
     public static int WriteAll(SafeFd fd, ReadOnlySpan<byte> data)
     {
