@@ -3,7 +3,7 @@ using FsHealer.Core.Model;
 namespace FsHealer.Core.Config;
 
 /// <summary>The freshness verdict for one filesystem: overdue or not, how old its last successful check is, and why.</summary>
-public sealed record FreshnessVerdict(bool Overdue, TimeSpan? Age, string? Reason);
+public readonly record struct FreshnessVerdict(bool Overdue, TimeSpan? Age, string? Reason);
 
 /// <summary>
 /// Check freshness ("when was this filesystem last verified, and is that too long ago?"), pure.
@@ -43,10 +43,10 @@ public static class Freshness
 }
 
 /// <summary>One filesystem the daemon watches, with its freshness limit (null = none).</summary>
-public sealed record FreshnessTarget(string Mount, string FsType, string? Device, TimeSpan? MaxCheckAge);
+public readonly record struct FreshnessTarget(string Mount, string FsType, string? Device, TimeSpan? MaxCheckAge);
 
 /// <summary>The freshness of one watched filesystem with a limit, after a <see cref="CheckOverdueMonitor.Tick"/>.</summary>
-public sealed record FreshnessState(string Mount, string FsType, DateTimeOffset? LastGoodCheck, bool Overdue);
+public readonly record struct FreshnessState(string Mount, string FsType, DateTimeOffset? LastGoodCheck, bool Overdue);
 
 /// <summary>
 /// The daemon's freshness signal, pure (time comes in as <c>now</c>). It learns the last successful check per mount
@@ -112,20 +112,21 @@ public sealed class CheckOverdueMonitor : IEventSink
 
     /// <summary>Evaluate every target with a limit; returns the events to publish (at most one per newly overdue
     /// filesystem). <paramref name="states"/>, when given, receives the state of every target with a limit.</summary>
-    public List<FsEvent> Tick(IEnumerable<FreshnessTarget> targets, DateTimeOffset now, List<FreshnessState>? states = null)
+    public IReadOnlyList<FsEvent> Tick(IReadOnlyList<FreshnessTarget> targets, DateTimeOffset now, List<FreshnessState>? states = null)
     {
-        var events = new List<FsEvent>();
+        List<FsEvent>? events = null;   // the daemon ticks every second: allocate only when there is something to say
         lock (_lock)
         {
-            foreach (var t in targets)
+            for (int i = 0; i < targets.Count; i++)
             {
+                var t = targets[i];
                 if (t.MaxCheckAge is not { } limit || limit <= TimeSpan.Zero) continue;
                 if (!_fs.TryGetValue(t.Mount, out var s)) _fs[t.Mount] = s = new FsFreshness { FirstSeen = now };
                 var v = Freshness.Evaluate(s.LastGood, s.FirstSeen, limit, now);
                 states?.Add(new FreshnessState(t.Mount, t.FsType, s.LastGood, v.Overdue));
                 if (!v.Overdue || s.Fired) continue;
                 s.Fired = true;
-                events.Add(new FsEvent
+                (events ??= []).Add(new FsEvent
                 {
                     Time = now, Class = EventClass.CheckOverdue, Severity = Severity.Warning, Mount = t.Mount, FsType = t.FsType,
                     Device = t.Device, Message = $"{t.Mount}: check overdue: {v.Reason}",
@@ -133,6 +134,6 @@ public sealed class CheckOverdueMonitor : IEventSink
                 });
             }
         }
-        return events;
+        return events ?? (IReadOnlyList<FsEvent>)[];
     }
 }

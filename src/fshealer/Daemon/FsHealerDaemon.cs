@@ -33,7 +33,8 @@ public sealed class DaemonContext(IHealerConsole console, DaemonOptions options)
 
     /// <summary>The effective policy for a filesystem: the first matching config rule over the command-line options.
     /// Computed once per attached target (watchers and the decision record all ask; UUID/label may cost a blkid run).</summary>
-    public FsHealer.Core.Config.EffectivePolicy PolicyFor(MountTarget t) => _policies.GetValue(t, ComputePolicy);
+    public FsHealer.Core.Config.EffectivePolicy PolicyFor(MountTarget t) =>
+        _policies.TryGetValue(t, out var p) ? p : _policies.GetValue(t, ComputePolicy);   // hit: no callback delegate allocated
 
     private FsHealer.Core.Config.EffectivePolicy ComputePolicy(MountTarget t)
     {
@@ -201,14 +202,23 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             foreach (var (t, _) in _watched.Values)
                 if (_ctx.PolicyFor(t).MaxCheckAge is { } limit) targets.Add(new(t.PreferredPath, t.FsType, t.Source, limit));
         if (targets.Count == 0) return;
-        var states = new List<FsHealer.Core.Config.FreshnessState>(targets.Count);
+        var states = _freshnessStates;
+        states.Clear();
         foreach (var e in _freshness.Tick(targets, DateTimeOffset.UtcNow, states))
         {
             console.Err(e.Message);
             _ctx.Events.Publish(e);
         }
-        if (FreshnessObserved is { } observe) foreach (var st in states) observe(st);
+        if (FreshnessObserved is not { } observe) return;
+        // the gauges change when a check succeeds or a filesystem becomes overdue: pass on changes only
+        foreach (var st in states)
+            if (!_observedFreshness.TryGetValue(st.Mount, out var was) || was != st) { _observedFreshness[st.Mount] = st; observe(st); }
     }
+
+    private readonly List<FsHealer.Core.Config.FreshnessState> _freshnessStates = [];
+    /// <summary>What the gauges were last given, per mount point; cleared by every attach/detach/move (the metrics drop
+    /// a detached mount's series), so the next tick sets them all again.</summary>
+    private readonly Dictionary<string, FsHealer.Core.Config.FreshnessState> _observedFreshness = new(StringComparer.Ordinal);
 
     private void Publish(MountTarget t, EventClass c, string msg) => _ctx.Events.Publish(new FsEvent
     {
@@ -217,6 +227,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
 
     private void Apply(List<TargetEvent> events)
     {
+        if (events.Count > 0) _observedFreshness.Clear();
         foreach (var e in events)
         {
             var t = e.Target;
