@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Whole-process measurements (root): --supported wall time, `run` startup, idle RSS watching 1/10/100 filesystems.
+# Whole-process measurements (root): --supported wall time, `run` startup, idle RSS watching 1/10/100 filesystems
+# (peak over IDLE=60 s after settling; NS="1 10 100" picks the counts).
 # Usage: sudo bench/measure-process.sh [path-to-fshealer-binary-or-"dotnet path/fshealer.dll"]
 set -uo pipefail
 BIN=${1:-/tmp/aot/fshealer}
@@ -28,8 +29,16 @@ for n in ${NS:-1 10 100}; do
   pid=$!
   while ! grep -q "watching" "$W/run.log" 2>/dev/null; do sleep 0.005; done
   start=$(ms $t)
-  sleep 3
-  rss=$(awk '/VmRSS/{print $2}' /proc/$pid/status); anon=$(awk '/RssAnon/{print $2}' /proc/$pid/status); thr=$(ls /proc/$pid/task | wc -l); fds=$(ls /proc/$pid/fd | wc -l)
+  # idle RSS: the PEAK of samples taken every second for IDLE seconds (default 60) once start-up has settled (3 s),
+  # not one lucky sample; VmHWM is the start-up peak (before the daemon drops its start-up pages)
+  sleep 3; peak=0; peakanon=0; sum=0; k=0
+  for s in $(seq ${IDLE:-60}); do
+    rss=$(awk '/VmRSS/{print $2}' /proc/$pid/status); anon=$(awk '/RssAnon/{print $2}' /proc/$pid/status)
+    [ "$rss" -gt "$peak" ] && peak=$rss && peakanon=$anon; sum=$((sum + rss)); k=$((k + 1)); sleep 1
+  done
+  hwm=$(awk '/VmHWM/{print $2}' /proc/$pid/status); thr=$(ls /proc/$pid/task | wc -l); fds=$(ls /proc/$pid/fd | wc -l)
+  cpu=$(awk '{print ($14+$15)*10}' /proc/$pid/stat)
   kill $pid; wait $pid 2>/dev/null
-  echo "run watching $(grep -c 'filesystem attached' "$W/run.log") filesystems: ready after ${start} ms, idle RSS $((rss/1024)).$(( (rss%1024)*10/1024 )) MiB (anon $((anon/1024)) MiB), $thr threads, $fds fds"
+  mib() { echo "$(($1/1024)).$(( ($1%1024)*10/1024 ))"; }
+  echo "run watching $(grep -c 'filesystem attached' "$W/run.log") filesystems: ready after ${start} ms, idle RSS peak $(mib $peak) MiB (anon $(mib $peakanon)), mean $(mib $((sum / k))) MiB over ${IDLE:-60} s; start-up peak $(mib $hwm) MiB; CPU ${cpu} ms total; $thr threads, $fds fds"
 done

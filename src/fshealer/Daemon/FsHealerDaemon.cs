@@ -182,11 +182,31 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
     private void TrimMemory(bool force, long threshold = 1 << 20)
     {
         long allocated = GC.GetTotalAllocatedBytes(false);
-        if (allocated - _allocatedAtTrim < threshold) return;
-        if (!force && DateTime.UtcNow - _lastTrim < TimeSpan.FromMinutes(1)) return;
-        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        _allocatedAtTrim = GC.GetTotalAllocatedBytes(false);
-        _lastTrim = DateTime.UtcNow;
+        if (allocated - _allocatedAtTrim >= threshold && (force || DateTime.UtcNow - _lastTrim >= TimeSpan.FromMinutes(1)))
+        {
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            _allocatedAtTrim = GC.GetTotalAllocatedBytes(false);
+            _lastTrim = DateTime.UtcNow;
+            if (_settled) ReleaseFilePages();
+        }
+        else if (_settled && DateTime.UtcNow - _lastRelease >= TimeSpan.FromMinutes(10)) ReleaseFilePages();
+    }
+
+    private bool _releaseFailed;
+    private DateTime _lastRelease = DateTime.MinValue;
+
+    /// <summary>
+    /// Once start-up has settled, after every collection and otherwise every 10 minutes: unmap the clean file pages
+    /// (code of start-up, option parsing, attach and repair paths; read-only data) that the kernel mapped 64 KiB at a
+    /// time (fault-around). The idle loop maps the pages it uses again from the page cache, a few dozen minor faults.
+    /// At 10 filesystems idle RSS goes from ~18 MiB to ~10 MiB (bench/README.md); what is safe to drop and why is
+    /// <see cref="FsHealer.Core.Memory.ProcessMappings"/>'s. Costs ~1 ms (one read of /proc/self/smaps).
+    /// </summary>
+    private void ReleaseFilePages()
+    {
+        _lastRelease = DateTime.UtcNow;
+        var r = FsHealer.Linux.Memory.ResidentSet.ReleaseCleanFilePages();
+        if (r.Error is { } e && !_releaseFailed) { _releaseFailed = true; console.Err($"fshealer: cannot release start-up pages: {e}"); }
     }
 
     /// <summary>Check freshness (max_check_age_seconds): one CheckOverdue warning when a watched filesystem becomes
