@@ -10,7 +10,25 @@ namespace FsHealer.Kernel.Tests.Reliability;
 public class ResidentSetTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("fshealer-rss-").FullName;
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose()
+    {
+        foreach (var d in _open) d.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    /// <summary>A file of <paramref name="size"/> patterned bytes mapped with <paramref name="access"/>; the mapping
+    /// and its view are disposed with the test (<see cref="Dispose"/>).</summary>
+    private (string Path, MemoryMappedViewAccessor View) Mapped(string name, int size, MemoryMappedFileAccess access)
+    {
+        var path = PatternFile(name, size);
+        var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, access);
+        var view = mmf.CreateViewAccessor(0, size, access);
+        _open.Add(view);
+        _open.Add(mmf);
+        return (path, view);
+    }
+
+    private readonly List<IDisposable> _open = [];
 
     private string PatternFile(string name, int size)
     {
@@ -28,9 +46,7 @@ public class ResidentSetTests : IDisposable
     public void Clean_file_pages_leave_the_resident_set_and_read_back_the_same()
     {
         const int size = 1 << 20;
-        var path = PatternFile("clean", size);
-        using var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        using var view = mmf.CreateViewAccessor(0, size, MemoryMappedFileAccess.Read);
+        var (path, view) = Mapped("clean", size, MemoryMappedFileAccess.Read);
         var first = new byte[size];
         view.ReadArray(0, first, 0, size);
         Assert.True(Find(path).RssKiB >= 1000, $"mapping not resident after reading it: {Find(path)}");
@@ -50,9 +66,7 @@ public class ResidentSetTests : IDisposable
     public void Private_modified_pages_are_kept()
     {
         const int size = 256 << 10;
-        var path = PatternFile("cow", size);
-        using var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.CopyOnWrite);
-        using var view = mmf.CreateViewAccessor(0, size, MemoryMappedFileAccess.CopyOnWrite);
+        var (path, view) = Mapped("cow", size, MemoryMappedFileAccess.CopyOnWrite);
         for (int off = 0; off < size; off += 4096) view.Write(off, (byte)0xAB);   // every page now a private copy
         var before = Find(path);
         Assert.True(before.Writable && before.AnonymousKiB > 0, before.ToString());
