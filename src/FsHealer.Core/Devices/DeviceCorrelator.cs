@@ -43,8 +43,9 @@ public sealed class DeviceCorrelator(ISysfsView sysfs)
     public TimeSpan FollowUpInterval { get; init; } = TimeSpan.FromMinutes(1);
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>How long a resolved stack is trusted before the periodic check resolves it again (a follow-up always
-    /// resolves afresh; a filesystem with no device found is resolved again at every poll). Five minutes: a resolution walks sysfs links and directories (~8 KB of garbage per
-    /// filesystem), the dominant idle cost at 100 filesystems when it ran every minute (bench: idle-alloc).</summary>
+    /// resolves afresh; a filesystem with no device found is resolved again at every poll). Five minutes: a
+    /// resolution walks sysfs links and directories (~8 KB of garbage per filesystem), the dominant idle cost at 100
+    /// filesystems when it ran every minute (bench: idle-alloc).</summary>
     public TimeSpan TopologyRefresh { get; init; } = TimeSpan.FromMinutes(5);
 
     private sealed class Fs

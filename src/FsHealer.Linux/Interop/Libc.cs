@@ -118,7 +118,7 @@ public static unsafe partial class Libc
                 while (total < buffer.Length)
                 {
                     nint n = read(fd, p + total, (nuint)(buffer.Length - total));
-                    if (n < 0) { int e = LastErrno; if (e == 4) continue; return -e; }
+                    if (n < 0) { int e = LastErrno; if (e == 4 /* EINTR */) continue; return -e; }
                     if (n == 0) break;
                     total += (int)n;
                 }
