@@ -29,6 +29,13 @@ public static class XfsHealerCommand
             return 1;
         }
         var session = new XfsHealerSession(console, progname, Cli.Version);
+        // one of these runs per XFS mount for as long as it is mounted: once it has settled, and every 10 minutes,
+        // give back the start-up pages and garbage (see ResidentSet; silent, the log lines are xfs_healer's)
+        using var settle = new Timer(_ =>
+        {
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            FsHealer.Linux.Memory.ResidentSet.ReleaseCleanFilePages();
+        }, null, TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(10));
         return session.Run(args, _ => new LiveXfsPlatform());
     }
 }
