@@ -92,6 +92,22 @@ public sealed class CheckOverdueMonitor : IEventSink
         else if (e.Class == EventClass.Detached) Forget(e.Mount);
     }
 
+    /// <summary>A watched filesystem moved (mount --move): its freshness goes with it, merged with whatever is known
+    /// about the new mount point (the newer last good check, the earlier first attach; a warning already given
+    /// stays given).</summary>
+    public void Moved(string from, string to)
+    {
+        if (from == to) return;
+        lock (_lock)
+        {
+            if (!_fs.Remove(from, out var old)) return;
+            if (!_fs.TryGetValue(to, out var cur)) { _fs[to] = old; return; }
+            if (old.LastGood is { } g && (cur.LastGood is null || g > cur.LastGood)) { cur.LastGood = g; cur.Fired = old.Fired; }
+            else if (old.LastGood == cur.LastGood) cur.Fired |= old.Fired;
+            if (old.FirstSeen is { } f && (cur.FirstSeen is null || f < cur.FirstSeen)) cur.FirstSeen = f;
+        }
+    }
+
     /// <summary>A mount point went away: forget it unless it is in an overdue episode (then a remount at the same
     /// place does not warn again). The history keeps the facts; the daemon seeds them again at the next attach.
     /// Bounds the state to the mounted filesystems plus the overdue ones.</summary>

@@ -138,6 +138,10 @@ public sealed class Ext4Watcher : IFsWatcher
         lock (Lock)
         {
             _shared?.Remove(_mnt);
+            // the filesystem keeps the policy it was attached with (and its heal rate limit): error reports now name
+            // the new mount point, and without this they fell back to "report" silently
+            if (Policies.TryRemove(_mnt, out var policy)) Policies[newPath] = policy;
+            if (LastHeal.TryRemove(_mnt, out var healed)) LastHeal[newPath] = healed;
             _mnt = newPath;
             _shared?.Add(newPath, out _);
         }

@@ -36,6 +36,10 @@ public sealed class DaemonContext(IHealerConsole console, DaemonOptions options)
     public FsHealer.Core.Config.EffectivePolicy PolicyFor(MountTarget t) =>
         _policies.TryGetValue(t, out var p) ? p : _policies.GetValue(t, ComputePolicy);   // hit: no callback delegate allocated
 
+    /// <summary>A filesystem moved (same superblock, new mount point): it keeps the policy it was attached and recorded
+    /// with, rather than the one a mount-point rule would give the new path.</summary>
+    public void CarryPolicy(MountTarget from, MountTarget to) => _policies.AddOrUpdate(to, PolicyFor(from));
+
     private FsHealer.Core.Config.EffectivePolicy ComputePolicy(MountTarget t)
     {
         var cfg = Config?.Current;
@@ -296,11 +300,14 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                     {
                         if (_watched.TryGetValue(t.DevKey, out var cur))
                         {
+                            // same filesystem, same policy: the one it was attached (and recorded) with
+                            _ctx.CarryPolicy(cur.Target, t);
                             cur.Watcher?.Moved(t.PreferredPath);
                             _watched[t.DevKey] = (t, cur.Watcher);
                         }
                     }
                     _devices?.Moved(t);
+                    if (e.OldPath is { } from) _freshness.Moved(from, t.PreferredPath);
                     console.Out($"{t.PreferredPath}: {t.FsType} filesystem moved from {e.OldPath}");
                     Publish(t, EventClass.Moved, $"{t.FsType} filesystem moved from {e.OldPath}");
                     break;

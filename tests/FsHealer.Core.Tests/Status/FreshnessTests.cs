@@ -181,6 +181,40 @@ public class FreshnessTests
     private static readonly FreshnessTarget A = new("/mnt/a", "ext4", "/dev/loop0", TimeSpan.FromDays(30));
 
     [Fact]
+    public void Monitor_carries_freshness_to_a_moved_mount_point()
+    {
+        var m = new CheckOverdueMonitor();
+        m.Seed("/mnt/a", T0 - 29 * Day, T0 - 100 * Day);
+        m.Moved("/mnt/a", "/srv/a");
+        Assert.Null(m.LastGoodCheck("/mnt/a"));
+        Assert.Equal(T0 - 29 * Day, m.LastGoodCheck("/srv/a"));
+        var moved = A with { Mount = "/srv/a" };
+        Assert.Empty(m.Tick([moved], T0));
+        // overdue on the day it would have been at the old place: the move restarted no grace period
+        Assert.Equal("/srv/a: check overdue: last successful check 31d ago, older than max_check_age 30d",
+                     Assert.Single(m.Tick([moved], T0 + 2 * Day)).Message);
+        // a warning given before a move is not given again after it
+        m.Moved("/srv/a", "/mnt/a");
+        Assert.Empty(m.Tick([A], T0 + 3 * Day));
+        Assert.Equal(1, m.Tracked);
+    }
+
+    [Fact]
+    public void Monitor_move_onto_a_known_mount_point_keeps_the_newer_check_and_the_earlier_attach()
+    {
+        var m = new CheckOverdueMonitor();
+        m.Seed("/mnt/a", T0 - 10 * Day, T0 - 100 * Day);
+        m.Seed("/srv/a", T0 - 40 * Day, T0 - 50 * Day);
+        m.Moved("/mnt/a", "/srv/a");
+        Assert.Equal(T0 - 10 * Day, m.LastGoodCheck("/srv/a"));
+        Assert.Empty(m.Tick([A with { Mount = "/srv/a" }], T0));   // 10 days old: fresh
+        m.Moved("/nowhere", "/srv/a");                              // unknown source: nothing changes
+        m.Moved("/srv/a", "/srv/a");
+        Assert.Equal(T0 - 10 * Day, m.LastGoodCheck("/srv/a"));
+        Assert.Equal(1, m.Tracked);
+    }
+
+    [Fact]
     public void Monitor_fires_once_while_overdue()
     {
         var m = new CheckOverdueMonitor();
