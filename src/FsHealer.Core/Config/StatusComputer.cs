@@ -47,7 +47,7 @@ public static class StatusComputer
         _ => false,
     };
 
-    public static FsStatus Compute(IReadOnlyList<FsEvent> events, LevelState level, EffectivePolicy policy, string fsType, DateTimeOffset now)
+    public static FsStatus Compute(IReadOnlyList<FsEvent> events, LevelState level, EffectivePolicy policy, DateTimeOffset now)
     {
         var ordered = events.OrderBy(e => e.Time).ToList();
         int lastGood = ordered.FindLastIndex(IsGoodCheck);

@@ -72,7 +72,7 @@ public static class StatusCommand
             var level = ReadLevel(fs);
             if (fresh.LastGoodCheck is not null || fresh.FirstAttached is not null)
                 level = level with { LastGoodCheck = Later(level.LastGoodCheck, fresh.LastGoodCheck), FirstAttached = fresh.FirstAttached };
-            var st = StatusComputer.Compute(events, level, policy, id.FsType, now);
+            var st = StatusComputer.Compute(events, level, policy, now);
             healths.Add(st.Health);
             report.Filesystems.Add(new FsStatusDto
             {

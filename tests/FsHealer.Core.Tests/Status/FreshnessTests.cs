@@ -113,7 +113,7 @@ public class FreshnessTests
     public void Status_old_good_check_is_degraded_with_the_reason()
     {
         var now = T0;
-        var s = StatusComputer.Compute([Ev(EventClass.Attached, now - 60 * Day), Ev(EventClass.RepairSucceeded, now - 41 * Day)], Clean, Month, "ext4", now);
+        var s = StatusComputer.Compute([Ev(EventClass.Attached, now - 60 * Day), Ev(EventClass.RepairSucceeded, now - 41 * Day)], Clean, Month, now);
         Assert.Equal(Health.Degraded, s.Health);
         Assert.True(s.CheckOverdue);
         Assert.Equal(TimeSpan.FromDays(30), s.MaxCheckAge);
@@ -125,10 +125,10 @@ public class FreshnessTests
     {
         var now = T0;
         var events = new[] { Ev(EventClass.Attached, now - 60 * Day), Ev(EventClass.ScrubFinished, now - 29 * Day) };
-        var fresh = StatusComputer.Compute(events, Clean, Month, "ext4", now);
+        var fresh = StatusComputer.Compute(events, Clean, Month, now);
         Assert.Equal(Health.Healthy, fresh.Health);
         Assert.False(fresh.CheckOverdue);
-        var noLimit = StatusComputer.Compute([Ev(EventClass.ScrubFinished, now - 400 * Day)], Clean, EffectivePolicy.Defaults, "ext4", now);
+        var noLimit = StatusComputer.Compute([Ev(EventClass.ScrubFinished, now - 400 * Day)], Clean, EffectivePolicy.Defaults, now);
         Assert.Equal(Health.Healthy, noLimit.Health);
         Assert.Null(noLimit.MaxCheckAge);
     }
@@ -137,7 +137,7 @@ public class FreshnessTests
     public void Status_scrub_with_errors_is_not_a_good_check()
     {
         var now = T0;
-        var s = StatusComputer.Compute([Ev(EventClass.ScrubFinished, now - 40 * Day), Ev(EventClass.ScrubFinished, now - Day, Severity.Warning)], Clean, Month, "ext4", now);
+        var s = StatusComputer.Compute([Ev(EventClass.ScrubFinished, now - 40 * Day), Ev(EventClass.ScrubFinished, now - Day, Severity.Warning)], Clean, Month, now);
         Assert.True(s.CheckOverdue);
         Assert.Equal(now - 40 * Day, s.LastGoodCheck);
     }
@@ -147,7 +147,7 @@ public class FreshnessTests
     {
         var now = T0;
         // the events (newest 5000) have only an old check; the history's newest good check is recent
-        var s = StatusComputer.Compute([Ev(EventClass.RepairSucceeded, now - 50 * Day)], Clean with { LastGoodCheck = now - 2 * Day }, Month, "ext4", now);
+        var s = StatusComputer.Compute([Ev(EventClass.RepairSucceeded, now - 50 * Day)], Clean with { LastGoodCheck = now - 2 * Day }, Month, now);
         Assert.False(s.CheckOverdue);
         Assert.Equal(Health.Healthy, s.Health);
     }
@@ -157,21 +157,21 @@ public class FreshnessTests
     {
         var now = T0;
         // first attach recorded 35 days ago (from the history query), only recent attaches in the events
-        var s = StatusComputer.Compute([Ev(EventClass.Attached, now - Day)], Clean with { FirstAttached = now - 35 * Day }, Month, "ext4", now);
+        var s = StatusComputer.Compute([Ev(EventClass.Attached, now - Day)], Clean with { FirstAttached = now - 35 * Day }, Month, now);
         Assert.Equal(Health.Degraded, s.Health);
         Assert.Equal(["no successful check recorded since first attached 35d ago, longer than max_check_age 30d"], s.Reasons);
         // within the grace period
-        Assert.Equal(Health.Healthy, StatusComputer.Compute([Ev(EventClass.Attached, now - 3 * Day)], Clean, Month, "ext4", now).Health);
+        Assert.Equal(Health.Healthy, StatusComputer.Compute([Ev(EventClass.Attached, now - 3 * Day)], Clean, Month, now).Health);
         // no attach and no check recorded: nothing known, not overdue (and no history at all stays "unknown" as before)
-        Assert.False(StatusComputer.Compute([], Clean, Month, "ext4", now).CheckOverdue);
-        Assert.Equal(Health.Unknown, StatusComputer.Compute([], new LevelState(), Month, "ext4", now).Health);
+        Assert.False(StatusComputer.Compute([], Clean, Month, now).CheckOverdue);
+        Assert.Equal(Health.Unknown, StatusComputer.Compute([], new LevelState(), Month, now).Health);
     }
 
     [Fact]
     public void Status_overdue_does_not_hide_worse_health()
     {
         var now = T0;
-        var s = StatusComputer.Compute([Ev(EventClass.RepairSucceeded, now - 41 * Day), Ev(EventClass.RepairFailed, now - Day, Severity.Error)], Clean, Month, "ext4", now);
+        var s = StatusComputer.Compute([Ev(EventClass.RepairSucceeded, now - 41 * Day), Ev(EventClass.RepairFailed, now - Day, Severity.Error)], Clean, Month, now);
         Assert.Equal(Health.Error, s.Health);
         Assert.Equal(2, s.Reasons.Count);
     }

@@ -12,7 +12,7 @@ public class StatusComputerTests
         new() { Class = c, Severity = s, Mount = "/mnt/a", FsType = "ext4", Message = c.ToString(), Time = T0.AddMinutes(minutes) };
 
     private static FsStatus Compute(LevelState level, params FsEvent[] events) =>
-        StatusComputer.Compute(events, level, EffectivePolicy.Defaults, "ext4", T0.AddHours(2));
+        StatusComputer.Compute(events, level, EffectivePolicy.Defaults, T0.AddHours(2));
 
     [Fact]
     public void Clean_and_no_history_is_healthy()
