@@ -1,3 +1,5 @@
+using FsHealer.Core.Mounts;
+
 namespace FsHealer.Core.Ext4;
 
 /// <summary>ext4's errors= behaviour.</summary>
@@ -35,6 +37,9 @@ public sealed record Ext4MountOptions(IReadOnlyList<string> Options)
         return new(list);
     }
 
+    /// <summary>The options of a mount: its per-mount and superblock options combined (<see cref="Combine"/>).</summary>
+    public static Ext4MountOptions Of(MountEntry mount) => Combine(mount.MountOptions, mount.SuperOptions);
+
     public Ext4ErrorsPolicy ErrorsPolicy
     {
         get
@@ -53,37 +58,4 @@ public sealed record Ext4MountOptions(IReadOnlyList<string> Options)
     public string ForRemount() => string.Join(',', Options.Where(o => !StateOnlyOptions.Contains(o)));
 
     public override string ToString() => string.Join(',', Options);
-}
-
-/// <summary>One line of /proc/self/mountinfo (only what ext4 healing needs).</summary>
-public sealed record MountInfoEntry(int MountId, uint Major, uint Minor, string Root, string MountPoint, string MountOptions,
-    string FsType, string Source, string SuperOptions)
-{
-    public Ext4MountOptions Options => Ext4MountOptions.Combine(MountOptions, SuperOptions);
-
-    /// <summary>Parse mountinfo text; malformed lines are skipped (and counted in <paramref name="bad"/>).</summary>
-    public static List<MountInfoEntry> ParseAll(string text, out int bad)
-    {
-        var list = new List<MountInfoEntry>();
-        bad = 0;
-        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (TryParse(line, out var e)) list.Add(e!); else bad++;
-        }
-        return list;
-    }
-
-    /// <summary>One line, through the mount tracker's parser (one mountinfo grammar for the whole daemon).</summary>
-    public static bool TryParse(string line, out MountInfoEntry? entry)
-    {
-        entry = null;
-        var m = Mounts.MountInfoParser.ParseLine(line, out _);
-        if (m is null || m.LegacyId > int.MaxValue) return false;
-        entry = new MountInfoEntry((int)m.LegacyId, m.DevMajor, m.DevMinor, m.MntRoot, m.MountPoint, m.MountOptions,
-            m.FsSubtype.Length > 0 ? $"{m.FsType}.{m.FsSubtype}" : m.FsType, m.Source, m.SuperOptions);
-        return true;
-    }
-
-    /// <summary>Undo the kernel's octal escapes (\040 space, \011 tab, \012 newline, \134 backslash).</summary>
-    public static string Unescape(string s) => Mounts.MountInfoParser.Unescape(s);
 }

@@ -18,6 +18,8 @@ public sealed record MountEntry
     public bool HasDev { get; init; } = true;
     public string FsType { get; init; } = "";
     public string FsSubtype { get; init; } = "";
+    /// <summary>The type as mountinfo shows it: "type.subtype" when there is a subtype ("fuse.sshfs"), else the type.</summary>
+    public string FullFsType => FsSubtype.Length > 0 ? $"{FsType}.{FsSubtype}" : FsType;
     public string Source { get; init; } = "";
     public string MountPoint { get; init; } = "";
     /// <summary>Path of the mounted directory inside its filesystem; "/" for a mount of the filesystem's root.</summary>
@@ -36,6 +38,9 @@ public sealed record MountEntry
     public ulong DevKey => ((ulong)DevMajor << 32) | DevMinor;
     public string Dev => $"{DevMajor}:{DevMinor}";
     public bool IsRootMount => MntRoot == "/";
+    /// <summary>The kernel's short name of the source device, as XFS prints it in its log ("/dev/loop3" → "loop3");
+    /// a source outside /dev is returned unchanged.</summary>
+    public string KernelDeviceName => Source.StartsWith("/dev/", StringComparison.Ordinal) ? Source[5..] : Source;
     public bool SuperblockReadOnly => (SbFlags & StatmountAbi.SB_RDONLY) != 0;
     public bool ReadOnly => SuperblockReadOnly || (MntAttr & 1) != 0;
 }

@@ -69,6 +69,17 @@ public static class MountInfoParser
         };
     }
 
+    /// <summary>The topmost (last listed) mount at <paramref name="mountPoint"/>, or null. A trailing '/' is ignored
+    /// ("/mnt/x/" finds "/mnt/x"; "/" stays "/"). Later mounts hide earlier ones at the same place, and mountinfo lists
+    /// them in mount order, so the last match is the one a path lookup reaches.</summary>
+    public static MountEntry? FindTopmost(IEnumerable<MountEntry> entries, string mountPoint)
+    {
+        mountPoint = mountPoint.Length > 1 ? mountPoint.TrimEnd('/') : mountPoint;
+        MountEntry? found = null;
+        foreach (var e in entries) if (e.MountPoint == mountPoint) found = e;
+        return found;
+    }
+
     private static bool HasOption(string opts, string name)
     {
         foreach (var o in opts.Split(','))

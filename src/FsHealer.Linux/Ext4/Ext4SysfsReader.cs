@@ -1,5 +1,7 @@
 using FsHealer.Core.Ext4;
+using FsHealer.Core.Mounts;
 using FsHealer.Linux.Interop;
+using FsHealer.Linux.Mounts;
 
 namespace FsHealer.Linux.Ext4;
 
@@ -42,22 +44,12 @@ public static class Ext4SysfsReader
     /// <summary>The sysfs path of a device's errors_count.</summary>
     public static string ErrorsCountPath(string device, string root = SysfsRoot) => Path.Combine(root, device, "errors_count");
 
-    /// <summary>The mountinfo entry of the top-most mount at <paramref name="mountPoint"/>, or null.</summary>
-    public static MountInfoEntry? FindMount(string mountPoint)
-    {
-        string text;
-        try { text = File.ReadAllText("/proc/self/mountinfo"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
-        string want = Path.TrimEndingDirectorySeparator(Path.GetFullPath(mountPoint));
-        if (want.Length == 0) want = "/";
-        MountInfoEntry? found = null;
-        foreach (var e in MountInfoEntry.ParseAll(text, out _))
-            if (e.MountPoint == want) found = e;
-        return found;
-    }
+    /// <summary>The mountinfo entry of the top-most mount at <paramref name="mountPoint"/> (made absolute first), or null
+    /// (also when /proc/self/mountinfo cannot be read).</summary>
+    public static MountEntry? FindMount(string mountPoint) => MountTable.FindTopmost(Path.GetFullPath(mountPoint), out _);
 
     /// <summary>The kernel block device name (sysfs dir name, e.g. "loop3") of a mount, from its major:minor.</summary>
-    public static string? DeviceName(MountInfoEntry m) =>
-        Devices.BlockDeviceName.Of($"{m.Major}:{m.Minor}")
+    public static string? DeviceName(MountEntry m) =>
+        Devices.BlockDeviceName.Of(m.Dev)
         ?? (m.Source.StartsWith("/dev/", StringComparison.Ordinal) ? Path.GetFileName(m.Source) : null);
 }

@@ -105,12 +105,12 @@ public sealed class OfflineRepairExecutor(ICommandRunner runner, Action<string>?
                     string? policy = step.Arguments.Count > 2 ? step.Arguments[2] : null;
                     var m = Ext4SysfsReader.FindMount(mnt);
                     string? problem = m is null ? $"nothing mounted at {mnt}"
-                        : m.FsType != "ext4" ? $"{m.FsType} (not ext4) mounted at {mnt}"
+                        : m.FullFsType != "ext4" ? $"{m.FullFsType} (not ext4) mounted at {mnt}"
                         : dev is not null && m.Source != dev ? $"{m.Source} mounted at {mnt}, expected {dev}"
-                        : policy is not null && m.Options.ErrorsPolicy.ToString() != policy ? $"errors policy {m.Options.ErrorsPolicy}, expected {policy}"
+                        : policy is not null && Ext4MountOptions.Of(m).ErrorsPolicy is var p && p.ToString() != policy ? $"errors policy {p}, expected {policy}"
                         : null;
                     bool good = problem is null;
-                    r = new(step, good, good ? 0 : -1, good ? $"{m!.Source} mounted at {mnt} ({m.Options})" : problem!);
+                    r = new(step, good, good ? 0 : -1, good ? $"{m!.Source} mounted at {mnt} ({Ext4MountOptions.Of(m)})" : problem!);
                     results.Add(r); Log(r.ToString());
                     if (!good) ok = false;
                     continue;

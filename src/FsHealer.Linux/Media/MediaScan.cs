@@ -49,7 +49,7 @@ public static class MediaScan
             ferr = Fsmap.GetAll(dirFd, fsmap);
         }
         bool allocatedOnly = ferr == 0 && fsmap.Count > 0 && !req.WholeDevice;
-        uint devKey = DevT(m.Major, m.Minor);
+        uint devKey = DevT(m.DevMajor, m.DevMinor);
         // everything that GETFSMAP does not call free is scanned: ext4 leaves file data out of its map (gaps), XFS
         // without rmapbt reports it as "unknown owner"
         var ranges = allocatedOnly
@@ -80,7 +80,7 @@ public static class MediaScan
                 if (stopClock.ElapsedMilliseconds < 500) return null;
                 stopClock.Restart();
                 var now = Ext4SysfsReader.FindMount(mount);
-                return now is null || now.Major != m.Major || now.Minor != m.Minor ? $"{mount} was unmounted" : null;
+                return now is null || now.DevKey != m.DevKey ? $"{mount} was unmounted" : null;
             },
             Checkpoint = cpPath is null ? userCheckpoint : (next, bad, done) =>
             {

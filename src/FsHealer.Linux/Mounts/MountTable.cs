@@ -35,6 +35,27 @@ public static class MountTable
         return 0;
     }
 
+    /// <summary>Every mount in <see cref="MountInfoPath"/> (malformed lines skipped), or null when the file cannot be
+    /// read, with <paramref name="error"/> = "cannot read /proc/self/mountinfo: why".</summary>
+    public static List<MountEntry>? ReadMountInfo(out string? error)
+    {
+        var entries = new List<MountEntry>();
+        var diagnostics = new List<string>();
+        if (ReadMountInfo(MountInfoPath, entries, diagnostics) != 0)
+        {
+            error = "cannot read " + diagnostics[^1]; // "/proc/self/mountinfo: why"
+            return null;
+        }
+        error = null;
+        return entries;
+    }
+
+    /// <summary>The topmost mount at <paramref name="mountPoint"/> in <see cref="MountInfoPath"/>
+    /// (<see cref="MountInfoParser.FindTopmost"/>), or null: nothing is mounted there (<paramref name="error"/> null) or
+    /// the file cannot be read (<paramref name="error"/> says why, as <see cref="ReadMountInfo(out string?)"/>).</summary>
+    public static MountEntry? FindTopmost(string mountPoint, out string? error) =>
+        ReadMountInfo(out error) is { } entries ? MountInfoParser.FindTopmost(entries, mountPoint) : null;
+
     /// <summary>Best available method; returns the entries and which method produced them.</summary>
     public static List<MountEntry> ReadAll(List<string> diagnostics, out string method)
     {

@@ -4,6 +4,7 @@ using FsHealer.Core.Text;
 using FsHealer.Core.Xfs;
 using FsHealer.Core.XfsPoll;
 using FsHealer.Linux.Interop;
+using FsHealer.Linux.Mounts;
 
 namespace FsHealer.Linux.XfsPoll;
 
@@ -92,16 +93,8 @@ public sealed class XfsHealthPoller
         Device = LookupDevice(MountPoint);
     }
 
-    public static string? LookupDevice(string mountPoint)
-    {
-        try
-        {
-            var e = MountInfo.Find(MountInfo.Parse(File.ReadAllText("/proc/self/mountinfo")), mountPoint);
-            return e is null ? null : MountInfo.KernelDeviceName(e.Source);
-        }
-        catch (IOException) { return null; }
-        catch (UnauthorizedAccessException) { return null; }
-    }
+    public static string? LookupDevice(string mountPoint) =>
+        MountTable.FindTopmost(mountPoint, out _)?.KernelDeviceName;
 
     /// <summary>Feed a recognised kernel log line. Returns true if it concerns this filesystem (a reason to poll now).</summary>
     public bool NoteKernelEvent(in KernelFsEvent e)

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using FsHealer.Core.Mounts;
 using FsHealer.Core.Text;
-using FsHealer.Core.XfsPoll;
+using FsHealer.Linux.Mounts;
 
 namespace FsHealer.Linux.XfsPoll;
 
@@ -55,13 +56,12 @@ public static partial class XfsOfflineRepair
         var report = new OfflineRepairReport();
         mountPoint = Path.GetFullPath(mountPoint);
         if (mountPoint.Length > 1) mountPoint = mountPoint.TrimEnd('/');
-        List<MountInfoEntry> mounts;
-        try { mounts = MountInfo.Parse(File.ReadAllText("/proc/self/mountinfo")); }
-        catch (IOException ex) { return Refuse(report, $"{mountPoint}: cannot read /proc/self/mountinfo: {ex.Message}"); }
-        var entry = MountInfo.Find(mounts, mountPoint);
+        var mounts = MountTable.ReadMountInfo(out string? error);
+        if (mounts is null) return Refuse(report, $"{mountPoint}: {error}");
+        var entry = MountInfoParser.FindTopmost(mounts, mountPoint);
         if (entry is null) return Refuse(report, $"{mountPoint}: not a mount point");
-        if (entry.FsType != "xfs") return Refuse(report, $"{mountPoint}: is {entry.FsType}, not xfs");
-        var root = MountInfo.Find(mounts, "/");
+        if (entry.FullFsType != "xfs") return Refuse(report, $"{mountPoint}: is {entry.FullFsType}, not xfs");
+        var root = MountInfoParser.FindTopmost(mounts, "/");
         if (mountPoint == "/" || (root is not null && root.Source == entry.Source))
             return Refuse(report, $"{mountPoint}: {entry.Source} holds the root filesystem; offline repair needs a rescue boot");
         if (mounts.Count(m => m.Source == entry.Source) > 1)
@@ -117,7 +117,7 @@ public static partial class XfsOfflineRepair
     }
 
     /// <summary>Per-mount flags plus the filesystem's own options, without the ones mount would reject.</summary>
-    public static string MountOptions(MountInfoEntry e)
+    public static string MountOptions(MountEntry e)
     {
         var opts = new List<string>();
         foreach (var o in e.MountOptions.Split(',', StringSplitOptions.RemoveEmptyEntries)) if (!opts.Contains(o)) opts.Add(o);

@@ -81,10 +81,10 @@ public static class Ext4Command
     private static void Heal(FsErrorWatcher watcher, FsErrorReport r, Ext4HealPolicy policy, Action<string> log)
     {
         var m = Ext4SysfsReader.FindMount(r.MountPoint!);
-        if (m is null || m.FsType != "ext4") { log($"{r.MountPoint}: not an ext4 mount any more; no heal"); return; }
+        if (m is null || m.FullFsType != "ext4") { log($"{r.MountPoint}: not an ext4 mount any more; no heal"); return; }
         var plan = Ext4HealPlanner.Plan(new Ext4HealInput
         {
-            MountPoint = m.MountPoint, Device = m.Source, Options = m.Options, HasErrors = true,
+            MountPoint = m.MountPoint, Device = m.Source, Options = Ext4MountOptions.Of(m), HasErrors = true,
             IsRootFs = m.MountPoint == "/", Busy = null, Policy = policy,
         });
         log($"plan for {m.MountPoint}: {plan}");

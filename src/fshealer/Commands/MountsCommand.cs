@@ -86,7 +86,7 @@ public static class MountsReport
             r.Mounts.Add(new MountRowDto
             {
                 MntId = e.Key, ParentId = e.ParentUniqueId != 0 ? e.ParentUniqueId : e.ParentLegacyId, LegacyId = e.LegacyId,
-                Dev = e.Dev, FsType = e.FsSubtype.Length > 0 ? $"{e.FsType}.{e.FsSubtype}" : e.FsType, Source = e.Source,
+                Dev = e.Dev, FsType = e.FullFsType, Source = e.Source,
                 MountPoint = e.MountPoint, Root = e.MntRoot, Options = e.MountOptions, ReadOnly = e.ReadOnly,
                 Role = role switch { MountRole.Target => "target", MountRole.BindOfSubtree => "bind", _ => "unsupported" },
             });

@@ -96,10 +96,10 @@ public sealed class Ext4Watcher : IFsWatcher
                 if (LastHeal.TryGetValue(r.MountPoint, out var last) && DateTime.UtcNow - last < TimeSpan.FromMinutes(1)) continue;
                 LastHeal[r.MountPoint] = DateTime.UtcNow;
                 var m = Ext4SysfsReader.FindMount(r.MountPoint);
-                if (m is null || m.FsType != "ext4") { ctx.Console.Out($"{r.MountPoint}: no longer an ext4 mount; nothing to heal"); continue; }
+                if (m is null || m.FullFsType != "ext4") { ctx.Console.Out($"{r.MountPoint}: no longer an ext4 mount; nothing to heal"); continue; }
                 var plan = Ext4HealPlanner.Plan(new Ext4HealInput
                 {
-                    MountPoint = m.MountPoint, Device = m.Source, Options = m.Options, HasErrors = true,
+                    MountPoint = m.MountPoint, Device = m.Source, Options = Ext4MountOptions.Of(m), HasErrors = true,
                     IsRootFs = m.MountPoint == "/", Busy = null, Policy = policy,
                 });
                 ctx.Console.Out($"{m.MountPoint}: heal plan: {plan}");

@@ -1,5 +1,6 @@
 using FsHealer.Core.Ext4;
 using FsHealer.Core.Fanotify;
+using FsHealer.Core.Mounts;
 
 namespace FsHealer.Core.Tests.Ext4;
 
@@ -185,17 +186,18 @@ public class Ext4MountOptionsTests
             "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n" +
             "95 22 7:3 / /tmp/a\\040b rw,relatime shared:50 master:2 - ext4 /dev/loop3 rw,errors=remount-ro,emergency_ro\n" +
             "garbage line\n";
-        var list = MountInfoEntry.ParseAll(text, out int bad);
-        Assert.Equal(1, bad);
+        var bad = new List<string>();
+        var list = MountInfoParser.ParseAll(text, bad);
+        Assert.Single(bad);
         Assert.Equal(2, list.Count);
         var e = list[1];
         Assert.Equal("/tmp/a b", e.MountPoint);
-        Assert.Equal((7u, 3u), (e.Major, e.Minor));
+        Assert.Equal((7u, 3u), (e.DevMajor, e.DevMinor));
         Assert.Equal("ext4", e.FsType);
         Assert.Equal("/dev/loop3", e.Source);
-        Assert.True(e.Options.EmergencyReadOnly);
-        Assert.Equal(Ext4ErrorsPolicy.RemountRo, e.Options.ErrorsPolicy);
-        Assert.Equal("a\\b\\9", MountInfoEntry.Unescape("a\\134b\\9"));
+        Assert.True(Ext4MountOptions.Of(e).EmergencyReadOnly);
+        Assert.Equal(Ext4ErrorsPolicy.RemountRo, Ext4MountOptions.Of(e).ErrorsPolicy);
+        Assert.Equal("a\\b\\9", MountInfoParser.Unescape("a\\134b\\9"));
     }
 }
 

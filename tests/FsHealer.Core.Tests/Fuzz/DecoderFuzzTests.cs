@@ -179,7 +179,7 @@ public class DecoderFuzzTests
                 return info is not null;
             });
 
-    // ---------- mountinfo (Core/Mounts, Core/XfsPoll, Core/Ext4 parsers) ----------
+    // ---------- mountinfo (the one parser, Core/Mounts, and the helpers the XFS and ext4 code use on its entries) ----------
     private static readonly string[] MountInfoLines =
     [
         "36 35 98:0 /mnt1 /mnt/parent\\040dir rw,noatime master:1 - ext3 /dev/root rw,errors=continue",
@@ -200,11 +200,11 @@ public class DecoderFuzzTests
                 {
                     var e = MountInfoParser.ParseLine(line, out var err);
                     if (e is null && line.Length > 0) Reason(err, "MountInfoParser.ParseLine");
-                    _ = FsHealer.Core.XfsPoll.MountInfo.TryParseLine(line, out _);
-                    _ = FsHealer.Core.Ext4.MountInfoEntry.TryParse(line, out _);
+                    if (e is null) continue;
+                    _ = (e.FullFsType, e.KernelDeviceName, Ext4MountOptions.Of(e).ErrorsPolicy);
+                    _ = MountInfoParser.FindTopmost(all, e.MountPoint);
                 }
-                _ = FsHealer.Core.XfsPoll.MountInfo.Parse(text);
-                _ = FsHealer.Core.Ext4.MountInfoEntry.ParseAll(text, out _);
+                _ = MountInfoParser.FindTopmost(all, "/");
                 _ = MountInfoParser.Unescape(text);
                 return diags.Count == 0;
             });

@@ -69,12 +69,12 @@ public class FaultyDeviceKernelTests
         Out($"touch after journal EIO: exit {exit} {output.Trim()}; faultyfs: {fs.Counters()}");
         var events = h.DrainFor(TimeSpan.FromSeconds(2)).Where(x => x.Event.Kind == FsErrorKind.Error).ToList();
         foreach (var e in events) Out(e.ToString());
-        var m = Ext4SysfsReader.FindMount(fs.Mnt)!;
-        Out($"mount options: {m.Options}");
-        Assert.True(m.Options.EmergencyReadOnly, $"expected emergency_ro in {m.Options}");
+        var options = Ext4MountOptions.Of(Ext4SysfsReader.FindMount(fs.Mnt)!);
+        Out($"mount options: {options}");
+        Assert.True(options.EmergencyReadOnly, $"expected emergency_ro in {options}");
         Assert.NotEmpty(events);
         Assert.Contains(events, e => e.Event.FilesystemWide && e.Event.Error is 5 or 30 or 117);
-        var plan = Ext4HealPlanner.Plan(new Ext4HealInput { MountPoint = fs.Mnt, Device = fs.Device, Options = m.Options, Policy = Ext4HealPolicy.Report });
+        var plan = Ext4HealPlanner.Plan(new Ext4HealInput { MountPoint = fs.Mnt, Device = fs.Device, Options = options, Policy = Ext4HealPolicy.Report });
         Assert.Equal(Ext4PlanDecision.Report, plan.Decision);
         Assert.Contains(plan.Reasons, x => x.Contains("emergency_ro"));
     }

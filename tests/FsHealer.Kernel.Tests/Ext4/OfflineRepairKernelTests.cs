@@ -16,7 +16,7 @@ public class OfflineRepairKernelTests
         Assert.Empty(st.Diagnostics);
         return new Ext4HealInput
         {
-            MountPoint = fs.Mnt, Device = fs.Device, Options = m.Options, HasErrors = st.HasErrors,
+            MountPoint = fs.Mnt, Device = fs.Device, Options = Ext4MountOptions.Of(m), HasErrors = st.HasErrors,
             IsRootFs = false, Busy = null, Policy = policy,
         };
     }
@@ -32,10 +32,10 @@ public class OfflineRepairKernelTests
             var ev = h.Next(x => x.Event.Kind == FsErrorKind.Error, TimeSpan.FromSeconds(5));
             Out($"detected: {ev}");
         }
-        var before = Ext4SysfsReader.FindMount(fs.Mnt)!;
-        Out($"mount options before: {before.Options}");
-        Assert.True(before.Options.EmergencyReadOnly);
-        Assert.Equal(Ext4ErrorsPolicy.RemountRo, before.Options.ErrorsPolicy);
+        var before = Ext4MountOptions.Of(Ext4SysfsReader.FindMount(fs.Mnt)!);
+        Out($"mount options before: {before}");
+        Assert.True(before.EmergencyReadOnly);
+        Assert.Equal(Ext4ErrorsPolicy.RemountRo, before.ErrorsPolicy);
 
         var plan = Ext4HealPlanner.Plan(InputFor(fs, Ext4HealPolicy.OfflineRepair));
         Out($"plan: {plan}");
@@ -48,12 +48,13 @@ public class OfflineRepairKernelTests
         Assert.True(repair.Status is 1 or 2, $"e2fsck -fy should have corrected errors: {repair}");
 
         var after = Ext4SysfsReader.FindMount(fs.Mnt)!;
-        Out($"mount options after: {after.Options}");
+        var afterOptions = Ext4MountOptions.Of(after);
+        Out($"mount options after: {afterOptions}");
         Assert.Equal(fs.Mnt, after.MountPoint);
         Assert.Equal(fs.Device, after.Source);
-        Assert.False(after.Options.EmergencyReadOnly);
-        Assert.Equal(Ext4ErrorsPolicy.RemountRo, after.Options.ErrorsPolicy);
-        Assert.Contains("noatime", after.Options.Options);
+        Assert.False(afterOptions.EmergencyReadOnly);
+        Assert.Equal(Ext4ErrorsPolicy.RemountRo, afterOptions.ErrorsPolicy);
+        Assert.Contains("noatime", afterOptions.Options);
         Assert.Equal("0", fs.Sysfs("errors_count"));
         foreach (var (rel, sum) in fs.Checksums)
             if (rel != "d1/f3") Assert.Equal(sum, fs.Sha(rel));

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
-using FsHealer.Core.XfsPoll;
+using FsHealer.Core.Mounts;
+using FsHealer.Linux.Mounts;
 using FsHealer.Linux.XfsPoll;
 using FsHealer.Kernel.Tests.Infra;
 
@@ -14,7 +15,12 @@ public class XfsOfflineRepairKernelTests
         new[] { "f1" }.Concat(Enumerable.Range(1, 20).Select(i => $"data{i}"))
             .ToDictionary(n => n, n => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Path.Combine(mnt, n)))));
 
-    private static MountInfoEntry? Entry(string mnt) => MountInfo.Find(MountInfo.Parse(File.ReadAllText("/proc/self/mountinfo")), mnt);
+    private static MountEntry? Entry(string mnt)
+    {
+        var e = MountTable.FindTopmost(mnt, out var error);
+        Assert.Null(error);
+        return e;
+    }
 
     [Fact]
     public void DirectoryCorruption_IsRepairedOffline_VerifiedClean_Remounted_DataUnchanged()
