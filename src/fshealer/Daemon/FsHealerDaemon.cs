@@ -203,8 +203,9 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
     /// Once start-up has settled, after every collection and otherwise every 10 minutes: unmap the clean file pages
     /// (code of start-up, option parsing, attach and repair paths; read-only data) that the kernel mapped 64 KiB at a
     /// time (fault-around). The idle loop maps the pages it uses again from the page cache, a few dozen minor faults.
-    /// At 10 filesystems idle RSS goes from ~18 MiB to ~10 MiB (bench/README.md); what is safe to drop and why is
-    /// <see cref="FsHealer.Core.Memory.ProcessMappings"/>'s. Costs 0.45 ms and ~170 KB of garbage per call (AOT; JIT 3.5 ms: hundreds of mappings), one read of /proc/self/smaps (bench: idle-alloc).
+    /// At 10 filesystems idle RSS goes from ~18 MiB to ~9 MiB (bench/README.md); what is safe to drop and why is
+    /// <see cref="FsHealer.Core.Memory.ProcessMappings"/>'s. One read of /proc/self/smaps: 0.45 ms and ~170 KB of
+    /// garbage per call (AOT; JIT 3.5 ms, hundreds of mappings; bench: idle-alloc).
     /// </summary>
     private void ReleaseFilePages()
     {
