@@ -83,6 +83,18 @@ public sealed class BlockNode
         }
     }
 
+    /// <summary>Every device under <paramref name="roots"/> (each root's <see cref="All"/>, in order), each once even
+    /// when two roots share one (a disk under two btrfs members).</summary>
+    public static List<BlockNode> AllOf(IEnumerable<BlockNode> roots)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var list = new List<BlockNode>();
+        foreach (var r in roots)
+            foreach (var n in r.All())
+                if (seen.Add(n.SysPath)) list.Add(n);
+        return list;
+    }
+
     /// <summary>The physical end of the stack: nodes with nothing below them.</summary>
     public IEnumerable<BlockNode> Leaves() => All().Where(n => n.Below.Count == 0);
 

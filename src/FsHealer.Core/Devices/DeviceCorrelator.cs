@@ -75,9 +75,9 @@ public sealed class DeviceCorrelator(ISysfsView sysfs)
 
     public int Count { get { lock (_lock) return _fs.Count; } }
 
-    /// <summary>Resolve and take the baseline. Returns the one-line stack description (for the attach log).</summary>
-    /// <summary><paramref name="key"/> identifies the filesystem (its device number); a second attach of the same key
-    /// replaces the first.</summary>
+    /// <summary>Resolve and take the baseline. Returns the one-line stack description (for the attach log).
+    /// <paramref name="key"/> identifies the filesystem (its device number); a second attach of the same key replaces
+    /// the first.</summary>
     public string Attach(string key, string mount, string fsType, string source, FsDeviceSpec spec, DateTimeOffset now)
     {
         lock (_lock)
@@ -229,11 +229,8 @@ public sealed class DeviceCorrelator(ISysfsView sysfs)
         var notes = new List<string>();
         fs.Roots = fs.Spec.Resolve(sysfs, notes);
         fs.Notes = notes;
-        fs.Nodes = [];
-        fs.NodePaths = new(StringComparer.Ordinal);
-        foreach (var r in fs.Roots)
-            foreach (var n in r.All())
-                if (fs.NodePaths.Add(n.SysPath)) fs.Nodes.Add(n);
+        fs.Nodes = BlockNode.AllOf(fs.Roots);
+        fs.NodePaths = fs.Nodes.Select(n => n.SysPath).ToHashSet(StringComparer.Ordinal);
         fs.ResolvedAt = now;
     }
 

@@ -127,7 +127,7 @@ public static class DeviceHealth
     public static string Describe(string mount, IReadOnlyList<BlockNode> roots, IReadOnlyDictionary<string, DeviceSample> baseline,
                                   IReadOnlyDictionary<string, DeviceSample> now, string since, out int rising, out bool problems)
     {
-        var nodes = roots.SelectMany(r => r.All()).GroupBy(n => n.SysPath).Select(g => g.First()).ToList();
+        var nodes = BlockNode.AllOf(roots);
         var leaves = nodes.Where(n => n.Below.Count == 0).ToList();
         var via = nodes.Where(n => n.Below.Count > 0).ToList();
         var sb = new StringBuilder(mount).Append(": ");

@@ -34,7 +34,7 @@ public static class DevicesCommand
         var notes = new List<string>();
         var roots = FsDeviceSpecs.For(mount, fsType, dev, notes).Resolve(view, notes);
         if (roots.Count == 0) return $"no block device found for {dev}";
-        var problems = roots.SelectMany(r => r.All()).DistinctBy(n => n.SysPath)
+        var problems = BlockNode.AllOf(roots)
                             .SelectMany(n => DeviceHealth.Problems(DeviceHealth.Sample(view, n))).Select(p => p.ToString()).ToList();
         return string.Join(", ", roots.Select(r => r.Describe())) + (problems.Count > 0 ? "; " + string.Join("; ", problems) : "");
     }
@@ -65,7 +65,7 @@ public static class DevicesCommand
             var spec = FsDeviceSpecs.For(mount, fsType, dev, notes);
             var roots = spec.Resolve(view, notes);
             stdout.WriteLine(roots.Count == 0 ? $"{mount}: no block device found (dev {dev})" : $"{mount}: {string.Join(", ", roots.Select(r => r.Describe()))}");
-            foreach (var n in roots.SelectMany(r => r.All()).DistinctBy(n => n.SysPath))
+            foreach (var n in BlockNode.AllOf(roots))
                 stdout.WriteLine("  " + DeviceHealth.FormatSample(n, DeviceHealth.Sample(view, n)));
             foreach (var note in notes) stdout.WriteLine("  note: " + note);
         }
