@@ -24,28 +24,22 @@ public static class BlockDecode
     }
 
     /// <summary>A state word: the trimmed first line, if it is a plausible word (printable, no spaces, ≤ 64 chars).</summary>
-    public static string? ParseState(string? text)
-    {
-        if (text is null) return null;
-        var s = text.AsSpan();
-        int nl = s.IndexOf('\n');
-        if (nl >= 0) s = s[..nl];
-        s = s.Trim();
-        if (s.Length == 0 || s.Length > 64) return null;
-        foreach (char c in s) if (c <= ' ' || c > '~') return null;
-        return s.ToString();
-    }
+    public static string? ParseState(string? text) => FirstLine(text, 64, c => c > ' ' && c <= '~');
 
     /// <summary>A short text value (dm name): trimmed first line, printable, ≤ 128 chars.</summary>
-    public static string? ParseText(string? text)
+    public static string? ParseText(string? text) => FirstLine(text, 128, c => c >= ' ' && c != '\x7f');
+
+    /// <summary>The trimmed first line of <paramref name="text"/> when it is 1..<paramref name="maxLength"/> characters,
+    /// all <paramref name="allowed"/>; else null.</summary>
+    private static string? FirstLine(string? text, int maxLength, Func<char, bool> allowed)
     {
         if (text is null) return null;
         var s = text.AsSpan();
         int nl = s.IndexOf('\n');
         if (nl >= 0) s = s[..nl];
         s = s.Trim();
-        if (s.Length == 0 || s.Length > 128) return null;
-        foreach (char c in s) if (c < ' ' || c == '\x7f') return null;
+        if (s.Length == 0 || s.Length > maxLength) return null;
+        foreach (char c in s) if (!allowed(c)) return null;
         return s.ToString();
     }
 
