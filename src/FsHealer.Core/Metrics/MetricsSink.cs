@@ -25,6 +25,9 @@ public sealed class MetricFamily(string name, string help, MetricType type, para
 
     internal void Set(double value, string[] labels) => Series[SeriesKey(labels)] = (labels, value);
     internal void Remove(string[] labels) => Series.Remove(SeriesKey(labels));
+    /// <summary>The series' value (0 when it does not exist).</summary>
+    internal double ValueOf(string[] labels) => Series.TryGetValue(SeriesKey(labels), out var v) ? v.Value : 0;
+    internal bool Contains(string[] labels) => Series.ContainsKey(SeriesKey(labels));
 }
 
 /// <summary>
@@ -139,10 +142,9 @@ public sealed class MetricsSink : IEventSink
         }
     }
 
-    private static double Get(MetricFamily f, params string[] labels) =>
-        f.Series.TryGetValue(string.Join('\u0001', labels), out var v) ? v.Value : 0;
+    private static double Get(MetricFamily f, params string[] labels) => f.ValueOf(labels);
 
-    private static bool Has(MetricFamily f, params string[] labels) => f.Series.ContainsKey(string.Join('\u0001', labels));
+    private static bool Has(MetricFamily f, params string[] labels) => f.Contains(labels);
 
     /// <summary>The daemon's freshness state of one filesystem with a limit (set at every freshness tick): the last
     /// good check it knows (from the history too) and whether it is overdue.</summary>
