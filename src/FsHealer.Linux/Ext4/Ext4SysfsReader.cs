@@ -33,9 +33,7 @@ public static class Ext4SysfsReader
     public static ulong? ReadErrorsCount(string errorsCountPath)
     {
         Span<byte> buf = stackalloc byte[32];
-        using var fd = Libc.Open(errorsCountPath, Libc.O_RDONLY, out _);
-        if (fd.IsInvalid) return null;
-        int n = Libc.ReadFull(fd, buf);
+        int n = Libc.ReadFile(errorsCountPath, buf);
         if (n <= 0) return null;
         var text = buf[..n].TrimEnd((byte)'\n');
         return System.Buffers.Text.Utf8Parser.TryParse(text, out ulong v, out int used) && used == text.Length ? v : null;

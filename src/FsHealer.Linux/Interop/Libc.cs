@@ -75,13 +75,15 @@ public static unsafe partial class Libc
     }
 
     /// <summary>read(2) retrying on EINTR. Returns bytes read, 0 at EOF, or -errno.</summary>
-    public static int Read(SafeFd fd, Span<byte> buffer)
+    public static int Read(SafeFd fd, Span<byte> buffer) => Read(fd.Fd, buffer);
+
+    private static int Read(int fd, Span<byte> buffer)
     {
         fixed (byte* p = buffer)
         {
             while (true)
             {
-                nint n = read(fd.Fd, p, (nuint)buffer.Length);
+                nint n = read(fd, p, (nuint)buffer.Length);
                 if (n >= 0) return (int)n;
                 int e = LastErrno;
                 if (e != 4 /* EINTR */) return -e;
@@ -91,7 +93,9 @@ public static unsafe partial class Libc
 
     /// <summary>Read until <paramref name="buffer"/> is full or end of file (short reads and EINTR retried). Returns the
     /// bytes read, or -errno.</summary>
-    public static int ReadFull(SafeFd fd, Span<byte> buffer)
+    public static int ReadFull(SafeFd fd, Span<byte> buffer) => ReadFull(fd.Fd, buffer);
+
+    private static int ReadFull(int fd, Span<byte> buffer)
     {
         int total = 0;
         while (total < buffer.Length)
@@ -107,23 +111,17 @@ public static unsafe partial class Libc
     /// <summary>Read a small file relative to an open directory into <paramref name="buffer"/>: openat, read until full
     /// or EOF, close. Returns the bytes read or -errno. No handle object: sysfs polls read a dozen attributes of every
     /// device every few seconds, most of them absent, and each SafeHandle is a finalizable allocation.</summary>
-    public static int ReadFileAt(SafeFd dir, string relativePath, Span<byte> buffer)
+    public static int ReadFileAt(SafeFd dir, string relativePath, Span<byte> buffer) => ReadFileAt(dir.Fd, relativePath, buffer);
+
+    /// <summary><see cref="ReadFileAt(SafeFd, string, Span{byte})"/> for a path (absolute, or relative to the working
+    /// directory).</summary>
+    public static int ReadFile(string path, Span<byte> buffer) => ReadFileAt(AT_FDCWD, path, buffer);
+
+    private static int ReadFileAt(int dirFd, string path, Span<byte> buffer)
     {
-        int fd = openat(dir.Fd, relativePath, O_RDONLY | O_CLOEXEC);
+        int fd = openat(dirFd, path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) return -LastErrno;
-        try
-        {
-            int total = 0;
-            fixed (byte* p = buffer)
-                while (total < buffer.Length)
-                {
-                    nint n = read(fd, p + total, (nuint)(buffer.Length - total));
-                    if (n < 0) { int e = LastErrno; if (e == 4 /* EINTR */) continue; return -e; }
-                    if (n == 0) break;
-                    total += (int)n;
-                }
-            return total;
-        }
+        try { return ReadFull(fd, buffer); }
         finally { close(fd); }
     }
 
