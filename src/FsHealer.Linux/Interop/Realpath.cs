@@ -15,7 +15,7 @@ public static unsafe partial class Realpath
     public static string? Resolve(string path, out int errno)
     {
         errno = 0;
-        if (path.Contains('\0')) { errno = 22; return null; }
+        if (path.Contains('\0')) { errno = FsHealer.Core.Text.Errno.EINVAL; return null; }
         byte* r = realpath(path, null);
         if (r == null) { errno = Libc.LastErrno; return null; }
         try { return Marshal.PtrToStringUTF8((nint)r); }

@@ -5,6 +5,9 @@ using FsHealer.Linux.Interop;
 
 namespace FsHealer.Linux.State;
 
+/// <summary>What <see cref="DaemonLock.TryAcquire"/> found.</summary>
+public enum LockState { Acquired, HeldByAnother, Unavailable }
+
 /// <summary>
 /// One daemon per state directory: <c>fshealer run</c> holds an open-file-description write lock on
 /// <c>&lt;state-dir&gt;/fshealer.lock</c> (which names its pid) for its whole life. A second daemon on the same state
@@ -13,8 +16,6 @@ namespace FsHealer.Linux.State;
 /// child (e2fsck, xfs_repair) never inherits it. <see cref="Probe"/> (for <c>fshealer status</c>) tests the lock
 /// without taking it.
 /// </summary>
-public enum LockState { Acquired, HeldByAnother, Unavailable }
-
 public sealed class DaemonLock : IDisposable
 {
     public const string FileName = "fshealer.lock";
