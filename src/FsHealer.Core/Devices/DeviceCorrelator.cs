@@ -155,7 +155,7 @@ public sealed class DeviceCorrelator(ISysfsView sysfs)
             if (now - _lastPoll >= PollInterval)
             {
                 _lastPoll = now;
-                Poll(now, events ??= []);
+                Poll(now, ref events);
             }
         }
         return events ?? (IReadOnlyList<FsEvent>)[];
@@ -187,7 +187,7 @@ public sealed class DeviceCorrelator(ISysfsView sysfs)
 
     /// <summary>Sample every device once (however many filesystems share it), compare with its previous sample.
     /// Linear in filesystems + devices; a poll that finds nothing new allocates only the samples themselves.</summary>
-    private void Poll(DateTimeOffset now, List<FsEvent> events)
+    private void Poll(DateTimeOffset now, ref List<FsEvent>? events)
     {
         _pollNodes.Clear();
         _pollSeen.Clear();
@@ -211,7 +211,7 @@ public sealed class DeviceCorrelator(ISysfsView sysfs)
                         changes.Add((p.Name, $"{p.Name} {before.States.GetValueOrDefault(p.Name) ?? "?"} -> {p.Value}", Severity.Error, 1));
                 foreach (var (structure, text, sev, count) in changes)
                     foreach (var fs in _fs.Values.Where(f => f.NodePaths.Contains(n.SysPath)))
-                        events.Add(new FsEvent
+                        (events ??= []).Add(new FsEvent
                         {
                             Time = now, Class = EventClass.CounterRise, Severity = sev, Mount = fs.Mount, FsType = fs.FsType,
                             Device = n.Name, Structure = structure, Count = count,
