@@ -3,11 +3,15 @@
 # touching the system's apt state or installing anything. Used by the Linux 7.x VM tier (kernel, xfsprogs 7.x)
 # and by the xfs_healer comparison benchmark (the released xfs_healer binary).
 #   scripts/sid-packages.sh [--cache DIR] PKG...     prints the directory the packages were unpacked into
+#   scripts/sid-packages.sh [--cache DIR] --depends PKG   prints PKG's candidate version and its Depends, one per line
+#                                                        (resolves a meta package such as linux-image-amd64)
 # The cache (default /var/cache/fshealer/sid, or $FSHEALER_SID_CACHE) keeps the .deb files and the unpacked tree;
 # a package already downloaded is not fetched again. Package lists are refreshed at most once a day.
 set -euo pipefail
 CACHE=${FSHEALER_SID_CACHE:-/var/cache/fshealer/sid}
 if [ "${1:-}" = "--cache" ]; then CACHE=$2; shift 2; fi
+depends=
+if [ "${1:-}" = "--depends" ]; then depends=1; shift; fi
 [ $# -gt 0 ] || { echo "usage: $0 [--cache DIR] PKG..." >&2; exit 64; }
 mkdir -p "$CACHE/lists/partial" "$CACHE/debs/partial" "$CACHE/root" "$CACHE/cache"
 SRC="$CACHE/sid.sources"
@@ -20,6 +24,11 @@ mkdir -p "$CACHE/srcparts"; cp -f "$SRC" "$CACHE/srcparts/sid.sources"
 stamp="$CACHE/lists/.updated"
 if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440 2>/dev/null)" ]; then
   "${APT[@]}" update >&2 && touch "$stamp"
+fi
+if [ -n "$depends" ]; then
+  info=$("${CACHEQ[@]}" show --no-all-versions "$1" 2>/dev/null) || { echo "$0: package $1 not found in sid" >&2; exit 1; }
+  awk '/^Version:/{print $2} /^Depends:/{sub(/^Depends: /, ""); gsub(/, /, "\n"); print}' <<<"$info"
+  exit 0
 fi
 cd "$CACHE/debs"
 for p in "$@"; do

@@ -249,6 +249,10 @@ public sealed class XfsHealerEngine
                     case RepairOutcome.ProbablyOk: Interlocked.Increment(ref Stats.RepairsProbablyOk); break;
                     case RepairOutcome.Unnecessary: Interlocked.Increment(ref Stats.RepairsUnnecessary); break;
                 }
+                // the repair may have fixed what the path lookup needs (an xattr repair restores the parent pointers):
+                // like xfs_healer, look again before the outcome line, which then names the file
+                if (path is null && e.Domain == HealthDomain.Inode && _target.HasParentPointers)
+                    path = _target.LookupPath(e.InodeIno, e.InodeGen);
                 if (XfsEventFormatter.FormatRepair(e, steps[i].StructFlag, outcome, _s.Mountpoint, path) is { } line)
                 {
                     _con.Out(line);
@@ -260,9 +264,6 @@ public sealed class XfsHealerEngine
                         Inode = e.Domain == HealthDomain.Inode ? e.InodeIno : null, Path = path, Errno = rc == 0 ? null : rc,
                     });
                 }
-                // the repair may have fixed the directory tree: try again for a path
-                if (path is null && e.Domain == HealthDomain.Inode && _target.HasParentPointers)
-                    path = _target.LookupPath(e.InodeIno, e.InodeGen);
                 if (outcome == RepairOutcome.Failed)
                 {
                     RunFullRepair("a targeted repair failed");

@@ -185,6 +185,29 @@ public class SessionScenarios
         finally { dir.Delete(true); }
     }
 
+    /// <summary>
+    /// Seen on Linux 7.2 (tier 4, xattr case): a corrupt attr fork hides the parent pointers, so the sick line has the
+    /// inode form; the repair restores them, and xfs_healer's outcome line already names the file. fshealer looks the
+    /// path up again after the repair and before printing, as xfs_healer does.
+    /// </summary>
+    [Fact]
+    public void InodeRepair_PathFoundAfterRepair_OutcomeLineNamesTheFile()
+    {
+        var con = new MemoryConsole();
+        var target = new SimulatedXfsTarget("/mnt/t") { HasParentPointers = true };
+        target.BeforeScrub = _ => target.Paths[596] = "/mnt/t/xattrfile"; // the repair fixes the parent pointers
+        var engine = new XfsHealerEngine(new XfsEngineSettings { Mountpoint = "/mnt/t", WantRepair = true, Log = true },
+            target, new RecordingUnitManager(), con);
+        engine.Handle(HealthMonitorEvent.Inode(HealthEventType.Sick, 596, 0x96d4d9c3, 0x20));
+        engine.Handle(HealthMonitorEvent.Inode(HealthEventType.Sick, 596, 0x96d4d9c3, 0x20));
+        Assert.Equal([
+            "/mnt/t ino 596 gen 0x96d4d9c3 xattr: sick",
+            "/mnt/t/xattrfile xattr: Repairs successful.",
+            "/mnt/t/xattrfile xattr: sick",
+            "/mnt/t/xattrfile xattr: Repairs successful.",
+        ], con.Stdout);
+    }
+
     [Fact]
     public void ReplayCommand_EndToEnd_MatchesLivePipeline()
     {
