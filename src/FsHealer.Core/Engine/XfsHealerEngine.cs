@@ -225,7 +225,11 @@ public sealed class XfsHealerEngine
 
         var steps = RepairPlanner.Plan(e);
         int n = steps.Length;
-        if (n == 0) return;
+        // sick bits no targeted repair covers (AG inodes, metadir, metapath, bits newer than us): xfs_healer 7.x
+        // starts the full check for them once the targeted repairs are done (seen on Linux 7.2: "agno 0x1 inodes: sick"
+        // → "Full repairs in progress.")
+        uint leftover = RepairPlanner.UnrepairableBits(e);
+        if (n == 0 && leftover == 0) return;
 
         int err = _target!.OpenForRepair(out var handle);
         if (err != 0 || handle is null)
@@ -267,9 +271,10 @@ public sealed class XfsHealerEngine
                 if (outcome == RepairOutcome.Failed)
                 {
                     RunFullRepair("a targeted repair failed");
-                    break;
+                    return;
                 }
             }
+            if (leftover != 0) RunFullRepair("no targeted repair exists for a sick structure");
         }
     }
 

@@ -208,6 +208,44 @@ public class SessionScenarios
         ], con.Stdout);
     }
 
+    /// <summary>
+    /// Seen on Linux 7.2 (tier 4, inode-core case): an inode whose core fails its verifier is reported as "agno N inodes:
+    /// sick", a structure with no targeted repair; xfs_healer 7.x then starts the full check (no outcome line). The same
+    /// for the bits left over after the targeted repairs of a mixed mask; a failed targeted repair starts it only once.
+    /// </summary>
+    [Fact]
+    public void SickBitsWithoutTargetedRepair_StartTheFullCheck()
+    {
+        var con = new MemoryConsole();
+        var units = new RecordingUnitManager();
+        var target = new SimulatedXfsTarget("/mnt/t");
+        var engine = new XfsHealerEngine(new XfsEngineSettings { Mountpoint = "/mnt/t", WantRepair = true, FullCheckInterval = TimeSpan.Zero },
+            target, units, con);
+        engine.Handle(HealthMonitorEvent.Group(HealthDomain.Ag, HealthEventType.Sick, 1, 0x400));            // inodes only
+        engine.Handle(HealthMonitorEvent.Group(HealthDomain.Ag, HealthEventType.Sick, 0, 0x400 | 0x10));     // inodes + bnobt
+        engine.Handle(HealthMonitorEvent.Fs(HealthEventType.Sick, 1u << 8));                                  // metadir
+        Assert.Equal([
+            "/mnt/t agno 0x1 inodes: sick",
+            "/mnt/t: Full repairs in progress.",
+            "/mnt/t agno 0x0 bnobt, inodes: sick",
+            "/mnt/t agno 0x0 bnobt: Repairs successful.",
+            "/mnt/t: Full repairs in progress.",
+            "/mnt/t metadir: sick",
+            "/mnt/t: Full repairs in progress.",
+        ], con.Stdout);
+        Assert.Equal(3, units.Started.Count);
+        Assert.Equal(3, target.OpenCount); // reopened (and validated) first, as xfs_healer does
+        Assert.Equal([5u], target.Calls.Select(c => c.Type)); // only bnobt had a targeted repair
+
+        // a failed targeted repair starts one full check, not a second one for the leftover bits
+        var con2 = new MemoryConsole();
+        var units2 = new RecordingUnitManager();
+        var engine2 = new XfsHealerEngine(new XfsEngineSettings { Mountpoint = "/mnt/t", WantRepair = true, FullCheckInterval = TimeSpan.Zero },
+            new SimulatedXfsTarget("/mnt/t", defaultOutcome: "fail"), units2, con2);
+        engine2.Handle(HealthMonitorEvent.Group(HealthDomain.Ag, HealthEventType.Sick, 0, 0x400 | 0x10));
+        Assert.Single(units2.Started);
+    }
+
     [Fact]
     public void ReplayCommand_EndToEnd_MatchesLivePipeline()
     {
