@@ -61,11 +61,16 @@ public sealed class XfsHealerSession(IHealerConsole console, string progname = "
 
         if (o.Svcname)
         {
-            if (!SystemdEscape.TryEscapePath(o.Mountpoint!, out _, out _))
+            // xfs_healer runs systemd-escape and lets its stderr through; when it prints nothing, xfs_healer says
+            // "No data available" (seen with xfsprogs 7.2 and systemd 252)
+            var escaped = SystemdEscape.EscapePathAsTool(o.Mountpoint!, out var warning, out var escapeError);
+            if (escaped is null)
             {
-                console.Err($"{o.Mountpoint}: {Errno.Message(Errno.EINVAL)}");
+                console.Err(escapeError!);
+                console.Err($"{o.Mountpoint}: {Errno.Message(Errno.ENODATA)}");
                 return 1;
             }
+            if (warning is not null) console.Err(warning);
             console.Out(SystemdEscape.InstanceName(HealerTemplate, o.Mountpoint!));
             return 0;
         }

@@ -9,25 +9,61 @@ namespace FsHealer.Core.Systemd;
 /// </summary>
 public static class SystemdEscape
 {
+    /// <summary>
+    /// unit_name_path_escape(): path_simplify() (duplicate slashes, "." components and a trailing slash dropped; a
+    /// relative path of only "." stays "."), "" and "/" become "-", anything still not normalized (a ".." component, a
+    /// lone ".") is an error.
+    /// </summary>
     public static bool TryEscapePath(string path, out string escaped, out string? error)
     {
         escaped = "";
         error = null;
-        if (string.IsNullOrEmpty(path)) { error = "empty path"; return false; }
         if (path.Contains('\0')) { error = "path contains NUL"; return false; }
-        // path_simplify(): drop empty and "." components; keep ".." (then not normalized → error).
-        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        var kept = new List<string>(parts.Length);
-        foreach (var p in parts)
-        {
-            if (p == ".") continue;
-            if (p == "..") { error = $"path {path} is not normalized"; return false; }
-            kept.Add(p);
-        }
-        if (kept.Count == 0) { escaped = "-"; return true; }   // root, or "." / "./" (simplifies to nothing)
-        escaped = Escape(string.Join('/', kept));
+        string simple = Simplify(path);
+        if (simple.Length == 0 || simple == "/") { escaped = "-"; return true; }
+        if (!IsNormalized(simple)) { error = $"path {path} is not normalized"; return false; }
+        escaped = Escape(simple.TrimStart('/'));
         return true;
     }
+
+    /// <summary>
+    /// <c>systemd-escape --path</c> as a program (xfs_healer runs it for --svcname and lets its stderr through): the
+    /// escaped name, or null with the tool's error line; a warning line for input it escapes but would not unescape
+    /// to the same path (systemd 252's texts, typo included).
+    /// </summary>
+    public static string? EscapePathAsTool(string path, out string? warning, out string? error)
+    {
+        warning = null;
+        error = null;
+        if (!TryEscapePath(path, out var escaped, out _))
+        {
+            error = !IsValidPath(path) ? $"Input '{path}' is not a valid file system path, failed to escape."
+                : !path.StartsWith('/') ? $"Input '{path}' is not an absolute file system path, failed to escape."
+                : !IsNormalized(path) ? $"Input '{path}' is not a normalized file system path, failed to escape."
+                : "Failed to escape string: Invalid argument";
+            return null;
+        }
+        if (!IsValidPath(path)) warning = $"Input '{path}' is not a valid file system path, escaping is likely not going be reversible.";
+        else if (!path.StartsWith('/')) warning = $"Input '{path}' is not an absolute file system path, escaping is likely not going to be reversible.";
+        return escaped;
+    }
+
+    private static string Simplify(string p)
+    {
+        if (p.Length == 0) return "";
+        var kept = p.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(c => c != ".");
+        string joined = string.Join('/', kept);
+        if (p[0] == '/') return "/" + joined;
+        return joined.Length == 0 ? "." : joined;
+    }
+
+    /// <summary>path_is_valid(): not empty, shorter than PATH_MAX, no component longer than NAME_MAX (bytes).</summary>
+    private static bool IsValidPath(string p) =>
+        p.Length > 0 && Encoding.UTF8.GetByteCount(p) < 4096 && p.Split('/').All(c => Encoding.UTF8.GetByteCount(c) <= 255);
+
+    /// <summary>path_is_normalized(): valid, no "." or ".." component, no "//".</summary>
+    private static bool IsNormalized(string p) =>
+        IsValidPath(p) && !p.Split('/').Any(c => c is "." or "..") && !p.Contains("//", StringComparison.Ordinal);
 
     public static string EscapePath(string path) =>
         TryEscapePath(path, out var e, out var err) ? e : throw new ArgumentException(err, nameof(path));

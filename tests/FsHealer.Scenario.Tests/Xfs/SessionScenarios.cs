@@ -138,6 +138,15 @@ public class SessionScenarios
         (rc, con, _) = Run(["--svcname", "/mnt/a-b/"]);
         Assert.Equal(0, rc);
         Assert.Equal(["xfs_healer@mnt-a\\x2db.service"], con.Stdout);
+        // relative and unnormalized paths: systemd-escape's warning or error on stderr, as xfs_healer 7.2 shows them
+        (rc, con, _) = Run(["--svcname", "relative/path"]);
+        Assert.Equal(0, rc);
+        Assert.Equal(["xfs_healer@relative-path.service"], con.Stdout);
+        Assert.Equal(["Input 'relative/path' is not an absolute file system path, escaping is likely not going to be reversible."], con.Stderr);
+        (rc, con, _) = Run(["--svcname", "/a/../b"]);
+        Assert.Equal(1, rc);
+        Assert.Empty(con.Stdout);
+        Assert.Equal(["Input '/a/../b' is not a normalized file system path, failed to escape.", "/a/../b: No data available"], con.Stderr);
     }
 
     [Fact]
