@@ -127,7 +127,7 @@ VMLINUZ=$MODDIR/vmlinuz
 
 # wrappers for the guest: the xfsprogs 7.x tools through sid's loader (they need glibc 2.38), a recording systemctl
 GBIN=$CACHE/guest-bin
-gkey=$( { ls -l "$SID/usr/sbin"; echo v1; } | sha256sum | cut -c1-16)
+gkey=$( { ls -l "$SID/usr/sbin"; echo v2; } | sha256sum | cut -c1-16)
 if [ "$(cat "$GBIN/.key" 2>/dev/null)" != "$gkey" ]; then
   rm -rf "$GBIN"; mkdir -p "$GBIN/bin72" "$GBIN/fake"
   LIBD=$SID/usr/lib/x86_64-linux-gnu
@@ -139,7 +139,7 @@ if [ "$(cat "$GBIN/.key" 2>/dev/null)" != "$gkey" ]; then
       printf '#!/bin/sh\nexec %s %s "$@"\n' "$(head -1 "$t" | sed 's/^#! *//; s/ .*//')" "$t" > "$GBIN/bin72/$n"
     fi
   done
-  printf '#!/bin/sh\n# tier-4 guest: no systemd in the chroot; record the call, succeed\necho "systemctl $*" >> /run/vm/systemctl.log\n' > "$GBIN/fake/systemctl"
+  printf '#!/bin/sh\n# tier-4 guest: no systemd in the chroot; record the call, succeed\necho "systemctl $*" >> "${SYSTEMCTL_LOG:-/run/vm/systemctl.log}"\n' > "$GBIN/fake/systemctl"
   chmod +x "$GBIN"/bin72/* "$GBIN"/fake/*
   echo "$gkey" > "$GBIN/.key"
 fi
@@ -200,7 +200,7 @@ if [ -n "$SCRIPT" ]; then
 fi
 log "booting Linux $KVER (QEMU TCG, 2 vCPUs; whole-boot limit ${BOOT_TIMEOUT}s, ${SCENARIO_TIMEOUT}s per scenario)"
 BOOT0=$(date +%s)
-nice -n 10 qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 3072 -display none -monitor none \
+nice -n 10 qemu-system-x86_64 -accel tcg,thread=multi -cpu "${FSHEALER_VM_CPU:-max}" -smp 2 -m 3072 -display none -monitor none \
   -serial "file:$OUT/console.log" -no-reboot -net none \
   -kernel "$VMLINUZ" -initrd "$INITRD" -append "console=ttyS0 quiet loglevel=3 panic=-1 tsc=reliable rdinit=/init" \
   -fsdev local,id=h,path=/,security_model=none,readonly=on,multidevs=remap -device virtio-9p-pci,fsdev=h,mount_tag=host \
