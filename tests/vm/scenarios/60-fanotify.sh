@@ -1,0 +1,105 @@
+#!/bin/bash
+# Scenario 5: generic FAN_FS_ERROR on Linux 7.x. One fanotify group (fshealer ext4-watch: FAN_CLASS_NOTIF |
+# FAN_REPORT_FID, a FAN_MARK_FILESYSTEM mark per filesystem) watches an XFS, an ext4 and a btrfs filesystem while each
+# meets an error. Found on 7.2 (asserted): XFS reports metadata corruption (EUCLEAN, with the inode's file handle) and
+# its shutdown (ESHUTDOWN) — it never did on 6.x; ext4 reports as before (trigger_fs_error: EUCLEAN, no file handle;
+# a corrupt inode: EUCLEAN on that inode); btrfs reports nothing for a data checksum failure (the reader gets EIO).
+# Scenario 7 (ext4/btrfs behaviour of the 6.x real-kernel tier, on 7.x) is the ext4 offline repair and btrfs scrub.
+# timeout: 400
+. "$VM_REPO/tests/vm/lib.sh"
+
+XM=$W/xfs EM=$W/ext4 BM=$W/btrfs
+setup_three() {
+  small_base "$W/x.img"; corrupt_dir "$W/x.img" victimdir
+  XDEV=$(mount_image "$W/x.img" "$XM")
+  truncate -s 64M "$W/e.img"; mkfs.ext4 -q -F -E lazy_itable_init=0 "$W/e.img"
+  mkdir -p "$W/e"; EDEV=$(mount_image "$W/e.img" "$W/e")
+  mkdir "$W/e/d1"; echo hello > "$W/e/d1/f3"; umount "$W/e"
+  debugfs -w -R "sif /d1/f3 block[0] 0x1234" "$EDEV" > /dev/null 2>&1
+  mkdir -p "$EM"; mount -o errors=continue "$EDEV" "$EM"
+  truncate -s 256M "$W/b.img"; mkfs.btrfs -q -f "$W/b.img"
+  BDEV=$(mount_image "$W/b.img" "$BM")
+  head -c 1M /dev/urandom > "$BM/victim"; sync
+  local logical phys
+  logical=$(filefrag -v -b4096 "$BM/victim" | awk '$1 == "0:" {sub(/\.\..*/, "", $4); print $4 * 4096; exit}')
+  phys=$(btrfs-map-logical -l "$logical" -b 4096 "$BDEV" 2>/dev/null | sed -nE 's/.*physical ([0-9]+) device.*/\1/p' | head -1)
+  [ -n "$phys" ] || fail "cannot map the btrfs file's block (logical $logical)"
+  umount "$BM"
+  dd if=/dev/urandom of="$W/b.img" bs=4096 count=1 seek=$((phys / 4096)) conv=notrunc status=none
+  mount "$BDEV" "$BM"
+}
+
+generic_errors() {
+  setup_three
+  "$FSH" ext4-watch "$XM" "$EM" "$BM" --duration 120 > "$W/watch.out" 2> "$W/watch.err" &
+  local wpid=$!; bg_pid "$wpid"
+  fail_context "$W/watch.out" "$W/watch.err"
+  wait_for "$W/watch.out" "^watching $BM$" 30
+  ls "$XM/victimdir" > /dev/null 2>&1 || true
+  echo "tier4 test" > "/sys/fs/ext4/${EDEV#/dev/}/trigger_fs_error"
+  cat "$EM/d1/f3" > /dev/null 2>&1 || true
+  cat "$BM/victim" > /dev/null 2> "$W/btrfs.read" || true
+  wait_for "$W/watch.out" "$XM: EUCLEAN" 30
+  wait_for "$W/watch.out" "$EM: EUCLEAN" 30
+  xfs_io -x -c "shutdown -f" "$XM"
+  wait_for "$W/watch.out" "$XM: ESHUTDOWN" 30
+  nap 2
+  kill "$wpid"
+  note "what each filesystem reported through FAN_FS_ERROR:"; sed 's/^/    /' "$W/watch.out"
+  assert_match "$W/watch.out" "^[0-9:.]+ $XM: EUCLEAN \(Structure needs cleaning\) x[0-9]+ on .*" "XFS metadata corruption through FAN_FS_ERROR (new in 7.x)"
+  assert_match "$W/watch.out" "^[0-9:.]+ $XM: ESHUTDOWN \(Cannot send after transport endpoint shutdown\) x[0-9]+ on " "XFS shutdown through FAN_FS_ERROR"
+  assert_match "$W/watch.out" "^[0-9:.]+ $EM: EUCLEAN \(Structure needs cleaning\) x[0-9]+ on superblock" "ext4 trigger_fs_error (no file handle)"
+  assert_match "$W/btrfs.read" "Input/output error" "the btrfs reader got EIO (checksum failure)"
+  assert_no_match "$W/watch.out" "^[0-9:.]+ $BM: " "btrfs reports no FAN_FS_ERROR for a data checksum failure"
+}
+run_case generic-fs-error generic_errors
+
+# scenario 7, ext4: a corrupt inode met with errors=continue, the watcher's offline-repair policy: unmount, e2fsck -fy,
+# remount with the same options (the 6.x tier's OfflineRepairKernelTests, on 7.x)
+ext4_offline_repair() {
+  truncate -s 64M "$W/e.img"; mkfs.ext4 -q -F -E lazy_itable_init=0 "$W/e.img"
+  mkdir -p "$EM"; local dev; dev=$(mount_image "$W/e.img" "$EM")
+  mkdir "$EM/d1"; for i in 1 2 3; do echo "file $i" > "$EM/d1/f$i"; done; umount "$EM"
+  debugfs -w -R "sif /d1/f3 block[0] 0x1234" "$dev" > /dev/null 2>&1
+  mount -o errors=continue "$dev" "$EM"
+  "$FSH" ext4-watch "$EM" --policy offline-repair --duration 120 > "$W/watch.out" 2> "$W/watch.err" &
+  local wpid=$!; bg_pid "$wpid"
+  fail_context "$W/watch.out" "$W/watch.err"
+  wait_for "$W/watch.out" "^watching $EM$" 30
+  cat "$EM/d1/f3" > /dev/null 2>&1 || true
+  wait_for "$W/watch.out" "^heal $EM: " 90
+  kill "$wpid"
+  assert_match "$W/watch.out" "^heal $EM: OfflineRepair succeeded$" "the offline repair"
+  assert_match /proc/self/mounts "^$dev $EM ext4 .*errors=continue" "remounted with its options"
+  assert_eq "file 1" "$(cat "$EM/d1/f1")" "an intact file after the repair"
+  umount "$EM"
+  e2fsck -fn "$dev" > "$W/fsck.out" 2>&1 || fail "e2fsck -fn after the repair: $(cat "$W/fsck.out")"
+}
+run_case ext4-offline-repair ext4_offline_repair
+
+# scenario 7, btrfs: two-device RAID1, one mirror's copy of a data block corrupted: fshealer btrfs scrub repairs it
+# from the other copy and the device counters show it (the 6.x tier's BtrfsHealingTests, on 7.x)
+btrfs_scrub() {
+  truncate -s 256M "$W/b1.img" "$W/b2.img"
+  local d1 d2; d1=$(attach "$W/b1.img"); d2=$(attach "$W/b2.img")
+  mkfs.btrfs -q -f -d raid1 -m raid1 "$d1" "$d2"
+  mkdir -p "$BM"; mount "$d1" "$BM"
+  head -c 1M /dev/urandom > "$BM/victim"; sync
+  local sum; sum=$(md5sum < "$BM/victim")
+  local logical phys
+  logical=$(filefrag -v -b4096 "$BM/victim" | awk '$1 == "0:" {sub(/\.\..*/, "", $4); print $4 * 4096; exit}')
+  phys=$(btrfs-map-logical -l "$logical" -b 4096 "$d2" 2>/dev/null | sed -nE "s|.*physical ([0-9]+) device $d2.*|\1|p" | head -1)
+  [ -n "$phys" ] || fail "cannot map the block onto $d2"
+  umount "$BM"
+  dd if=/dev/urandom of="$W/b2.img" bs=4096 count=1 seek=$((phys / 4096)) conv=notrunc status=none
+  mount "$d1" "$BM"
+  local rc=0
+  "$FSH" btrfs scrub "$BM" > "$W/scrub.out" 2>&1 || rc=$?
+  fail_context "$W/scrub.out"
+  note "scrub: $(tr '\n' '|' < "$W/scrub.out")"
+  assert_eq 0 "$rc" "fshealer btrfs scrub exit status (errors corrected)"
+  assert_match "$W/scrub.out" "[Cc]orrected|corrected" "the scrub corrected the bad copy"
+  assert_eq "$sum" "$(md5sum < "$BM/victim")" "the file's content"
+  umount "$BM"
+}
+run_case btrfs-raid1-scrub btrfs_scrub
