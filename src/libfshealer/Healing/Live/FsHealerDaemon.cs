@@ -254,12 +254,18 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             // the same superblock attached again before its old mount's detach was seen: replace, don't leak
             if (_watched.Remove(t.DevKey, out var stale)) stale.Watcher?.Dispose();
         }
-        var fs = new WatchedFilesystem(identity, t.PreferredPath, t.PreferredMountId, t.Source, _ctx.ComputePolicy(t));
+        var policy = _ctx.ComputePolicy(t);
+        WatchedFilesystem? before = null;
         lock (_recent)
         {
             PruneRecent();
-            if (_recent.Remove(identity.Id + "\0" + identity.Dev, out var before)) fs.InheritGates(before.Fs);
+            if (_recent.Remove(identity.Id + "\0" + identity.Dev, out var b)) before = b.Fs;
         }
+        // remounted where it was (an offline repair mounts it again, or an administrator does): the same filesystem at
+        // the same place keeps the policy it was attached with, even if that came with it from an earlier place
+        if (before is not null && before.Path == t.PreferredPath) policy = before.Policy;
+        var fs = new WatchedFilesystem(identity, t.PreferredPath, t.PreferredMountId, t.Source, policy);
+        if (before is not null) fs.InheritGates(before);
         IFsWatcher? w = null;
         string how;
         try

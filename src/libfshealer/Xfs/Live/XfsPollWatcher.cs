@@ -77,6 +77,7 @@ public sealed class XfsPollWatcher : IFsWatcher
             }
             poller.DrainKernelLog(kmsg, d => con.Err($"{mnt}: {d}")); // shutdown reasons come from the log
             var r = poller.Poll((ulong)DateTime.UtcNow.Subtract(DateTime.UnixEpoch).Ticks * 100);
+            if (_fs.Path != mnt) continue;   // moved while we polled: what the old path showed is not this filesystem's
             bool sick = false;
             foreach (var e in r.Events)
             {
