@@ -8,6 +8,9 @@ namespace FsHealer.Cli.Commands;
 /// <summary>`fshealer run`: the daemon that watches every supported filesystem.</summary>
 public static class RunCommand
 {
+    /// <summary>sysexits.h EX_CONFIG: the configuration is unusable (the unit does not restart on it).</summary>
+    public const int ExConfig = 78;
+
     public static Command Create()
     {
         var config = new Option<string?>("--config") { Description = "Configuration file (default /etc/fshealer/fshealer.json)." };
@@ -39,7 +42,10 @@ public static class RunCommand
                 Console.Error.WriteLine($"fshealer run: --media-scan-interval: {merr}");
                 return 2;
             }
-            var console = new TextWriterConsole(Console.Out, Console.Error);
+            // under systemd: one journal record per event, and priorities for every other line (JournalConsole)
+            using var journal = Environment.GetEnvironmentVariable("JOURNAL_STREAM") is { Length: > 0 } ? FsHealer.Linux.Journal.JournalSink.Create(Console.Error) : null;
+            using var journalConsole = journal is { UsesJournal: true } ? new FsHealer.Linux.Journal.JournalConsole(journal) : null;
+            IHealerConsole console = (IHealerConsole?)journalConsole ?? new TextWriterConsole(Console.Out, Console.Error);
             void Diag(string m) => console.Err($"fshealer: {m}");
 
             // configuration: a broken file at start is an error (say why); on SIGHUP a broken file keeps the old one
@@ -47,7 +53,8 @@ public static class RunCommand
             if (!first.Ok)
             {
                 foreach (var e in first.Errors) console.Err($"fshealer: configuration: {e}");
-                return 2;
+                // EX_CONFIG: fshealer.service has RestartPreventExitStatus=78, so a broken file does not restart-loop
+                return ExConfig;
             }
             var cfg = store.Current;
             var state = pr.GetValue(stateDir) ?? cfg.StateDir;
@@ -84,13 +91,22 @@ public static class RunCommand
             using var cts = new CancellationTokenSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
             using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cts.Cancel(); });
+            FsHealerDaemon? running = null;
+            using var reloadNotify = new FsHealer.Linux.Systemd.SdNotify();
             using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
             {
                 c.Cancel = true;
+                // systemd (Type=notify, ExecReload=kill -HUP): RELOADING=1 with the monotonic time, then READY=1
+                reloadNotify.Send($"RELOADING=1\nMONOTONIC_USEC={FsHealer.Linux.Systemd.SdNotify.MonotonicMicroseconds()}");
+                try { Reload(); }
+                finally { reloadNotify.Send(running is { } d ? $"READY=1\nSTATUS={d.StatusText}" : "READY=1"); }
+            });
+            void Reload()
+            {
                 var r = store.Reload();
                 if (r.Ok) console.Out($"fshealer: configuration reloaded from {store.Current.SourcePath ?? "(defaults)"}; applies to filesystems attached from now on");
                 else foreach (var e in r.Errors) Diag($"configuration reload failed, keeping the old one: {e}");
-            });
+            }
 
             var metrics = new FsHealer.Core.Metrics.MetricsSink();
             var daemon = new FsHealerDaemon(opts, console, Watchers.Factories, store)
@@ -98,7 +114,14 @@ public static class RunCommand
                 FreshnessLookup = mount => LastGoodCheckFromHistory(opts.StateDir, mount, Diag),
                 FreshnessObserved = s => metrics.SetFreshness(s.Mount, s.FsType, s.LastGoodCheck, s.Overdue),
             };
+            running = daemon;
+            if (journalConsole is not null) daemon.Events.Add(journalConsole);
+            else if (journal is not null) daemon.Events.Add(journal);
             metrics.WatchedSource = () => daemon.Watched;
+            metrics.SetBuildInfo(Cli.Version, System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+                aot: !System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported);
+            var sampler = new FsHealer.Linux.Metrics.ProcessSampler();
+            metrics.ProcessSource = sampler.Sample;
             // event sinks: history, notifications, metrics, journal
             using var history = FsHealer.State.HistorySink.Open(opts.StateDir, Diag, out var herr);
             if (history is null) Diag($"history disabled: {herr}");
@@ -121,8 +144,6 @@ public static class RunCommand
             metrics.SetUp(true, DateTimeOffset.UtcNow);
             daemon.Events.Add(metrics);
             using var metricsServer = metricsSettings is { Enabled: true } ? FsHealer.Linux.Metrics.MetricsServer.Start(metricsSettings, metrics, Diag) : null;
-            if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not null)
-                daemon.Events.Add(FsHealer.Linux.Journal.JournalSink.Create(Console.Error));
             return daemon.Run(cts.Token);
         });
         return cmd;
@@ -146,7 +167,7 @@ public static class RunCommand
 
     /// <summary>Actions that started before a crash and never finished: say so loudly, and whether the filesystem
     /// they were working on is mounted now (an interrupted offline repair can leave it unmounted).</summary>
-    private static void ReportInterruptedActions(string stateDir, FsHealer.Core.Model.EventHub events, TextWriterConsole console)
+    private static void ReportInterruptedActions(string stateDir, FsHealer.Core.Model.EventHub events, IHealerConsole console)
     {
         using var store = FsHealer.State.HistoryStore.Open(stateDir, out _, readOnly: true);
         if (store is null) return;

@@ -14,6 +14,8 @@ namespace FsHealer.Cli.Daemon;
 /// </summary>
 public sealed class XfsPollWatcher : IFsWatcher
 {
+    private static int _kmsgReported;
+
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
     public string How { get; }
@@ -53,7 +55,11 @@ public sealed class XfsPollWatcher : IFsWatcher
         var engine = new XfsHealerEngine(new XfsEngineSettings { Mountpoint = mnt, WantRepair = wantRepair }, target, new FsHealer.Linux.Systemd.SystemctlUnitManager(), con)
             { Sink = ctx.Events, Device = _device };
         var poller = new XfsHealthPoller(mnt);
-        using var kmsg = KmsgReader.Open(out _);
+        using var kmsg = KmsgReader.Open(out var kmsgError);
+        // said once per daemon (every XFS filesystem would say the same): without it shutdown reasons are unknown
+        if (kmsg is null && Interlocked.Exchange(ref _kmsgReported, 1) == 0)
+            con.Err($"fshealer: kernel log not watched ({kmsgError}): XFS shutdowns and their reasons are seen only by polling" +
+                    (kmsgError?.Contains("EPERM") == true ? "; reading /dev/kmsg under kernel.dmesg_restrict=1 needs CAP_SYSLOG (fshealer.service grants it)" : ""));
         var ct = _stop.Token;
         while (!ct.IsCancellationRequested)
         {
