@@ -1,10 +1,13 @@
 /* seccomp-exec: run a command under a system call filter built like systemd's SystemCallFilter= (allow list).
- *   seccomp-exec LISTFILE DENY -- COMMAND [ARGS...]
+ *   seccomp-exec LISTFILE DENY [--mdwe] -- COMMAND [ARGS...]
  * LISTFILE: one system call per line, "+name" allowed, "-name" known to systemd but not allowed.
  * DENY: what a known, not allowed call gets: "kill" (SIGSYS, systemd's default) or an errno number
  * (SystemCallErrorNumber=). Calls not in the file at all (newer than systemd's list) fail with ENOSYS, as systemd does.
+ * --mdwe: MemoryDenyWriteExecute=true as systemd builds it: mmap() of memory both writable and executable, and
+ * mprotect()/pkey_mprotect() adding PROT_EXEC, fail with EPERM.
  * Build: gcc -O2 -Wall seccomp-exec.c -lseccomp -o seccomp-exec */
 #include <errno.h>
+#include <sys/mman.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +16,10 @@
 
 int main(int argc, char **argv)
 {
-	if (argc < 5 || strcmp(argv[3], "--")) {
-		fprintf(stderr, "usage: %s LISTFILE kill|ERRNO -- COMMAND [ARGS...]\n", argv[0]);
+	int mdwe = argc > 3 && !strcmp(argv[3], "--mdwe");
+	int cmd = mdwe ? 5 : 4;
+	if (argc <= cmd || strcmp(argv[cmd - 1], "--")) {
+		fprintf(stderr, "usage: %s LISTFILE kill|ERRNO [--mdwe] -- COMMAND [ARGS...]\n", argv[0]);
 		return 64;
 	}
 	uint32_t deny = strcmp(argv[2], "kill") ? SCMP_ACT_ERRNO(atoi(argv[2])) : SCMP_ACT_KILL_PROCESS;
@@ -35,9 +40,23 @@ int main(int argc, char **argv)
 	}
 	fclose(f);
 	if (allowed == 0) { fprintf(stderr, "%s: no allowed system calls\n", argv[1]); return 65; }
+	if (mdwe) {
+		/* systemd's seccomp_memory_deny_write_execute(): a filter of its own (the kernel applies the strictest
+		 * answer of all filters), default allow; loaded first, while seccomp(2) is still allowed */
+		scmp_filter_ctx m = seccomp_init(SCMP_ACT_ALLOW);
+		if (!m
+		    || seccomp_rule_add(m, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mmap), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC | PROT_WRITE, PROT_EXEC | PROT_WRITE)) < 0
+		    || seccomp_rule_add(m, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mprotect), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC)) < 0
+		    || seccomp_rule_add(m, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(pkey_mprotect), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC)) < 0
+		    || seccomp_load(m) < 0) {
+			fprintf(stderr, "MemoryDenyWriteExecute filter: failed\n");
+			return 70;
+		}
+	}
+	/* last: from here on seccomp(2) itself may be filtered */
 	int r = seccomp_load(ctx);
 	if (r < 0) { fprintf(stderr, "seccomp_load: %s\n", strerror(-r)); return 70; }
-	execvp(argv[4], argv + 4);
-	perror(argv[4]);
+	execvp(argv[cmd], argv + cmd);
+	perror(argv[cmd]);
 	return 127;
 }
