@@ -7,7 +7,7 @@ namespace FsHealer.Linux.Journal;
 /// Under systemd (<c>$JOURNAL_STREAM</c> set) the daemon's console and its events go to the journal through one
 /// writer, so each event is one record: the event's native record (MESSAGE_ID, MOUNT, DEVICE, ...). The console line
 /// the daemon prints for the same event (its text is the event's message or headline, possibly with more after it) is
-/// dropped. Every other line becomes a native record too, with a priority (stdout: info, stderr: warning), instead of
+/// dropped (also when it is the event's text after a "MOUNT: " prefix). Every other line becomes a native record too, with a priority (stdout: info, stderr: warning), instead of
 /// an unprioritised stdout line. A line printed just before its event is held back for up to <see cref="Hold"/>,
 /// waiting for the event; a line printed after its event is recognised among the events of the last
 /// <see cref="Recent"/>.
@@ -35,7 +35,11 @@ public sealed class JournalConsole : IHealerConsole, IEventSink, IDisposable
     public void Err(string line) => Line(line, Severity.Warning);
 
     private static bool Matches(string line, string headline, string message) =>
-        Prefix(line, headline) || Prefix(line, message);
+        Prefix(line, headline) || Prefix(line, message) || Suffix(line, headline) || Suffix(line, message);
+
+    /// <summary>"MOUNT: " + the event's text (some watchers print the mount point before a message that names it).</summary>
+    private static bool Suffix(string line, string text) =>
+        text.Length >= 2 * MinMatch && line.Length > text.Length && line.EndsWith(text, StringComparison.Ordinal) && line[^(text.Length + 1)] == ' ';
 
     private static bool Prefix(string line, string text) =>
         text.Length >= MinMatch && line.StartsWith(text, StringComparison.Ordinal)

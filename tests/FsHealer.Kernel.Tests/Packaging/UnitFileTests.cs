@@ -87,3 +87,34 @@ public class UnitFileTests
         Assert.True(File.GetUnixFileMode(path).HasFlag(UnixFileMode.UserExecute));
     }
 }
+
+/// <summary>The units' sandbox, emulated (UnitSandbox), on this build: why the package ships the Native AOT build.
+/// Under MemoryDenyWriteExecute=true the JIT cannot create executable code, and the .NET runtime does not start;
+/// the AOT binary runs under the same restrictions (DebianPackageTests runs the installed one).</summary>
+public class JitUnderUnitSandboxTests
+{
+    private static string Repo([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "../../.."));
+
+    [Theory]
+    [InlineData("fshealer.service")]
+    [InlineData("fshealer@.service")]
+    public void The_JIT_build_cannot_start_under_the_units_restrictions(string unit)
+    {
+        Sh.RequireRoot();
+        var box = UnitSandbox.Parse(File.ReadAllText(Path.Combine(Repo(), "packaging/systemd", unit)));
+        var work = Directory.CreateTempSubdirectory("fshealer-jit-sandbox-").FullName;
+        try
+        {
+            var dll = typeof(FsHealer.Cli.Program).Assembly.Location;
+            var args = box.Wrap(["dotnet", dll, "--version"], work);
+            var r = Sh.Run(args[0], args[1..]);
+            Assert.NotEqual(0, r.Code);
+            Assert.DoesNotContain(FsHealer.Cli.Cli.Version, r.Out);
+            TestContext.Current.TestOutputHelper?.WriteLine($"JIT under {unit}: rc {r.Code}: {(r.Out + r.Err).Trim()}");
+            // the same command without the restrictions works: it is the sandbox, not the command
+            Assert.Equal(0, Sh.Run("dotnet", dll, "--version").Code);
+        }
+        finally { Directory.Delete(work, true); }
+    }
+}
