@@ -1,7 +1,7 @@
-using FsHealer.Core.Metrics;
-using FsHealer.Core.Model;
-using FsHealer.Core.Systemd;
-using FsHealer.Core.Text;
+using FsHealer.Model;
+using FsHealer.Service;
+using FsHealer.Service.Metrics;
+using FsHealer.Text;
 
 namespace FsHealer.Core.Tests.Metrics;
 
@@ -93,6 +93,10 @@ public class OperationsMetricsTests
     [InlineData("127.1.2.3:80", true)]
     [InlineData("localhost:9723", true)]
     [InlineData("[::1]:9723", true)]
+    [InlineData("[0:0:0:0:0:0:0:1]:9723", true)]
+    [InlineData("[::2]:9723", false)]
+    [InlineData("127.0.0.256:9723", false)]
+    [InlineData("127.0.0:9723", false)]
     [InlineData("0.0.0.0:9723", false)]
     [InlineData("[::]:9723", false)]
     [InlineData("192.168.1.10:9723", false)]

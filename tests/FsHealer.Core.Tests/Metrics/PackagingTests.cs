@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using FsHealer.Core.Metrics;
+using FsHealer.Service.Metrics;
 
 namespace FsHealer.Core.Tests.Metrics;
 
@@ -86,9 +86,9 @@ public class PackagingTests
     {
         var text = File.ReadAllText(Path.Combine(Root(), "packaging/journal/fshealer.catalog"));
         var ids = Regex.Matches(text, @"^-- ([0-9a-f]{32})$", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
-        Assert.Equal(FsHealer.Core.Notify.JournalFormat.MessageIds.Values.OrderBy(x => x), ids.OrderBy(x => x));
+        Assert.Equal(FsHealer.Service.Journal.JournalFormat.MessageIds.Values.OrderBy(x => x), ids.OrderBy(x => x));
         // each entry's class header names the class of its id; substituted fields are ones the records carry
-        foreach (var (cls, id) in FsHealer.Core.Notify.JournalFormat.MessageIds)
+        foreach (var (cls, id) in FsHealer.Service.Journal.JournalFormat.MessageIds)
             Assert.Matches($@"-- {id}\nSubject: [^\n]+\n(?:[A-Za-z-]+: [^\n]*\n)*X-FsHealer-Class: {cls}\n", text);
         var fields = new HashSet<string> { "MOUNT", "FSTYPE", "DEVICE", "INODE", "FILE_PATH", "ERRNO", "ERRNO_NAME", "STRUCTURE", "COUNT", "CORRELATION_ID" };
         foreach (Match m in Regex.Matches(text, "@([A-Z_]+)@")) Assert.Contains(m.Groups[1].Value, fields);

@@ -15,7 +15,7 @@ internal static class XfsPristine
 
     /// <summary>Whether <see cref="RequireEnvironment"/> would pass (root, the XFS tools, the kernel's xfs).</summary>
     public static bool Available =>
-        FsHealer.Linux.Interop.Libc.IsRoot && new[] { "mkfs.xfs", "xfs_db", "xfs_io", "setfattr" }.All(Sh.Has)
+        FsHealer.Interop.Libc.IsRoot && new[] { "mkfs.xfs", "xfs_db", "xfs_io", "setfattr" }.All(Sh.Has)
         && File.ReadAllText("/proc/filesystems").Contains("\txfs\n", StringComparison.Ordinal);
 
     private static string Build()

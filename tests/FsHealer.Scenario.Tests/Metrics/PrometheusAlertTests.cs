@@ -2,9 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using FsHealer.Core.Metrics;
-using FsHealer.Core.Model;
-using FsHealer.Linux.Metrics;
+using FsHealer.Model;
+using FsHealer.Service.Metrics;
+using FsHealer.Service.Metrics.Live;
 
 namespace FsHealer.Scenario.Tests.Metrics;
 
