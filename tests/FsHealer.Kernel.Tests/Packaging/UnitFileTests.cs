@@ -118,3 +118,29 @@ public class JitUnderUnitSandboxTests
         finally { Directory.Delete(work, true); }
     }
 }
+
+/// <summary>The journal catalog compiles with journalctl and explains every MESSAGE_ID fshealer sends.</summary>
+public class JournalCatalogTests
+{
+    private static string Repo([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "../../.."));
+
+    [Fact]
+    public void Journalctl_builds_the_catalog_and_lists_every_message_id()
+    {
+        Sh.RequireTools("journalctl");
+        var root = Directory.CreateTempSubdirectory("fshealer-catalog-").FullName;
+        try
+        {
+            var dir = Directory.CreateDirectory(Path.Combine(root, "usr/lib/systemd/catalog")).FullName;
+            File.Copy(Path.Combine(Repo(), "packaging/journal/fshealer.catalog"), Path.Combine(dir, "fshealer.catalog"));
+            var update = Sh.Run("journalctl", $"--root={root}", "--update-catalog");
+            Assert.True(update.Code == 0 && update.Err.Trim().Length == 0, $"journalctl --update-catalog: rc {update.Code}: {update.Err}");
+            var list = Sh.Run("journalctl", $"--root={root}", "--list-catalog").Out;
+            foreach (var (cls, id) in FsHealer.Service.Journal.JournalFormat.MessageIds)
+                Assert.Matches($@"(?m)^{id} fshealer: \S", list);
+            Assert.Equal(FsHealer.Service.Journal.JournalFormat.MessageIds.Count, list.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        }
+        finally { Directory.Delete(root, true); }
+    }
+}
