@@ -31,14 +31,14 @@ _fshealer() {
         --autofsck) COMPREPLY=($(compgen -W "none check optimize repair" -- "$cur")); return ;;
         --class) COMPREPLY=($(compgen -W "Attached Detached Moved Deferred MetadataSick MetadataCorrupt MetadataHealthy IoError MediaError DataLost Shutdown EventsLost ErrorsMissed CounterRise RepairSucceeded RepairUnnecessary RepairProbablyOk RepairFailed RepairRefused FullCheckStarted FullCheckSuppressed ScrubFinished OfflineRepair CheckScheduled Diagnostic Decision ActionStarted ActionInterrupted CheckOverdue" -- "$cur")); return ;;
         --fs) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-        --duration|--poll-interval|--media-scan-interval|--media-scan-limit|--start|--end|--max-io|--rest-us|--bwlimit|--since|--limit|--interval|--inode-budget|--progress-interval|--full-scrub-days|--full-check-interval|--outcome|--default-outcome|-b|-d) return ;;
+        --duration|--poll-interval|--media-scan-interval|--media-scan-limit|--start|--end|--max-io|--rest-us|--bwlimit|--since|--limit|--interval|--inode-budget|--progress-interval|--full-scrub-days|--full-check-interval|--stop-timeout|--outcome|--default-outcome|-b|-d) return ;;
     esac
     case "$cmd${sub:+ $sub}" in
         xfs-healer) opts="--debug --everything --foreground --no-autofsck --quiet --repair --supported --svcname --full-check-interval -V" ;;
         replay) opts="--mount --outcome --default-outcome --autofsck --no-rmapbt --no-parent --no-repair-support --debug --everything --foreground --no-autofsck --quiet --repair --full-check-interval" ;;
         healthmon) opts="-b -c -d -p -v -o" ;;
-        watch) opts="" ;;
-        run) opts="--config --state-dir --mount-namespace --duration --repair --offline-repair --poll-interval --schedule-fsck --media-scan-interval --media-scan-limit" ;;
+        watch) opts="--config --state-dir --duration --repair --offline-repair --schedule-fsck --poll-interval" ;;
+        run) opts="--config --state-dir --mount-namespace --duration --repair --offline-repair --poll-interval --stop-timeout --schedule-fsck --media-scan-interval --media-scan-limit" ;;
         demo) opts="" ;;
         "notify test") opts="--config" ;;
         verify-media) opts="--device --start --end --max-io --rest-us --report --fallback --bwlimit --whole-device --state-dir --pinpoint" ;;
@@ -50,8 +50,8 @@ _fshealer() {
         xfs-poll) opts="--interval --once --inode-budget" ;;
         "btrfs status") opts="" ;;
         "btrfs scrub") opts="--device --readonly --limit --progress-interval" ;;
-        "btrfs watch") opts="--interval --state --readonly --limit --no-scrub --full-scrub-days" ;;
-        ext4-watch) opts="--no-paths --duration --policy" ;;
+        "btrfs watch") opts="--interval --state --readonly --limit --no-scrub --full-scrub-days --config --state-dir --duration --repair --offline-repair --schedule-fsck --poll-interval" ;;
+        ext4-watch) opts="--no-paths --policy --config --state-dir --duration --repair --offline-repair --schedule-fsck --poll-interval" ;;
         devices) opts="--sysfs" ;;
     esac
     if [[ "$cur" == -* ]]; then

@@ -80,9 +80,9 @@ public class ServiceProtocolTests
         var without = Sh.Run("setpriv", "--bounding-set=-syslog", "--inh-caps=-syslog", "dotnet", dll, "run", "--state-dir", state, "--duration", "3");
         var all = without.Out + without.Err;
         Assert.Contains($"{fs.Mount}: xfs filesystem attached", all);
-        Assert.Contains("fshealer: kernel log not watched (open /dev/kmsg: EPERM", all);
+        Assert.Contains($"{fs.Mount}: kernel log not watched (open /dev/kmsg: EPERM", all);
         Assert.Contains("needs CAP_SYSLOG", all);
-        Assert.Single(all.Split('\n'), l => l.Contains("kernel log not watched"));
+        Assert.Single(all.Split('\n'), l => l.StartsWith($"{fs.Mount}: kernel log not watched", StringComparison.Ordinal));
         var with = Sh.Run("dotnet", dll, "run", "--state-dir", state, "--duration", "3");
         Assert.Contains($"{fs.Mount}: xfs filesystem attached", with.Out + with.Err);
         Assert.DoesNotContain("kernel log not watched", with.Out + with.Err);

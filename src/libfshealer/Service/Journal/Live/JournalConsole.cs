@@ -22,9 +22,12 @@ public sealed class JournalConsole : IHealerConsole, IEventSink, IDisposable
     private readonly LinkedList<(string Headline, string Message, DateTime At)> _recent = new();
     private readonly Timer _timer;
 
-    public JournalConsole(JournalSink sink)
+    private readonly bool _ownsSink;
+
+    public JournalConsole(JournalSink sink, bool ownsSink = false)
     {
         _sink = sink;
+        _ownsSink = ownsSink;
         _timer = new Timer(_ => Flush(), null, Timeout.Infinite, Timeout.Infinite);
     }
 
@@ -96,5 +99,6 @@ public sealed class JournalConsole : IHealerConsole, IEventSink, IDisposable
     {
         _timer.Dispose();
         Flush();
+        if (_ownsSink) _sink.Dispose();
     }
 }
