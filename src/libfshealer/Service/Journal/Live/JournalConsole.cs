@@ -14,7 +14,10 @@ namespace FsHealer.Service.Journal.Live;
 /// </summary>
 public sealed class JournalConsole : IHealerConsole, IEventSink, IDisposable
 {
-    public static readonly TimeSpan Hold = TimeSpan.FromMilliseconds(100), Recent = TimeSpan.FromSeconds(2);
+    /// <summary>A line waits this long for its event: the daemon may do slow work between the two (the attach line, then
+    /// the block-device walk, then the event: 100 ms was not enough on a loaded machine). Lines reach the journal at
+    /// most this late; their order among themselves is kept.</summary>
+    public static readonly TimeSpan Hold = TimeSpan.FromSeconds(1), Recent = TimeSpan.FromSeconds(2);
     private const int MaxRecent = 256, MinMatch = 8;
     private readonly JournalSink _sink;
     private readonly Lock _lock = new();
