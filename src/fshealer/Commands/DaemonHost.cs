@@ -50,25 +50,15 @@ public static class DaemonHost
         using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cts.Cancel(); });
 
         var metrics = service ? new FsHealer.Service.Metrics.MetricsSink() : null;
+        var services = new ServiceSinks(console);
         var daemon = new FsHealerDaemon(opts, console, Watchers.Factories, store)
         {
+            ReloadServices = service ? (cfg, apply) => services.Reload(cfg, apply) : null,
             FreshnessLookup = history ? (fsId, mount) => LastGoodCheckFromHistory(opts.StateDir, fsId, mount, Diag) : null,
             FreshnessObserved = metrics is null ? null : s => metrics.SetFreshness(s.Mount, s.FsType, s.LastGoodCheck, s.Overdue),
         };
-        using var reloadNotify = new FsHealer.Service.Live.SdNotify();
-        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
-        {
-            c.Cancel = true;
-            // systemd (Type=notify, ExecReload=kill -HUP): RELOADING=1 with the monotonic time, then READY=1
-            reloadNotify.Send($"RELOADING=1\nMONOTONIC_USEC={FsHealer.Service.Live.SdNotify.MonotonicMicroseconds()}");
-            try
-            {
-                var r = store.Reload();
-                if (r.Ok) console.Out($"fshealer: configuration reloaded from {store.Current.SourcePath ?? "(defaults)"}; applies to filesystems attached from now on");
-                else foreach (var e in r.Errors) Diag($"configuration reload failed, keeping the old one: {e}");
-            }
-            finally { reloadNotify.Send($"READY=1\nSTATUS={daemon.StatusText}"); }
-        });
+        // SIGHUP (ExecReload=kill -HUP): the daemon reloads everything on its own thread, between RELOADING=1 and READY=1
+        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; daemon.RequestReload(); });
 
         // event sinks: history, notifications, metrics, journal
         HistorySink? historySink = null;
@@ -92,22 +82,10 @@ public static class DaemonHost
             }
         }
         using var historyScope = historySink;
-        FsHealer.Service.Notify.NotifyDispatcher? notifier = null;
-        FsHealer.Service.Metrics.Live.MetricsServer? metricsServer = null;
         if (service)
         {
-            var cfg = store.Current;
-            var errors = new List<string>();
-            var notifySettings = FsHealer.Service.Notify.NotifySettings.Parse(cfg.Document.Notify, errors, Environment.MachineName);
-            var metricsSettings = FsHealer.Service.Metrics.MetricsSettings.Parse(cfg.Document.Metrics, errors);
-            foreach (var e in errors) Diag($"configuration: {e}");
-            notifier = cfg.Document.Notify is not null && notifySettings is not null
-                ? FsHealer.Service.Notify.Live.NotifyDestinations.CreateDispatcher(notifySettings, Diag) : null;
-            if (notifier is not null)
-            {
-                notifier.WatchedSource = () => daemon.Watched;
-                daemon.Events.Add(notifier);
-            }
+            services.Attach(daemon, metrics!);
+            foreach (var e in services.Reload(store.Current, apply: true)) Diag($"configuration: {e}");
             metrics!.WatchedSource = () => daemon.Watched;
             metrics.SetUp(true, DateTimeOffset.UtcNow);
             metrics.SetBuildInfo(Cli.Version, RuntimeInformation.FrameworkDescription,
@@ -115,16 +93,67 @@ public static class DaemonHost
             var sampler = new FsHealer.Service.Metrics.Live.ProcessSampler();
             metrics.ProcessSource = sampler.Sample;
             daemon.Events.Add(metrics);
-            metricsServer = metricsSettings is { Enabled: true } ? FsHealer.Service.Metrics.Live.MetricsServer.Start(metricsSettings, metrics, Diag) : null;
         }
-        using var notifierScope = notifier;
-        using var metricsScope = metricsServer;
+        using var servicesScope = services;
         // the journal: through the console when it is the journal (one record per event), else the native sink
         if (console is FsHealer.Service.Journal.Live.JournalConsole journalConsole) daemon.Events.Add(journalConsole);
         else if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not null)
             daemon.Events.Add(FsHealer.Service.Journal.Live.JournalSink.Create(Console.Error));
         configure?.Invoke(daemon);
         return daemon.Run(cts.Token);
+    }
+
+    /// <summary>
+    /// The service settings the configuration carries — notification destinations and the metrics exporter — built from
+    /// a configuration, and rebuilt on a reload: the new ones are checked first (errors: nothing changes), then swapped
+    /// in for the old ones in the event hub, which are then closed.
+    /// </summary>
+    private sealed class ServiceSinks(IHealerConsole console) : IDisposable
+    {
+        private FsHealerDaemon? _daemon;
+        private FsHealer.Service.Metrics.MetricsSink? _metrics;
+        private FsHealer.Service.Notify.NotifyDispatcher? _notifier;
+        private FsHealer.Service.Metrics.Live.MetricsServer? _server;
+        private string _notifyShape = "", _metricsShape = "";
+
+        public void Attach(FsHealerDaemon daemon, FsHealer.Service.Metrics.MetricsSink metrics) { _daemon = daemon; _metrics = metrics; }
+
+        private void Diag(string m) { try { console.Err($"fshealer: {m}"); } catch (Exception) { } }
+
+        public IReadOnlyList<string> Reload(FsHealerConfig cfg, bool apply)
+        {
+            var errors = new List<string>();
+            var notifySettings = FsHealer.Service.Notify.NotifySettings.Parse(cfg.Document.Notify, errors, Environment.MachineName);
+            var metricsSettings = FsHealer.Service.Metrics.MetricsSettings.Parse(cfg.Document.Metrics, errors);
+            if (!apply || _daemon is null) return errors;
+            string notifyShape = cfg.Document.Notify?.GetRawText() ?? "", metricsShape = cfg.Document.Metrics?.GetRawText() ?? "";
+            if (notifyShape != _notifyShape)
+            {
+                var next = cfg.Document.Notify is not null && notifySettings is not null
+                    ? FsHealer.Service.Notify.Live.NotifyDestinations.CreateDispatcher(notifySettings, Diag) : null;
+                if (next is not null) next.WatchedSource = () => _daemon.Watched;
+                _daemon.Events.Replace(_notifier, next);
+                if (_notifier is not null) console.Out($"fshealer: notifications reconfigured{(next is null ? ": off" : "")}");
+                _notifier?.Dispose();
+                _notifier = next;
+                _notifyShape = notifyShape;
+            }
+            if (metricsShape != _metricsShape && _metrics is not null)
+            {
+                var old = _server;
+                old?.Dispose();   // the new listener may want the same address
+                _server = metricsSettings is { Enabled: true } ? FsHealer.Service.Metrics.Live.MetricsServer.Start(metricsSettings, _metrics, Diag) : null;
+                if (old is not null) console.Out($"fshealer: metrics exporter reconfigured{(_server is null ? ": off" : "")}");
+                _metricsShape = metricsShape;
+            }
+            return errors;
+        }
+
+        public void Dispose()
+        {
+            _notifier?.Dispose();
+            _server?.Dispose();
+        }
     }
 
     /// <summary>Check freshness of one filesystem from the history (bounded index walks; only for filesystems with

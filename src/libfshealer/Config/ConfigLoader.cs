@@ -150,6 +150,17 @@ public sealed class ConfigStore
 
     public FsHealerConfig Current => Volatile.Read(ref _current);
 
+    /// <summary>Reads and validates the file without making it current (a reload that must check more — notification and
+    /// metrics settings — before it commits to it). Never throws.</summary>
+    public ConfigResult LoadCandidate()
+    {
+        try { return _load(); }
+        catch (Exception e) { return new(null, [new ConfigError(null, null, null, null, $"reload failed: {e.Message}")]); }
+    }
+
+    /// <summary>Makes a validated candidate current.</summary>
+    public void Commit(FsHealerConfig config) => Volatile.Write(ref _current, config);
+
     /// <summary>Re-reads the file. On success the new config becomes current and the result has no errors; on
     /// failure the old config stays current and the errors say why.</summary>
     public ConfigResult Reload()

@@ -105,6 +105,21 @@ public sealed class EventHub : IEventSink
 
     public void Add(IEventSink sink) { lock (_sinks) _sinks.Add(sink); }
 
+    /// <summary>Swap one sink for another in place (a reload); null adds or removes.</summary>
+    public void Replace(IEventSink? old, IEventSink? replacement)
+    {
+        lock (_sinks)
+        {
+            int i = old is null ? -1 : _sinks.IndexOf(old);
+            if (i >= 0 && replacement is not null) _sinks[i] = replacement;
+            else
+            {
+                if (i >= 0) _sinks.RemoveAt(i);
+                if (replacement is not null) _sinks.Add(replacement);
+            }
+        }
+    }
+
     /// <summary>Publish, then wait until every flushable sink (the history store) has it on disk: for the start of an
     /// action, so that a crash during the action is reported at the next start. True only when there is such a sink
     /// and every one of them confirmed it; an action that changes a filesystem must not run otherwise.</summary>

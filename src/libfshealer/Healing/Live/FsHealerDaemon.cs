@@ -25,6 +25,16 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
 {
     /// <summary>Superblock device → the filesystem and its watcher.</summary>
     private readonly Dictionary<ulong, (WatchedFilesystem Fs, IFsWatcher? Watcher)> _watched = [];
+    /// <summary>Superblock device → the mount target it was attached (or last moved) as: rule matching on reload.</summary>
+    private readonly Dictionary<ulong, MountTarget> _targets = [];
+    private volatile bool _reloadRequested;
+
+    /// <summary>SIGHUP: reload the configuration on the daemon's thread (see <see cref="Reload"/>).</summary>
+    public void RequestReload() => _reloadRequested = true;
+
+    /// <summary>A reload's second half, given the validated candidate: check the service settings the configuration
+    /// carries (notifications, metrics) and return their errors (then nothing is changed), or apply them and return none.</summary>
+    public Func<FsHealer.Config.FsHealerConfig, bool, IReadOnlyList<string>>? ReloadServices { get; init; }
     /// <summary>Filesystems that went away recently, by identity: one that comes back (an offline repair remounts it,
     /// an administrator remounts it) keeps the rate limits of its actions.</summary>
     private readonly Dictionary<string, (WatchedFilesystem Fs, DateTime At)> _recent = [];
@@ -130,6 +140,13 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                 sentVersion = _status.Version;
                 notify.Send($"STATUS={StatusText}");
             }
+            if (_reloadRequested)
+            {
+                _reloadRequested = false;
+                notify.Send($"RELOADING=1\nMONOTONIC_USEC={SdNotify.MonotonicMicroseconds()}");
+                try { Reload(); }
+                finally { notify.Send($"READY=1\nSTATUS={StatusText}"); }
+            }
             if (watchdog is { } w && DateTime.UtcNow - lastPing > w / 2)
             {
                 notify.Send("WATCHDOG=1");
@@ -233,6 +250,55 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
     /// a detached mount's series), so the next tick sets them all again.</summary>
     private readonly Dictionary<string, FsHealer.Config.FreshnessState> _observedFreshness = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Reload everything, atomically: the file is read and validated, the service settings it carries (notifications,
+    /// metrics) are checked, and only when all of it is good does it become current — then the services are rebuilt
+    /// and every attached filesystem's policy is computed again from the new rules (with its identity and where it is
+    /// mounted now); each filesystem whose policy changed says so, gets a new decision record, and its watcher is
+    /// restarted with the new policy. A broken file changes nothing and says why.
+    /// </summary>
+    public void Reload()
+    {
+        if (config is null) { console.Out("fshealer: reload: no configuration file in use; nothing to reload"); return; }
+        var candidate = config.LoadCandidate();
+        if (!candidate.Ok)
+        {
+            foreach (var e in candidate.Errors) console.Err($"fshealer: configuration reload failed, keeping the old one: {e}");
+            return;
+        }
+        var cfg = candidate.Config!;
+        if (ReloadServices?.Invoke(cfg, false) is { Count: > 0 } bad)
+        {
+            foreach (var e in bad) console.Err($"fshealer: configuration reload failed, keeping the old one: {e}");
+            return;
+        }
+        config.Commit(cfg);
+        ReloadServices?.Invoke(cfg, true);
+        int changed = 0;
+        List<(ulong Dev, WatchedFilesystem Fs, IFsWatcher? Watcher, MountTarget Target)> all;
+        lock (_watched) all = [.. _watched.Select(kv => (kv.Key, kv.Value.Fs, kv.Value.Watcher, _targets[kv.Key]))];
+        foreach (var (dev, fs, watcher, target) in all)
+        {
+            var now = _ctx.ComputePolicy(target with { PreferredPath = fs.Path });
+            var old = fs.Policy;
+            if (now == old) continue;
+            changed++;
+            fs.ChangePolicy(now);
+            console.Out($"{fs.Path}: policy changed on reload: {old.Describe(fs.FsType)} -> {now.Describe(fs.FsType)}");
+            _ctx.Events.Publish(fs.Event(EventClass.Decision, Severity.Info, $"{fs.Path}: policy: {now.Describe(fs.FsType)}") with { Structure = now.ActionName(fs.FsType) });
+            // the watcher was built for the old policy (poll interval, repair mode): a new one for the new
+            watcher?.Dispose();
+            IFsWatcher? w = null;
+            try { w = factories.TryGetValue(fs.FsType, out var f) ? f(fs, _ctx) : null; }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or ExternalException)
+            {
+                console.Err($"{fs.Path}: watcher failed to restart after the reload: {ex.Message}");
+            }
+            lock (_watched) if (_watched.ContainsKey(dev)) _watched[dev] = (fs, w);
+        }
+        console.Out($"fshealer: configuration reloaded from {cfg.SourcePath ?? "(defaults)"}: {changed} filesystem(s) changed policy");
+    }
+
     /// <summary>Per-mount mode: the identities of the filesystems found at the given places at start.</summary>
     private readonly HashSet<string> _onlyIds = [];
     private bool _startedOnly;
@@ -295,7 +361,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         }
         if (w is null && !how.StartsWith("watcher failed", StringComparison.Ordinal) && factories.ContainsKey(t.FsType))
             how = "NOT WATCHED: its watcher could not start (see the message above)";
-        lock (_watched) _watched[t.DevKey] = (fs, w);
+        lock (_watched) { _watched[t.DevKey] = (fs, w); _targets[t.DevKey] = t; }
         string uuid = identity.Uuid is { } u ? $", uuid {u:D}" : "";
         console.Out($"{t.PreferredPath}: {t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}{uuid}); {how}");
         if (_devices is not null) console.Out($"{t.PreferredPath}: block devices: {_devices.Attach(t)}");
@@ -315,6 +381,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         WatchedFilesystem? fs = null;
         lock (_watched)
         {
+            _targets.Remove(t.DevKey);
             if (_watched.Remove(t.DevKey, out var old))
             {
                 fs = old.Fs;
@@ -337,6 +404,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         {
             if (!_watched.TryGetValue(t.DevKey, out var cur)) return;
             (fs, w) = cur;
+            _targets[t.DevKey] = t;
         }
         // same superblock: one attribute changes; policy, gates, freshness and notification state stay with it
         fs.MovedTo(t.PreferredPath, t.PreferredMountId);
