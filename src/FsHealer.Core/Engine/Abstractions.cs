@@ -9,11 +9,18 @@ public interface IRecordSource
     int Read(Span<byte> buffer);
 }
 
-/// <summary>Serialized, line-flushed output: events and outcomes on stdout, diagnostics on stderr.</summary>
+/// <summary>
+/// Serialized output: events and outcomes on stdout, diagnostics on stderr, each line whole and in order. An
+/// implementation may hold stdout lines in a buffer (<see cref="BufferedHealerConsole"/>): then everything written
+/// before an <see cref="Err"/> line, a <see cref="Flush"/> or the end of the process reaches the stream first.
+/// </summary>
 public interface IHealerConsole
 {
-    void Out(string line);
-    void Err(string line);
+    void Out(ReadOnlySpan<char> line);
+    void Err(ReadOnlySpan<char> line);
+    /// <summary>Write out what is buffered: the caller is about to wait (for the kernel, for a queue) or to start a
+    /// process that writes to the same streams.</summary>
+    void Flush() { }
 }
 
 /// <summary>An open handle on the filesystem, valid only for the duration of one repair.</summary>
@@ -50,12 +57,12 @@ public sealed class TextWriterConsole(TextWriter stdout, TextWriter stderr) : IH
 {
     private readonly object _lock = new();
 
-    public void Out(string line)
+    public void Out(ReadOnlySpan<char> line)
     {
         lock (_lock) { stdout.Write(line); stdout.Write('\n'); stdout.Flush(); }
     }
 
-    public void Err(string line)
+    public void Err(ReadOnlySpan<char> line)
     {
         lock (_lock) { stderr.Write(line); stderr.Write('\n'); stderr.Flush(); }
     }
@@ -66,8 +73,8 @@ public sealed class MemoryConsole : IHealerConsole
 {
     private readonly object _lock = new();
     private readonly List<string> _out = [], _err = [], _all = [];
-    public void Out(string line) { lock (_lock) { _out.Add(line); _all.Add(line); } }
-    public void Err(string line) { lock (_lock) { _err.Add(line); _all.Add("ERR " + line); } }
+    public void Out(ReadOnlySpan<char> line) { var s = line.ToString(); lock (_lock) { _out.Add(s); _all.Add(s); } }
+    public void Err(ReadOnlySpan<char> line) { var s = line.ToString(); lock (_lock) { _err.Add(s); _all.Add("ERR " + s); } }
     public string[] Stdout { get { lock (_lock) return [.. _out]; } }
     public string[] Stderr { get { lock (_lock) return [.. _err]; } }
     public string[] Interleaved { get { lock (_lock) return [.. _all]; } }

@@ -207,6 +207,7 @@ public sealed class XfsHealerSession(IHealerConsole console, string progname = "
             WantRepair = wantRepair,
             Workers = o.Foreground ? Environment.ProcessorCount : 1,
             FullCheckInterval = TimeSpan.FromSeconds(o.FullCheckIntervalSeconds),
+            Debug = o.Debug,
         };
         return (SetupResult.Start, settings, target, source);
     }

@@ -64,9 +64,25 @@ public sealed class LinuxXfsTarget : IXfsTarget
 
     public int OpenForRepair(out IScrubHandle? handle)
     {
-        var fd = Reopen(validate: true, out int err);
-        handle = fd is null ? null : new FdScrubHandle(fd);
-        return fd is null ? err : 0;
+        // The common case in xfs_healer's three system calls: open the stored mount point, compare its XFS handle
+        // (fsid, root inode and generation) and let the kernel confirm it is the monitored superblock — which makes
+        // the VFS handle and st_dev checks of the general path redundant. Anything else takes the general path.
+        if (_hasXfsRoot && MonitorFd is { IsInvalid: false } mon)
+        {
+            int fd = Libc.open(CurrentMountpoint, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC);
+            if (fd >= 0)
+            {
+                if (XfsHandleIoctl.FdToHandle(fd, out var xh) == 0 && xh == _xfsRoot && XfsIoctl.FdOnMonitoredFs(mon.Fd, fd) == 0)
+                {
+                    handle = new RawFdScrubHandle(fd);
+                    return 0;
+                }
+                Libc.close(fd);
+            }
+        }
+        var sfd = Reopen(validate: true, out int err);
+        handle = sfd is null ? null : new FdScrubHandle(sfd);
+        return sfd is null ? err : 0;
     }
 
     /// <summary>Reopen the filesystem root. Returns null with errno (ESTALE when nothing acceptable is mounted).</summary>
@@ -151,6 +167,18 @@ public sealed class LinuxXfsTarget : IXfsTarget
     {
         public int Scrub(ref ScrubRequest req) => XfsIoctl.ScrubMetadata(fd, ref req);
         public void Dispose() => fd.Dispose();
+    }
+
+    /// <summary>A repair fd that lives for one event's repairs: no SafeHandle (no finalizer to register per repair).</summary>
+    private sealed class RawFdScrubHandle(int fd) : IScrubHandle
+    {
+        private int _fd = fd;
+        public int Scrub(ref ScrubRequest req) => XfsIoctl.ScrubMetadata(_fd, ref req);
+        public void Dispose()
+        {
+            int fd = Interlocked.Exchange(ref _fd, -1);
+            if (fd >= 0) Libc.close(fd);
+        }
     }
 }
 

@@ -22,7 +22,8 @@ public static class XfsHealerCommand
 
     public static int Run(IReadOnlyList<string> args, string progname = "xfs_healer")
     {
-        var console = new TextWriterConsole(Console.Out, Console.Error);
+        // stdout through one buffer (a write per batch of lines, not per line), stderr line by line (FdConsole)
+        var console = FsHealer.Linux.Output.FdConsole.Create();
         if (args.Contains("--repair") && !args.Contains("--svcname") && !FsHealer.Linux.Interop.Capabilities.RequireForRepair(out var why, progname))
         {
             console.Err(why);
@@ -36,7 +37,14 @@ public static class XfsHealerCommand
             GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             FsHealer.Linux.Memory.ResidentSet.ReleaseCleanFilePages();
         }, null, TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(10));
-        return session.Run(args, _ => new LiveXfsPlatform());
+        try
+        {
+            return session.Run(args, _ => new LiveXfsPlatform());
+        }
+        finally
+        {
+            console.Flush();
+        }
     }
 }
 
@@ -57,7 +65,19 @@ public static class ReplayCommand
 
     public static int Run(IReadOnlyList<string> args)
     {
-        var console = new TextWriterConsole(Console.Out, Console.Error);
+        var console = FsHealer.Linux.Output.FdConsole.Create();
+        try
+        {
+            return Replay(args, console);
+        }
+        finally
+        {
+            console.Flush();
+        }
+    }
+
+    private static int Replay(IReadOnlyList<string> args, IHealerConsole console)
+    {
         // First positional = the record file; the mount point comes from --mount.
         if (!XfsHealerArgs.TryParse(args, "fshealer replay", true, out var probe, out var err))
         {
