@@ -41,12 +41,17 @@ public sealed class XfsHealerSession(IHealerConsole console, string progname = "
 
     public XfsHealerEngine? Engine { get; private set; }
 
+    /// <summary>The name getopt's error messages start with: argv[0] as the program was started (glibc prints it
+    /// whole, "/usr/libexec/xfsprogs/xfs_healer: unrecognized option '--x'", where the usage text has the basename).
+    /// Defaults to the program name.</summary>
+    public string? Argv0 { get; init; }
+
     /// <summary>Parse arguments and run. <paramref name="platformFactory"/> is called only when monitoring is needed.</summary>
     public int Run(IReadOnlyList<string> args, Func<XfsHealerOptions, IXfsHealerPlatform> platformFactory,
         bool allowReplayOptions = false, Action<XfsEngineSettings, XfsHealerEngine>? onStart = null,
         Func<bool>? serviceMode = null, Action<TimeSpan>? sleep = null)
     {
-        if (!XfsHealerArgs.TryParse(args, progname, allowReplayOptions, out var o, out var error))
+        if (!XfsHealerArgs.TryParse(args, Argv0 ?? progname, allowReplayOptions, out var o, out var error))
         {
             console.Err(error!);
             return Usage();

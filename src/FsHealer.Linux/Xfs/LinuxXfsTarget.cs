@@ -74,7 +74,7 @@ public sealed class LinuxXfsTarget : IXfsTarget
             {
                 if (XfsHandleIoctl.FdToHandle(fd, out var xh) == 0 && xh == _xfsRoot && XfsIoctl.FdOnMonitoredFs(mon.Fd, fd) == 0)
                 {
-                    handle = new RawFdScrubHandle(fd);
+                    handle = RawFdScrubHandle.For(fd);
                     return 0;
                 }
                 Libc.close(fd);
@@ -169,14 +169,30 @@ public sealed class LinuxXfsTarget : IXfsTarget
         public void Dispose() => fd.Dispose();
     }
 
-    /// <summary>A repair fd that lives for one event's repairs: no SafeHandle (no finalizer to register per repair).</summary>
-    private sealed class RawFdScrubHandle(int fd) : IScrubHandle
+    /// <summary>
+    /// A repair fd that lives for one event's repairs, in one object per thread that is reused: a storm of SICK events
+    /// allocates nothing (no SafeHandle, no finalizer to register per repair). A thread finishes one event's repairs
+    /// (and disposes the handle) before it opens the next, so one object per thread is enough.
+    /// </summary>
+    private sealed class RawFdScrubHandle : IScrubHandle
     {
-        private int _fd = fd;
+        [ThreadStatic] private static RawFdScrubHandle? t_handle;
+        private int _fd = -1;
+
+        public static RawFdScrubHandle For(int fd)
+        {
+            var h = t_handle ??= new RawFdScrubHandle();
+            if (h._fd >= 0) Libc.close(h._fd);   // not disposed by its last user: do not leak the fd
+            h._fd = fd;
+            return h;
+        }
+
         public int Scrub(ref ScrubRequest req) => XfsIoctl.ScrubMetadata(_fd, ref req);
+
         public void Dispose()
         {
-            int fd = Interlocked.Exchange(ref _fd, -1);
+            int fd = _fd;
+            _fd = -1;
             if (fd >= 0) Libc.close(fd);
         }
     }

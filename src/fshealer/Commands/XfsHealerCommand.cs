@@ -20,32 +20,8 @@ public static class XfsHealerCommand
         return cmd;
     }
 
-    public static int Run(IReadOnlyList<string> args, string progname = "xfs_healer")
-    {
-        // stdout through one buffer (a write per batch of lines, not per line), stderr line by line (FdConsole)
-        var console = FsHealer.Linux.Output.FdConsole.Create();
-        if (args.Contains("--repair") && !args.Contains("--svcname") && !FsHealer.Linux.Interop.Capabilities.RequireForRepair(out var why, progname))
-        {
-            console.Err(why);
-            return 1;
-        }
-        var session = new XfsHealerSession(console, progname, Cli.Version);
-        // one of these runs per XFS mount for as long as it is mounted: once it has settled, and every 10 minutes,
-        // give back the start-up pages and garbage (see ResidentSet; silent, the log lines are xfs_healer's)
-        using var settle = new Timer(_ =>
-        {
-            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            FsHealer.Linux.Memory.ResidentSet.ReleaseCleanFilePages();
-        }, null, TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(10));
-        try
-        {
-            return session.Run(args, _ => new LiveXfsPlatform());
-        }
-        finally
-        {
-            console.Flush();
-        }
-    }
+    public static int Run(IReadOnlyList<string> args, string progname = "xfs_healer") =>
+        XfsHealerProgram.Run(args, progname);
 }
 
 /// <summary>
