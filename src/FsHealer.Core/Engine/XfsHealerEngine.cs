@@ -15,7 +15,9 @@ public sealed record XfsEngineSettings
     public int Workers { get; init; } = 1;
     /// <summary>1 MiB of 64-byte events, as xfs_healer.</summary>
     public int QueueCapacity { get; init; } = 16384;
-    /// <summary>Two pages, as xfs_healer's stdio buffer.</summary>
+    /// <summary>Two pages, as xfs_healer's stdio buffer: 128 records per read, handed to the workers in one go. (A
+    /// 64 KiB buffer would save seven of eight reads — about 1 % of a storm's CPU — but let the reader hold a thousand
+    /// records it cannot queue while the workers are busy, instead of leaving them in the kernel ahead of UNMOUNT.)</summary>
     public int ReadBufferSize { get; init; } = 8192;
     public TimeSpan FullCheckInterval { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>--debug: fshealer's own diagnostics (unrecognised records, a truncated tail) also go to stderr.

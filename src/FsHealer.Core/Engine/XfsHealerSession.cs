@@ -229,6 +229,8 @@ public sealed class SimulatedXfsPlatform(XfsHealerOptions o, Func<IRecordSource>
     public int MonitorErrno { get; set; }
     public bool IsXfsMount { get; set; } = true;
     public bool MountOpen { get; private set; }
+    /// <summary>Passed to the target: keep every scrub call (tests) or only count them (replay).</summary>
+    public bool RecordCalls { get; init; } = true;
 
     public int OpenMount(string mountpoint, out XfsFsFacts facts)
     {
@@ -243,7 +245,7 @@ public sealed class SimulatedXfsPlatform(XfsHealerOptions o, Func<IRecordSource>
 
     public int CreateTarget(string mountpoint, out IXfsTarget? target)
     {
-        Target = new SimulatedXfsTarget(mountpoint, o.Outcomes, o.DefaultOutcome) { HasParentPointers = o.SimParent };
+        Target = new SimulatedXfsTarget(mountpoint, o.Outcomes, o.DefaultOutcome) { HasParentPointers = o.SimParent, RecordCalls = RecordCalls };
         target = Target;
         return 0;
     }

@@ -79,7 +79,7 @@ public static class ReplayCommand
                 fd = Libc.Open(file, Libc.O_RDONLY, out int e);
                 if (fd.IsInvalid) throw new IOException($"{file}: {FsHealer.Core.Text.Errno.Message(e)}");
                 return new FdRecordSource(fd);
-            }, new PrintingUnitManager(console)), allowReplayOptions: true, serviceMode: () => false);
+            }, new PrintingUnitManager(console)) { RecordCalls = false }, allowReplayOptions: true, serviceMode: () => false);
         }
         catch (IOException ex)
         {
