@@ -4,5 +4,5 @@ namespace FsHealer.XfsHealer;
 /// binary (what fshealer@.service and packaging/xfs_healer run).</summary>
 public static class Program
 {
-    public static int Main(string[] args) => FsHealer.Linux.Xfs.XfsHealerProgram.Run(args, releasePages: false);
+    public static int Main(string[] args) => FsHealer.Xfs.Live.XfsHealerProgram.Run(args, releasePages: false);
 }

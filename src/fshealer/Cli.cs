@@ -1,11 +1,12 @@
-using System.CommandLine;
 using FsHealer.Cli.Commands;
+using System.CommandLine;
+using FsHealer.Mounts.Live;
 
 namespace FsHealer.Cli;
 
 public static class Cli
 {
-    public const string Version = FsHealer.Core.Product.Version;
+    public const string Version = FsHealer.Product.Version;
 
     /// <summary>Commands that take xfs_healer/xfs_io style arguments and parse them themselves.</summary>
     private static readonly Dictionary<string, Func<IReadOnlyList<string>, int>> RawCommands = new()

@@ -1,8 +1,9 @@
 using System.CommandLine;
-using FsHealer.Core.Engine;
-using FsHealer.Core.Xfs;
-using FsHealer.Linux.Interop;
-using FsHealer.Linux.Xfs;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
+using FsHealer.Interop;
+using FsHealer.Xfs.Live;
 
 namespace FsHealer.Cli.Commands;
 
@@ -41,7 +42,7 @@ public static class ReplayCommand
 
     public static int Run(IReadOnlyList<string> args)
     {
-        var console = FsHealer.Linux.Output.FdConsole.Create();
+        var console = FsHealer.Service.Live.FdConsole.Create();
         try
         {
             return Replay(args, console);
@@ -77,7 +78,7 @@ public static class ReplayCommand
             return session.Run(healerArgs, o => new SimulatedXfsPlatform(o, () =>
             {
                 fd = Libc.Open(file, Libc.O_RDONLY, out int e);
-                if (fd.IsInvalid) throw new IOException($"{file}: {FsHealer.Core.Text.Errno.Message(e)}");
+                if (fd.IsInvalid) throw new IOException($"{file}: {FsHealer.Text.Errno.Message(e)}");
                 return new FdRecordSource(fd);
             }, new PrintingUnitManager(console)) { RecordCalls = false }, allowReplayOptions: true, serviceMode: () => false);
         }

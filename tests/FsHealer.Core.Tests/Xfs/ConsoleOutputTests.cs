@@ -1,8 +1,9 @@
 using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
-using FsHealer.Core.Engine;
-using FsHealer.Core.Text;
+using FsHealer.Service;
+using FsHealer.Xfs;
+using FsHealer.Text;
 
 namespace FsHealer.Core.Tests.Xfs;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using FsHealer.Core.Xfs;
+using FsHealer.Xfs;
 using FsHealer.Kernel.Tests.Infra;
 
 namespace FsHealer.Kernel.Tests.Xfs;
@@ -38,7 +38,7 @@ public sealed class XfsHealerParityFixture : IDisposable
 
     private string? Setup()
     {
-        if (!FsHealer.Linux.Interop.Libc.IsRoot) return "needs root (loop device, mount)";
+        if (!FsHealer.Interop.Libc.IsRoot) return "needs root (loop device, mount)";
         foreach (var t in new[] { "gcc", "losetup", "mkfs.xfs", "bash" })
             if (!Sh.Has(t)) return $"{t} is not installed";
         if (!File.Exists(XfsHealer))
@@ -302,7 +302,7 @@ public class XfsHealerParityTests(XfsHealerParityFixture f) : IClassFixture<XfsH
     {
         var (c, ours) = Both(["-V"], null);
         Assert.StartsWith("xfs_healer version 7.", c.Out);
-        Assert.Equal($"xfs_healer version {FsHealer.Core.Product.Version}\n", ours.Out);
+        Assert.Equal($"xfs_healer version {FsHealer.Product.Version}\n", ours.Out);
         Assert.Equal((c.Code, c.Err), (ours.Code, ours.Err));
     }
 
