@@ -84,13 +84,18 @@ public class XfsHealerParityTests(XfsHealerParityFixture f) : IClassFixture<XfsH
         get { f.Require(); return f.Fs!.Mnt; }
     }
 
+    public enum Program { Released, FshealerXfsHealer, Dropin }
+
     /// <summary>Run one program on <paramref name="stream"/> (null: no stand-in stream) with the shim's settings.</summary>
-    private Output Run(bool released, string[] args, byte[]? stream, Dictionary<string, string>? shim = null, int systemctlExit = 0)
+    private Output Run(Program which, string[] args, byte[]? stream, Dictionary<string, string>? shim = null, int systemctlExit = 0)
     {
-        var psi = released
+        var psi = which switch
+        {
             // argv[0] "xfs_healer", as when run from PATH: glibc's getopt messages print argv[0]
-            ? new ProcessStartInfo("bash") { ArgumentList = { "-c", "exec -a xfs_healer \"$0\" \"$@\"", f.XfsHealer } }
-            : new ProcessStartInfo("dotnet") { ArgumentList = { typeof(FsHealer.Cli.Program).Assembly.Location, "xfs-healer" } };
+            Program.Released => new ProcessStartInfo("bash") { ArgumentList = { "-c", "exec -a xfs_healer \"$0\" \"$@\"", f.XfsHealer } },
+            Program.FshealerXfsHealer => new ProcessStartInfo("dotnet") { ArgumentList = { typeof(FsHealer.Cli.Program).Assembly.Location, "xfs-healer" } },
+            _ => new ProcessStartInfo("dotnet") { ArgumentList = { typeof(FsHealer.XfsHealer.Program).Assembly.Location } },
+        };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.RedirectStandardOutput = psi.RedirectStandardError = true;
         psi.UseShellExecute = false;
@@ -116,17 +121,19 @@ public class XfsHealerParityTests(XfsHealerParityFixture f) : IClassFixture<XfsH
         return new Output(p.ExitCode, Encoding.Latin1.GetString(o.ToArray()), Encoding.Latin1.GetString(e.ToArray()));
     }
 
-    private (Output Released, Output Ours) Both(string[] args, byte[]? stream, Dictionary<string, string>? shim = null, int systemctlExit = 0)
+    private (Output Released, Output Ours) Both(string[] args, byte[]? stream, Dictionary<string, string>? shim = null, int systemctlExit = 0,
+        Program ours = Program.FshealerXfsHealer)
     {
         f.Require();
-        var c = Run(true, args, stream, shim, systemctlExit);
-        var ours = Run(false, args, stream, shim, systemctlExit);
-        return (c, ours);
+        var c = Run(Program.Released, args, stream, shim, systemctlExit);
+        var o = Run(ours, args, stream, shim, systemctlExit);
+        return (c, o);
     }
 
-    private void Same(string[] args, byte[]? stream, Dictionary<string, string>? shim = null, int systemctlExit = 0, Func<Output, bool>? sanity = null)
+    private void Same(string[] args, byte[]? stream, Dictionary<string, string>? shim = null, int systemctlExit = 0, Func<Output, bool>? sanity = null,
+        Program program = Program.FshealerXfsHealer)
     {
-        var (c, ours) = Both(args, stream, shim, systemctlExit);
+        var (c, ours) = Both(args, stream, shim, systemctlExit, program);
         Assert.Equal(c.ToString(), ours.ToString());
         if (sanity is not null) Assert.True(sanity(c), $"the case does not exercise what it should:\n{c}");
     }
@@ -294,6 +301,12 @@ public class XfsHealerParityTests(XfsHealerParityFixture f) : IClassFixture<XfsH
         }
         finally { f.Fs.Umount(dir); }
     }
+
+    /// <summary>fshealer-xfs-healer (the per-mount binary) is the same program: a few cases through it too.</summary>
+    [Fact] public void Dropin_Default() => Same([Mnt], Stream(Mix(100)), program: Program.Dropin);
+    [Fact] public void Dropin_RepairFailure() =>
+        Same(["--repair", "--quiet", Mnt], Stream(SickEverywhere()), Shim(("HEALTHMON_SHIM_SCRUB", "errno:5,xfail,unnecessary,success,success,success,success")), program: Program.Dropin);
+    [Fact] public void Dropin_CommandLineError() => Same(["--bogus", "x"], null, program: Program.Dropin);
 
     // ---- deliberate differences (README.md "Differences from xfs_healer") ----
 
