@@ -22,6 +22,10 @@ public static class LogLineEncoder
     /// bytes. Returns the number of bytes written.</summary>
     public static int Encode(ReadOnlySpan<char> line, Span<byte> dest)
     {
+        // the common line: printable ASCII only — one vectorized scan and narrowing copy
+        if (line.IndexOfAnyExceptInRange(' ', '~') < 0 &&
+            System.Text.Ascii.FromUtf16(line, dest, out int written) == System.Buffers.OperationStatus.Done)
+            return written;
         int o = 0;
         for (int i = 0; i < line.Length; i++)
         {
