@@ -14,7 +14,6 @@ public static class Cli
         ["xfs-healer"] = a => XfsHealerCommand.Run(a),
         ["replay"] = ReplayCommand.Run,
         ["healthmon"] = HealthmonCommand.Run,
-        ["watch"] = WatchCommand.Run,
     };
 
     public static int Run(string[] args)
