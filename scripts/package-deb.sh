@@ -4,7 +4,7 @@
 #   scripts/package-deb.sh [--out DIR] [--aot-dir DIR]
 # Prints the path of the .deb. --aot-dir reuses an existing `dotnet publish -p:Aot=true` output; otherwise the
 # binary is published into artifacts/aot (again only when a source file is newer than the last publish).
-# Layout: /usr/libexec/fshealer/{fshealer,libe_sqlite3.so,xfs_healer,fshealer-fail}, /usr/sbin/fshealer -> the
+# Layout: /usr/libexec/fshealer/{fshealer,fshealer-xfs-healer,libe_sqlite3.so,xfs_healer,fshealer-fail}, /usr/sbin/fshealer -> the
 # binary, units in /lib/systemd/system, man pages, bash completion, journal catalog, /etc/fshealer/{fshealer.json,
 # hooks.d/}, alert rules and dashboard in /usr/share/fshealer, the example configuration in /usr/share/doc/fshealer.
 set -euo pipefail
@@ -33,6 +33,7 @@ if [ -z "$AOT" ]; then
     echo "== dotnet publish -p:Aot=true (Native AOT)" >&2
     rm -rf "$AOT"
     dotnet publish src/fshealer -c Release -p:Aot=true -o "$AOT" -nologo -v q >&2
+    dotnet publish src/fshealer-xfs-healer -c Release -p:Aot=true -o "$AOT" -nologo -v q >&2
     touch "$stamp"
   fi
 fi
@@ -49,6 +50,9 @@ install -d -m 755 "$P/DEBIAN" "$P/usr/sbin" "$P/usr/libexec/fshealer" "$P/lib/sy
 # the binary and the one native library it loads (SQLite, for the history); nothing else from the publish
 # directory: no .pdb/.dbg, no runtimes of other operating systems
 install -m 755 "$AOT/fshealer" "$P/usr/libexec/fshealer/fshealer"
+# the xfs_healer drop-in alone: `fshealer xfs-healer` (fshealer@.service) hands each per-mount process to it
+[ -x "$AOT/fshealer-xfs-healer" ] || { echo "$0: no $AOT/fshealer-xfs-healer (dotnet publish src/fshealer-xfs-healer -p:Aot=true)" >&2; exit 66; }
+install -m 755 "$AOT/fshealer-xfs-healer" "$P/usr/libexec/fshealer/fshealer-xfs-healer"
 [ -f "$AOT/libe_sqlite3.so" ] && install -m 644 "$AOT/libe_sqlite3.so" "$P/usr/libexec/fshealer/libe_sqlite3.so"
 ln -s ../libexec/fshealer/fshealer "$P/usr/sbin/fshealer"
 install -m 755 packaging/xfs_healer "$P/usr/libexec/fshealer/xfs_healer"
@@ -77,7 +81,7 @@ printf '/etc/fshealer/fshealer.json\n' > "$P/DEBIAN/conffiles"
 # Depends from the ELF files' shared libraries (dpkg-shlibdeps needs a debian/control to run in)
 mkdir -p "$STAGE/src/debian"
 printf 'Source: fshealer\n\nPackage: fshealer\nArchitecture: any\n' > "$STAGE/src/debian/control"
-elfs=("$P/usr/libexec/fshealer/fshealer")
+elfs=("$P/usr/libexec/fshealer/fshealer" "$P/usr/libexec/fshealer/fshealer-xfs-healer")
 [ -f "$P/usr/libexec/fshealer/libe_sqlite3.so" ] && elfs+=("$P/usr/libexec/fshealer/libe_sqlite3.so")
 shlibs=$(cd "$STAGE/src" && dpkg-shlibdeps -O "${elfs[@]}" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "$0: dpkg-shlibdeps found no dependencies" >&2; exit 70; }

@@ -48,6 +48,19 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
+# The released xfs_healer (xfsprogs 7.x, Debian sid, unpacked into a cache, never installed) for the tier-3 parity
+# tests; they skip with the reason when it cannot be had.
+if [[ " ${tiers[*]} " == *" 3 "* ]] && [ "$(id -u)" = 0 ]; then
+  XH=${FSHEALER_XFS_HEALER:-/var/cache/fshealer/sid/root/usr/libexec/xfsprogs/xfs_healer}
+  if [ ! -x "$XH" ]; then
+    echo "== fetching the released xfs_healer (scripts/sid-packages.sh xfsprogs)"
+    timeout 300 scripts/sid-packages.sh xfsprogs >/dev/null 2>&1 || echo "warning: could not fetch xfsprogs from sid; the xfs_healer parity tests will be skipped"
+  fi
+  if [ -x "$XH" ] && ldd "$XH" 2>/dev/null | grep -q "not found" && command -v apt-get >/dev/null; then
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liburcu8) >/dev/null 2>&1 || echo "warning: could not install liburcu8 for xfs_healer"
+  fi
+fi
+
 echo "== build"
 if ! dotnet build fshealer.slnx -c Release -v q -nologo 2>&1 | tail -n 3; then
   echo "build failed"; echo "0 passed, 1 failed"; exit 1

@@ -60,6 +60,12 @@ public static unsafe partial class Libc
         return 0;
     }
 
+    [LibraryImport("libc", EntryPoint = "isatty")]
+    private static partial int isatty(int fd);
+
+    /// <summary>The descriptor is a terminal.</summary>
+    public static bool IsTerminal(int fd) => isatty(fd) == 1;
+
     [LibraryImport("libc", EntryPoint = "getpid")]
     public static partial int getpid();
 
@@ -134,18 +140,23 @@ public static unsafe partial class Libc
     }
 
     /// <summary>Write all bytes, retrying on EINTR and short writes. Returns 0 or -errno.</summary>
-    public static int WriteAll(SafeFd fd, ReadOnlySpan<byte> data)
+    public static int WriteAll(SafeFd fd, ReadOnlySpan<byte> data) => WriteAll(fd.Fd, data);
+
+    /// <summary><see cref="WriteAll(SafeFd, ReadOnlySpan{byte})"/> on a raw descriptor (stdout, stderr); a descriptor
+    /// in non-blocking mode is waited on with poll when it is full (EAGAIN).</summary>
+    public static int WriteAll(int fd, ReadOnlySpan<byte> data)
     {
         fixed (byte* p = data)
         {
             int off = 0;
             while (off < data.Length)
             {
-                nint n = write(fd.Fd, p + off, (nuint)(data.Length - off));
+                nint n = write(fd, p + off, (nuint)(data.Length - off));
                 if (n < 0)
                 {
                     int e = LastErrno;
                     if (e == 4) continue;
+                    if (e == 11 && Poll.WaitWritable(fd) >= 0) continue;   // EAGAIN
                     return -e;
                 }
                 off += (int)n;

@@ -1,10 +1,17 @@
 namespace FsHealer.Service;
 
-/// <summary>Serialized, line-flushed output: events and outcomes on stdout, diagnostics on stderr.</summary>
+/// <summary>
+/// Serialized output: events and outcomes on stdout, diagnostics on stderr, each line whole and in order. An
+/// implementation may hold stdout lines in a buffer (<see cref="BufferedHealerConsole"/>): then everything written
+/// before an <see cref="Err"/> line, a <see cref="Flush"/> or the end of the process reaches the stream first.
+/// </summary>
 public interface IHealerConsole
 {
-    void Out(string line);
-    void Err(string line);
+    void Out(ReadOnlySpan<char> line);
+    void Err(ReadOnlySpan<char> line);
+    /// <summary>Write out what is buffered: the caller is about to wait (for the kernel, for a queue) or to start a
+    /// process that writes to the same streams.</summary>
+    void Flush() { }
 }
 
 /// <summary>
@@ -22,7 +29,7 @@ public sealed class TextWriterConsole(TextWriter stdout, TextWriter stderr) : IH
     /// <summary>Lines that could not be written.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    public void Out(string line)
+    public void Out(ReadOnlySpan<char> line)
     {
         lock (_lock)
         {
@@ -31,7 +38,7 @@ public sealed class TextWriterConsole(TextWriter stdout, TextWriter stderr) : IH
         }
     }
 
-    public void Err(string line)
+    public void Err(ReadOnlySpan<char> line)
     {
         lock (_lock)
         {
@@ -62,8 +69,8 @@ public sealed class MemoryConsole : IHealerConsole
 {
     private readonly object _lock = new();
     private readonly List<string> _out = [], _err = [], _all = [];
-    public void Out(string line) { lock (_lock) { _out.Add(line); _all.Add(line); } }
-    public void Err(string line) { lock (_lock) { _err.Add(line); _all.Add("ERR " + line); } }
+    public void Out(ReadOnlySpan<char> line) { var s = line.ToString(); lock (_lock) { _out.Add(s); _all.Add(s); } }
+    public void Err(ReadOnlySpan<char> line) { var s = line.ToString(); lock (_lock) { _err.Add(s); _all.Add("ERR " + s); } }
     public string[] Stdout { get { lock (_lock) return [.. _out]; } }
     public string[] Stderr { get { lock (_lock) return [.. _err]; } }
     public string[] Interleaved { get { lock (_lock) return [.. _all]; } }

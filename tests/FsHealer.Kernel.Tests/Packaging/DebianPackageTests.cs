@@ -43,6 +43,7 @@ public class DebianPackageTests
         foreach (var f in new[]
         {
             "/usr/libexec/fshealer/fshealer", "/usr/sbin/fshealer", "/usr/libexec/fshealer/xfs_healer", "/usr/libexec/fshealer/fshealer-fail",
+            "/usr/libexec/fshealer/fshealer-xfs-healer",
             "/lib/systemd/system/fshealer.service", "/lib/systemd/system/fshealer@.service", "/lib/systemd/system/fshealer-fail@.service",
             "/lib/systemd/system/system-fshealer.slice", "/usr/share/man/man8/fshealer.8.gz", "/usr/share/man/man5/fshealer.json.5.gz",
             "/usr/share/bash-completion/completions/fshealer", "/usr/share/doc/fshealer/fshealer.json.example", "/usr/share/doc/fshealer/copyright",

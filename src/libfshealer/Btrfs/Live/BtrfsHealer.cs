@@ -174,7 +174,7 @@ public sealed class BtrfsHealer : IDisposable
     {
         _console.Out($"btrfs: scrubbing {req.Path} (devid {req.Devid}) of {_mountPoint}: {req.Why}{(req.ReadOnly ? " [read-only]" : "")}");
         BtrfsScrubRunner? runner = null;
-        runner = new BtrfsScrubRunner(_mountPoint, req, _opt.ScrubProgressInterval, log: _console.Out);
+        runner = new BtrfsScrubRunner(_mountPoint, req, _opt.ScrubProgressInterval, log: line => _console.Out(line));
         lock (_lock) _runners.Add(runner);
         var r = runner;
         if (!runner.Start()) { Finish(r); return; }

@@ -37,8 +37,8 @@ public sealed class JournalConsole : IHealerConsole, IEventSink, IDisposable
     /// <summary>Lines dropped because their event's record says the same (tests).</summary>
     public long Merged { get; private set; }
 
-    public void Out(string line) => Line(line, Severity.Info);
-    public void Err(string line) => Line(line, Severity.Warning);
+    public void Out(ReadOnlySpan<char> line) => Line(line.ToString(), Severity.Info);
+    public void Err(ReadOnlySpan<char> line) => Line(line.ToString(), Severity.Warning);
 
     private static bool Matches(string line, string headline, string message) =>
         Prefix(line, headline) || Prefix(line, message) || Suffix(line, headline) || Suffix(line, message);
@@ -92,7 +92,8 @@ public sealed class JournalConsole : IHealerConsole, IEventSink, IDisposable
         _pending.Clear();
     }
 
-    /// <summary>Send the held lines now (the timer does this <see cref="Hold"/> after the first one).</summary>
+    /// <summary>Send the held lines now (the timer does this <see cref="Hold"/> after the first one; the xfs_healer engine
+    /// when it has nothing left to do or is about to start systemctl, by which time a line's event has been published).</summary>
     public void Flush()
     {
         lock (_lock) SendPending();
