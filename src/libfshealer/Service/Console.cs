@@ -47,7 +47,7 @@ public sealed class TextWriterConsole(TextWriter stdout, TextWriter stderr) : IH
         }
     }
 
-    private bool Write(TextWriter w, string line)
+    private bool Write(TextWriter w, ReadOnlySpan<char> line)
     {
         try
         {
