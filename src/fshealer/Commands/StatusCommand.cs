@@ -1,14 +1,17 @@
+using FsHealer.Mounts.Live;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using FsHealer.Core.Config;
-using FsHealer.Core.Model;
-using FsHealer.Core.Xfs;
-using FsHealer.Linux.Btrfs;
-using FsHealer.Linux.Ext4;
-using FsHealer.Linux.Interop;
-using FsHealer.State;
+using FsHealer.Config;
+using FsHealer.Model;
+using FsHealer.Xfs;
+using FsHealer.Btrfs.Live;
+using FsHealer.Ext4.Live;
+using FsHealer.Fanotify.Live;
+using FsHealer.Healing.Live;
+using FsHealer.Interop;
+using FsHealer.Service.History.Live;
 
 namespace FsHealer.Cli.Commands;
 
@@ -33,7 +36,7 @@ public static class StatusCommand
 
     public static int Run(bool json, string? stateDirOpt, string? configPath, string? onlyMount, TextWriter stdout, TextWriter stderr)
     {
-        var cr = ConfigLoader.LoadOrDefault(configPath);
+        var cr = FsHealer.Config.Live.ConfigFile.LoadOrDefault(configPath);
         foreach (var e in cr.Errors) stderr.WriteLine($"fshealer: {e} (using the built-in defaults)");
         var cfg = cr.Config ?? FsHealerConfig.Default;
         string stateDir = stateDirOpt ?? cfg.StateDir;
@@ -42,17 +45,25 @@ public static class StatusCommand
         using var store = HistoryStore.Open(stateDir, out var histError, readOnly: true);
         var report = new StatusReportDto { StateDir = stateDir, History = store is null ? histError : store.Path };
         // is a daemon running on this state directory? (tests its lock without taking it)
-        bool? running = FsHealer.Linux.State.DaemonLock.Probe(stateDir, out var daemonPid, out var probeError);
+        bool? running = FsHealer.Service.Live.DaemonLock.Probe(stateDir, out var daemonPid, out var probeError);
         report.DaemonRunning = running;
         report.DaemonPid = daemonPid;
         if (probeError is not null) stderr.WriteLine($"fshealer: {probeError}");
         var healths = new List<Health>();
+        // the action journal: offline repairs only run while their start can be recorded
+        if (HistoryStore.WriteProblem(stateDir) is { } histProblem)
+        {
+            report.Problems.Add($"history store: {histProblem}: offline repairs will not run until it is writable");
+            healths.Add(Health.Degraded);
+        }
         string? only = onlyMount is null ? null : (Path.TrimEndingDirectorySeparator(Path.GetFullPath(onlyMount)) is { Length: > 0 } o ? o : "/");
         foreach (var fs in SupportedFilesystems.List(stderr))
         {
             var id = fs.Identity;
             if (only is not null && id.MountPoint != only) continue;
             var policy = cfg.PolicyFor(id);
+            var identity = FsHealer.Healing.Live.LiveHealHost.IdentityOf(DevKey(fs.Dev), id.FsType, fs.Source);
+            var selector = new FsSelector(identity.Id, id.MountPoint);
             List<FsEvent> events = [], policyEvents = [];
             (DateTimeOffset? LastGoodCheck, DateTimeOffset? FirstAttached) fresh = (null, null);
             if (store is not null)
@@ -60,10 +71,11 @@ public static class StatusCommand
                 // recording order (oldest first): events of the same millisecond keep their order
                 try
                 {
-                    events = store.Query(new HistoryQuery { Mount = id.MountPoint, Limit = 5000 }).Select(s => s.Event).Reverse().ToList();
-                    policyEvents = store.PolicyEvents(id.MountPoint).Select(s => s.Event).ToList();
+                    // by the filesystem's identity: another filesystem once mounted at the same place is not this one
+                    events = store.Query(new HistoryQuery { Fs = selector, Limit = 5000 }).Select(s => s.Event).Reverse().ToList();
+                    policyEvents = store.PolicyEvents(selector).Select(s => s.Event).ToList();
                     // check freshness: beyond the newest 5000 events too (only asked when the policy has a limit)
-                    if (policy.MaxCheckAge is not null) fresh = store.FreshnessFacts(id.MountPoint);
+                    if (policy.MaxCheckAge is not null) fresh = store.FreshnessFacts(selector);
                 }
                 catch (Microsoft.Data.Sqlite.SqliteException e) { stderr.WriteLine($"fshealer: {store.Path}: {e.Message}"); }
             }
@@ -76,7 +88,7 @@ public static class StatusCommand
             healths.Add(st.Health);
             report.Filesystems.Add(new FsStatusDto
             {
-                MountPoint = id.MountPoint, FsType = id.FsType, Device = fs.Source, Uuid = id.Uuid, Label = id.Label,
+                MountPoint = id.MountPoint, FsType = id.FsType, Device = fs.Source, Uuid = id.Uuid, Label = id.Label, FsId = identity.Id,
                 Health = st.Health.ToString().ToLowerInvariant(), Reasons = [.. st.Reasons],
                 ErrorCount = level.ErrorCount, Shutdown = level.Shutdown, ReadOnly = level.ReadOnly, Sick = [.. level.SickStructures],
                 LastGoodCheck = st.LastGoodCheck?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
@@ -89,7 +101,7 @@ public static class StatusCommand
                 Diagnostics = [.. level.Diagnostics], Devices = DevicesCommand.StatusLine(id.MountPoint, id.FsType, fs.Dev),
             });
         }
-        if (only is not null && healths.Count == 0)
+        if (only is not null && report.Filesystems.Count == 0)
         {
             stderr.WriteLine($"fshealer: {only}: not the mount point of a supported filesystem (xfs, ext4, btrfs)");
             return (int)Health.Unknown;
@@ -112,6 +124,7 @@ public static class StatusCommand
                 foreach (var d in f.Diagnostics) stdout.WriteLine($"    note: {d}");
             }
             if (report.Filesystems.Count == 0) stdout.WriteLine("no supported filesystems mounted");
+            foreach (var p in report.Problems) stdout.WriteLine($"DEGRADED: {p}");
             stdout.WriteLine(report.DaemonRunning switch
             {
                 true => $"daemon: running{(report.DaemonPid is { } p ? $" (pid {p})" : "")}",
@@ -121,6 +134,13 @@ public static class StatusCommand
             stdout.WriteLine($"overall: {report.Health} (history: {report.History})");
         }
         return (int)overall;
+    }
+
+    private static ulong DevKey(string dev)
+    {
+        int c = dev.IndexOf(':');
+        return c > 0 && uint.TryParse(dev.AsSpan(0, c), out uint maj) && uint.TryParse(dev.AsSpan(c + 1), out uint min)
+            ? FsHealer.Healing.FilesystemIdentity.DevKeyOf(maj, min) : 0;
     }
 
     private static DateTimeOffset? Later(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a > b ? a : b);
@@ -137,7 +157,7 @@ public static class StatusCommand
             {
                 case "ext4":
                 {
-                    var blk = FsHealer.Linux.Devices.BlockDeviceName.Of(fs.Dev);
+                    var blk = FsHealer.Devices.Live.BlockDeviceName.Of(fs.Dev);
                     if (blk is null) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"no block device for {fs.Dev}"] };
                     var s = Ext4SysfsReader.Read(blk);
                     return new LevelState { ErrorCount = s.ErrorsCount, ReadOnly = fs.ReadOnly, Readable = s.ErrorsCount is not null, Diagnostics = [.. s.Diagnostics] };
@@ -162,10 +182,10 @@ public static class StatusCommand
                     using var fd = Libc.Open(fs.Identity.MountPoint, Libc.O_RDONLY | Libc.O_DIRECTORY, out int errno);
                     // A shut-down XFS refuses even open() of its root with EIO.
                     if (fd.IsInvalid && errno == 5) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = [$"open {fs.Identity.MountPoint}: EIO (the filesystem is shut down)"] };
-                    if (fd.IsInvalid) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"open {fs.Identity.MountPoint}: {FsHealer.Core.Text.Errno.Name(errno)} ({FsHealer.Core.Text.Errno.Message(errno)})"] };
+                    if (fd.IsInvalid) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"open {fs.Identity.MountPoint}: {FsHealer.Text.Errno.Name(errno)} ({FsHealer.Text.Errno.Message(errno)})"] };
                     int r = XfsIoctl.GetGeometry(fd, out var g);
                     if (r == 5) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = ["XFS_IOC_FSGEOMETRY: EIO (the filesystem is shut down)"] };
-                    if (r != 0) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"XFS_IOC_FSGEOMETRY: {FsHealer.Core.Text.Errno.Name(r)} ({FsHealer.Core.Text.Errno.Message(r)})"] };
+                    if (r != 0) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"XFS_IOC_FSGEOMETRY: {FsHealer.Text.Errno.Name(r)} ({FsHealer.Text.Errno.Message(r)})"] };
                     var sick = g.Sick == 0 ? [] : XfsHealthTables.FsStructures.FormatMask(g.Sick).Split(", ");
                     return new LevelState { Shutdown = false, ReadOnly = fs.ReadOnly, Readable = true, SickStructures = sick };
                 }
@@ -182,6 +202,8 @@ public static class StatusCommand
 public sealed class FsStatusDto
 {
     public string MountPoint { get; set; } = "";
+    /// <summary>The filesystem's identity ("uuid:…", or "dev:M:m" without a UUID): what its history is kept under.</summary>
+    public string FsId { get; set; } = "";
     public string FsType { get; set; } = "";
     public string Device { get; set; } = "";
     public string? Uuid { get; set; }
@@ -224,6 +246,8 @@ public sealed class StatusReportDto
     public bool? DaemonRunning { get; set; }
     public int? DaemonPid { get; set; }
     public List<FsStatusDto> Filesystems { get; set; } = [];
+    /// <summary>Problems of fshealer itself that make the whole report degraded (an unwritable history store).</summary>
+    public List<string> Problems { get; set; } = [];
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]

@@ -1,10 +1,13 @@
-using FsHealer.Core.Engine;
-using FsHealer.Core.Ext4;
-using FsHealer.Core.Model;
-using FsHealer.Core.Text;
-using FsHealer.Core.Xfs;
-using FsHealer.Linux.Ext4;
-using FsHealer.Linux.Systemd;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
+using FsHealer.Ext4;
+using FsHealer.Model;
+using FsHealer.Text;
+using FsHealer.Ext4.Live;
+using FsHealer.Fanotify.Live;
+using FsHealer.Healing.Live;
+using FsHealer.Service.Live;
 using FsHealer.Scenario.Tests.Xfs;
 
 namespace FsHealer.Scenario.Tests.Reliability;
@@ -119,62 +122,5 @@ public class ActionFaultTests
             Assert.DoesNotContain(con.Stdout, l => l.Contains("Full repairs in progress"));
         }
         finally { Directory.Delete(dir, true); }
-    }
-
-    private static Ext4HealPlan OfflinePlan() => Ext4HealPlanner.Plan(new Ext4HealInput
-    {
-        MountPoint = "/mnt/e4", Device = "/dev/loop9", HasErrors = true, Busy = false, Policy = Ext4HealPolicy.OfflineRepair,
-        Options = Ext4MountOptions.Parse("rw,relatime,errors=remount-ro"),
-    });
-
-    [Fact]
-    public void Ext4_unmount_EBUSY_never_forces_and_schedules_fsck_instead()
-    {
-        var plan = OfflinePlan();
-        Assert.Equal(Ext4PlanDecision.OfflineRepair, plan.Decision);
-        var runner = new FakeRunner((_, _) => (0, ""));
-        var logged = new List<string>();
-        int unmounts = 0;
-        var exec = new OfflineRepairExecutor(runner, logged.Add)
-        {
-            UnmountFn = _ => { unmounts++; return Errno.EBUSY; }, UnmountRetryDelay = TimeSpan.FromMilliseconds(1),
-        };
-        var outcome = exec.Execute(plan);
-        Assert.Equal(4, unmounts);                                     // bounded retries, never lazy
-        Assert.DoesNotContain(runner.Calls, c => c.StartsWith("e2fsck") || c.StartsWith("mount")); // nothing run on a mounted fs
-        Assert.Equal(Ext4PlanDecision.Schedule, outcome.Final);
-        Assert.Contains(runner.Calls, c => c.StartsWith("tune2fs") && c.Contains("/dev/loop9"));
-        Assert.Contains(logged, l => l.Contains("umount(/mnt/e4): EBUSY") && l.Contains("attempt 4"));
-        Assert.Contains(logged, l => l == "/mnt/e4 is busy: not unmounting (never lazily); scheduling e2fsck instead");
-    }
-
-    [Theory]
-    [InlineData(4)]   // errors left uncorrected
-    [InlineData(8)]   // operational error
-    public void Ext4_e2fsck_nonzero_exit_is_reported_remounted_and_scheduled(int status)
-    {
-        var runner = new FakeRunner((prog, _) => prog.EndsWith("e2fsck") ? (status, "Pass 1: Checking inodes\nUNEXPECTED INCONSISTENCY") : (0, ""));
-        var logged = new List<string>();
-        var exec = new OfflineRepairExecutor(runner, logged.Add) { UnmountFn = _ => 0 };
-        var outcome = exec.Execute(OfflinePlan());
-        Assert.False(outcome.Success);
-        Assert.Contains(logged, l => l.StartsWith("FAILED") && l.Contains($"e2fsck exit {status}") && l.Contains("UNEXPECTED INCONSISTENCY"));
-        // no worse than before: the filesystem is mounted again and a boot-time check is scheduled
-        Assert.Contains(runner.Calls, c => c.StartsWith("mount"));
-        int mountAt = runner.Calls.FindIndex(c => c.StartsWith("mount")), tuneAt = runner.Calls.FindIndex(c => c.StartsWith("tune2fs"));
-        Assert.True(tuneAt >= 0 && tuneAt < mountAt, "force_fsck is set while unmounted, before the remount");
-        Assert.Contains(logged, l => l.Contains("e2fsck scheduled"));
-    }
-
-    [Fact]
-    public void Ext4_remount_failure_is_shouted_with_device_and_mountpoint()
-    {
-        var runner = new FakeRunner((prog, _) => prog.EndsWith("mount") ? (32, "mount: /mnt/e4: wrong fs type, bad option") : (0, ""));
-        var logged = new List<string>();
-        var exec = new OfflineRepairExecutor(runner, logged.Add) { UnmountFn = _ => 0 };
-        var outcome = exec.Execute(OfflinePlan());
-        Assert.False(outcome.Success);
-        Assert.Contains(logged, l => l.StartsWith("REMOUNT FAILED: /dev/loop9 is NO LONGER MOUNTED at /mnt/e4: mount exit 32"));
-        Assert.DoesNotContain(outcome.Steps, s => s.Step.Kind == Ext4StepKind.VerifyMounted); // no false "verified"
     }
 }
