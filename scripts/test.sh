@@ -81,6 +81,8 @@ if [[ " ${tiers[*]} " == *" 3 "* ]] && [ "$(id -u)" = 0 ] && [ -z "${FSHEALER_DE
   echo "== package (scripts/package-deb.sh)"
   if deb=$(scripts/package-deb.sh --out "$ROOT/artifacts" 2> "$RESULTS/package-deb.log"); then
     export FSHEALER_DEB=$deb
+    # tier 4 boots the same Native AOT build instead of publishing its own
+    [ -x "$ROOT/artifacts/aot/fshealer-xfs-healer" ] && export FSHEALER_VM_AOT=$ROOT/artifacts/aot
     echo "$(basename "$deb"): $(( $(stat -c %s "$deb") / 1024 )) KiB"
   else
     echo "package build failed (see $RESULTS/package-deb.log); the package tests will say why"; tail -n 5 "$RESULTS/package-deb.log"

@@ -40,12 +40,13 @@ shutdown_latch() {
 run_case shutdown-latch shutdown_latch
 
 # flood: the healer is stopped (SIGSTOP) while an application keeps tripping over two corrupt directories, so the
-# kernel's 32 KiB queue overflows and a LOST event follows; then the healer resumes and drains everything. With
-# autofsck=repair, LOST means a full check: xfs_healer starts one per LOST and per failed repair, fshealer once.
+# kernel's 32 KiB queue overflows and a LOST event follows; then the healer resumes and drains everything. The healers
+# only log (--no-autofsck): with repairs, xfs_healer's drain of ~500 failed repairs and full-check starts takes minutes
+# under TCG (the repair-and-LOST path is the simulated kernel's test and bench/vm-healers.sh's storm).
 flood_one() {
   local kind=$1 img=$2 dev pid i
   dev=$(mount_image "$img" "$KMNT" nouuid)
-  healer_start "$kind" "$kind" "$KMNT"
+  healer_start "$kind" "$kind" "$KMNT" --no-autofsck
   read -r pid < "$W/$kind.pid"
   kill -STOP "$pid"
   for ((i = 0; i < 600; i++)); do : "$KMNT"/victimdir/* "$KMNT"/victimdir2/*; done 2> /dev/null
@@ -59,9 +60,10 @@ flood() {
   clone_image "$BASE" "$W/case.img"
   corrupt_dir "$W/case.img" victimdir; corrupt_dir "$W/case.img" victimdir2
   both_healers flood_one "$W/case.img"
-  note "xfs_healer: $(count_lines "$W/rel.out") lines, $(grep -c 'Full repairs' "$W/rel.out") full checks; fshealer: $(count_lines "$W/fsh.out") lines"
+  note "xfs_healer: $(count_lines "$W/rel.out") lines; fshealer: $(count_lines "$W/fsh.out") lines"
   assert_match "$W/rel.out" "^$MNT: [0-9]+ events lost$" "the kernel reported lost events"
-  compare_healers FullCheckRateLimit
+  compare_healers
+  assert_eq "$MNT: filesystem unmounted" "$(tail -n 1 "$W/fsh.out")" "fshealer drained everything and saw the unmount"
 }
 run_case lost-events flood
 

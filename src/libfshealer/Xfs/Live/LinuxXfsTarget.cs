@@ -120,12 +120,14 @@ public sealed class LinuxXfsTarget : IXfsTarget
     {
         var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_DIRECTORY, out _);
         if (fd.IsInvalid) return null;
-        // Identity: the VFS handle (ino/gen), the XFS handle (which adds the filesystem's fsid) and the device
-        // number. A byte-identical clone has the same handles; on another device it differs in st_dev; only the
-        // Linux 7.0 same-superblock ioctl below can tell a clone apart when everything else matches.
+        // Identity: the VFS handle (ino/gen), the XFS handle (which adds the filesystem's fsid) and, for a repair, the
+        // device number. A byte-identical clone has the same handles; on another device it differs in st_dev; only
+        // the Linux 7.0 same-superblock ioctl below can tell a clone apart when everything else matches. The path
+        // lookup (validate: false) accepts the handles alone, as xfs_healer's does: on a clone mounted over the
+        // mount point (-o nouuid) it still names the file (seen on Linux 7.2 against xfs_healer 7.2).
         if (FileHandles.NameToHandle(fd.Fd, "", FileHandles.AT_EMPTY_PATH, out var h, out _) != 0 || !h.SameAs(_rootHandle)
             || (_hasXfsRoot && (XfsHandleIoctl.FdToHandle(fd, out var xh) != 0 || xh != _xfsRoot))
-            || Libc.DeviceOf(fd, out var dev) != 0 || dev != _dev)
+            || (validate && (Libc.DeviceOf(fd, out var dev) != 0 || dev != _dev)))
         {
             fd.Dispose();
             return null;
