@@ -12,7 +12,7 @@
 # When the tier cannot run here (not root, no QEMU, no network for the first fetch) it says why and records one
 # skipped test carrying that reason.
 #
-# Usage: tests/vm/run.sh [--results DIR] [--only REGEX] [--timeout S] [--keep]
+# Usage: tests/vm/run.sh [--results DIR] [--only REGEX] [--timeout S] [--keep]   (FSHEALER_VM_ALL=1: the opt-in scenarios too)
 #        tests/vm/run.sh --script FILE [ARGS...]   run FILE (bash, in the guest chroot, with lib.sh's environment)
 #                                                  instead of the scenarios; its output is printed (bench, debugging)
 set -uo pipefail
@@ -127,7 +127,7 @@ VMLINUZ=$MODDIR/vmlinuz
 
 # wrappers for the guest: the xfsprogs 7.x tools through sid's loader (they need glibc 2.38), a recording systemctl
 GBIN=$CACHE/guest-bin
-gkey=$( { ls -l "$SID/usr/sbin"; echo v2; } | sha256sum | cut -c1-16)
+gkey=$( { ls -l "$SID/usr/sbin"; echo v3; } | sha256sum | cut -c1-16)
 if [ "$(cat "$GBIN/.key" 2>/dev/null)" != "$gkey" ]; then
   rm -rf "$GBIN"; mkdir -p "$GBIN/bin72" "$GBIN/fake"
   LIBD=$SID/usr/lib/x86_64-linux-gnu
@@ -135,8 +135,8 @@ if [ "$(cat "$GBIN/.key" 2>/dev/null)" != "$gkey" ]; then
     n=$(basename "$t")
     if head -c 4 "$t" | grep -q ELF; then
       printf '#!/bin/sh\nexec %s --library-path %s --argv0 %s %s "$@"\n' "$LIBD/ld-linux-x86-64.so.2" "$LIBD" "$n" "$t" > "$GBIN/bin72/$n"
-    else  # shell scripts (xfs_property, xfs_info, xfs_admin) find the 7.x tools first in PATH
-      printf '#!/bin/sh\nexec %s %s "$@"\n' "$(head -1 "$t" | sed 's/^#! *//; s/ .*//')" "$t" > "$GBIN/bin72/$n"
+    else  # shell scripts (xfs_bmap, xfs_info, xfs_property, xfs_admin) run the tools beside them: copied here, beside the wrappers
+      cp "$t" "$GBIN/bin72/$n"
     fi
   done
   printf '#!/bin/sh\n# tier-4 guest: no systemd in the chroot; record the call, succeed\necho "systemctl $*" >> "${SYSTEMCTL_LOG:-/run/vm/systemctl.log}"\n' > "$GBIN/fake/systemctl"
@@ -200,6 +200,7 @@ VM_SID=$SID
 VM_FSHEALER=$AOT/fshealer
 VM_GUEST_BIN=$GBIN
 VM_ONLY='$ONLY'
+VM_ALL=${FSHEALER_VM_ALL:-}
 VM_SCENARIO_TIMEOUT=$SCENARIO_TIMEOUT
 VM_SCRIPT='$SCRIPT'
 VM_KERNEL_PACKAGE=$KVER

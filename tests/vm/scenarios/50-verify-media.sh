@@ -23,9 +23,9 @@ setup_disk() {
   for i in 1 2 3; do dd if=/dev/zero of="$MNT/f$i" bs=1M count=8 status=none; done
   sync
   # f2's first extent, in 512-byte sectors of the disk: "0: [0..16383]: 49216..65599"
-  local ext; ext=$(xfs_bmap "$MNT/f2" | sed -n '2p')
+  local ext; ext=$(xfs_io -r -c bmap "$MNT/f2" | sed -n '2p')
   local first=${ext##*: }; first=${first%%..*}
-  [[ $first =~ ^[0-9]+$ ]] || fail "cannot read f2's extent from xfs_bmap: $ext"
+  [[ $first =~ ^[0-9]+$ ]] || fail "cannot read f2's extent from xfs_io bmap: $ext"
   BAD_START=$((first + 64))
   umount "$MNT"
   echo "$BAD_START" > /sys/module/scsi_debug/parameters/medium_error_start

@@ -7,10 +7,11 @@
 . "$VM_REPO/tests/vm/lib.sh"
 
 STATE=$W/state
+CONF=$W/fshealer.json    # the defaults
 # daemon_start [ARGS...]: fshealer run in the background (log: $W/daemon.out/.err), until it watches the mounts
 daemon_start() {
-  mkdir -p "$STATE"
-  "$FSH" run --state-dir "$STATE" --config /dev/null/none "$@" > "$W/daemon.out" 2> "$W/daemon.err" &
+  mkdir -p "$STATE"; echo '{}' > "$CONF"
+  "$FSH" run --state-dir "$STATE" --config "$CONF" "$@" > "$W/daemon.out" 2> "$W/daemon.err" &
   DPID=$!; bg_pid "$DPID"
   fail_context "$W/daemon.out" "$W/daemon.err"
   wait_for "$W/daemon.out" '^fshealer: watching [0-9]+ filesystem\(s\); following mounts via ' 60
@@ -24,21 +25,21 @@ daemon_stop() {
 
 heals_online() {
   small_base "$W/a.img"; corrupt_dir "$W/a.img" victimdir
-  daemon_start
+  daemon_start --repair
   assert_match "$W/daemon.out" 'following mounts via fanotify$' "mount events come from fanotify (FAN_MNT_ATTACH + listmount/statmount)"
   local dev; dev=$(mount_image "$W/a.img" "$MNT")
-  wait_for "$W/daemon.out" "^$MNT: xfs filesystem attached \(dev [0-9]+:[0-9]+, source $dev\); XFS health monitor, repairing$" 30
+  wait_for "$W/daemon.out" "^$MNT: xfs filesystem attached \(dev [0-9]+:[0-9]+, source $dev, uuid [0-9a-f-]+\); XFS health monitor, repairing$" 30
   ls "$MNT/victimdir" > /dev/null 2>&1 || true
   wait_for "$W/daemon.out" "^$MNT/victimdir directory: Repairs successful\.$" 60
   assert_eq 200 "$(ls "$MNT/victimdir" | wc -l)" "entries after the daemon's repair"
   settle "$W/daemon.out"
   local rc=0
-  "$FSH" status --state-dir "$STATE" --config /dev/null/none --fs "$MNT" > "$W/status.out" 2>&1 || rc=$?
+  "$FSH" status --state-dir "$STATE" --config "$CONF" --fs "$MNT" > "$W/status.out" 2>&1 || rc=$?
   fail_context "$W/status.out"
   note "status: $(tr '\n' '|' < "$W/status.out")"
   assert_eq 0 "$rc" "fshealer status exit code (0 = healthy) after the repair"
   assert_match "$W/status.out" "daemon: running \(pid $DPID\)" "status sees the running daemon"
-  "$FSH" history --state-dir "$STATE" --config /dev/null/none --fs "$MNT" > "$W/history.out" 2>&1
+  "$FSH" history --state-dir "$STATE" --config "$CONF" --fs "$MNT" > "$W/history.out" 2>&1
   fail_context "$W/history.out"
   assert_match "$W/history.out" "victimdir directory: sick" "the sick event is in the history"
   assert_match "$W/history.out" "victimdir directory: Repairs successful\." "the repair is in the history"
