@@ -51,21 +51,17 @@ public static class BtrfsCommand
         var mp = new Argument<string>("MOUNTPOINT") { Description = "mounted btrfs" };
         var dev = new Option<ulong?>("--device") { Description = "scrub only this devid (default: every device, in parallel)" };
         var ro = new Option<bool>("--readonly") { Description = "report only, do not repair" };
-        var limit = new Option<string?>("--limit") { Description = "bandwidth limit per device in bytes/s (e.g. 50M); sets devinfo/<id>/scrub_speed_max for the scrub" };
-        var interval = new Option<double>("--progress-interval") { Description = "seconds between progress lines", DefaultValueFactory = _ => 2.0 };
+        var limit = CliOptions.Size("--speed-limit", "bandwidth limit per device, bytes/s (e.g. 50M); sets devinfo/<id>/scrub_speed_max for the scrub");
+        var interval = CliOptions.Duration("--progress-interval", "time between progress lines (default 2s)", min: TimeSpan.FromMilliseconds(100));
         var cmd = new Command("scrub", "scrub a btrfs (or one device), print progress, the result and the files hurt by uncorrectable errors");
         cmd.Arguments.Add(mp);
         cmd.Options.Add(dev); cmd.Options.Add(ro); cmd.Options.Add(limit); cmd.Options.Add(interval);
+        var limitOld = CliOptions.HiddenAlias(cmd, CliOptions.Size("--limit", ""));
         cmd.SetAction((pr, ct) =>
         {
-            ulong? lim = null;
-            if (pr.GetValue(limit) is { } ls)
-            {
-                if (!ByteSize.TryParse(ls, out ulong b, out var le)) { Console.Error.WriteLine($"fshealer: --limit: {le}"); return Task.FromResult(1); }
-                lim = b;
-            }
-            return Task.FromResult(Scrub(pr.GetValue(mp)!, pr.GetValue(dev), pr.GetValue(ro), lim,
-                TimeSpan.FromSeconds(Math.Max(0.1, pr.GetValue(interval))), Console.Out, Console.Error, ct));
+            var lim = CliOptions.Get(pr, limit, limitOld);
+            return Task.FromResult(Scrub(pr.GetValue(mp)!, pr.GetValue(dev), pr.GetValue(ro), lim is 0 ? null : lim,
+                pr.GetValue(interval) ?? TimeSpan.FromSeconds(2), Console.Out, Console.Error, ct));
         });
         return cmd;
     }
@@ -119,35 +115,44 @@ public static class BtrfsCommand
     private static Command CreateWatch()
     {
         var mp = new Argument<string>("MOUNTPOINT") { Description = "mounted btrfs" };
-        var interval = new Option<double>("--interval") { Description = "seconds between counter polls", DefaultValueFactory = _ => 5.0 };
-        var state = new Option<string?>("--state") { Description = "state file for last-seen counters (JSON, 0600)" };
+        var interval = CliOptions.Duration("--poll-interval", "time between counter polls (default 5s)", min: TimeSpan.FromMilliseconds(100));
+        var stateDir = new Option<string?>("--state-dir") { Description = "state directory for the last-seen counters (the daemon's: btrfs-MAJ-MIN.json in it, 0600)" };
         var ro = new Option<bool>("--readonly") { Description = "scrub read-only (report, no repair)" };
-        var limit = new Option<string?>("--limit") { Description = "scrub bandwidth limit per device (bytes/s)" };
+        var limit = CliOptions.Size("--speed-limit", "scrub bandwidth limit per device, bytes/s (e.g. 50M)");
         var noScrub = new Option<bool>("--no-scrub") { Description = "report counter rises only" };
-        var full = new Option<double?>("--full-scrub-days") { Description = "scheduled full scrub every N days (skipped if one ran within that time)" };
+        var full = CliOptions.Duration("--full-scrub-interval", "scheduled full scrub this often (e.g. 30d; skipped if one ran within that time)", bareUnit: TimeSpan.FromDays(1));
         var cmd = new Command("watch", "watch device error counters; scrub a device whose counters rise; run until interrupted");
         cmd.Arguments.Add(mp);
-        cmd.Options.Add(interval); cmd.Options.Add(state); cmd.Options.Add(ro); cmd.Options.Add(limit); cmd.Options.Add(noScrub); cmd.Options.Add(full);
+        cmd.Options.Add(interval); cmd.Options.Add(stateDir); cmd.Options.Add(ro); cmd.Options.Add(limit); cmd.Options.Add(noScrub); cmd.Options.Add(full);
+        // the old spellings, hidden: --interval (seconds), --state FILE, --limit, --full-scrub-days N
+        var intervalOld = CliOptions.HiddenAlias(cmd, CliOptions.Duration("--interval", "", min: TimeSpan.FromMilliseconds(100)));
+        var stateOld = new Option<string?>("--state") { Hidden = true, Description = "Old: the state file itself" };
+        cmd.Options.Add(stateOld);
+        var limitOld = CliOptions.HiddenAlias(cmd, CliOptions.Size("--limit", ""));
+        var fullOld = CliOptions.HiddenAlias(cmd, CliOptions.Duration("--full-scrub-days", "", bareUnit: TimeSpan.FromDays(1)));
         cmd.SetAction(async (pr, ct) =>
         {
-            ulong? lim = null;
-            if (pr.GetValue(limit) is { } ls)
+            string mount = pr.GetValue(mp)!;
+            string? stateFile = pr.GetValue(stateOld);
+            if (pr.GetValue(stateDir) is { } sd)
             {
-                if (!ByteSize.TryParse(ls, out ulong b, out var le)) { Console.Error.WriteLine($"fshealer: --limit: {le}"); return 1; }
-                lim = b;
+                int e = FsHealer.Interop.Statx.Get(mount, out var st);
+                if (e != 0) { Console.Error.WriteLine($"fshealer: {mount}: statx: {FsHealer.Text.Errno.Message(e)}"); return 1; }
+                stateFile = Path.Combine(sd, $"btrfs-{st.DevMajor}-{st.DevMinor}.json");
             }
+            var lim = CliOptions.Get(pr, limit, limitOld);
             var opts = new BtrfsHealerOptions
             {
-                PollInterval = TimeSpan.FromSeconds(Math.Max(0.1, pr.GetValue(interval))),
-                StateFile = pr.GetValue(state),
+                PollInterval = CliOptions.Get(pr, interval, intervalOld) ?? TimeSpan.FromSeconds(5),
+                StateFile = stateFile,
                 AutoScrub = !pr.GetValue(noScrub),
                 Scrub = new BtrfsScrubOptions
                 {
-                    ReadOnly = pr.GetValue(ro), LimitBytesPerSecond = lim,
-                    FullScrubInterval = pr.GetValue(full) is { } d ? TimeSpan.FromDays(d) : null,
+                    ReadOnly = pr.GetValue(ro), LimitBytesPerSecond = lim is 0 ? null : lim,
+                    FullScrubInterval = CliOptions.Get(pr, full, fullOld),
                 },
             };
-            using var healer = new BtrfsHealer(pr.GetValue(mp)!, opts, new TextWriterConsole(Console.Out, Console.Error));
+            using var healer = new BtrfsHealer(mount, opts, new TextWriterConsole(Console.Out, Console.Error));
             if (!healer.Start()) return 1;
             try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
             healer.Stop();

@@ -18,14 +18,14 @@ public static class Ext4Command
     {
         var mounts = new Argument<string[]>("mountpoint") { Description = "Mount points of the filesystems to watch", Arity = ArgumentArity.OneOrMore };
         var noPaths = new Option<bool>("--no-paths") { Description = "Never resolve inode handles to paths" };
-        var duration = new Option<double>("--duration") { Description = "Stop after this many seconds (0 = until Ctrl-C)" };
+        var duration = CliOptions.Duration("--duration", "Stop after this long (e.g. 90s, 1h; default: until Ctrl-C)", min: TimeSpan.Zero);
         var policy = new Option<string>("--policy") { Description = "On errors: report (default), schedule (tune2fs -E force_fsck) or offline-repair (unmount, e2fsck -fy, remount)" };
         var cmd = new Command("ext4-watch", "Watch filesystems for FAN_FS_ERROR events (ext4) and heal them per policy");
         cmd.Arguments.Add(mounts);
         cmd.Options.Add(noPaths);
         cmd.Options.Add(duration);
         cmd.Options.Add(policy);
-        cmd.SetAction(pr => Run(pr.GetValue(mounts) ?? [], !pr.GetValue(noPaths), pr.GetValue(duration), pr.GetValue(policy) ?? "report"));
+        cmd.SetAction(pr => Run(pr.GetValue(mounts) ?? [], !pr.GetValue(noPaths), (pr.GetValue(duration) ?? TimeSpan.Zero).TotalSeconds, pr.GetValue(policy) ?? "report"));
         return cmd;
     }
 
@@ -39,7 +39,7 @@ public static class Ext4Command
         if (!Policies.TryGetValue(policyName, out var policy))
         {
             Console.Error.WriteLine($"fshealer ext4-watch: unknown policy \"{policyName}\" (report, schedule, offline-repair)");
-            return 2;
+            return ExitCodes.Usage;
         }
         var queue = new BlockingCollection<FsErrorReport>();
         var outLock = new object();
@@ -70,7 +70,7 @@ public static class Ext4Command
                 FsErrorReport r;
                 try { r = queue.Take(stop.Token); }
                 catch (OperationCanceledException) { break; }
-                Out($"{r.ReceivedAt:HH:mm:ss.fff} {r}");
+                Out($"{FsHealer.Text.TimeFormat.UtcMillis(r.ReceivedAt)} {r}");
                 if (policy == Ext4HealPolicy.Report || r.MountPoint is null || r.Event.Kind == FsErrorKind.Overflow) continue;
                 if (!healed.Add(r.MountPoint)) continue; // one heal per mount per run
                 Heal(watcher, r, policy, Out);

@@ -20,10 +20,11 @@ public static class RunCommand
         var config = new Option<string?>("--config") { Description = "Configuration file (default /etc/fshealer/fshealer.json)." };
         var stateDir = new Option<string?>("--state-dir") { Description = "State directory (history, counters); default from the configuration, /var/lib/fshealer." };
         var ns = new Option<string?>("--mount-namespace") { Description = "Mount namespace file to follow (default: our own, /proc/self/ns/mnt)." };
-        var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (testing, demos)." };
+        var duration = CliOptions.Duration("--duration", "Stop after this long (e.g. 90s, 2h; testing, demos).", min: TimeSpan.Zero);
         var repair = new Option<bool>("--repair") { Description = "Repair online where the kernel can (otherwise the XFS autofsck property decides)." };
         var offline = new Option<bool>("--offline-repair") { Description = "Allow offline repair (unmount, fsck, remount) of idle, non-root filesystems that cannot be repaired online." };
-        var interval = new Option<double>("--poll-interval") { Description = "Seconds between health polls where the kernel sends no events.", DefaultValueFactory = _ => 10 };
+        var interval = CliOptions.Duration("--poll-interval", "How often to poll health where the kernel sends no events (default 10s; e.g. 30s, 5m).",
+            min: TimeSpan.FromMilliseconds(100), max: TimeSpan.FromDays(1));
         var cmd = new Command("run", "Run the daemon: follow every mount and heal every supported filesystem (XFS, ext4, btrfs).");
         cmd.Options.Add(config);
         cmd.Options.Add(stateDir);
@@ -34,17 +35,18 @@ public static class RunCommand
         cmd.Options.Add(interval);
         var schedule = new Option<bool>("--schedule-fsck") { Description = "ext4 with errors: schedule a boot-time check (tune2fs -E force_fsck) instead of only reporting." };
         cmd.Options.Add(schedule);
-        var mediaEvery = new Option<string?>("--media-scan-interval") { Description = "Read-verify every filesystem's media this often (e.g. 30d; default off)." };
-        var mediaLimit = new Option<long>("--media-scan-limit") { Description = "Media scan bandwidth limit in bytes/s.", DefaultValueFactory = _ => 50L << 20 };
+        var mediaEvery = new Option<string?>("--media-scan-interval") { Description = "Read-verify every filesystem's media this often (e.g. 30d, 2w; default off).", HelpName = "DURATION" };
+        var mediaLimit = CliOptions.Size("--media-scan-speed-limit", "Media scan bandwidth limit per filesystem, bytes/s (e.g. 50M, the default; 0 = unlimited).");
         cmd.Options.Add(mediaEvery);
         cmd.Options.Add(mediaLimit);
+        var mediaLimitOld = CliOptions.HiddenAlias(cmd, CliOptions.Size("--media-scan-limit", ""));
         cmd.SetAction(pr =>
         {
             TimeSpan? mediaInterval = null;
             if (pr.GetValue(mediaEvery) is { } me && !FsHealer.Media.MediaScanSchedule.TryParseInterval(me, out mediaInterval, out var merr))
             {
                 Console.Error.WriteLine($"fshealer run: --media-scan-interval: {merr}");
-                return 2;
+                return ExitCodes.Usage;
             }
             var console = new TextWriterConsole(Console.Out, Console.Error);
             void Diag(string m) => console.Err($"fshealer: {m}");
@@ -54,7 +56,8 @@ public static class RunCommand
             if (!first.Ok)
             {
                 foreach (var e in first.Errors) console.Err($"fshealer: configuration: {e}");
-                return 2;
+                console.Err($"fshealer: not starting: the configuration has {first.Errors.Count} error(s) (fshealer config check {pr.GetValue(config) ?? FsHealer.Config.FsHealerConfig.DefaultPath})");
+                return ExitCodes.Config;
             }
             var cfg = store.Current;
             var state = pr.GetValue(stateDir) ?? cfg.StateDir;
@@ -62,14 +65,14 @@ public static class RunCommand
             {
                 StateDir = state,
                 MediaScanInterval = mediaInterval,
-                MediaScanBytesPerSecond = pr.GetValue(mediaLimit),
+                MediaScanBytesPerSecond = (long)Math.Min(CliOptions.Get(pr, mediaLimit, mediaLimitOld) ?? 50UL << 20, long.MaxValue),
                 ConfigPath = pr.GetValue(config),
                 MountNamespace = pr.GetValue(ns),
-                Duration = pr.GetValue(duration) is { } s ? TimeSpan.FromSeconds(s) : null,
+                Duration = pr.GetValue(duration),
                 Repair = pr.GetValue(repair),
                 OfflineRepair = pr.GetValue(offline),
                 Ext4Schedule = pr.GetValue(schedule),
-                PollInterval = TimeSpan.FromSeconds(Math.Clamp(pr.GetValue(interval), 0.1, 86400)),
+                PollInterval = pr.GetValue(interval) ?? TimeSpan.FromSeconds(10),
             };
             if ((opts.Repair || opts.OfflineRepair || opts.Ext4Schedule) && !FsHealer.Interop.Capabilities.RequireForRepair(out var why, "fshealer run"))
             {
@@ -82,6 +85,13 @@ public static class RunCommand
             {
                 console.Err($"fshealer: {lockMessage}");
                 return 1;
+            }
+            // a state directory someone else could have planted or swapped (a symlink, another owner, writable by
+            // others): refuse it, like sshd's StrictModes, rather than chmod its target or trust its history
+            if (lockState == FsHealer.Service.Live.LockState.Unsafe)
+            {
+                console.Err($"fshealer: {lockMessage}");
+                return ExitCodes.Config;
             }
             // an unusable state directory (read-only after errors, full) must not stop a health daemon
             if (lockState == FsHealer.Service.Live.LockState.Unavailable)
@@ -107,19 +117,18 @@ public static class RunCommand
             };
             metrics.WatchedSource = () => daemon.Watched;
             // event sinks: history, notifications, metrics, journal
-            using var history = FsHealer.Service.History.Live.HistorySink.Open(opts.StateDir, Diag, out var herr);
+            using var history = FsHealer.Service.History.Live.HistorySink.Open(opts.StateDir, Diag, out var herr, cfg.History);
             if (history is null) Diag($"history disabled: {herr}");
             else
             {
                 daemon.Events.Add(history);
                 ReportInterruptedActions(opts.StateDir, daemon.Events, console);
             }
-            var errors = new List<string>();
-            var notifySettings = FsHealer.Service.Notify.NotifySettings.Parse(cfg.Document.Notify, errors, Environment.MachineName);
-            var metricsSettings = FsHealer.Service.Metrics.MetricsSettings.Parse(cfg.Document.Metrics, errors);
-            foreach (var e in errors) Diag($"configuration: {e}");
-            using var notifier = cfg.Document.Notify is not null && notifySettings is not null
-                ? FsHealer.Service.Notify.Live.NotifyDestinations.CreateDispatcher(notifySettings, Diag) : null;
+            // the notify and metrics sections were validated with the rest of the file (an invalid one refused the start)
+            var notifySettings = cfg.Notify;
+            var metricsSettings = cfg.Metrics;
+            using var notifier = cfg.Document.Notify is not null
+                ? FsHealer.Service.Notify.Live.NotifyDestinations.CreateDispatcher(notifySettings, Diag, version: Cli.Version) : null;
             if (notifier is not null)
             {
                 notifier.WatchedSource = () => daemon.Watched;
@@ -171,7 +180,7 @@ public static class RunCommand
         foreach (var a in interrupted.Select(r => r.Event))
         {
             bool mounted = mounts.Contains(a.Mount);
-            var msg = $"{a.Mount}: INTERRUPTED: \"{a.Message}\" (started {a.Time:u}) never finished — fshealer stopped during it; " +
+            var msg = $"{a.Mount}: INTERRUPTED: \"{a.Message}\" (started {FsHealer.Text.TimeFormat.Utc(a.Time)}) never finished — fshealer stopped during it; " +
                       (mounted ? "the filesystem is mounted; check it (fshealer status) and let the policy act again"
                                : $"the filesystem is NOT MOUNTED now: check {a.Device} (e2fsck/xfs_repair -n) and mount it again");
             console.Err(msg);
