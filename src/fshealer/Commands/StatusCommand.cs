@@ -109,6 +109,14 @@ public static class StatusCommand
             report.Reasons.Add($"no fshealer daemon is running (state directory {stateDir}): nothing watches or heals these filesystems");
             if (overall is Health.Healthy or Health.Unknown) overall = Health.Degraded;
         }
+        // not root (or a broken state directory): what the daemon saw and whether it runs cannot be read — not "healthy"
+        if (overall == Health.Healthy && (running is null || histFailure == HistoryStore.OpenFailure.PermissionDenied))
+        {
+            report.Reasons.Add(histFailure == HistoryStore.OpenFailure.PermissionDenied
+                ? $"the history cannot be read ({histError}): events and the daemon's decisions are unknown"
+                : $"cannot tell whether a daemon runs ({probeError})");
+            overall = Health.Unknown;
+        }
         report.Monitored = running;
         report.Health = overall.ToString().ToLowerInvariant();
         if (json) stdout.WriteLine(JsonSerializer.Serialize(report, StatusJsonContext.Default.StatusReportDto));
