@@ -14,7 +14,6 @@ public static class Cli
         ["xfs-healer"] = a => XfsHealerCommand.Run(a),
         ["replay"] = ReplayCommand.Run,
         ["healthmon"] = HealthmonCommand.Run,
-        ["watch"] = WatchCommand.Run,
     };
 
     /// <summary>Commands that run until stopped: a failing standard output must not stop them (see <see cref="StdoutGuard"/>).</summary>

@@ -115,48 +115,37 @@ public static class BtrfsCommand
     private static Command CreateWatch()
     {
         var mp = new Argument<string>("MOUNTPOINT") { Description = "mounted btrfs" };
-        var interval = CliOptions.Duration("--poll-interval", "time between counter polls (default 5s)", min: TimeSpan.FromMilliseconds(100));
-        var stateDir = new Option<string?>("--state-dir") { Description = "state directory for the last-seen counters (the daemon's: btrfs-MAJ-MIN.json in it, 0600)" };
         var ro = new Option<bool>("--readonly") { Description = "scrub read-only (report, no repair)" };
         var limit = CliOptions.Size("--speed-limit", "scrub bandwidth limit per device, bytes/s (e.g. 50M)");
         var noScrub = new Option<bool>("--no-scrub") { Description = "report counter rises only" };
         var full = CliOptions.Duration("--full-scrub-interval", "scheduled full scrub this often (e.g. 30d; skipped if one ran within that time)", bareUnit: TimeSpan.FromDays(1));
         var cmd = new Command("watch", "watch device error counters; scrub a device whose counters rise; run until interrupted");
         cmd.Arguments.Add(mp);
-        cmd.Options.Add(interval); cmd.Options.Add(stateDir); cmd.Options.Add(ro); cmd.Options.Add(limit); cmd.Options.Add(noScrub); cmd.Options.Add(full);
-        // the old spellings, hidden: --interval (seconds), --state FILE, --limit, --full-scrub-days N
+        cmd.Options.Add(ro); cmd.Options.Add(limit); cmd.Options.Add(noScrub); cmd.Options.Add(full);
+        var common = new WatchCommand.Common();   // --poll-interval (default here 5s), --state-dir (counters and history), ...
+        common.AddTo(cmd);
+        // the old spellings, hidden: --interval (seconds), --state FILE (the counters file itself), --limit, --full-scrub-days N
         var intervalOld = CliOptions.HiddenAlias(cmd, CliOptions.Duration("--interval", "", min: TimeSpan.FromMilliseconds(100)));
-        var stateOld = new Option<string?>("--state") { Hidden = true, Description = "Old: the state file itself" };
-        cmd.Options.Add(stateOld);
+        var state = CliOptions.HiddenAlias(cmd, new Option<string?>("--state"));
         var limitOld = CliOptions.HiddenAlias(cmd, CliOptions.Size("--limit", ""));
         var fullOld = CliOptions.HiddenAlias(cmd, CliOptions.Duration("--full-scrub-days", "", bareUnit: TimeSpan.FromDays(1)));
-        cmd.SetAction(async (pr, ct) =>
+        cmd.SetAction(pr =>
         {
-            string mount = pr.GetValue(mp)!;
-            string? stateFile = pr.GetValue(stateOld);
-            if (pr.GetValue(stateDir) is { } sd)
-            {
-                int e = FsHealer.Interop.Statx.Get(mount, out var st);
-                if (e != 0) { Console.Error.WriteLine($"fshealer: {mount}: statx: {FsHealer.Text.Errno.Message(e)}"); return 1; }
-                stateFile = Path.Combine(sd, $"btrfs-{st.DevMajor}-{st.DevMinor}.json");
-            }
             var lim = CliOptions.Get(pr, limit, limitOld);
-            var opts = new BtrfsHealerOptions
+            var fullEvery = CliOptions.Get(pr, full, fullOld);
+            // `fshealer watch` for one btrfs: the daemon's watcher and healing, these switches over the configuration
+            return WatchCommand.Run(pr, common, [pr.GetValue(mp)!], "btrfs", o => o with
             {
-                PollInterval = CliOptions.Get(pr, interval, intervalOld) ?? TimeSpan.FromSeconds(5),
-                StateFile = stateFile,
-                AutoScrub = !pr.GetValue(noScrub),
-                Scrub = new BtrfsScrubOptions
+                PollInterval = CliOptions.Get(pr, common.PollInterval, intervalOld) ?? TimeSpan.FromSeconds(5),
+                BtrfsStateFile = pr.GetValue(state),
+                PolicyOverlay = p => p with
                 {
-                    ReadOnly = pr.GetValue(ro), LimitBytesPerSecond = lim is 0 ? null : lim,
-                    FullScrubInterval = CliOptions.Get(pr, full, fullOld),
+                    BtrfsAutoScrub = p.BtrfsAutoScrub && !pr.GetValue(noScrub),
+                    BtrfsReadOnlyScrub = p.BtrfsReadOnlyScrub || pr.GetValue(ro),
+                    BtrfsScrubSpeedLimit = lim is { } l ? (long)Math.Min(l, long.MaxValue) : p.BtrfsScrubSpeedLimit,
+                    BtrfsFullScrubInterval = fullEvery ?? p.BtrfsFullScrubInterval,
                 },
-            };
-            using var healer = new BtrfsHealer(mount, opts, new TextWriterConsole(Console.Out, Console.Error));
-            if (!healer.Start()) return 1;
-            try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
-            healer.Stop();
-            return 0;
+            });
         });
         return cmd;
     }

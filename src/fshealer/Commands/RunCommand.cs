@@ -1,14 +1,6 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
-using FsHealer.Btrfs.Live;
-using FsHealer.Devices.Live;
-using FsHealer.Ext4.Live;
 using FsHealer.Healing.Live;
-using FsHealer.Media.Live;
-using FsHealer.Xfs.Live;
-using FsHealer.Healing;
 using FsHealer.Service;
-using FsHealer.Xfs;
 
 namespace FsHealer.Cli.Commands;
 
@@ -23,8 +15,10 @@ public static class RunCommand
         var duration = CliOptions.Duration("--duration", "Stop after this long (e.g. 90s, 2h; testing, demos).", min: TimeSpan.Zero);
         var repair = new Option<bool>("--repair") { Description = "Repair online where the kernel can (otherwise the XFS autofsck property decides)." };
         var offline = new Option<bool>("--offline-repair") { Description = "Allow offline repair (unmount, fsck, remount) of idle, non-root filesystems that cannot be repaired online." };
-        var interval = CliOptions.Duration("--poll-interval", "How often to poll health where the kernel sends no events (default 10s; e.g. 30s, 5m).",
+        var interval = CliOptions.Duration("--poll-interval", "How often to poll health where the kernel sends no events (default 10s; e.g. 30s, 5m; a configuration rule's poll_interval_seconds wins).",
             min: TimeSpan.FromMilliseconds(100), max: TimeSpan.FromDays(1));
+        var stopGrace = CliOptions.Duration("--stop-timeout", "On SIGTERM, how long a running offline repair may take to finish before its tool is killed and the filesystem mounted again unrepaired (default 60s; keep TimeoutStopSec above it).",
+            min: TimeSpan.Zero, max: TimeSpan.FromHours(1));
         var cmd = new Command("run", "Run the daemon: follow every mount and heal every supported filesystem (XFS, ext4, btrfs).");
         cmd.Options.Add(config);
         cmd.Options.Add(stateDir);
@@ -33,6 +27,7 @@ public static class RunCommand
         cmd.Options.Add(repair);
         cmd.Options.Add(offline);
         cmd.Options.Add(interval);
+        cmd.Options.Add(stopGrace);
         var schedule = new Option<bool>("--schedule-fsck") { Description = "ext4 with errors: schedule a boot-time check (tune2fs -E force_fsck) instead of only reporting." };
         cmd.Options.Add(schedule);
         var mediaEvery = new Option<string?>("--media-scan-interval") { Description = "Read-verify every filesystem's media this often (e.g. 30d, 2w; default off).", HelpName = "DURATION" };
@@ -46,10 +41,10 @@ public static class RunCommand
             if (pr.GetValue(mediaEvery) is { } me && !FsHealer.Media.MediaScanSchedule.TryParseInterval(me, out mediaInterval, out var merr))
             {
                 Console.Error.WriteLine($"fshealer run: --media-scan-interval: {merr}");
+                Console.Error.WriteLine("Try 'fshealer run --help' for more information.");
                 return ExitCodes.Usage;
             }
             var console = new TextWriterConsole(Console.Out, Console.Error);
-            void Diag(string m) => console.Err($"fshealer: {m}");
 
             // configuration: a broken file at start is an error (say why); on SIGHUP a broken file keeps the old one
             var store = FsHealer.Config.Live.ConfigFile.Store(pr.GetValue(config), out var first);
@@ -60,10 +55,9 @@ public static class RunCommand
                 return ExitCodes.Config;
             }
             var cfg = store.Current;
-            var state = pr.GetValue(stateDir) ?? cfg.StateDir;
             var opts = new DaemonOptions
             {
-                StateDir = state,
+                StateDir = pr.GetValue(stateDir) ?? cfg.StateDir,
                 MediaScanInterval = mediaInterval,
                 MediaScanBytesPerSecond = (long)Math.Min(CliOptions.Get(pr, mediaLimit, mediaLimitOld) ?? 50UL << 20, long.MaxValue),
                 ConfigPath = pr.GetValue(config),
@@ -72,123 +66,11 @@ public static class RunCommand
                 Repair = pr.GetValue(repair),
                 OfflineRepair = pr.GetValue(offline),
                 Ext4Schedule = pr.GetValue(schedule),
-                PollInterval = pr.GetValue(interval) ?? TimeSpan.FromSeconds(10),
+                PollInterval = pr.GetValue(interval),
+                StopGrace = pr.GetValue(stopGrace) ?? TimeSpan.FromSeconds(60),
             };
-            if ((opts.Repair || opts.OfflineRepair || opts.Ext4Schedule) && !FsHealer.Interop.Capabilities.RequireForRepair(out var why, "fshealer run"))
-            {
-                console.Err(why);
-                return 1;
-            }
-            // one daemon per state directory: two would heal the same filesystems twice
-            using var instance = FsHealer.Service.Live.DaemonLock.TryAcquire(opts.StateDir, out var lockState, out var lockMessage);
-            if (lockState == FsHealer.Service.Live.LockState.HeldByAnother)
-            {
-                console.Err($"fshealer: {lockMessage}");
-                return 1;
-            }
-            // a state directory someone else could have planted or swapped (a symlink, another owner, writable by
-            // others): refuse it, like sshd's StrictModes, rather than chmod its target or trust its history
-            if (lockState == FsHealer.Service.Live.LockState.Unsafe)
-            {
-                console.Err($"fshealer: {lockMessage}");
-                return ExitCodes.Config;
-            }
-            // an unusable state directory (read-only after errors, full) must not stop a health daemon
-            if (lockState == FsHealer.Service.Live.LockState.Unavailable)
-                Diag($"{lockMessage}; running without the single-instance lock: make sure no other fshealer daemon uses {opts.StateDir}");
-            else if (lockMessage is not null) Diag(lockMessage);
-
-            using var cts = new CancellationTokenSource();
-            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
-            using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cts.Cancel(); });
-            using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
-            {
-                c.Cancel = true;
-                var r = store.Reload();
-                if (r.Ok) console.Out($"fshealer: configuration reloaded from {store.Current.SourcePath ?? "(defaults)"}; applies to filesystems attached from now on");
-                else foreach (var e in r.Errors) Diag($"configuration reload failed, keeping the old one: {e}");
-            });
-
-            var metrics = new FsHealer.Service.Metrics.MetricsSink();
-            var daemon = new FsHealerDaemon(opts, console, Watchers.Factories, store)
-            {
-                FreshnessLookup = mount => LastGoodCheckFromHistory(opts.StateDir, mount, Diag),
-                FreshnessObserved = s => metrics.SetFreshness(s.Mount, s.FsType, s.LastGoodCheck, s.Overdue),
-            };
-            metrics.WatchedSource = () => daemon.Watched;
-            // event sinks: history, notifications, metrics, journal
-            using var history = FsHealer.Service.History.Live.HistorySink.Open(opts.StateDir, Diag, out var herr, cfg.History);
-            if (history is null) Diag($"history disabled: {herr}");
-            else
-            {
-                daemon.Events.Add(history);
-                ReportInterruptedActions(opts.StateDir, daemon.Events, console);
-            }
-            // the notify and metrics sections were validated with the rest of the file (an invalid one refused the start)
-            var notifySettings = cfg.Notify;
-            var metricsSettings = cfg.Metrics;
-            using var notifier = cfg.Document.Notify is not null
-                ? FsHealer.Service.Notify.Live.NotifyDestinations.CreateDispatcher(notifySettings, Diag, version: Cli.Version) : null;
-            if (notifier is not null)
-            {
-                notifier.WatchedSource = () => daemon.Watched;
-                daemon.Events.Add(notifier);
-            }
-            metrics.SetUp(true, DateTimeOffset.UtcNow);
-            daemon.Events.Add(metrics);
-            using var metricsServer = metricsSettings is { Enabled: true } ? FsHealer.Service.Metrics.Live.MetricsServer.Start(metricsSettings, metrics, Diag) : null;
-            if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not null)
-                daemon.Events.Add(FsHealer.Service.Journal.Live.JournalSink.Create(Console.Error));
-            return daemon.Run(cts.Token);
+            return DaemonHost.Run(opts, store, console, service: true, history: true);
         });
         return cmd;
-    }
-
-    /// <summary>Check freshness of one mount point from the history (two bounded index walks; only for filesystems
-    /// with max_check_age_seconds). A missing or unreadable history: nothing known (the daemon counts from now).</summary>
-    private static (DateTimeOffset?, DateTimeOffset?) LastGoodCheckFromHistory(string stateDir, string mount, Action<string> diag)
-    {
-        using var store = FsHealer.Service.History.Live.HistoryStore.Open(stateDir, out _, readOnly: true);
-        if (store is null) return (null, null);
-        try { return store.FreshnessFacts(mount); }
-        catch (Microsoft.Data.Sqlite.SqliteException e)
-        {
-            diag($"{store.Path}: cannot read the last successful check of {mount}: {e.Message}");
-            return (null, null);
-        }
-    }
-
-    private const int MaxInterruptedReported = 100;
-
-    /// <summary>Actions that started before a crash and never finished: say so loudly, and whether the filesystem
-    /// they were working on is mounted now (an interrupted offline repair can leave it unmounted).</summary>
-    private static void ReportInterruptedActions(string stateDir, FsHealer.Model.EventHub events, TextWriterConsole console)
-    {
-        using var store = FsHealer.Service.History.Live.HistoryStore.Open(stateDir, out _, readOnly: true);
-        if (store is null) return;
-        // only the candidates, found in SQL (ActionJournal.Interrupted's definition): a large history is not loaded
-        List<FsHealer.Service.History.Live.StoredEvent> interrupted;
-        try { interrupted = store.InterruptedActions(DateTimeOffset.UtcNow.AddDays(-30), MaxInterruptedReported + 1); }
-        catch (Microsoft.Data.Sqlite.SqliteException e) { console.Err($"fshealer: {store.Path}: cannot look for interrupted actions: {e.Message}"); return; }
-        if (interrupted.Count == 0) return;
-        if (interrupted.Count > MaxInterruptedReported)
-        {
-            console.Err($"fshealer: more than {MaxInterruptedReported} interrupted actions in the last 30 days; reporting the {MaxInterruptedReported} most recent (see fshealer history)");
-            interrupted.RemoveAt(0); // the oldest
-        }
-        var mounts = FsHealer.Xfs.Live.XfsMounts.All().Select(e => e.MountPoint).ToHashSet(StringComparer.Ordinal);
-        foreach (var a in interrupted.Select(r => r.Event))
-        {
-            bool mounted = mounts.Contains(a.Mount);
-            var msg = $"{a.Mount}: INTERRUPTED: \"{a.Message}\" (started {FsHealer.Text.TimeFormat.Utc(a.Time)}) never finished — fshealer stopped during it; " +
-                      (mounted ? "the filesystem is mounted; check it (fshealer status) and let the policy act again"
-                               : $"the filesystem is NOT MOUNTED now: check {a.Device} (e2fsck/xfs_repair -n) and mount it again");
-            console.Err(msg);
-            events.Publish(new FsHealer.Model.FsEvent
-            {
-                Class = FsHealer.Model.EventClass.ActionInterrupted, Severity = FsHealer.Model.Severity.Critical,
-                Mount = a.Mount, FsType = a.FsType, Device = a.Device, CorrelationId = a.CorrelationId, Message = msg,
-            });
-        }
     }
 }

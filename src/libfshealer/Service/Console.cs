@@ -1,5 +1,3 @@
-using FsHealer.Healing;
-using FsHealer.Xfs;
 namespace FsHealer.Service;
 
 /// <summary>Serialized, line-flushed output: events and outcomes on stdout, diagnostics on stderr.</summary>
@@ -9,19 +7,53 @@ public interface IHealerConsole
     void Err(string line);
 }
 
-/// <summary>Console that writes to two TextWriters under one lock, flushing every line.</summary>
+/// <summary>
+/// Console that writes to two TextWriters under one lock, flushing every line. A stream that fails (full disk behind
+/// a redirect, closed pipe, closed descriptor) never throws into the caller — a failed log line must not interrupt
+/// anything, least of all an action between unmount and remount: the line is dropped, the first failure of each
+/// stream is said once on the other stream, and writing is tried again on the next line (space may come back).
+/// </summary>
 public sealed class TextWriterConsole(TextWriter stdout, TextWriter stderr) : IHealerConsole
 {
     private readonly object _lock = new();
+    private bool _outFailed, _errFailed;
+    private long _dropped;
+
+    /// <summary>Lines that could not be written.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
 
     public void Out(string line)
     {
-        lock (_lock) { stdout.Write(line); stdout.Write('\n'); stdout.Flush(); }
+        lock (_lock)
+        {
+            if (Write(stdout, line)) { _outFailed = false; return; }
+            if (!_outFailed) { _outFailed = true; Write(stderr, "fshealer: cannot write to standard output; its lines are dropped until it works again"); }
+        }
     }
 
     public void Err(string line)
     {
-        lock (_lock) { stderr.Write(line); stderr.Write('\n'); stderr.Flush(); }
+        lock (_lock)
+        {
+            if (Write(stderr, line)) { _errFailed = false; return; }
+            if (!_errFailed) { _errFailed = true; Write(stdout, "fshealer: cannot write to standard error; its lines are dropped until it works again"); }
+        }
+    }
+
+    private bool Write(TextWriter w, string line)
+    {
+        try
+        {
+            w.Write(line);
+            w.Write('\n');
+            w.Flush();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException or UnauthorizedAccessException)
+        {
+            Interlocked.Increment(ref _dropped);
+            return false;
+        }
     }
 }
 

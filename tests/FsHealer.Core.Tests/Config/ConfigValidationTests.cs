@@ -35,7 +35,7 @@ public class ConfigValidationTests
     [Fact]
     public void An_unknown_key_far_from_every_known_one_lists_the_keys_allowed_there()
     {
-        var e = Assert.Single(Parse("""{"xfs": {"zzzz": 1}}""").Errors);
+        var e = Assert.Single(Parse("""{"ext4": {"zzzz": 1}}""").Errors);
         Assert.Equal("unknown key \"zzzz\" (known keys here: policy)", e.Message);
     }
 

@@ -97,13 +97,17 @@ public sealed class CliConventionTests : IDisposable
     }
 
     [Fact]
-    public void Watch_help_documents_every_watchers_options_and_healthmon_help_works()
+    public void The_per_mount_commands_document_their_options_and_healthmon_help_works()
     {
         var w = Fshealer(["watch", "--help"]);
         Assert.Equal(0, w.Code);
-        foreach (var opt in new[] { "--repair", "--no-autofsck", "--full-check-interval", "--poll-interval", "--once", "--inode-budget", "--policy",
-                     "--no-paths", "--duration", "--state-dir", "--speed-limit", "--readonly", "--no-scrub", "--full-scrub-interval" })
+        foreach (var opt in new[] { "--config", "--state-dir", "--duration", "--repair", "--offline-repair", "--schedule-fsck", "--poll-interval" })
             Assert.Contains(opt, w.Out);
+        Assert.Contains("--policy", Fshealer(["ext4-watch", "--help"]).Out);
+        Assert.Contains("--once", Fshealer(["xfs-poll", "--help"]).Out);
+        var bw = Fshealer(["btrfs", "watch", "--help"]).Out;
+        foreach (var opt in new[] { "--speed-limit", "--full-scrub-interval", "--no-scrub", "--readonly", "--poll-interval", "--state-dir" })
+            Assert.Contains(opt, bw);
         var h = Fshealer(["healthmon", "--help"]);
         Assert.Equal(0, h.Code);
         Assert.Contains("-o FILE", h.Out);
@@ -165,7 +169,7 @@ public sealed class CliConventionTests : IDisposable
         Assert.NotEqual("healthy", root.GetProperty("health").GetString());
         Assert.False(root.GetProperty("monitored").GetBoolean());
         Assert.False(root.GetProperty("daemon_running").GetBoolean());
-        Assert.Contains(root.GetProperty("reasons").EnumerateArray(), e => e.GetString()!.Contains("no fshealer daemon is running"));
+        Assert.Contains(root.GetProperty("problems").EnumerateArray(), e => e.GetString()!.Contains("no fshealer daemon is running"));
         var t = Fshealer(["status", "--state-dir", State, "--config", Config]);
         Assert.Contains("daemon: NOT RUNNING", t.Out);
         Assert.DoesNotContain("overall: healthy", t.Out);
@@ -209,6 +213,7 @@ public sealed class CliConventionTests : IDisposable
         Assert.Contains("--state-dir", bw);
         Assert.DoesNotContain("--state ", bw);
         Assert.DoesNotContain("--limit ", bw);
+        Assert.DoesNotContain("--interval ", bw);
         // the old spellings parse (the command then fails on the missing mount, not on the option)
         var old = Fshealer(["verify-media", "/nonexistent-fshealer-test", "--bwlimit", "50M"]);
         Assert.NotEqual(64, old.Code);

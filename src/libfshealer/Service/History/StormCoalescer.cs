@@ -58,11 +58,12 @@ public sealed class StormCoalescer(int stormThreshold = 20, int distinctPerWindo
     public HistoryOp Offer(FsEvent e)
     {
         if (!Coalescible(e)) return new HistoryOp(e, 0, false);
-        if (!_mounts.TryGetValue(e.Mount, out var w) || e.Time - w.Start >= Window || e.Time < w.Start - Window)
+        string fs = e.FsId ?? e.Mount;   // the filesystem's identity where known
+        if (!_mounts.TryGetValue(fs, out var w) || e.Time - w.Start >= Window || e.Time < w.Start - Window)
         {
             if (w is not null) Forget(w);
             else if (_mounts.Count >= 4096) Expire(e.Time);
-            _mounts[e.Mount] = w = new MountWindow { Start = e.Time };
+            _mounts[fs] = w = new MountWindow { Start = e.Time };
         }
         w.Events++;
         string sig = Signature(e);

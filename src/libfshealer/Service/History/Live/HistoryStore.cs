@@ -4,10 +4,26 @@ using Microsoft.Data.Sqlite;
 
 namespace FsHealer.Service.History.Live;
 
+/// <summary>One filesystem in the history: its identity (<see cref="FsEvent.FsId"/>) and, for rows recorded before
+/// identities were (schema 1), its mount point.</summary>
+public sealed record FsSelector(string? FsId, string Mount)
+{
+    /// <summary>SQL condition on the events table; parameters $fsid and $mount. A schema-1 database (read-only, not yet
+    /// upgraded by the daemon) has no fs_id: by mount point only.</summary>
+    internal string Where(bool hasFsId) => FsId is null || !hasFsId ? "mount = $mount" : "(fs_id = $fsid OR (fs_id IS NULL AND mount = $mount))";
+    internal void Bind(SqliteCommand c)
+    {
+        c.Parameters.AddWithValue("$mount", Mount);
+        if (FsId is not null) c.Parameters.AddWithValue("$fsid", FsId);
+    }
+}
+
 public sealed record HistoryQuery
 {
     public DateTimeOffset? Since { get; init; }
     public string? Mount { get; init; }
+    /// <summary>One filesystem (by identity); overrides <see cref="Mount"/>.</summary>
+    public FsSelector? Fs { get; init; }
     public EventClass? Class { get; init; }
     public int Limit { get; init; } = 1000;
 }
@@ -36,7 +52,8 @@ public sealed record PruneResult(long DeletedByAge, long DeletedBySize, long Row
 /// </summary>
 public sealed class HistoryStore : IDisposable
 {
-    public const int SchemaVersion = 1;
+    /// <summary>1: events, fs_state. 2: events.fs_id (the filesystem's identity) and its index.</summary>
+    public const int SchemaVersion = 2;
     public const string FileName = "history.db";
     /// <summary>Pages of WAL after which SQLite checkpoints by itself (256 × 4 KiB = 1 MiB; SQLite's default is 1000).</summary>
     public const int WalAutoCheckpointPages = 256;
@@ -46,10 +63,85 @@ public sealed class HistoryStore : IDisposable
     private readonly bool _hasRepeats;
     public string Path { get; }
 
-    private HistoryStore(SqliteConnection db, string path, bool hasRepeats) { _db = db; Path = path; _hasRepeats = hasRepeats; }
+    private HistoryStore(SqliteConnection db, string path, long version, bool hasRepeats) { _db = db; Path = path; _hasFsId = version >= 2; _hasRepeats = hasRepeats; }
+    private readonly bool _hasFsId;
 
     /// <summary>Why a read-only open failed, when it is worth telling apart.</summary>
     public enum OpenFailure { None, Missing, PermissionDenied, Other }
+
+    /// <summary>
+    /// Opens the history for writing; a database that is corrupt (not a database, malformed, or failing
+    /// <c>PRAGMA quick_check</c>) is moved aside — kept, renamed history.db.corrupt-YYYYMMDDTHHMMSSZ with its -wal/-shm —
+    /// and a fresh one is started; <paramref name="movedAside"/> then says where the old one went.
+    /// </summary>
+    public static HistoryStore? OpenForWriting(string stateDir, out string? error, out string? movedAside)
+    {
+        movedAside = null;
+        var store = Open(stateDir, out error);
+        string? why = null;
+        if (store is not null)
+        {
+            try { why = store.QuickCheck() is var q && q == "ok" ? null : $"quick_check: {q}"; }
+            catch (SqliteException e) { why = e.Message; }
+            if (why is null) return store;
+            store.Dispose();
+        }
+        else if (error is null || !IsCorruption(error)) return null;
+        why ??= error;
+        string path = System.IO.Path.Combine(stateDir, FileName);
+        string aside = $"{path}.corrupt-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}";
+        try
+        {
+            SqliteConnection.ClearAllPools();
+            File.Move(path, aside);
+            foreach (var suffix in new[] { "-wal", "-shm" })
+                if (File.Exists(path + suffix)) File.Move(path + suffix, aside + suffix);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = $"{path} is corrupt ({why}) and could not be moved aside: {e.Message}";
+            return null;
+        }
+        movedAside = $"{path} was corrupt ({why}); kept as {aside}, a new history was started";
+        return Open(stateDir, out error);
+    }
+
+    private static bool IsCorruption(string message) =>
+        message.Contains("not a database", StringComparison.OrdinalIgnoreCase) || message.Contains("malformed", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("corrupt", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>PRAGMA quick_check: "ok", or the first problem.</summary>
+    public string QuickCheck() { using var c = _db.CreateCommand(); c.CommandText = "PRAGMA quick_check(1);"; return (string)c.ExecuteScalar()!; }
+
+    /// <summary>
+    /// Can the daemon record the start of an action here right now? Null when it can, else why not (read-only
+    /// filesystem, no space, not writable, corrupt). Used by <c>fshealer status</c>: offline repairs do not run while
+    /// their start cannot be recorded. Reads only.
+    /// </summary>
+    public static string? WriteProblem(string stateDir)
+    {
+        string path = System.IO.Path.Combine(stateDir, FileName);
+        if (!Directory.Exists(stateDir)) return null;   // created at the daemon's first start
+        try
+        {
+            if (FsHealer.Interop.Statvfs.Get(stateDir, out var sv) == 0)
+            {
+                if (sv.ReadOnly) return $"{stateDir} is on a read-only filesystem";
+                if (sv.AvailableBlocks == 0) return $"{stateDir} has no free space";
+            }
+            if (File.Exists(path) && !FsHealer.Interop.Statvfs.Writable(path)) return $"{path} is not writable";
+            if (!FsHealer.Interop.Statvfs.Writable(stateDir)) return $"{stateDir} is not writable";
+            if (File.Exists(path))
+            {
+                using var store = Open(stateDir, out var err, readOnly: true);
+                if (store is null) return err is not null && IsCorruption(err) ? $"{path} is corrupt: {err}" : null;
+                var q = store.QuickCheck();
+                if (q != "ok") return $"{path} is corrupt: {q}";
+            }
+        }
+        catch (SqliteException e) { return $"{path}: {e.Message}"; }
+        return null;
+    }
 
     /// <summary>Opens (creating the directory and schema if needed) the database at
     /// <paramref name="stateDir"/>/history.db. Returns null and the reason on failure. Never throws.</summary>
@@ -116,7 +208,7 @@ public sealed class HistoryStore : IDisposable
                 db.Dispose();
                 return null;
             }
-            if (version < SchemaVersion && readOnly)
+            if (version < 1 && readOnly)
             {
                 error = $"{path}: not initialised (schema version {version})";
                 db.Dispose();
@@ -151,6 +243,17 @@ public sealed class HistoryStore : IDisposable
                     PRAGMA user_version=1;
                     """, tx);
                 tx.Commit();
+                version = 1;
+            }
+            if (version < 2 && !readOnly)
+            {
+                using var tx = db.BeginTransaction();
+                Exec(db, """
+                    ALTER TABLE events ADD COLUMN fs_id TEXT;
+                    CREATE INDEX IF NOT EXISTS events_fsid_time ON events(fs_id, time_ms) WHERE fs_id IS NOT NULL;
+                    PRAGMA user_version=2;
+                    """, tx);
+                tx.Commit();
             }
             // Not part of schema version 1's definition: added to existing databases on their next read-write open
             // (an index changes no reader). Partial: only action-related events carry a correlation id.
@@ -173,7 +276,7 @@ public sealed class HistoryStore : IDisposable
                 if (File.Exists(path + suffix)) TryChmod(path + suffix);
             error = null;
             failure = OpenFailure.None;
-            return new HistoryStore(db, path, hasRepeats);
+            return new HistoryStore(db, path, Scalar(db, "PRAGMA user_version;"), hasRepeats);
         }
         catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
@@ -301,15 +404,15 @@ public sealed class HistoryStore : IDisposable
     private sealed class Inserter : IDisposable
     {
         private readonly SqliteCommand _c;
-        private readonly SqliteParameter _t, _cl, _sev, _m, _fs, _dev, _ino, _p, _err, _st, _n, _msg, _cid, _key;
+        private readonly SqliteParameter _t, _cl, _sev, _m, _fs, _dev, _ino, _p, _err, _st, _n, _msg, _cid, _key, _fsid;
 
         public Inserter(SqliteConnection db, SqliteTransaction tx)
         {
             _c = db.CreateCommand();
             _c.Transaction = tx;
             _c.CommandText = """
-                INSERT INTO events(time_ms, class, severity, mount, fs_type, device, inode, path, errno, structure, count, message, correlation_id, key)
-                VALUES($t, $cl, $sev, $m, $fs, $dev, $ino, $p, $err, $st, $n, $msg, $cid, $key) RETURNING id;
+                INSERT INTO events(time_ms, class, severity, mount, fs_type, device, inode, path, errno, structure, count, message, correlation_id, key, fs_id)
+                VALUES($t, $cl, $sev, $m, $fs, $dev, $ino, $p, $err, $st, $n, $msg, $cid, $key, $fsid) RETURNING id;
                 """;
             _t = _c.Parameters.Add("$t", SqliteType.Integer);
             _cl = _c.Parameters.Add("$cl", SqliteType.Text);
@@ -325,6 +428,7 @@ public sealed class HistoryStore : IDisposable
             _msg = _c.Parameters.Add("$msg", SqliteType.Text);
             _cid = _c.Parameters.Add("$cid", SqliteType.Text);
             _key = _c.Parameters.Add("$key", SqliteType.Text);
+            _fsid = _c.Parameters.Add("$fsid", SqliteType.Text);
             _c.Prepare();
         }
 
@@ -344,6 +448,7 @@ public sealed class HistoryStore : IDisposable
             _msg.Value = e.Message;
             _cid.Value = (object?)e.CorrelationId ?? DBNull.Value;
             _key.Value = e.Key;
+            _fsid.Value = (object?)e.FsId ?? DBNull.Value;
             return Convert.ToInt64(_c.ExecuteScalar(), CultureInfo.InvariantCulture);
         }
 
@@ -361,17 +466,24 @@ public sealed class HistoryStore : IDisposable
     public PruneResult Prune(FsHealer.Config.HistoryRetention retention, DateTimeOffset now)
     {
         Exec(_db, "CREATE TEMP TABLE IF NOT EXISTS keep(id INTEGER PRIMARY KEY);");
+        // per filesystem: its identity where recorded (schema 2), else its mount point — as PolicyEvents and FreshnessFacts select
         Exec(_db, """
             DELETE FROM keep;
             INSERT OR IGNORE INTO keep SELECT id FROM (SELECT id, max(time_ms) FROM events
               WHERE class IN ('RepairSucceeded', 'RepairUnnecessary')
                  OR (class IN ('ScrubFinished', 'OfflineRepair') AND severity IN ('Debug', 'Info', 'Notice'))
-              GROUP BY mount);
+              GROUP BY coalesce(fs_id, mount));
+            INSERT OR IGNORE INTO keep SELECT id FROM (SELECT id, min(time_ms) FROM events WHERE class = 'Attached' GROUP BY coalesce(fs_id, mount));
             INSERT OR IGNORE INTO keep SELECT id FROM (SELECT id, min(time_ms) FROM events WHERE class = 'Attached' GROUP BY mount);
+            INSERT OR IGNORE INTO keep SELECT max(id) FROM events WHERE class IN ('Attached', 'Deferred', 'Detached') GROUP BY coalesce(fs_id, mount);
             INSERT OR IGNORE INTO keep SELECT max(id) FROM events WHERE class IN ('Attached', 'Deferred', 'Detached') GROUP BY mount;
             INSERT OR IGNORE INTO keep SELECT e.id FROM events e
               JOIN (SELECT mount, max(id) AS b FROM events WHERE class IN ('Attached', 'Deferred', 'Detached') GROUP BY mount) x
                 ON e.mount = x.mount AND e.id > x.b
+              WHERE e.class = 'Decision' AND e.correlation_id IS NULL;
+            INSERT OR IGNORE INTO keep SELECT e.id FROM events e
+              JOIN (SELECT coalesce(fs_id, mount) AS k, max(id) AS b FROM events WHERE class IN ('Attached', 'Deferred', 'Detached') GROUP BY coalesce(fs_id, mount)) x
+                ON coalesce(e.fs_id, e.mount) = x.k AND e.id > x.b
               WHERE e.class = 'Decision' AND e.correlation_id IS NULL;
             """);
         long byAge = DeleteChunks("time_ms < $cut", c => c.Parameters.AddWithValue("$cut", (now - retention.MaxAge).ToUnixTimeMilliseconds()), long.MaxValue);
@@ -438,7 +550,8 @@ public sealed class HistoryStore : IDisposable
         using var c = _db.CreateCommand();
         var where = new List<string>();
         if (q.Since is { } s) { where.Add("time_ms >= $since"); c.Parameters.AddWithValue("$since", s.ToUnixTimeMilliseconds()); }
-        if (q.Mount is { } m) { where.Add("mount = $mount"); c.Parameters.AddWithValue("$mount", m); }
+        if (q.Fs is { } f) { where.Add(f.Where(_hasFsId)); f.Bind(c); }
+        else if (q.Mount is { } m) { where.Add("mount = $mount"); c.Parameters.AddWithValue("$mount", m); }
         if (q.Class is { } cl) { where.Add("class = $class"); c.Parameters.AddWithValue("$class", cl.ToString()); }
         c.CommandText = $"SELECT {Columns} FROM events"
             + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") + " ORDER BY id DESC LIMIT $limit;";
@@ -483,19 +596,22 @@ public sealed class HistoryStore : IDisposable
     /// it (the daemon's per-attach policy line comes first among them), at most <paramref name="limit"/> rows, in
     /// recording order. Empty when the mount was never attached.
     /// </summary>
-    public List<StoredEvent> PolicyEvents(string mount, int limit = 20)
+    public List<StoredEvent> PolicyEvents(string mount, int limit = 20) => PolicyEvents(new FsSelector(null, mount), limit);
+
+    public List<StoredEvent> PolicyEvents(FsSelector fs, int limit = 20)
     {
-        // "+mount": walk the rowids after the attach, not every row of the mount (measured: 1M-row history, 150k
-        // rows on the mount, no attach: ~0.2 s, all in finding that there is none)
+        // walk the rowids after the attach, not every row of the filesystem (measured: 1M-row history, 150k rows on the
+        // mount, no attach: ~0.2 s, all in finding that there is none)
         using var c = _db.CreateCommand();
+        string w = fs.Where(_hasFsId);
         c.CommandText = $"""
-            WITH b AS (SELECT id FROM events WHERE mount = $m AND class IN ('Attached', 'Deferred', 'Detached') ORDER BY id DESC LIMIT 1)
+            WITH b AS (SELECT id FROM events WHERE {w} AND class IN ('Attached', 'Deferred', 'Detached') ORDER BY id DESC LIMIT 1)
             SELECT {Columns} FROM events
-            WHERE +mount = $m AND id >= (SELECT id FROM b)
+            WHERE id >= (SELECT id FROM b) AND {w.Replace("fs_id =", "+fs_id =").Replace("mount =", "+mount =")}
               AND (id = (SELECT id FROM b) OR (class = 'Decision' AND correlation_id IS NULL))
             ORDER BY id LIMIT $limit;
             """;
-        c.Parameters.AddWithValue("$m", mount);
+        fs.Bind(c);
         c.Parameters.AddWithValue("$limit", Math.Max(0, limit));
         return Read(c);
     }
@@ -503,29 +619,32 @@ public sealed class HistoryStore : IDisposable
     /// <summary>Check freshness of one mount point, two bounded index walks (events_mount_time): the time of the
     /// newest successful check/repair (StatusComputer.IsGoodCheck's definition, in SQL; a test checks they agree) and
     /// of the first recorded attach. Null where there is none.</summary>
-    public (DateTimeOffset? LastGoodCheck, DateTimeOffset? FirstAttached) FreshnessFacts(string mount)
+    public (DateTimeOffset? LastGoodCheck, DateTimeOffset? FirstAttached) FreshnessFacts(string mount) => FreshnessFacts(new FsSelector(null, mount));
+
+    public (DateTimeOffset? LastGoodCheck, DateTimeOffset? FirstAttached) FreshnessFacts(FsSelector fs)
     {
         using var c = _db.CreateCommand();
-        c.CommandText = """
+        string w = fs.Where(_hasFsId);
+        c.CommandText = $"""
             SELECT
-              (SELECT time_ms FROM events WHERE mount = $m
+              (SELECT time_ms FROM events WHERE {w}
                  AND (class IN ('RepairSucceeded', 'RepairUnnecessary')
                       OR (class IN ('ScrubFinished', 'OfflineRepair') AND severity IN ('Debug', 'Info', 'Notice')))
                  ORDER BY time_ms DESC LIMIT 1),
-              (SELECT time_ms FROM events WHERE mount = $m AND class = 'Attached' ORDER BY time_ms LIMIT 1);
+              (SELECT time_ms FROM events WHERE {w} AND class = 'Attached' ORDER BY time_ms LIMIT 1);
             """;
-        c.Parameters.AddWithValue("$m", mount);
+        fs.Bind(c);
         using var r = c.ExecuteReader();
         if (!r.Read()) return (null, null);
         DateTimeOffset? At(int i) => r.IsDBNull(i) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i));
         return (At(0), At(1));
     }
 
-    private string Columns => _hasRepeats ? ColumnsV2 : ColumnsV1;
-    private const string ColumnsV1 = "id, time_ms, class, severity, mount, fs_type, device, inode, path, errno, structure, count, message, correlation_id, 1, NULL";
-    private const string ColumnsV2 = "id, time_ms, class, severity, mount, fs_type, device, inode, path, errno, structure, count, message, correlation_id, repeats, last_time_ms";
+    // the columns every schema has, then fs_id (schema 2) and the storm columns (repeats, last_time_ms), or stand-ins
+    private string Columns => ColumnsV1 + (_hasFsId ? ", fs_id" : ", NULL") + (_hasRepeats ? ", repeats, last_time_ms" : ", 1, NULL");
+    private const string ColumnsV1 = "id, time_ms, class, severity, mount, fs_type, device, inode, path, errno, structure, count, message, correlation_id";
 
-    private static List<StoredEvent> Read(SqliteCommand c)
+    private List<StoredEvent> Read(SqliteCommand c)
     {
         var list = new List<StoredEvent>();
         using var r = c.ExecuteReader();
@@ -546,10 +665,11 @@ public sealed class HistoryStore : IDisposable
                 Count = r.IsDBNull(11) ? null : r.GetInt64(11),
                 Message = r.GetString(12),
                 CorrelationId = r.IsDBNull(13) ? null : r.GetString(13),
+                FsId = r.IsDBNull(14) ? null : r.GetString(14),
             })
             {
-                Repeats = r.IsDBNull(14) ? 1 : r.GetInt64(14),
-                LastTime = r.IsDBNull(15) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(15)),
+                Repeats = r.IsDBNull(15) ? 1 : r.GetInt64(15),
+                LastTime = r.IsDBNull(16) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(16)),
             });
         }
         return list;
