@@ -54,7 +54,8 @@ public static class StatusCommand
         if (probeError is not null) stderr.WriteLine($"fshealer: {probeError}{(probeError.Contains("Permission denied", StringComparison.Ordinal) ? " (cannot tell whether a daemon runs; run as root)" : "")}");
         var healths = new List<Health>();
         // the action journal: offline repairs only run while their start can be recorded
-        if (HistoryStore.WriteProblem(stateDir) is { } histProblem)
+        // (not from a user who cannot even read it: whether the daemon can write it is then unknown, not a problem)
+        if (histFailure != HistoryStore.OpenFailure.PermissionDenied && HistoryStore.WriteProblem(stateDir) is { } histProblem)
         {
             report.Problems.Add($"history store: {histProblem}: offline repairs will not run until it is writable");
             healths.Add(Health.Degraded);
