@@ -12,6 +12,7 @@ using FsHealer.Fanotify.Live;
 using FsHealer.Healing.Live;
 using FsHealer.Interop;
 using FsHealer.Service.History.Live;
+using FsHealer.Text;
 
 namespace FsHealer.Cli.Commands;
 
@@ -42,16 +43,19 @@ public static class StatusCommand
         string stateDir = stateDirOpt ?? cfg.StateDir;
         var now = DateTimeOffset.UtcNow;
 
-        using var store = HistoryStore.Open(stateDir, out var histError, readOnly: true);
+        using var store = HistoryStore.Open(stateDir, out var histError, out var histFailure, readOnly: true);
         var report = new StatusReportDto { StateDir = stateDir, History = store is null ? histError : store.Path };
+        // not root: say so, naming the path (not "no history yet", not "not attached")
+        if (histFailure == HistoryStore.OpenFailure.PermissionDenied) stderr.WriteLine($"fshealer: {histError}");
         // is a daemon running on this state directory? (tests its lock without taking it)
         bool? running = FsHealer.Service.Live.DaemonLock.Probe(stateDir, out var daemonPid, out var probeError);
         report.DaemonRunning = running;
         report.DaemonPid = daemonPid;
-        if (probeError is not null) stderr.WriteLine($"fshealer: {probeError}");
+        if (probeError is not null) stderr.WriteLine($"fshealer: {probeError}{(probeError.Contains("Permission denied", StringComparison.Ordinal) ? " (cannot tell whether a daemon runs; run as root)" : "")}");
         var healths = new List<Health>();
         // the action journal: offline repairs only run while their start can be recorded
-        if (HistoryStore.WriteProblem(stateDir) is { } histProblem)
+        // (not from a user who cannot even read it: whether the daemon can write it is then unknown, not a problem)
+        if (histFailure != HistoryStore.OpenFailure.PermissionDenied && HistoryStore.WriteProblem(stateDir) is { } histProblem)
         {
             report.Problems.Add($"history store: {histProblem}: offline repairs will not run until it is writable");
             healths.Add(Health.Degraded);
@@ -81,6 +85,8 @@ public static class StatusCommand
             }
             // what the daemon applies to the current mount, else what the configuration says
             var applied = AppliedPolicySelector.Select(policyEvents, policy, id.FsType, running);
+            if (histFailure == HistoryStore.OpenFailure.PermissionDenied && applied.Source == PolicySource.Config)
+                applied = applied with { Source = PolicySource.Unknown };
             var level = ReadLevel(fs);
             if (fresh.LastGoodCheck is not null || fresh.FirstAttached is not null)
                 level = level with { LastGoodCheck = Later(level.LastGoodCheck, fresh.LastGoodCheck), FirstAttached = fresh.FirstAttached };
@@ -91,13 +97,13 @@ public static class StatusCommand
                 MountPoint = id.MountPoint, FsType = id.FsType, Device = fs.Source, Uuid = id.Uuid, Label = id.Label, FsId = identity.Id,
                 Health = st.Health.ToString().ToLowerInvariant(), Reasons = [.. st.Reasons],
                 ErrorCount = level.ErrorCount, Shutdown = level.Shutdown, ReadOnly = level.ReadOnly, Sick = [.. level.SickStructures],
-                LastGoodCheck = st.LastGoodCheck?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                LastGoodCheck = st.LastGoodCheck is { } lgc ? TimeFormat.Utc(lgc) : null,
                 LastGoodCheckAgeSeconds = st.LastGoodCheckAge is { } a ? (long)a.TotalSeconds : null,
-                LastEvent = st.LastEvent is { } le ? $"{le.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {le.Class}: {le.Message}" : null,
+                LastEvent = st.LastEvent is { } le ? $"{TimeFormat.Utc(le.Time)} {ClassNames.Of(le.Class)}: {le.Message}" : null,
                 CheckOverdue = st.CheckOverdue, MaxCheckAgeSeconds = st.MaxCheckAge is { } ma ? (long)ma.TotalSeconds : null,
                 EventsSinceGoodCheck = st.EventsSinceGoodCheck, Rule = applied.Rule, Policy = applied.Text,
                 PolicySource = applied.SourceName, PolicyAction = applied.Action,
-                PolicySince = applied.Since?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), PolicyLine = applied.Line,
+                PolicySince = applied.Since is { } since ? TimeFormat.Utc(since) : null, PolicyLine = applied.Line,
                 Diagnostics = [.. level.Diagnostics], Devices = DevicesCommand.StatusLine(id.MountPoint, id.FsType, fs.Dev),
             });
         }
@@ -107,6 +113,21 @@ public static class StatusCommand
             return (int)Health.Unknown;
         }
         var overall = StatusComputer.Overall(healths);
+        // no daemon on this state directory: nothing watches or heals these filesystems — not healthy, whatever they are
+        if (running == false)
+        {
+            report.Problems.Add($"no fshealer daemon is running (state directory {stateDir}): nothing watches or heals these filesystems");
+            if (overall is Health.Healthy or Health.Unknown) overall = Health.Degraded;
+        }
+        // not root (or a broken state directory): what the daemon saw and whether it runs cannot be read — not "healthy"
+        if (overall == Health.Healthy && (running is null || histFailure == HistoryStore.OpenFailure.PermissionDenied))
+        {
+            report.Problems.Add(histFailure == HistoryStore.OpenFailure.PermissionDenied
+                ? $"the history cannot be read ({histError}): events and the daemon's decisions are unknown"
+                : $"cannot tell whether a daemon runs ({probeError})");
+            overall = Health.Unknown;
+        }
+        report.Monitored = running;
         report.Health = overall.ToString().ToLowerInvariant();
         if (json) stdout.WriteLine(JsonSerializer.Serialize(report, StatusJsonContext.Default.StatusReportDto));
         else
@@ -124,11 +145,11 @@ public static class StatusCommand
                 foreach (var d in f.Diagnostics) stdout.WriteLine($"    note: {d}");
             }
             if (report.Filesystems.Count == 0) stdout.WriteLine("no supported filesystems mounted");
-            foreach (var p in report.Problems) stdout.WriteLine($"DEGRADED: {p}");
+            foreach (var p in report.Problems) stdout.WriteLine($"{(overall == Health.Unknown ? "UNKNOWN" : "DEGRADED")}: {p}");
             stdout.WriteLine(report.DaemonRunning switch
             {
                 true => $"daemon: running{(report.DaemonPid is { } p ? $" (pid {p})" : "")}",
-                false => "daemon: not running",
+                false => "daemon: NOT RUNNING — nothing watches or heals these filesystems (start it: systemctl start fshealer)",
                 null => "daemon: unknown",
             });
             stdout.WriteLine($"overall: {report.Health} (history: {report.History})");
@@ -244,9 +265,13 @@ public sealed class StatusReportDto
     public string? History { get; set; }
     /// <summary>A daemon holds the state directory's lock (null: could not tell).</summary>
     public bool? DaemonRunning { get; set; }
+    /// <summary>Something watches and heals these filesystems (a daemon runs); false makes the overall health at
+    /// least degraded. Null: could not tell.</summary>
+    public bool? Monitored { get; set; }
     public int? DaemonPid { get; set; }
     public List<FsStatusDto> Filesystems { get; set; } = [];
-    /// <summary>Problems of fshealer itself that make the whole report degraded (an unwritable history store).</summary>
+    /// <summary>Problems of fshealer itself that make the whole report degraded (an unwritable history store, no daemon
+    /// running) or unknown (the state directory cannot be read).</summary>
     public List<string> Problems { get; set; } = [];
 }
 

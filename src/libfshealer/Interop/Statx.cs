@@ -36,5 +36,25 @@ public static unsafe class Statx
     }
 
     public static int Get(SafeFd fd, out Result result) => Get(fd.Fd, "", AT_EMPTY_PATH, out result);
+
+    public const uint S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFLNK = 0xA000, S_IFREG = 0x8000;
+
+    /// <summary>Owner, group and mode (type bits included) of <paramref name="path"/>; of a symbolic link itself
+    /// unless <paramref name="follow"/>. Returns 0 or errno.</summary>
+    public static int Owner(string path, bool follow, out uint uid, out uint gid, out uint mode)
+    {
+        const uint STATX_TYPE = 0x1, STATX_MODE = 0x2, STATX_UID = 0x8, STATX_GID = 0x10;
+        byte* buf = stackalloc byte[256];
+        new Span<byte>(buf, 256).Clear();
+        var p = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        nint r;
+        fixed (byte* pp = p) r = Libc.syscall(SYS_statx, Libc.AT_FDCWD, (nint)pp, follow ? 0 : AT_SYMLINK_NOFOLLOW, (nint)(STATX_TYPE | STATX_MODE | STATX_UID | STATX_GID), (nint)buf);
+        if (r < 0) { uid = gid = mode = 0; return Libc.LastErrno; }
+        var s = new ReadOnlySpan<byte>(buf, 256);
+        uid = BinaryPrimitives.ReadUInt32LittleEndian(s[0x14..]);
+        gid = BinaryPrimitives.ReadUInt32LittleEndian(s[0x18..]);
+        mode = BinaryPrimitives.ReadUInt16LittleEndian(s[0x1c..]);
+        return 0;
+    }
     public static int Get(string path, out Result result) => Get(Libc.AT_FDCWD, path, 0, out result);
 }

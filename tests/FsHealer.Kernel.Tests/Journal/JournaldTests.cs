@@ -94,7 +94,7 @@ public class JournaldTests
         Assert.Equal("", err.ToString());
         var entries = StandaloneJournald.Read(id, 2);
         Assert.Equal(2, entries.Count);
-        var sick = entries.Single(e => e.GetProperty("FSHEALER_CLASS").GetString() == "metadatasick");
+        var sick = entries.Single(e => e.GetProperty("FSHEALER_CLASS").GetString() == "metadata_sick");
         Assert.Equal("inode 133 bmapbtd sick", sick.GetProperty("MESSAGE").GetString());
         Assert.Equal("3", sick.GetProperty("PRIORITY").GetString());
         Assert.Equal(JournalFormat.MessageIds[EventClass.MetadataSick], sick.GetProperty("MESSAGE_ID").GetString());
@@ -104,7 +104,7 @@ public class JournaldTests
         Assert.Equal("xfs", sick.GetProperty("FSTYPE").GetString());
         Assert.Equal("117", sick.GetProperty("ERRNO").GetString());
         Assert.Equal("journal", sick.GetProperty("_TRANSPORT").GetString());
-        var failed = entries.Single(e => e.GetProperty("FSHEALER_CLASS").GetString() == "repairfailed");
+        var failed = entries.Single(e => e.GetProperty("FSHEALER_CLASS").GetString() == "repair_failed");
         Assert.Equal("repair failed:\nline two\nline three", failed.GetProperty("MESSAGE").GetString());
         Assert.Equal("2", failed.GetProperty("PRIORITY").GetString());
     }

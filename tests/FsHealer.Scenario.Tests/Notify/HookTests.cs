@@ -37,7 +37,7 @@ public class HookTests
         Assert.False(File.Exists(outFile + ".io"));
         var env = File.ReadAllLines(outFile).Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
         Assert.Equal("/usr/sbin:/usr/bin:/sbin:/bin", env["PATH"]);
-        Assert.Equal("metadatasick", env["FSHEALER_CLASS"]);
+        Assert.Equal("metadata_sick", env["FSHEALER_CLASS"]);   // one spelling; the older file name still selects the hook
         Assert.Equal("error", env["FSHEALER_SEVERITY"]);
         Assert.Equal("/mnt/x y", env["FSHEALER_MOUNT"]);
         Assert.Equal("xfs", env["FSHEALER_FSTYPE"]);

@@ -65,7 +65,7 @@ public static class JournalFormat
             new("PRIORITY", Priorities[e.Severity].ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new("SYSLOG_IDENTIFIER", Identifier),
             new("MESSAGE_ID", MessageIds[e.Class]),
-            new("FSHEALER_CLASS", e.Class.ToString().ToLowerInvariant()),
+            new("FSHEALER_CLASS", ClassNames.Of(e.Class)),   // the hooks' spelling: metadata_sick
             new("MOUNT", e.Mount),
             new("FSTYPE", e.FsType),
         };

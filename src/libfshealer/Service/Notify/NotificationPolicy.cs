@@ -1,6 +1,7 @@
 using FsHealer.Service.Journal;
 using System.Text;
 using FsHealer.Model;
+using FsHealer.Text;
 
 namespace FsHealer.Service.Notify;
 
@@ -120,7 +121,7 @@ public sealed class NotificationPolicy
             _lastSentByKey[e.Key] = now;
             _immediateInInterval++;
             SentIndividually++;
-            output.Add(new NotifyMessage(NotifyKind.Event, e.Severity, Subject(e), Body(e), now) { Event = e, Mount = e.Mount });
+            output.Add(new NotifyMessage(NotifyKind.Event, e.Severity, Subject(e, _o.HostName), Body(e, _o.HostName), now) { Event = e, Mount = e.Mount });
         }
         else
         {
@@ -153,7 +154,7 @@ public sealed class NotificationPolicy
                 st.Problem = false;
                 st.HealedAt = null;
                 output.Add(new NotifyMessage(NotifyKind.Resolved, Severity.Notice, $"[fshealer] {_o.HostName}: resolved: {mount} is healthy again",
-                    $"{mount} ({st.FsType}) had errors; it has been quiet for {Fmt(now - h)} since the last healing event ({h:u}).\n", now) { Mount = mount });
+                    $"{mount} ({st.FsType}) on {_o.HostName} had errors; it has been quiet for {Fmt(now - h)} since the last healing event ({TimeFormat.Utc(h)}).\n", now) { Mount = mount });
             }
         }
         if (_o.HeartbeatInterval is { } hb && now - _lastHeartbeat >= hb)
@@ -181,7 +182,7 @@ public sealed class NotificationPolicy
         CountedInDigests += total;
         _pending.Clear();
         var sb = new StringBuilder();
-        sb.Append($"{total} event(s) since {_lastDigest:u} were not sent individually (rate limit, duplicates or thresholds):\n");
+        sb.Append($"{total} event(s) on {_o.HostName} since {TimeFormat.Utc(_lastDigest)} were not sent individually (rate limit, duplicates or thresholds):\n");
         string? mount = null;
         foreach (var c in counts)   // sorted by mount: one line per mount
         {
@@ -230,17 +231,19 @@ public sealed class NotificationPolicy
         else if (st.Problem && HealingClasses.Contains(e.Class) && e.Severity <= Severity.Notice) st.HealedAt = now;
     }
 
-    public static string ClassName(EventClass c) => c.ToString().ToLowerInvariant();
+    /// <summary>The event class as every notification names it: "metadata_sick" (see <see cref="ClassNames"/>).</summary>
+    public static string ClassName(EventClass c) => ClassNames.Of(c);
 
-    public static string Subject(FsEvent e) =>
-        $"[fshealer] {e.Severity.ToString().ToLowerInvariant()}: {ClassName(e.Class)} on {e.Mount}";
+    /// <summary>"[fshealer] HOST: error: metadata_sick on /srv" — the host first, like smartd and ZED.</summary>
+    public static string Subject(FsEvent e, string host) =>
+        $"[fshealer] {host}: {ClassNames.Of(e.Severity)}: {ClassName(e.Class)} on {e.Mount}";
 
-    public static string Body(FsEvent e)
+    public static string Body(FsEvent e, string host)
     {
         var sb = new StringBuilder();
         sb.Append(e.Message).Append('\n').Append('\n');
-        sb.Append($"class:    {ClassName(e.Class)}\nseverity: {e.Severity.ToString().ToLowerInvariant()}\nmount:    {e.Mount}\nfstype:   {e.FsType}\ntime:     {e.Time:O}\n");
-        if (e.Device is not null) sb.Append($"device:   {e.Device}\n");
+        sb.Append($"host:     {host}\nclass:    {ClassName(e.Class)}\nseverity: {ClassNames.Of(e.Severity)}\nmount:    {e.Mount}\nfstype:   {e.FsType}\ntime:     {TimeFormat.Utc(e.Time)}\n");
+        if (e.Device is not null) sb.Append($"device:   {DeviceName.AsPath(e.Device)}\n");
         if (e.Inode is not null) sb.Append($"inode:    {e.Inode}\n");
         if (e.Path is not null) sb.Append($"path:     {e.Path}\n");
         if (e.Structure is not null) sb.Append($"structure: {e.Structure}\n");

@@ -10,8 +10,8 @@ namespace FsHealer.Service.Notify.Live;
 
 /// <summary>
 /// ZED-style exec hooks: every executable in the hook directory named <c>all-*</c> runs for every message,
-/// <c>&lt;class&gt;-*</c> (e.g. <c>metadatasick-notify.sh</c>; digest-*, resolved-*, heartbeat-*, test-* for the
-/// non-event messages) for one class. Hooks run in name order with an environment built from scratch
+/// <c>&lt;class&gt;-*</c> (e.g. <c>metadata_sick-notify.sh</c>, or the older run-together <c>metadatasick-notify.sh</c>;
+/// digest-*, resolved-*, heartbeat-*, test-* for the non-event messages) for one class. Hooks run in name order with an environment built from scratch
 /// (FSHEALER_* plus a fixed PATH; nothing inherited), stdin from /dev/null, no file descriptors beyond 0–2, and a
 /// timeout after which the hook's process tree is killed. A hook not owned by <see cref="RequiredOwner"/> (root)
 /// or writable by group or others is refused, and the refusal says why.
@@ -22,6 +22,12 @@ public sealed class HookDestination(HookSettings settings, Action<string>? log =
     public string Name => $"hooks {settings.Dir}";
     /// <summary>Owner uid required of hooks and the directory (root; tests running unprivileged use their own uid).</summary>
     public uint RequiredOwner { get; init; }
+    /// <summary>FSHEALER_HOST (the host name, as in the subject).</summary>
+    public string Host { get; init; } = System.Environment.MachineName;
+    /// <summary>FSHEALER_VERSION.</summary>
+    public string Version { get; init; } = "";
+    /// <summary>FSHEALER_FS_UUID: the UUID of the filesystem an event is about (mount point, device) → UUID or null.</summary>
+    public Func<string, string?, string?>? FsUuid { get; init; }
 
     private long _eid;
 
@@ -39,8 +45,14 @@ public sealed class HookDestination(HookSettings settings, Action<string>? log =
         return bad.Count == 0 ? DeliveryResult.Success(detail) : DeliveryResult.Failure(detail);
     }
 
+    /// <summary>The hooks that apply to a message, in name order: all-*, &lt;class&gt;-* and the older spelling of the class.</summary>
+    public IReadOnlyList<string> Select(NotifyMessage m, out string? dirProblem) =>
+        Select([ClassOf(m), .. m.Kind == NotifyKind.Event && m.Event is { } e && ClassNames.Legacy(e.Class) != ClassOf(m) ? [ClassNames.Legacy(e.Class)] : Array.Empty<string>()], out dirProblem);
+
     /// <summary>The hooks that apply to a class name, in name order.</summary>
-    public IReadOnlyList<string> Select(string className, out string? dirProblem)
+    public IReadOnlyList<string> Select(string className, out string? dirProblem) => Select([className], out dirProblem);
+
+    private IReadOnlyList<string> Select(string[] classNames, out string? dirProblem)
     {
         dirProblem = null;
         if (!Directory.Exists(settings.Dir)) return [];
@@ -49,7 +61,12 @@ public sealed class HookDestination(HookSettings settings, Action<string>? log =
         try
         {
             return Directory.GetFiles(settings.Dir)
-                .Where(f => { var n = Path.GetFileName(f); return !n.StartsWith('.') && !n.EndsWith('~') && (n.StartsWith("all-", StringComparison.Ordinal) || n.StartsWith(className + "-", StringComparison.Ordinal)); })
+                .Where(f =>
+                {
+                    var n = Path.GetFileName(f);
+                    return !n.StartsWith('.') && !n.EndsWith('~') && (n.StartsWith("all-", StringComparison.Ordinal)
+                        || classNames.Any(c => n.StartsWith(c + "-", StringComparison.Ordinal)));
+                })
                 .Order(StringComparer.Ordinal).ToList();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { dirProblem = ex.Message; return []; }
@@ -63,7 +80,7 @@ public sealed class HookDestination(HookSettings settings, Action<string>? log =
 
     public IReadOnlyList<HookRun> Run(NotifyMessage m)
     {
-        var hooks = Select(ClassOf(m), out var dirProblem);
+        var hooks = Select(m, out var dirProblem);
         if (dirProblem is not null)
         {
             log?.Invoke($"notify: hook directory {settings.Dir} refused: {dirProblem}");
@@ -80,9 +97,17 @@ public sealed class HookDestination(HookSettings settings, Action<string>? log =
                 results.Add(new HookRun(h, null, false, refused, ""));
                 continue;
             }
-            results.Add(Exec(h, Environment(m, eid)));
+            results.Add(Exec(h, Environment(m, eid, Host, Version, Uuid(m))));
         }
         return results;
+    }
+
+    private string? Uuid(NotifyMessage m)
+    {
+        var mount = m.Event?.Mount ?? m.Mount;
+        if (FsUuid is null || string.IsNullOrEmpty(mount)) return null;
+        try { return FsUuid(mount, m.Event?.Device); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException) { return null; }
     }
 
     /// <summary>Why a hook (or the directory) must not run, or null.</summary>
@@ -97,8 +122,8 @@ public sealed class HookDestination(HookSettings settings, Action<string>? log =
         return null;
     }
 
-    /// <summary>The complete hook environment (nothing else is passed).</summary>
-    public static Dictionary<string, string> Environment(NotifyMessage m, long eid)
+    /// <summary>The complete hook environment (nothing else is passed). The variables: see fshealer.json(5).</summary>
+    public static Dictionary<string, string> Environment(NotifyMessage m, long eid, string? host = null, string? version = null, string? fsUuid = null)
     {
         var inv = CultureInfo.InvariantCulture;
         var env = new Dictionary<string, string>
@@ -106,20 +131,23 @@ public sealed class HookDestination(HookSettings settings, Action<string>? log =
             ["PATH"] = SafePath,
             ["FSHEALER_KIND"] = m.Kind.ToString().ToLowerInvariant(),
             ["FSHEALER_CLASS"] = ClassOf(m),
-            ["FSHEALER_SEVERITY"] = m.Severity.ToString().ToLowerInvariant(),
+            ["FSHEALER_SEVERITY"] = ClassNames.Of(m.Severity),
             ["FSHEALER_SUBJECT"] = m.Subject,
             ["FSHEALER_MESSAGE"] = m.Event?.Message ?? m.Body,
-            ["FSHEALER_TIME"] = (m.Event?.Time ?? m.Time).ToString("O", inv),
+            ["FSHEALER_TIME"] = FsHealer.Text.TimeFormat.UtcMillis(m.Event?.Time ?? m.Time),
             ["FSHEALER_TIME_SECS"] = (m.Event?.Time ?? m.Time).ToUnixTimeSeconds().ToString(inv),
             ["FSHEALER_EID"] = eid.ToString(inv),
             ["FSHEALER_PID"] = System.Environment.ProcessId.ToString(inv),
+            ["FSHEALER_HOST"] = host ?? System.Environment.MachineName,
         };
+        if (!string.IsNullOrEmpty(version)) env["FSHEALER_VERSION"] = version;
         if (m.Mount is not null) env["FSHEALER_MOUNT"] = m.Mount;
+        if (!string.IsNullOrEmpty(fsUuid)) env["FSHEALER_FS_UUID"] = fsUuid;
         if (m.Event is { } e)
         {
             env["FSHEALER_MOUNT"] = e.Mount;
             env["FSHEALER_FSTYPE"] = e.FsType;
-            if (e.Device is not null) env["FSHEALER_DEVICE"] = e.Device;
+            if (e.Device is not null) env["FSHEALER_DEVICE"] = FsHealer.Text.DeviceName.AsPath(e.Device)!;
             if (e.Inode is { } ino) env["FSHEALER_INODE"] = ino.ToString(inv);
             if (e.Path is not null) env["FSHEALER_PATH"] = e.Path;
             if (e.Errno is { } n) { env["FSHEALER_ERRNO"] = n.ToString(inv); env["FSHEALER_ERRNO_NAME"] = FsHealer.Text.Errno.Name(n); }
