@@ -62,7 +62,7 @@ public static class ReplayCommand
             Console.Out.WriteLine(Usage);
             Console.Out.WriteLine("""
 
-                Feed a recorded health monitor stream (fshealer healthmon -o FILE) through the xfs_healer pipeline with a
+                Feed a recorded health monitor stream (as fshealer healthmon writes it) through the xfs_healer pipeline with a
                 simulated scrub backend and print what live mode would print: the policy dry-run.
                   --mount PATH            the mount point the records belong to
                   xfs_healer options      --repair, --no-autofsck, --everything, --quiet, --debug, ...
