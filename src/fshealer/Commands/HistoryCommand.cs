@@ -3,8 +3,11 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FsHealer.Config;
+using FsHealer.Config.Live;
 using FsHealer.Model;
+using Microsoft.Data.Sqlite;
 using FsHealer.Service.History.Live;
+using FsHealer.Text;
 
 namespace FsHealer.Cli.Commands;
 
@@ -31,10 +34,10 @@ public static class HistoryCommand
     public static string StateDir(string? explicitDir, string? configPath, TextWriter stderr)
     {
         if (explicitDir is not null) return explicitDir;
-        var r = FsHealer.Config.Live.ConfigFile.LoadOrDefault(configPath);
+        var r = ConfigFile.LoadOrDefault(configPath);
         if (!r.Ok)
         {
-            foreach (var e in r.Errors) stderr.WriteLine($"fshealer: {e} (using {FsHealerConfig.DefaultStateDir})");
+            foreach (var e in r.Errors) stderr.WriteLine(PathBytes.Show($"fshealer: {e} (using {FsHealerConfig.DefaultStateDir})"));
             return FsHealerConfig.DefaultStateDir;
         }
         return r.Config!.StateDir;
@@ -75,10 +78,10 @@ public static class HistoryCommand
             q = q with { Class = c };
         }
         using var store = HistoryStore.Open(stateDir, out var error, readOnly: true);
-        if (store is null) { stderr.WriteLine($"fshealer: {error}"); return 1; }
+        if (store is null) { stderr.WriteLine(PathBytes.Show($"fshealer: {error}")); return 1; }
         List<StoredEvent> rows;
         try { rows = store.Query(q); }
-        catch (Microsoft.Data.Sqlite.SqliteException e) { stderr.WriteLine($"fshealer: {store.Path}: {e.Message}"); return 1; }
+        catch (SqliteException e) { stderr.WriteLine(PathBytes.Show($"fshealer: {store.Path}: {e.Message}")); return 1; }
         rows.Reverse(); // oldest first
         if (json)
         {
@@ -89,8 +92,9 @@ public static class HistoryCommand
         foreach (var r in rows)
         {
             var e = r.Event;
-            stdout.WriteLine($"{e.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {e.Severity.ToString().ToLowerInvariant(),-8} {e.Class,-18} {(e.Mount.Length > 0 ? e.Headline : "-: " + e.Message)}"
-                + (e.CorrelationId is { } cid ? $" [{cid}]" : ""));
+            // one line per event: names and messages shown (no control characters; non-UTF-8 bytes as \xNN)
+            stdout.WriteLine($"{e.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {e.Severity.ToString().ToLowerInvariant(),-8} {e.Class,-18} {PathBytes.Show(e.Mount.Length > 0 ? e.Headline : "-: " + e.Message)}"
+                + (e.CorrelationId is { } cid ? $" [{PathBytes.Show(cid)}]" : ""));
         }
         if (rows.Count == 0) stdout.WriteLine("no events");
         return 0;
@@ -123,6 +127,7 @@ public sealed class HistoryEventDto
     };
 }
 
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(ExactStringJsonConverter)])]
 [JsonSerializable(typeof(List<HistoryEventDto>))]
 public partial class HistoryJsonContext : JsonSerializerContext;

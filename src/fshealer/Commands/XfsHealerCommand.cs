@@ -23,7 +23,7 @@ public static class XfsHealerCommand
 
     public static int Run(IReadOnlyList<string> args, string progname = "xfs_healer")
     {
-        var console = new TextWriterConsole(Console.Out, Console.Error);
+        var console = new RawBytesConsole(Console.OpenStandardOutput(), Console.OpenStandardError());
         if (args.Contains("--repair") && !args.Contains("--svcname") && !FsHealer.Interop.Capabilities.RequireForRepair(out var why, progname))
         {
             console.Err(why);
@@ -62,7 +62,7 @@ public static class ReplayCommand
 
     public static int Run(IReadOnlyList<string> args)
     {
-        var console = new TextWriterConsole(Console.Out, Console.Error);
+        var console = new RawBytesConsole(Console.OpenStandardOutput(), Console.OpenStandardError());
         // First positional = the record file; the mount point comes from --mount.
         if (!XfsHealerArgs.TryParse(args, "fshealer replay", true, out var probe, out var err))
         {

@@ -62,10 +62,6 @@ public static class BtrfsAbi
     /// <summary>LOGICAL_INO (v1) caps the container at 64 KiB; V2 allows up to 16 MiB.</summary>
     public const int LogicalInoV1MaxSize = 65536;
 
-    // errnos that carry btrfs-specific meaning (x86_64).
-    public const int EINPROGRESS = 115, ENOTCONN = 107, ECANCELED = 125, ENODEV = 19, EROFS = 30, EOPNOTSUPP = 95,
-        ENOTTY = 25, EINVAL = 22, EPERM = 1, ENOENT = 2;
-
     /// <summary>Top-level subvolume (FS_TREE) id.</summary>
     public const ulong FsTreeObjectId = 5;
 

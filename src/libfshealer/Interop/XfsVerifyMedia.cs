@@ -11,7 +11,7 @@ public sealed unsafe class XfsVerifyMedia(SafeFd fd) : IVerifyMediaIoctl
         byte* buf = stackalloc byte[VerifyMediaRequest.Size];
         var span = new Span<byte>(buf, VerifyMediaRequest.Size);
         request.Encode(span);
-        int rc = Libc.ioctl(fd.Fd, XfsAbi.IocVerifyMedia, buf); // EINTR (fatal signal) is reported, not retried
+        int rc = Libc.ioctl(fd, XfsAbi.IocVerifyMedia, buf); // EINTR (fatal signal) is reported, not retried
         if (rc != 0) return Libc.LastErrno;
         request = VerifyMediaRequest.Decode(span);
         return 0;

@@ -75,9 +75,9 @@ public sealed class BtrfsScrubRunner : IDisposable
     {
         ScrubProgress? progress = null;
         int rc;
-        if (_cancelRequested) rc = BtrfsAbi.ECANCELED;
+        if (_cancelRequested) rc = Errno.ECANCELED;
         else rc = BtrfsIoctl.Scrub(_fd!, _req.Devid, _req.ReadOnly, out progress);
-        if (rc == BtrfsAbi.EROFS && !_req.ReadOnly && !_cancelRequested)
+        if (rc == Errno.EROFS && !_req.ReadOnly && !_cancelRequested)
         {
             // A repairing scrub is refused on a read-only mount: fall back to reporting only.
             Notes.Add($"{_mountPoint} is mounted read-only (EROFS); scrubbed read-only, nothing repaired");

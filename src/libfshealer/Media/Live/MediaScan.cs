@@ -137,11 +137,9 @@ public static class MediaScan
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
             foreach (var p in entries)
             {
-                if (Statx.Get(Libc.AT_FDCWD, p, Statx.AT_SYMLINK_NOFOLLOW, out var st) != 0 || st.DevKey != root.DevKey) continue;
-                FileAttributes a;
-                try { a = File.GetAttributes(p); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
-                if ((a & FileAttributes.ReparsePoint) != 0) continue;
-                if ((a & FileAttributes.Directory) != 0) { stack.Push(p); continue; }
+                if (Statx.Get(p, out var st, noFollow: true) != 0 || st.DevKey != root.DevKey) continue;
+                if (st.FileType == Statx.S_IFDIR) { stack.Push(p); continue; }
+                if (st.FileType != Statx.S_IFREG) continue; // symlinks, devices, fifos, sockets: no extents of their own
                 using var fd = Libc.Open(p, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_NONBLOCK, out _);
                 if (fd.IsInvalid) continue;
                 Fiemap.Extents(fd, st.Ino, p, list);

@@ -36,10 +36,9 @@ public sealed class DaemonLock : IDisposable
         state = LockState.Unavailable;
         // (an existing directory that cannot be tightened to 0700, e.g. read-only, may still hold a lock: try it)
         if (PrivateState.EnsureDirectory(stateDir) is { } dirError && !Directory.Exists(stateDir)) { message = dirError; return null; }
-        int raw = Libc.open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC | Libc.O_NOFOLLOW, 0x180 /* 0600 */);
-        if (raw < 0)
+        var fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_NOFOLLOW, 0x180 /* 0600 */, out int openErr);
+        if (fd.IsInvalid)
         {
-            int openErr = Libc.LastErrno;
             // read-only now, but a daemon may hold the lock it took when it was writable
             if (Probe(stateDir, out int? holder, out _) == true)
             {
@@ -49,7 +48,6 @@ public sealed class DaemonLock : IDisposable
             else message = $"{path}: open: {Errno.Name(openErr)} ({Errno.Message(openErr)})";
             return null;
         }
-        var fd = new SafeFd(raw);
         int err = FileLocks.TryLockExclusive(fd);
         if (err != 0)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using FsHealer.Model;
+using FsHealer.Text;
 
 namespace FsHealer.Service.Metrics;
 
@@ -206,9 +207,12 @@ public sealed class MetricsSink : IEventSink
 
     public static string ClassName(EventClass c) => c.ToString().ToLowerInvariant();
 
-    /// <summary>Label values: backslash, double quote and line feed are escaped (exposition format 0.0.4).</summary>
+    /// <summary>Label values: a name is first shown with <see cref="PathBytes.Show"/> (the exposition is UTF-8 text:
+    /// <c>x\xff</c> and <c>x\uFFFD</c> must not become one series, and no label may hold a control character), then
+    /// backslash, double quote and line feed are escaped (exposition format 0.0.4).</summary>
     public static string EscapeLabel(string s)
     {
+        s = PathBytes.Show(s);
         if (s.AsSpan().IndexOfAny("\\\"\n") < 0) return s;
         var sb = new StringBuilder(s.Length + 8);
         foreach (var c in s)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using FsHealer.Model;
+using FsHealer.Text;
 using Microsoft.Data.Sqlite;
 
 namespace FsHealer.Service.History.Live;
@@ -19,15 +20,30 @@ public sealed record StoredEvent(long Id, FsEvent Event);
 /// power loss may lose the last transactions, never consistency). Schema version in <c>PRAGMA user_version</c>.
 /// Directory 0700, files 0600. One connection; not thread-safe (the <see cref="HistorySink"/> writer owns one,
 /// readers open their own).
+/// <para>Names are bytes (<see cref="PathBytes"/>), and Microsoft.Data.Sqlite stores TEXT as UTF-8 with lone
+/// surrogates replaced by U+FFFD — <c>x\xff</c> would come back as <c>x\uFFFD</c>, another filesystem's name. So
+/// since schema version 2 the free-text columns (mount, fs_type, device, path, structure, message, key) hold
+/// <see cref="PathBytes.ToStorage"/> text: a backslash is doubled and a byte that is not UTF-8 is written \xNN,
+/// everything else as it is. Values are converted on the way in and out (queries by mount included), so callers see
+/// exact strings. Version 1 databases are migrated on their first read-write open (backslashes doubled, in one
+/// transaction); a reader of a version 1 database reads its text as it is.</para>
 /// </summary>
 public sealed class HistoryStore : IDisposable
 {
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
     public const string FileName = "history.db";
     private readonly SqliteConnection _db;
+    /// <summary>Text columns hold <see cref="PathBytes.ToStorage"/> text (schema version 2 and later).</summary>
+    private readonly bool _escaped;
     public string Path { get; }
 
-    private HistoryStore(SqliteConnection db, string path) { _db = db; Path = path; }
+    private HistoryStore(SqliteConnection db, string path, bool escaped) { _db = db; Path = path; _escaped = escaped; }
+
+    /// <summary>A value for a free-text column.</summary>
+    private string In(string s) => _escaped ? PathBytes.ToStorage(s) : s;
+    private object InOrNull(string? s) => s is null ? DBNull.Value : In(s);
+    /// <summary>A value read from a free-text column.</summary>
+    private string Out(string s) => _escaped ? PathBytes.FromStorage(s) : s;
 
     /// <summary>Opens (creating the directory and schema if needed) the database at
     /// <paramref name="stateDir"/>/history.db. Returns null and the reason on failure. Never throws.</summary>
@@ -71,7 +87,7 @@ public sealed class HistoryStore : IDisposable
                 db.Dispose();
                 return null;
             }
-            if (version < SchemaVersion && readOnly)
+            if (version < 1 && readOnly)
             {
                 error = $"{path}: not initialised (schema version {version})";
                 db.Dispose();
@@ -103,9 +119,28 @@ public sealed class HistoryStore : IDisposable
                       fs TEXT PRIMARY KEY,
                       json TEXT NOT NULL,
                       updated_ms INTEGER NOT NULL);
-                    PRAGMA user_version=1;
+                    PRAGMA user_version=2;
                     """, tx);
                 tx.Commit();
+                version = 2;
+            }
+            if (version == 1 && !readOnly)
+            {
+                // version 2: free-text columns hold PathBytes.ToStorage text. Version 1 text has no lone surrogates
+                // (SQLite already replaced them), so doubling the backslashes is the whole conversion.
+                using var tx = db.BeginTransaction();
+                Exec(db, """
+                    UPDATE events SET
+                      mount = replace(mount, '\', '\\'), fs_type = replace(fs_type, '\', '\\'),
+                      device = replace(device, '\', '\\'), path = replace(path, '\', '\\'),
+                      structure = replace(structure, '\', '\\'), message = replace(message, '\', '\\'),
+                      key = replace(key, '\', '\\')
+                    WHERE instr(mount, '\') OR instr(fs_type, '\') OR instr(device, '\') OR instr(path, '\')
+                      OR instr(structure, '\') OR instr(message, '\') OR instr(key, '\');
+                    PRAGMA user_version=2;
+                    """, tx);
+                tx.Commit();
+                version = 2;
             }
             // Not part of schema version 1's definition: added to existing databases on their next read-write open
             // (an index changes no reader). Partial: only action-related events carry a correlation id.
@@ -113,7 +148,7 @@ public sealed class HistoryStore : IDisposable
             foreach (var suffix in new[] { "-wal", "-shm" })
                 if (File.Exists(path + suffix)) TryChmod(path + suffix);
             error = null;
-            return new HistoryStore(db, path);
+            return new HistoryStore(db, path, escaped: version >= 2);
         }
         catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
@@ -178,17 +213,17 @@ public sealed class HistoryStore : IDisposable
             pt.Value = e.Time.ToUnixTimeMilliseconds();
             pcl.Value = e.Class.ToString();
             psev.Value = e.Severity.ToString();
-            pm.Value = e.Mount;
-            pfs.Value = e.FsType;
-            pdev.Value = (object?)e.Device ?? DBNull.Value;
+            pm.Value = In(e.Mount);
+            pfs.Value = In(e.FsType);
+            pdev.Value = InOrNull(e.Device);
             pino.Value = e.Inode is { } i ? unchecked((long)i) : DBNull.Value;
-            pp.Value = (object?)e.Path ?? DBNull.Value;
+            pp.Value = InOrNull(e.Path);
             perr.Value = e.Errno is { } er ? er : DBNull.Value;
-            pst.Value = (object?)e.Structure ?? DBNull.Value;
+            pst.Value = InOrNull(e.Structure);
             pn.Value = e.Count is { } n ? n : DBNull.Value;
-            pmsg.Value = e.Message;
+            pmsg.Value = In(e.Message);
             pcid.Value = (object?)e.CorrelationId ?? DBNull.Value;
-            pkey.Value = e.Key;
+            pkey.Value = In(e.Key);
             c.ExecuteNonQuery();
         }
         tx.Commit();
@@ -200,7 +235,7 @@ public sealed class HistoryStore : IDisposable
         using var c = _db.CreateCommand();
         var where = new List<string>();
         if (q.Since is { } s) { where.Add("time_ms >= $since"); c.Parameters.AddWithValue("$since", s.ToUnixTimeMilliseconds()); }
-        if (q.Mount is { } m) { where.Add("mount = $mount"); c.Parameters.AddWithValue("$mount", m); }
+        if (q.Mount is { } m) { where.Add("mount = $mount"); c.Parameters.AddWithValue("$mount", In(m)); }
         if (q.Class is { } cl) { where.Add("class = $class"); c.Parameters.AddWithValue("$class", cl.ToString()); }
         c.CommandText = $"SELECT {Columns} FROM events"
             + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") + " ORDER BY id DESC LIMIT $limit;";
@@ -257,7 +292,7 @@ public sealed class HistoryStore : IDisposable
               AND (id = (SELECT id FROM b) OR (class = 'Decision' AND correlation_id IS NULL))
             ORDER BY id LIMIT $limit;
             """;
-        c.Parameters.AddWithValue("$m", mount);
+        c.Parameters.AddWithValue("$m", In(mount));
         c.Parameters.AddWithValue("$limit", Math.Max(0, limit));
         return Read(c);
     }
@@ -276,7 +311,7 @@ public sealed class HistoryStore : IDisposable
                  ORDER BY time_ms DESC LIMIT 1),
               (SELECT time_ms FROM events WHERE mount = $m AND class = 'Attached' ORDER BY time_ms LIMIT 1);
             """;
-        c.Parameters.AddWithValue("$m", mount);
+        c.Parameters.AddWithValue("$m", In(mount));
         using var r = c.ExecuteReader();
         if (!r.Read()) return (null, null);
         DateTimeOffset? At(int i) => r.IsDBNull(i) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i));
@@ -285,7 +320,7 @@ public sealed class HistoryStore : IDisposable
 
     private const string Columns = "id, time_ms, class, severity, mount, fs_type, device, inode, path, errno, structure, count, message, correlation_id";
 
-    private static List<StoredEvent> Read(SqliteCommand c)
+    private List<StoredEvent> Read(SqliteCommand c)
     {
         var list = new List<StoredEvent>();
         using var r = c.ExecuteReader();
@@ -296,15 +331,15 @@ public sealed class HistoryStore : IDisposable
                 Time = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)),
                 Class = Enum.TryParse<EventClass>(r.GetString(2), out var cls) ? cls : EventClass.Diagnostic,
                 Severity = Enum.TryParse<Severity>(r.GetString(3), out var sev) ? sev : Severity.Info,
-                Mount = r.GetString(4),
-                FsType = r.GetString(5),
-                Device = r.IsDBNull(6) ? null : r.GetString(6),
+                Mount = Out(r.GetString(4)),
+                FsType = Out(r.GetString(5)),
+                Device = r.IsDBNull(6) ? null : Out(r.GetString(6)),
                 Inode = r.IsDBNull(7) ? null : unchecked((ulong)r.GetInt64(7)),
-                Path = r.IsDBNull(8) ? null : r.GetString(8),
+                Path = r.IsDBNull(8) ? null : Out(r.GetString(8)),
                 Errno = r.IsDBNull(9) ? null : r.GetInt32(9),
-                Structure = r.IsDBNull(10) ? null : r.GetString(10),
+                Structure = r.IsDBNull(10) ? null : Out(r.GetString(10)),
                 Count = r.IsDBNull(11) ? null : r.GetInt64(11),
-                Message = r.GetString(12),
+                Message = Out(r.GetString(12)),
                 CorrelationId = r.IsDBNull(13) ? null : r.GetString(13),
             }));
         }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using FsHealer.Service.Journal;
 using FsHealer.Service.Notify;
+using FsHealer.Text;
 
 namespace FsHealer.Service.Notify.Live;
 
@@ -58,6 +59,10 @@ public sealed class WebhookDestination(WebhookSettings settings, string host = "
         [FsHealer.Model.Severity.Warning] = "4", [FsHealer.Model.Severity.Error] = "5", [FsHealer.Model.Severity.Critical] = "5",
     };
 
+    /// <summary>Names in the payload are shown with <see cref="PathBytes.Show"/> (valid Unicode that every JSON
+    /// consumer accepts, and <c>x\xff</c> distinct from <c>x\uFFFD</c>), like the subject and body.</summary>
+    private static string? Shown(string? s) => s is null ? null : PathBytes.Show(s);
+
     public static WebhookPayload Payload(NotifyMessage m, string host)
     {
         var e = m.Event;
@@ -65,9 +70,9 @@ public sealed class WebhookDestination(WebhookSettings settings, string host = "
         {
             Kind = m.Kind.ToString().ToLowerInvariant(), Severity = m.Severity.ToString().ToLowerInvariant(), Subject = m.Subject,
             Body = m.Body, Time = m.Time.ToString("O"), Host = host,
-            Class = e is null ? null : NotificationPolicy.ClassName(e.Class), Mount = e?.Mount ?? m.Mount, FsType = e?.FsType,
-            Device = e?.Device, Inode = e?.Inode, Path = e?.Path, Errno = e?.Errno, Structure = e?.Structure, CorrelationId = e?.CorrelationId,
-            Counts = m.Counts.Count == 0 ? null : m.Counts.Select(c => new DigestCount { Mount = c.Mount, Class = NotificationPolicy.ClassName(c.Class), Count = c.Count }).ToList(),
+            Class = e is null ? null : NotificationPolicy.ClassName(e.Class), Mount = Shown(e?.Mount ?? m.Mount), FsType = Shown(e?.FsType),
+            Device = Shown(e?.Device), Inode = e?.Inode, Path = Shown(e?.Path), Errno = e?.Errno, Structure = Shown(e?.Structure), CorrelationId = e?.CorrelationId,
+            Counts = m.Counts.Count == 0 ? null : m.Counts.Select(c => new DigestCount { Mount = PathBytes.Show(c.Mount), Class = NotificationPolicy.ClassName(c.Class), Count = c.Count }).ToList(),
         };
     }
 
