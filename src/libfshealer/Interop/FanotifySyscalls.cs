@@ -7,7 +7,7 @@ namespace FsHealer.Interop;
 public static partial class FanotifySyscalls
 {
     [LibraryImport("libc", EntryPoint = "fanotify_init", SetLastError = true)]
-    private static partial SafeFd fanotify_init(uint flags, uint eventFFlags);
+    private static partial int fanotify_init(uint flags, uint eventFFlags);
 
     // int fanotify_mark(int fanotify_fd, unsigned int flags, uint64_t mask, int dirfd, const char *pathname);
     [LibraryImport("libc", EntryPoint = "fanotify_mark", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
@@ -19,9 +19,9 @@ public static partial class FanotifySyscalls
     /// <summary>Create a fanotify group (FAN_CLOEXEC added); returns the fd or an invalid SafeFd with errno.</summary>
     public static SafeFd Init(uint flags, int eventFFlags, out int errno)
     {
-        var fd = fanotify_init(flags | FanotifyAbi.FAN_CLOEXEC, (uint)eventFFlags);
-        errno = fd.IsInvalid ? Libc.LastErrno : 0;
-        return fd;
+        int fd = fanotify_init(flags | FanotifyAbi.FAN_CLOEXEC, (uint)eventFFlags);
+        errno = fd < 0 ? Libc.LastErrno : 0;
+        return Libc.FromRaw(fd);
     }
 
     /// <summary>fanotify_mark on the object at <paramref name="path"/>. Returns 0 or errno.</summary>

@@ -24,7 +24,7 @@ public static unsafe partial class FileHandles
     private static partial int name_to_handle_at(int dirfd, string path, byte* handle, ulong* mountId, int flags);
 
     [LibraryImport("libc", EntryPoint = "open_by_handle_at", SetLastError = true)]
-    private static partial SafeFd open_by_handle_at(SafeFd mountFd, byte* handle, int flags);
+    private static partial int open_by_handle_at(SafeFd mountFd, byte* handle, int flags);
 
     /// <summary>Handle of the open file <paramref name="fd"/> itself (AT_EMPTY_PATH). With AT_HANDLE_MNT_ID_UNIQUE in
     /// <paramref name="flags"/>, <paramref name="mountId"/> is the 64-bit unique id. Returns 0 or errno.</summary>
@@ -64,8 +64,8 @@ public static unsafe partial class FileHandles
         *(uint*)buf = (uint)Math.Min(h.Bytes.Length, MAX_HANDLE_SZ);
         *(int*)(buf + 4) = h.Type;
         h.Bytes.AsSpan(0, Math.Min(h.Bytes.Length, MAX_HANDLE_SZ)).CopyTo(new Span<byte>(buf + 8, MAX_HANDLE_SZ));
-        var fd = open_by_handle_at(mountFd, buf, flags | Libc.O_CLOEXEC);
-        errno = fd.IsInvalid ? Libc.LastErrno : 0;
-        return fd;
+        int fd = open_by_handle_at(mountFd, buf, flags | Libc.O_CLOEXEC);
+        errno = fd < 0 ? Libc.LastErrno : 0;
+        return Libc.FromRaw(fd);
     }
 }

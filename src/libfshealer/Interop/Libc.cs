@@ -19,7 +19,7 @@ public static unsafe partial class Libc
     public static int LastErrno => Marshal.GetLastPInvokeError();
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
-    private static partial SafeFd open(string path, int flags, int mode);
+    private static partial int open(string path, int flags, int mode);
 
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
     private static partial int openat(SafeFd dirfd, string path, int flags, int mode);
@@ -73,10 +73,15 @@ public static unsafe partial class Libc
     /// <summary>open(2) with O_CLOEXEC and a creation mode.</summary>
     public static SafeFd Open(string path, int flags, int mode, out int errno)
     {
-        var fd = open(path, flags | O_CLOEXEC, mode);
-        errno = fd.IsInvalid ? LastErrno : 0;
-        return fd;
+        int fd = open(path, flags | O_CLOEXEC, mode);
+        errno = fd < 0 ? LastErrno : 0;
+        return FromRaw(fd);
     }
+
+    /// <summary>An owned descriptor from a call that returns one (or -1). A P/Invoke cannot return SafeFd itself:
+    /// SafeHandle marshalling reads a pointer-sized value, and these calls return a 32-bit int (-1 would become
+    /// 0xFFFFFFFF, a "valid" handle).</summary>
+    public static SafeFd FromRaw(int fd) => fd < 0 ? SafeFd.Invalid : new SafeFd(fd);
 
     /// <summary>read(2) retrying on EINTR. Returns bytes read, 0 at EOF, or -errno.</summary>
     public static int Read(SafeFd fd, Span<byte> buffer)
