@@ -4,6 +4,9 @@ using System.Text.Json.Serialization;
 using FsHealer.Config;
 using FsHealer.Mounts;
 using FsHealer.Mounts.Live;
+using FsHealer.Config.Live;
+using FsHealer.Service.Metrics;
+using FsHealer.Service.Notify;
 
 namespace FsHealer.Cli.Commands;
 
@@ -32,13 +35,13 @@ public static class ConfigCommand
 
     public static int Check(string? path, TextWriter stdout, TextWriter stderr)
     {
-        var r = path is null ? FsHealer.Config.Live.ConfigFile.LoadOrDefault(null) : FsHealer.Config.Live.ConfigFile.Load(path);
+        var r = path is null ? ConfigFile.LoadOrDefault(null) : ConfigFile.Load(path);
         if (r.Ok)
         {
             // the notify and metrics sections belong to their own parsers: validate them too
             var errors = new List<string>();
-            FsHealer.Service.Notify.NotifySettings.Parse(r.Config!.Document.Notify, errors);
-            FsHealer.Service.Metrics.MetricsSettings.Parse(r.Config!.Document.Metrics, errors);
+            NotifySettings.Parse(r.Config!.Document.Notify, errors);
+            MetricsSettings.Parse(r.Config!.Document.Metrics, errors);
             if (errors.Count > 0)
             {
                 foreach (var e in errors) stderr.WriteLine($"{path ?? FsHealerConfig.DefaultPath}: {e}");
@@ -55,7 +58,7 @@ public static class ConfigCommand
 
     public static int Show(string? path, bool json, TextWriter stdout, TextWriter stderr)
     {
-        var r = FsHealer.Config.Live.ConfigFile.LoadOrDefault(path);
+        var r = ConfigFile.LoadOrDefault(path);
         if (!r.Ok)
         {
             foreach (var e in r.Errors) stderr.WriteLine(e.ToString());

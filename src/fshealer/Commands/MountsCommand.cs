@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using FsHealer.Mounts;
 using FsHealer.Mounts.Live;
 using FsHealer.Text;
+using System.Text;
 
 namespace FsHealer.Cli.Commands;
 
@@ -117,7 +118,7 @@ public static class MountsReport
         var w = new int[head.Length];
         for (int i = 0; i < head.Length; i++)
             w[i] = Math.Max(head[i].Length, rows.Count == 0 ? 0 : rows.Max(x => x[i].Length));
-        var sb = new System.Text.StringBuilder();
+        var sb = new StringBuilder();
         void Line(string[] cells)
         {
             for (int i = 0; i < cells.Length; i++)

@@ -63,7 +63,7 @@ public static class ByteSize
         ulong mult = 1;
         foreach (var (suf, m) in Units)
             if (s.EndsWith(suf, StringComparison.Ordinal)) { mult = m; s = s[..^suf.Length]; break; }
-        if (!decimal.TryParse(s, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var v) || v < 0)
+        if (!decimal.TryParse(s, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var v) || v < 0)
         { error = $"invalid size \"{text}\" (use e.g. 4096, 10M, 1GiB)"; return false; }
         try { bytes = checked((ulong)(v * mult)); return true; }
         catch (OverflowException) { error = $"size \"{text}\" is too large"; return false; }

@@ -1,4 +1,3 @@
-using FsHealer.Text;
 
 namespace FsHealer.Btrfs;
 
@@ -48,7 +47,7 @@ public sealed record ScrubOutcome(ScrubOutcomeKind Kind, ulong Devid, ScrubProgr
             Text.Errno.ECANCELED => new(ScrubOutcomeKind.Cancelled, devid, p, errno,
                 $"scrub of {device} (devid {devid}) cancelled at physical {p.LastPhysical}"),
             _ => new(ScrubOutcomeKind.Failed, devid, p, errno,
-                $"scrub of {device} (devid {devid}): BTRFS_IOC_SCRUB failed: {FsHealer.Text.Errno.Name(errno)}: {FsHealer.Text.Errno.Message(errno)}"),
+                $"scrub of {device} (devid {devid}): BTRFS_IOC_SCRUB failed: {Text.Errno.Name(errno)}: {Text.Errno.Message(errno)}"),
         };
     }
 }

@@ -3,7 +3,7 @@ using FsHealer.Xfs;
 
 namespace FsHealer.Interop;
 
-/// <summary>XFS_IOC_VERIFY_MEDIA (7.0, kernel-abi.md §1.9) on an fd of the filesystem.</summary>
+/// <summary>XFS_IOC_VERIFY_MEDIA (Linux 7.0, fs/xfs/xfs_verify_media.c) on an fd of the filesystem.</summary>
 public sealed unsafe class XfsVerifyMedia(SafeFd fd) : IVerifyMediaIoctl
 {
     public int Call(ref VerifyMediaRequest request)

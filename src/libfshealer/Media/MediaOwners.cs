@@ -1,5 +1,6 @@
 using FsHealer.Model;
 using FsHealer.Xfs;
+using System.Globalization;
 
 namespace FsHealer.Media;
 
@@ -159,7 +160,7 @@ public sealed class MediaScanSchedule
         interval = null; error = null;
         s = s.Trim().ToLowerInvariant();
         if (s is "off" or "0" or "") return true;
-        if (s.Length >= 2 && long.TryParse(s.AsSpan(0, s.Length - 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n) && n > 0 && n < 100_000)
+        if (s.Length >= 2 && long.TryParse(s.AsSpan(0, s.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out long n) && n > 0 && n < 100_000)
         {
             interval = s[^1] switch { 'w' => TimeSpan.FromDays(7 * n), 'd' => TimeSpan.FromDays(n), 'h' => TimeSpan.FromHours(n), 'm' => TimeSpan.FromMinutes(n), _ => null };
             if (interval is not null) return true;

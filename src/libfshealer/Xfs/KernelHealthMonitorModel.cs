@@ -5,8 +5,8 @@ using FsHealer.Xfs;
 namespace FsHealer.Xfs;
 
 /// <summary>
-/// A model of the Linux 7.0 XFS health monitor's kernel side (fs/xfs/xfs_healthmon.c as documented in
-/// kernel-abi.md §1.3/§1.7): RUNNING queued first; a bounded event queue (the kernel's ~32 KiB of internal event
+/// A model of the Linux 7.0 XFS health monitor's kernel side (read from fs/xfs/xfs_healthmon.c; the record
+/// layout is struct xfs_health_monitor_event in fs/xfs/libxfs/xfs_fs.h): RUNNING queued first; a bounded event queue (the kernel's ~32 KiB of internal event
 /// objects) where overflow counts lost events and a LOST record goes in before the next event that fits (or adds
 /// to a LOST at the tail); merging into the tail event by the documented rules; non-verbose delta filtering of
 /// CORRUPT/HEALTHY against the in-core sick state; UNMOUNT inserted at the head, then detach and EOF after the

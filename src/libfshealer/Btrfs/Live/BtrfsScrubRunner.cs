@@ -19,7 +19,7 @@ public sealed class BtrfsScrubRunner : IDisposable
     private readonly ManualResetEventSlim _done = new(false);
     private readonly object _lock = new();
     private SafeFd? _fd;
-    private FsHealer.Interop.KmsgReader? _kmsg;
+    private KmsgReader? _kmsg;
     private Thread? _worker, _poller;
     private volatile bool _cancelRequested;
     private ulong? _restoreSpeed;
@@ -50,7 +50,7 @@ public sealed class BtrfsScrubRunner : IDisposable
         }
         _fd = fd;
         // the kernel names damaged extents only in its log: read it from now on (the shared kmsg reader)
-        _kmsg = FsHealer.Interop.KmsgReader.Open(out var kdiag);
+        _kmsg = KmsgReader.Open(out var kdiag);
         if (_kmsg is null) Notes.Add($"{kdiag}; damaged files cannot be named");
 
         if (_req.LimitBytesPerSecond is { } limit)

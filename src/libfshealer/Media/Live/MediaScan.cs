@@ -6,6 +6,7 @@ using FsHealer.Ext4.Live;
 using FsHealer.Fanotify.Live;
 using FsHealer.Healing.Live;
 using FsHealer.Interop;
+using System.Diagnostics;
 
 namespace FsHealer.Media.Live;
 
@@ -73,7 +74,7 @@ public static class MediaScan
         }
         var userStop = options.StopReason;
         var userCheckpoint = options.Checkpoint;
-        var stopClock = System.Diagnostics.Stopwatch.StartNew();
+        var stopClock = Stopwatch.StartNew();
         options = options with
         {
             StopReason = () =>
@@ -148,7 +149,9 @@ public static class MediaScan
         return list;
     }
 
-    private static string Sanitize(string mount) => mount == "/" ? "root" : mount.Trim('/').Replace('/', '-');
+    /// <summary>The checkpoint file name part of a mount point: systemd's path escaping (ASCII, one name per mount point;
+    /// <c>x\xff</c> and its U+FFFD twin get different files), "root" for /.</summary>
+    private static string Sanitize(string mount) => mount == "/" ? "root" : SystemdEscape.EscapePath(mount);
 
     private static void SaveCheckpoint(string path, MediaScanCheckpoint cp)
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using FsHealer.Model;
 using FsHealer.Text;
+using FsHealer.Config;
 
 namespace FsHealer.Service.Metrics;
 
@@ -97,7 +98,7 @@ public sealed class MetricsSink : IEventSink
             Events.Add(1, [mount, fs, ClassName(e.Class), e.Severity.ToString().ToLowerInvariant()]);
             LastEvent.Set(e.Time.ToUnixTimeMilliseconds() / 1000.0, [mount, fs]);
             if (RepairOutcomes.TryGetValue(e.Class, out var outcome)) Repairs.Add(1, [mount, fs, outcome]);
-            if (FsHealer.Config.StatusComputer.IsGoodCheck(e))
+            if (StatusComputer.IsGoodCheck(e))
             {
                 if (e.Time.ToUnixTimeMilliseconds() / 1000.0 > Get(LastGoodCheck, mount, fs)) LastGoodCheck.Set(e.Time.ToUnixTimeMilliseconds() / 1000.0, [mount, fs]);
                 if (Has(CheckOverdue, mount, fs)) CheckOverdue.Set(0, [mount, fs]);

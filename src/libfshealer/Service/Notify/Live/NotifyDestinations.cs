@@ -8,7 +8,7 @@ public static class NotifyDestinations
 {
     public static List<INotifyDestination> Create(NotifySettings s, Action<string>? log = null, string? host = null)
     {
-        host ??= System.Environment.MachineName;
+        host ??= Environment.MachineName;
         var list = new List<INotifyDestination>();
         if (s.Hooks is { } h) list.Add(new HookDestination(h, log));
         if (s.Email is { } e) list.Add(new SendmailDestination(e));
@@ -20,7 +20,7 @@ public static class NotifyDestinations
     public static NotifyDispatcher CreateDispatcher(NotifySettings s, Action<string> log, TimeProvider? time = null)
     {
         var t = time ?? TimeProvider.System;
-        var policy = new NotificationPolicy(s.Policy with { HostName = System.Environment.MachineName }, t);
+        var policy = new NotificationPolicy(s.Policy with { HostName = Environment.MachineName }, t);
         return new NotifyDispatcher(policy, Create(s, log), t, log);
     }
 }

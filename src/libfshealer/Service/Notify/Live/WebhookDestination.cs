@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using FsHealer.Service.Journal;
 using FsHealer.Service.Notify;
 using FsHealer.Text;
+using FsHealer.Model;
 
 namespace FsHealer.Service.Notify.Live;
 
@@ -53,10 +54,10 @@ public sealed class WebhookDestination(WebhookSettings settings, string host = "
 
     public string Name => $"webhook {NotifySettings.Redact(settings.Url)} ({settings.Format.ToString().ToLowerInvariant()})";
 
-    public static readonly IReadOnlyDictionary<FsHealer.Model.Severity, string> NtfyPriority = new Dictionary<FsHealer.Model.Severity, string>
+    public static readonly IReadOnlyDictionary<Severity, string> NtfyPriority = new Dictionary<Severity, string>
     {
-        [FsHealer.Model.Severity.Debug] = "1", [FsHealer.Model.Severity.Info] = "2", [FsHealer.Model.Severity.Notice] = "3",
-        [FsHealer.Model.Severity.Warning] = "4", [FsHealer.Model.Severity.Error] = "5", [FsHealer.Model.Severity.Critical] = "5",
+        [Severity.Debug] = "1", [Severity.Info] = "2", [Severity.Notice] = "3",
+        [Severity.Warning] = "4", [Severity.Error] = "5", [Severity.Critical] = "5",
     };
 
     /// <summary>Names in the payload are shown with <see cref="PathBytes.Show"/> (valid Unicode that every JSON
