@@ -3,7 +3,7 @@ using FsHealer.Mounts;
 using FsHealer.Mounts.Live;
 using System.Text;
 using FsHealer.Devices.Live;
-using FsHealer.Healing.Live;
+using FsHealer.Interop;
 
 namespace FsHealer.Mounts.Live;
 
@@ -54,7 +54,8 @@ public static class SupportedFilesystems
     /// matched to the wrong filesystem. Never throws.</summary>
     public static (string? Uuid, string? Label) Blkid(string device)
     {
-        var (_, output) = new ProcessCommandRunner().Run("blkid", ["-p", "-o", "export", device], TimeSpan.FromSeconds(3));
+        // Spawn: the device path goes to blkid byte for byte
+        var output = Spawn.Run("blkid", ["-p", "-o", "export", device], TimeSpan.FromSeconds(3), new Dictionary<string, string> { ["LC_ALL"] = "C" }).Output;
         string? uuid = null, label = null;
         foreach (var line in output.Split('\n'))
         {
