@@ -171,10 +171,10 @@ public static class StatusCommand
                 {
                     using var fd = Libc.Open(fs.Identity.MountPoint, Libc.O_RDONLY | Libc.O_DIRECTORY, out int errno);
                     // A shut-down XFS refuses even open() of its root with EIO.
-                    if (fd.IsInvalid && errno == 5) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = [$"open {fs.Identity.MountPoint}: EIO (the filesystem is shut down)"] };
+                    if (fd.IsInvalid && errno == Errno.EIO) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = [$"open {fs.Identity.MountPoint}: EIO (the filesystem is shut down)"] };
                     if (fd.IsInvalid) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"open {fs.Identity.MountPoint}: {Errno.Name(errno)} ({Errno.Message(errno)})"] };
                     int r = XfsIoctl.GetGeometry(fd, out var g);
-                    if (r == 5) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = ["XFS_IOC_FSGEOMETRY: EIO (the filesystem is shut down)"] };
+                    if (r == Errno.EIO) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = ["XFS_IOC_FSGEOMETRY: EIO (the filesystem is shut down)"] };
                     if (r != 0) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"XFS_IOC_FSGEOMETRY: {Errno.Name(r)} ({Errno.Message(r)})"] };
                     var sick = g.Sick == 0 ? [] : XfsHealthTables.FsStructures.FormatMask(g.Sick).Split(", ");
                     return new LevelState { Shutdown = false, ReadOnly = fs.ReadOnly, Readable = true, SickStructures = sick };

@@ -1,6 +1,7 @@
 using FsHealer.Healing;
 using FsHealer.Service;
 using FsHealer.Xfs;
+using FsHealer.Text;
 
 namespace FsHealer.Xfs;
 
@@ -168,13 +169,13 @@ public sealed class KernelHealthMonitorModel
     /// <summary>read(2) on the monitor fd: whole records only; blocks until events or detach; 0 = EOF.</summary>
     public int Read(Span<byte> buffer, int timeoutMs = Timeout.Infinite)
     {
-        if (buffer.Length < HealthMonitorEvent.Size) return -22; // EINVAL: buffer must fit one record
+        if (buffer.Length < HealthMonitorEvent.Size) return -Errno.EINVAL; // buffer must fit one record
         lock (_lock)
         {
             while (_queue.Count == 0)
             {
                 if (_detached) return 0;
-                if (!Monitor.Wait(_lock, timeoutMs)) return -11; // EAGAIN
+                if (!Monitor.Wait(_lock, timeoutMs)) return -Errno.EAGAIN;
             }
             int n = 0;
             while (_queue.First is { } first && buffer.Length - n >= HealthMonitorEvent.Size)
