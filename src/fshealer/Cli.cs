@@ -16,7 +16,6 @@ public static class Cli
         ["xfs-healer"] = a => XfsHealerCommand.Run(a),
         ["replay"] = ReplayCommand.Run,
         ["healthmon"] = HealthmonCommand.Run,
-        ["watch"] = WatchCommand.Run,
     };
 
     public static int Run(string[] args)

@@ -11,7 +11,7 @@ namespace FsHealer.Interop;
 public static unsafe partial class Libc
 {
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000,
-        O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_DIRECT = 0x4000, O_CREAT = 0x40, O_TRUNC = 0x200;
+        O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_DIRECT = 0x4000, O_CREAT = 0x40, O_TRUNC = 0x200, O_EXCL = 0x80;
     public const int AT_FDCWD = -100;
     public const int F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_SETPIPE_SZ = 1031, FD_CLOEXEC = 1;
     public const int SEEK_SET = 0, SEEK_END = 2;
@@ -61,6 +61,14 @@ public static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "getpid")]
     public static partial int getpid();
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int kill(int pid, int sig);
+
+    public const int SIGTERM = 15, SIGKILL = 9;
+
+    /// <summary>kill(2). A negative <paramref name="pid"/> signals a whole process group. Returns 0 or errno.</summary>
+    public static int Kill(int pid, int signal) => kill(pid, signal) == 0 ? 0 : LastErrno;
 
     [LibraryImport("libc", EntryPoint = "geteuid")]
     public static partial uint geteuid();

@@ -19,7 +19,6 @@ public static unsafe partial class Spawn
     public sealed record Result(int Exit, bool TimedOut, string Output, string? Error);
 
     private const int POSIX_SPAWN_SETPGROUP = 0x02, POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
-    private const int SIGKILL = 9;
     private const int FileActionsSize = 80, AttrSize = 336, SigsetSize = 128; // glibc x86_64/arm64 sizes, rounded up
 
     [LibraryImport("libc", EntryPoint = "posix_spawnp")]
@@ -66,9 +65,6 @@ public static unsafe partial class Spawn
 
     [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
     private static partial int waitpid(int pid, int* status, int options);
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int kill(int pid, int sig);
 
     /// <summary>Run <paramref name="program"/> (looked up in PATH) with <paramref name="args"/>; the environment is
     /// this process's plus <paramref name="environment"/> (which wins). Waits at most <paramref name="timeout"/>, then
@@ -156,7 +152,7 @@ public static unsafe partial class Spawn
                 if (n <= 0) break;
                 output.Write(buf, 0, n);
             }
-            if (timedOut) kill(-pid, SIGKILL); // the whole group: the tool and anything it started
+            if (timedOut) Libc.Kill(-pid, Libc.SIGKILL); // the whole group: the tool and anything it started
             int status = 0;
             while (waitpid(pid, &status, 0) < 0 && Libc.LastErrno == Errno.EINTR) { }
             string text = PathBytes.Decode(output.GetBuffer().AsSpan(0, (int)output.Length));
@@ -167,5 +163,5 @@ public static unsafe partial class Spawn
     }
 
     /// <summary>True when a process group still has members (kill(-pgid, 0) succeeds).</summary>
-    public static bool GroupAlive(int pgid) => kill(-pgid, 0) == 0 || Libc.LastErrno != Errno.ESRCH;
+    public static bool GroupAlive(int pgid) => Libc.Kill(-pgid, 0) != Errno.ESRCH;
 }

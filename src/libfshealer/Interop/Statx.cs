@@ -36,6 +36,17 @@ public static unsafe partial class Statx
         return 0;
     }
 
+    /// <summary>statx(<paramref name="dirfd"/>, path, flags) where <paramref name="dirfd"/> is AT_FDCWD (Libc.AT_FDCWD):
+    /// the path form with explicit flags (Statx.AT_SYMLINK_NOFOLLOW). Prefer <see cref="Get(string, out Result, bool)"/>.</summary>
+    public static int Get(int dirfd, string path, int flags, out Result result)
+    {
+        byte* buf = stackalloc byte[BufferSize];
+        new Span<byte>(buf, BufferSize).Clear();
+        if (statx(dirfd, path, flags, Wanted, buf) != 0) { result = default; return Libc.LastErrno; }
+        result = Decode(new ReadOnlySpan<byte>(buf, BufferSize));
+        return 0;
+    }
+
     /// <summary>statx of a path (absolute or relative to the working directory), following a final symlink unless
     /// <paramref name="noFollow"/>. Returns 0 or errno.</summary>
     public static int Get(string path, out Result result, bool noFollow = false)

@@ -1,7 +1,5 @@
 using System.Buffers;
-using FsHealer.Healing;
 using FsHealer.Text;
-using FsHealer.Xfs;
 
 namespace FsHealer.Service;
 
@@ -12,24 +10,58 @@ public interface IHealerConsole
     void Err(string line);
 }
 
-/// <summary>Console that writes to two TextWriters under one lock, flushing every line. Each line is shown with
+/// <summary>
+/// Console that writes to two TextWriters under one lock, flushing every line. Each line is shown with
 /// <see cref="PathBytes.Show"/>: a name with a newline, an escape sequence or bytes that are not UTF-8 can neither add
-/// a line nor colour the terminal, and <c>x\xff</c> stays distinguishable from <c>x\uFFFD</c>. (The xfs_healer drop-in
-/// prints raw bytes like the C program: <see cref="RawBytesConsole"/>.)</summary>
+/// a line nor colour the terminal, and <c>x\xff</c> stays distinguishable from <c>x\uFFFD</c> (the xfs_healer drop-in
+/// prints raw bytes like the C program: <see cref="RawBytesConsole"/>). A stream that fails (full disk behind
+/// a redirect, closed pipe, closed descriptor) never throws into the caller — a failed log line must not interrupt
+/// anything, least of all an action between unmount and remount: the line is dropped, the first failure of each
+/// stream is said once on the other stream, and writing is tried again on the next line (space may come back).
+/// </summary>
 public sealed class TextWriterConsole(TextWriter stdout, TextWriter stderr) : IHealerConsole
 {
     private readonly object _lock = new();
+    private bool _outFailed, _errFailed;
+    private long _dropped;
+
+    /// <summary>Lines that could not be written.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
 
     public void Out(string line)
     {
         line = PathBytes.Show(line);
-        lock (_lock) { stdout.Write(line); stdout.Write('\n'); stdout.Flush(); }
+        lock (_lock)
+        {
+            if (Write(stdout, line)) { _outFailed = false; return; }
+            if (!_outFailed) { _outFailed = true; Write(stderr, "fshealer: cannot write to standard output; its lines are dropped until it works again"); }
+        }
     }
 
     public void Err(string line)
     {
         line = PathBytes.Show(line);
-        lock (_lock) { stderr.Write(line); stderr.Write('\n'); stderr.Flush(); }
+        lock (_lock)
+        {
+            if (Write(stderr, line)) { _errFailed = false; return; }
+            if (!_errFailed) { _errFailed = true; Write(stdout, "fshealer: cannot write to standard error; its lines are dropped until it works again"); }
+        }
+    }
+
+    private bool Write(TextWriter w, string line)
+    {
+        try
+        {
+            w.Write(line);
+            w.Write('\n');
+            w.Flush();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException or UnauthorizedAccessException)
+        {
+            Interlocked.Increment(ref _dropped);
+            return false;
+        }
     }
 }
 
@@ -39,7 +71,8 @@ public sealed class TextWriterConsole(TextWriter stdout, TextWriter stderr) : IH
 /// that is not UTF-8 comes out as the bytes the kernel gave, not as U+FFFD), in one write per line under one lock.
 /// The one documented difference from the C program: control characters are escaped
 /// (<see cref="PathBytes.EscapeControls"/>), so a name with a newline or an escape sequence cannot forge a line or
-/// colour the terminal. <see cref="WriteLine"/> is the helper for any other raw-byte output.
+/// colour the terminal. Like the C program's printf, a failed write is dropped, never thrown.
+/// <see cref="WriteLine"/> is the helper for any other raw-byte output.
 /// </summary>
 public sealed class RawBytesConsole(Stream stdout, Stream stderr) : IHealerConsole
 {
@@ -49,8 +82,8 @@ public sealed class RawBytesConsole(Stream stdout, Stream stderr) : IHealerConso
     public void Err(string line) => WriteLine(stderr, line, _lock);
 
     /// <summary>Write <paramref name="line"/> (controls escaped) and a newline to <paramref name="to"/> as bytes, in
-    /// one Write call, then flush.</summary>
-    public static void WriteLine(Stream to, string line, object? sync = null)
+    /// one Write call, then flush. False when the stream failed (the line is dropped).</summary>
+    public static bool WriteLine(Stream to, string line, object? sync = null)
     {
         line = PathBytes.EscapeControls(line);
         int n = PathBytes.ByteCount(line);
@@ -60,6 +93,11 @@ public sealed class RawBytesConsole(Stream stdout, Stream stderr) : IHealerConso
             PathBytes.Encode(line, buf);
             buf[n] = (byte)'\n';
             lock (sync ?? to) { to.Write(buf, 0, n + 1); to.Flush(); }
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException or UnauthorizedAccessException)
+        {
+            return false;
         }
         finally { ArrayPool<byte>.Shared.Return(buf); }
     }

@@ -43,7 +43,7 @@ public sealed class XfsHealerEngine
     private readonly IXfsTarget? _target;
     private readonly IUnitManager _units;
     private readonly IHealerConsole _con;
-    private readonly FullCheckGate _gate;
+    private readonly ActionGate _gate;
     private readonly HashSet<(uint, uint)> _unknownReported = [];
     private int _shutdownNoticePrinted, _suppressNoticePrinted;
 
@@ -63,7 +63,7 @@ public sealed class XfsHealerEngine
         _target = target;
         _units = units;
         _con = console;
-        _gate = new FullCheckGate(settings.FullCheckInterval, time ?? TimeProvider.System);
+        _gate = new ActionGate(settings.FullCheckInterval, time ?? TimeProvider.System);
         if (settings.WantRepair && target is null)
             throw new ArgumentException("repair mode needs a filesystem target", nameof(target));
     }

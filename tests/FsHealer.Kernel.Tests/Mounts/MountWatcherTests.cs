@@ -110,7 +110,7 @@ public class MountWatcherTests
         using var w = new Watch();
         Assert.NotNull(w.TargetAt(a));
         var wh = Capture(a, loop);
-        Log($"captured {a}: mnt_id {wh.MountId} dev {wh.Dev} root {wh.RootHandle} uuid {(wh.Uuid is null ? "none" : Convert.ToHexString(wh.Uuid))}");
+        Log($"captured {a}: mnt_id {wh.MountId} dev {wh.Dev} root {wh.RootHandle} uuid {wh.Uuid?.ToString() ?? "none"}");
         Assert.NotNull(wh.Uuid);
         Assert.NotEqual(0UL, wh.MountId);
 
@@ -170,7 +170,7 @@ public class MountWatcherTests
         // sanity: the clone really looks identical from the handle/uuid point of view
         var cloneWh = Capture(p, loop2);
         bool sameHandle = cloneWh.RootHandle.SameAs(wh.RootHandle);
-        bool sameUuid = cloneWh.Uuid is not null && wh.Uuid is not null && cloneWh.Uuid.AsSpan().SequenceEqual(wh.Uuid);
+        bool sameUuid = cloneWh.Uuid is not null && cloneWh.Uuid == wh.Uuid;
         Log($"{fsType} clone: same root handle {sameHandle}, same UUID {sameUuid}, dev {wh.Dev} vs {cloneWh.Dev}");
 
         var d = new List<string>();

@@ -87,7 +87,7 @@ public sealed class HistoryStoreTests : IDisposable
     }
 
     [Fact]
-    public void A_schema_1_database_is_migrated_and_keeps_its_text()
+    public void A_schema_1_database_is_migrated_to_3_and_keeps_its_text()
     {
         // a database written by the previous fshealer: text stored as it is (backslashes single)
         Directory.CreateDirectory(StateDir);
@@ -134,7 +134,7 @@ public sealed class HistoryStoreTests : IDisposable
         check.Open();
         using var v = check.CreateCommand();
         v.CommandText = "PRAGMA user_version;";
-        Assert.Equal(2L, (long)v.ExecuteScalar()!);
+        Assert.Equal(3L, (long)v.ExecuteScalar()!);
         v.CommandText = @"SELECT message FROM events WHERE mount = '/mnt/back\\slash';";
         Assert.Equal(@"/mnt/back\\slash: C:\\dir", (string)v.ExecuteScalar()!); // stored escaped (PathBytes.ToStorage)
         v.CommandText = "SELECT mount FROM events WHERE id = 3;";

@@ -29,7 +29,9 @@ public sealed record BtrfsScrubReport(ScrubRequest Request, ScrubOutcome Outcome
 /// </summary>
 public sealed class BtrfsHealer : IDisposable
 {
-    private readonly string _mountPoint;
+    private readonly Func<string> _path;
+    /// <summary>Where the filesystem is mounted now (read at each use: a moved filesystem is followed).</summary>
+    private string _mountPoint => _path();
     private readonly BtrfsHealerOptions _opt;
     private readonly IHealerConsole _console;
     private readonly DevStatsMonitor _monitor;
@@ -44,9 +46,11 @@ public sealed class BtrfsHealer : IDisposable
     private string? _fsid;
     private string? _lastPollError;
 
-    public BtrfsHealer(string mountPoint, BtrfsHealerOptions options, IHealerConsole console)
+    public BtrfsHealer(string mountPoint, BtrfsHealerOptions options, IHealerConsole console) : this(() => mountPoint, options, console) { }
+
+    public BtrfsHealer(Func<string> mountPoint, BtrfsHealerOptions options, IHealerConsole console)
     {
-        _mountPoint = mountPoint; _opt = options; _console = console;
+        _path = mountPoint; _opt = options; _console = console;
         DevStatsState? saved = null;
         if (options.StateFile is { } sf)
         {

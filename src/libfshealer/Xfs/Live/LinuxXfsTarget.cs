@@ -29,7 +29,7 @@ public sealed class LinuxXfsTarget : IXfsTarget
     private readonly XfsHandle _xfsRoot;
     private readonly bool _hasXfsRoot;
     private readonly ulong _dev;
-    private readonly byte[]? _uuid;
+    private readonly Guid? _uuid;
 
     /// <summary>The monitor fd used for the same-superblock check (null on kernels without a health monitor).</summary>
     public SafeFd? MonitorFd { get; set; }
@@ -44,14 +44,14 @@ public sealed class LinuxXfsTarget : IXfsTarget
     /// <summary>The root directory's file handle (name_to_handle_at).</summary>
     public FileHandles.FileHandle RootHandle => _rootHandle;
     /// <summary>The filesystem UUID, or null when FS_IOC_GETFSUUID is not available.</summary>
-    public byte[]? Uuid => _uuid;
+    public Guid? Uuid => _uuid;
     /// <summary>Which identity check rejected the last candidate ("root handle", "xfs handle", "dev", "uuid",
     /// "monitor"), for diagnostics and tests; null when the last reopen succeeded at once.</summary>
     public string? LastMismatch { get; private set; }
     /// <summary>How the last successful reopen found the filesystem: "stored path", "statmount" or "mount table".</summary>
     public string? LastReopenVia { get; private set; }
 
-    private LinuxXfsTarget(string mountpoint, FileHandles.FileHandle root, ulong mountId, string fsname, XfsGeometry geo, XfsHandle xfsRoot, bool hasXfsRoot, ulong dev, byte[]? uuid)
+    private LinuxXfsTarget(string mountpoint, FileHandles.FileHandle root, ulong mountId, string fsname, XfsGeometry geo, XfsHandle xfsRoot, bool hasXfsRoot, ulong dev, Guid? uuid)
     {
         _dev = dev;
         _uuid = uuid;
@@ -77,7 +77,7 @@ public sealed class LinuxXfsTarget : IXfsTarget
     }
 
     /// <summary>Root handle, unique mount id (0 when the kernel cannot say), device number and UUID of an open root.</summary>
-    private static int Identify(SafeFd fd, out FileHandles.FileHandle h, out ulong mountId, out ulong dev, out byte[]? uuid)
+    private static int Identify(SafeFd fd, out FileHandles.FileHandle h, out ulong mountId, out ulong dev, out Guid? uuid)
     {
         dev = 0; uuid = null;
         int err = FileHandles.NameToHandle(fd, FileHandles.AT_HANDLE_MNT_ID_UNIQUE, out h, out mountId);
@@ -91,7 +91,7 @@ public sealed class LinuxXfsTarget : IXfsTarget
         if (err != 0) return err;
         dev = st.DevKey;
         if (mountId == 0 && st.MountIdUnique) mountId = st.MountId;
-        if (FsUuid.Get(fd, out var u) == 0 && u.Length > 0) uuid = u;
+        uuid = FsIoctl.GetFsUuid(fd, out _);
         return 0;
     }
 
@@ -158,7 +158,7 @@ public sealed class LinuxXfsTarget : IXfsTarget
         string? mismatch = e != 0 ? $"identify: {Errno.Message(e)}"
             : !h.SameAs(_rootHandle) ? "root handle"
             : dev != _dev ? "dev"
-            : _uuid is not null && (uuid is null || !uuid.AsSpan().SequenceEqual(_uuid)) ? "uuid"
+            : _uuid is not null && uuid != _uuid ? "uuid"
             : _hasXfsRoot && (XfsHandleIoctl.FdToHandle(fd, out var xh) != 0 || xh != _xfsRoot) ? "xfs handle"
             : validate && MonitorFd is { IsInvalid: false } mon && XfsIoctl.FdOnMonitoredFs(mon, fd) != 0 ? "monitor"
             : null;
