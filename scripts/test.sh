@@ -28,6 +28,16 @@ command -v debugfs >/dev/null || need_pkgs+=(e2fsprogs)
 command -v losetup >/dev/null || need_pkgs+=(util-linux)
 command -v fusermount3 >/dev/null || need_pkgs+=(fuse3 libfuse3-dev pkg-config)
 command -v setfattr >/dev/null || need_pkgs+=(attr)
+# operations (issue 16): a real Prometheus and promtool, mandoc's man page lint, the package build (dpkg-dev, fakeroot),
+# a Debian 12 root to install it into (debootstrap), the units' system call filters emulated (gcc + libseccomp)
+command -v prometheus >/dev/null || need_pkgs+=(prometheus)
+command -v mandoc >/dev/null || need_pkgs+=(mandoc)
+command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
+command -v dpkg-shlibdeps >/dev/null || need_pkgs+=(dpkg-dev)
+command -v fakeroot >/dev/null || need_pkgs+=(fakeroot)
+command -v gcc >/dev/null || need_pkgs+=(gcc)
+[ -f /usr/include/seccomp.h ] || need_pkgs+=(libseccomp-dev)
+command -v systemd-analyze >/dev/null || need_pkgs+=(systemd)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "== installing test prerequisites: ${need_pkgs[*]}"
@@ -41,6 +51,17 @@ fi
 echo "== build"
 if ! dotnet build fshealer.slnx -c Release -v q -nologo 2>&1 | tail -n 3; then
   echo "build failed"; echo "0 passed, 1 failed"; exit 1
+fi
+
+# the Debian package (Native AOT build), once for the whole run: the package tests install it (tier 3)
+if [[ " ${tiers[*]} " == *" 3 "* ]] && [ "$(id -u)" = 0 ] && [ -z "${FSHEALER_DEB:-}" ]; then
+  echo "== package (scripts/package-deb.sh)"
+  if deb=$(scripts/package-deb.sh --out "$ROOT/artifacts" 2> "$RESULTS/package-deb.log"); then
+    export FSHEALER_DEB=$deb
+    echo "$(basename "$deb"): $(( $(stat -c %s "$deb") / 1024 )) KiB"
+  else
+    echo "package build failed (see $RESULTS/package-deb.log); the package tests will say why"; tail -n 5 "$RESULTS/package-deb.log"
+  fi
 fi
 
 run_tier() {

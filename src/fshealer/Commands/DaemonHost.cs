@@ -55,12 +55,19 @@ public static class DaemonHost
             FreshnessLookup = history ? (fsId, mount) => LastGoodCheckFromHistory(opts.StateDir, fsId, mount, Diag) : null,
             FreshnessObserved = metrics is null ? null : s => metrics.SetFreshness(s.Mount, s.FsType, s.LastGoodCheck, s.Overdue),
         };
+        using var reloadNotify = new FsHealer.Service.Live.SdNotify();
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
         {
             c.Cancel = true;
-            var r = store.Reload();
-            if (r.Ok) console.Out($"fshealer: configuration reloaded from {store.Current.SourcePath ?? "(defaults)"}; applies to filesystems attached from now on");
-            else foreach (var e in r.Errors) Diag($"configuration reload failed, keeping the old one: {e}");
+            // systemd (Type=notify, ExecReload=kill -HUP): RELOADING=1 with the monotonic time, then READY=1
+            reloadNotify.Send($"RELOADING=1\nMONOTONIC_USEC={FsHealer.Service.Live.SdNotify.MonotonicMicroseconds()}");
+            try
+            {
+                var r = store.Reload();
+                if (r.Ok) console.Out($"fshealer: configuration reloaded from {store.Current.SourcePath ?? "(defaults)"}; applies to filesystems attached from now on");
+                else foreach (var e in r.Errors) Diag($"configuration reload failed, keeping the old one: {e}");
+            }
+            finally { reloadNotify.Send($"READY=1\nSTATUS={daemon.StatusText}"); }
         });
 
         // event sinks: history, notifications, metrics, journal
@@ -103,12 +110,18 @@ public static class DaemonHost
             }
             metrics!.WatchedSource = () => daemon.Watched;
             metrics.SetUp(true, DateTimeOffset.UtcNow);
+            metrics.SetBuildInfo(Cli.Version, RuntimeInformation.FrameworkDescription,
+                aot: !System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported);
+            var sampler = new FsHealer.Service.Metrics.Live.ProcessSampler();
+            metrics.ProcessSource = sampler.Sample;
             daemon.Events.Add(metrics);
             metricsServer = metricsSettings is { Enabled: true } ? FsHealer.Service.Metrics.Live.MetricsServer.Start(metricsSettings, metrics, Diag) : null;
         }
         using var notifierScope = notifier;
         using var metricsScope = metricsServer;
-        if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not null)
+        // the journal: through the console when it is the journal (one record per event), else the native sink
+        if (console is FsHealer.Service.Journal.Live.JournalConsole journalConsole) daemon.Events.Add(journalConsole);
+        else if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not null)
             daemon.Events.Add(FsHealer.Service.Journal.Live.JournalSink.Create(Console.Error));
         configure?.Invoke(daemon);
         return daemon.Run(cts.Token);
@@ -160,6 +173,18 @@ public static class DaemonHost
                 Mount = a.Mount, FsType = a.FsType, Device = a.Device, CorrelationId = a.CorrelationId, Message = msg,
             });
         }
+    }
+
+    /// <summary>Under systemd (<c>$JOURNAL_STREAM</c> set and the journal socket there): the console that writes the
+    /// daemon's lines and its events to the journal as one record each (<see cref="FsHealer.Service.Journal.Live.JournalConsole"/>);
+    /// null otherwise (plain stdout/stderr).</summary>
+    public static FsHealer.Service.Journal.Live.JournalConsole? JournalConsole()
+    {
+        if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not { Length: > 0 }) return null;
+        var sink = FsHealer.Service.Journal.Live.JournalSink.Create(Console.Error);
+        if (sink.UsesJournal) return new FsHealer.Service.Journal.Live.JournalConsole(sink, ownsSink: true);
+        sink.Dispose();
+        return null;
     }
 
     /// <summary>The per-mount commands: <paramref name="mounts"/> made absolute (a trailing '/' dropped).</summary>

@@ -7,6 +7,9 @@ namespace FsHealer.Cli.Commands;
 /// <summary>`fshealer run`: the daemon that watches every supported filesystem.</summary>
 public static class RunCommand
 {
+    /// <summary>sysexits.h EX_CONFIG: the configuration is unusable (the unit does not restart on it).</summary>
+    public const int ExConfig = 78;
+
     public static Command Create()
     {
         var config = new Option<string?>("--config") { Description = "Configuration file (default /etc/fshealer/fshealer.json)." };
@@ -40,14 +43,17 @@ public static class RunCommand
                 Console.Error.WriteLine($"fshealer run: --media-scan-interval: {merr}");
                 return 2;
             }
-            var console = new TextWriterConsole(Console.Out, Console.Error);
+            // under systemd: one journal record per event, and priorities for every other line (JournalConsole)
+            using var journal = DaemonHost.JournalConsole();
+            IHealerConsole console = (IHealerConsole?)journal ?? new TextWriterConsole(Console.Out, Console.Error);
 
             // configuration: a broken file at start is an error (say why); on SIGHUP a broken file keeps the old one
             var store = FsHealer.Config.Live.ConfigFile.Store(pr.GetValue(config), out var first);
             if (!first.Ok)
             {
                 foreach (var e in first.Errors) console.Err($"fshealer: configuration: {e}");
-                return 2;
+                // EX_CONFIG: fshealer.service has RestartPreventExitStatus=78, so a broken file does not restart-loop
+                return ExConfig;
             }
             var cfg = store.Current;
             var opts = new DaemonOptions

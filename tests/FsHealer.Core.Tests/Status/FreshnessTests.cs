@@ -397,7 +397,7 @@ public class FreshnessTests
         m.Publish(Ev(EventClass.CheckOverdue, T0, Severity.Warning));
         Assert.Equal(1, m.Value(m.CheckOverdue, "/mnt/a", "ext4"));
         Assert.Contains("fshealer_check_overdue{mount=\"/mnt/a\",fstype=\"ext4\"} 1\n", m.Render());
-        Assert.Contains("fshealer_events_total{mount=\"/mnt/a\",fstype=\"ext4\",class=\"checkoverdue\",severity=\"warning\"} 1\n", m.Render());
+        Assert.Contains("fshealer_events_total{mount=\"/mnt/a\",fstype=\"ext4\",class=\"checkoverdue\"} 1\n", m.Render());
         m.Publish(Ev(EventClass.ScrubFinished, T0 + Day));
         Assert.Equal(0, m.Value(m.CheckOverdue, "/mnt/a", "ext4"));
         Assert.Equal((T0 + Day).ToUnixTimeSeconds(), m.Value(m.LastGoodCheck, "/mnt/a", "ext4"));

@@ -80,7 +80,10 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         }
 
         using var notify = new SdNotify();
-        notify.Send($"READY=1\nSTATUS=watching {Watched} filesystem(s) ({source.Kind} mount events)");
+        _ctx.Events.Add(_status);
+        _how = $"{source.Kind} mount events";
+        int sentWatched = Watched, sentVersion = _status.Version;
+        notify.Send($"READY=1\nSTATUS={StatusText}");
         console.Out($"fshealer: watching {Watched} filesystem(s); following mounts via {source.Kind}");
         TrimMemory(force: true);
         var watchdog = SdNotify.WatchdogInterval();
@@ -120,6 +123,13 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                 media.Tick(targets);
             }
             if (DateTime.UtcNow - _lastFreshnessTick >= TimeSpan.FromSeconds(1)) FreshnessTick();
+            // STATUS= kept current: the number of filesystems and the last problem
+            if (Watched != sentWatched || _status.Version != sentVersion)
+            {
+                sentWatched = Watched;
+                sentVersion = _status.Version;
+                notify.Send($"STATUS={StatusText}");
+            }
             if (watchdog is { } w && DateTime.UtcNow - lastPing > w / 2)
             {
                 notify.Send("WATCHDOG=1");
@@ -138,6 +148,12 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         ToolRunner.KillAll();
         return 0;
     }
+
+    private readonly FsHealer.Service.ServiceStatus _status = new();
+    private string _how = "starting";
+
+    /// <summary>What STATUS= says now (also sent with READY=1 after a configuration reload).</summary>
+    public string StatusText => _status.Text(Watched, _how);
 
     private long _allocatedAtTrim;
     private DateTime _lastTrim = DateTime.MinValue;
@@ -254,12 +270,18 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             // the same superblock attached again before its old mount's detach was seen: replace, don't leak
             if (_watched.Remove(t.DevKey, out var stale)) stale.Watcher?.Dispose();
         }
-        var fs = new WatchedFilesystem(identity, t.PreferredPath, t.PreferredMountId, t.Source, _ctx.ComputePolicy(t));
+        var policy = _ctx.ComputePolicy(t);
+        WatchedFilesystem? before = null;
         lock (_recent)
         {
             PruneRecent();
-            if (_recent.Remove(identity.Id + "\0" + identity.Dev, out var before)) fs.InheritGates(before.Fs);
+            if (_recent.Remove(identity.Id + "\0" + identity.Dev, out var b)) before = b.Fs;
         }
+        // remounted where it was (an offline repair mounts it again, or an administrator does): the same filesystem at
+        // the same place keeps the policy it was attached with, even if that came with it from an earlier place
+        if (before is not null && before.Path == t.PreferredPath) policy = before.Policy;
+        var fs = new WatchedFilesystem(identity, t.PreferredPath, t.PreferredMountId, t.Source, policy);
+        if (before is not null) fs.InheritGates(before);
         IFsWatcher? w = null;
         string how;
         try

@@ -56,7 +56,8 @@ public sealed class XfsPollWatcher : IFsWatcher
             null, new SystemctlUnitManager(), con) { Sink = sink, Device = _fs.Source };
         var poller = new XfsHealthPoller(mnt);
         using var kmsg = KmsgReader.Open(out var kmsgDiag);
-        if (kmsg is null) con.Err($"{mnt}: kernel log not watched ({kmsgDiag}); problems are found by polling every {interval.TotalSeconds:0.#} s");
+        if (kmsg is null) con.Err($"{mnt}: kernel log not watched ({kmsgDiag}); problems are found by polling every {interval.TotalSeconds:0.#} s" +
+            (kmsgDiag?.Contains("EPERM") == true ? "; reading /dev/kmsg under kernel.dmesg_restrict=1 needs CAP_SYSLOG (fshealer.service grants it)" : ""));
         var ct = _stop.Token;
         // unmounted while we waited: say so as the health monitor does (UNMOUNT)
         try { Poll(); }
@@ -77,6 +78,7 @@ public sealed class XfsPollWatcher : IFsWatcher
             }
             poller.DrainKernelLog(kmsg, d => con.Err($"{mnt}: {d}")); // shutdown reasons come from the log
             var r = poller.Poll((ulong)DateTime.UtcNow.Subtract(DateTime.UnixEpoch).Ticks * 100);
+            if (_fs.Path != mnt) continue;   // moved while we polled: what the old path showed is not this filesystem's
             bool sick = false;
             foreach (var e in r.Events)
             {
