@@ -1,6 +1,8 @@
 using FsHealer.Cli.Commands;
 using System.CommandLine;
+using FsHealer.Interop;
 using FsHealer.Mounts.Live;
+using FsHealer.Text;
 
 namespace FsHealer.Cli;
 
@@ -21,6 +23,8 @@ public static class Cli
 
     public static int Run(string[] args)
     {
+        // mount points are bytes: an argument that is not UTF-8 gets its bytes back (CommandLineBytes)
+        args = RestoreArgumentBytes(args);
         // Installed as (or symlinked to) "xfs_healer": behave exactly like it.
         var argv0 = Path.GetFileName(Environment.GetCommandLineArgs().FirstOrDefault() ?? "");
         bool xfsHealer = argv0 == "xfs_healer" || (args.Length > 0 && args[0] == "xfs-healer");
@@ -99,6 +103,15 @@ public static class Cli
             Console.Error.WriteLine($"fshealer: internal error (please report): {e}");
             return ExitCodes.Software;
         }
+    }
+
+    /// <summary>The arguments with bytes that are not UTF-8 restored from /proc/self/cmdline (unchanged when none is,
+    /// or when /proc cannot be read).</summary>
+    public static string[] RestoreArgumentBytes(string[] args)
+    {
+        if (Array.FindIndex(args, a => a.Contains('\uFFFD')) < 0) return args;
+        var cmdline = Libc.ReadAllBytes("/proc/self/cmdline", out _);
+        return cmdline is null ? args : CommandLineBytes.Restore(args, cmdline);
     }
 
     /// <summary>Every subcommand, by name, in help order.</summary>

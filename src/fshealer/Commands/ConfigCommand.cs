@@ -4,6 +4,9 @@ using System.Text.Json.Serialization;
 using FsHealer.Config;
 using FsHealer.Mounts;
 using FsHealer.Mounts.Live;
+using FsHealer.Config.Live;
+using FsHealer.Service.Metrics;
+using FsHealer.Service.Notify;
 
 namespace FsHealer.Cli.Commands;
 
@@ -33,7 +36,7 @@ public static class ConfigCommand
     /// <summary>Exit 0 valid, 78 (EX_CONFIG) invalid: every error is printed, one per line, like a compiler's.</summary>
     public static int Check(string? path, TextWriter stdout, TextWriter stderr)
     {
-        var r = path is null ? FsHealer.Config.Live.ConfigFile.LoadOrDefault(null) : FsHealer.Config.Live.ConfigFile.Load(path);
+        var r = path is null ? ConfigFile.LoadOrDefault(null) : ConfigFile.Load(path);
         if (r.Ok)
         {
             stdout.WriteLine(path is null && !File.Exists(FsHealerConfig.DefaultPath)
@@ -48,7 +51,7 @@ public static class ConfigCommand
 
     public static int Show(string? path, bool json, TextWriter stdout, TextWriter stderr)
     {
-        var r = FsHealer.Config.Live.ConfigFile.LoadOrDefault(path);
+        var r = ConfigFile.LoadOrDefault(path);
         if (!r.Ok)
         {
             foreach (var e in r.Errors) stderr.WriteLine(e.ToString());

@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FsHealer.Config;
+using FsHealer.Config.Live;
 using FsHealer.Model;
+using Microsoft.Data.Sqlite;
 using FsHealer.Service.History.Live;
 using FsHealer.Text;
 
@@ -32,10 +34,10 @@ public static class HistoryCommand
     public static string StateDir(string? explicitDir, string? configPath, TextWriter stderr)
     {
         if (explicitDir is not null) return explicitDir;
-        var r = FsHealer.Config.Live.ConfigFile.LoadOrDefault(configPath);
+        var r = ConfigFile.LoadOrDefault(configPath);
         if (!r.Ok)
         {
-            foreach (var e in r.Errors) stderr.WriteLine($"fshealer: {e} (using {FsHealerConfig.DefaultStateDir})");
+            foreach (var e in r.Errors) stderr.WriteLine(PathBytes.Show($"fshealer: {e} (using {FsHealerConfig.DefaultStateDir})"));
             return FsHealerConfig.DefaultStateDir;
         }
         return r.Config!.StateDir;
@@ -78,12 +80,12 @@ public static class HistoryCommand
                 else stdout.WriteLine($"no events (no history yet: {Path.Combine(stateDir, HistoryStore.FileName)} does not exist)");
                 return 0;
             }
-            stderr.WriteLine($"fshealer: {error}");
+            stderr.WriteLine(PathBytes.Show($"fshealer: {error}"));
             return 1;
         }
         List<StoredEvent> rows;
         try { rows = store.Query(q); }
-        catch (Microsoft.Data.Sqlite.SqliteException e) { stderr.WriteLine($"fshealer: {store.Path}: {e.Message}"); return 1; }
+        catch (SqliteException e) { stderr.WriteLine(PathBytes.Show($"fshealer: {store.Path}: {e.Message}")); return 1; }
         rows.Reverse(); // oldest first
         if (json)
         {
@@ -94,8 +96,9 @@ public static class HistoryCommand
         foreach (var r in rows)
         {
             var e = r.Event;
-            stdout.WriteLine($"{TimeFormat.Utc(e.Time)} {ClassNames.Of(e.Severity),-8} {ClassNames.Of(e.Class),-19} {(e.Mount.Length > 0 ? e.Headline : "-: " + e.Message)}"
-                + (e.CorrelationId is { } cid ? $" [{cid}]" : "")
+            // one line per event: names and messages shown (no control characters; non-UTF-8 bytes as \xNN)
+            stdout.WriteLine($"{TimeFormat.Utc(e.Time)} {ClassNames.Of(e.Severity),-8} {ClassNames.Of(e.Class),-19} {PathBytes.Show(e.Mount.Length > 0 ? e.Headline : "-: " + e.Message)}"
+                + (e.CorrelationId is { } cid ? $" [{PathBytes.Show(cid)}]" : "")
                 + (r.Repeats > 1 ? $" (x{r.Repeats}, the last at {TimeFormat.Utc(r.LastTime ?? e.Time)})" : ""));
         }
         if (rows.Count == 0) stdout.WriteLine("no events");
@@ -136,6 +139,7 @@ public sealed class HistoryEventDto
     };
 }
 
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(ExactStringJsonConverter)])]
 [JsonSerializable(typeof(List<HistoryEventDto>))]
 public partial class HistoryJsonContext : JsonSerializerContext;

@@ -9,10 +9,15 @@ using FsHealer.Xfs;
 using FsHealer.Btrfs.Live;
 using FsHealer.Ext4.Live;
 using FsHealer.Fanotify.Live;
+using FsHealer.Healing;
 using FsHealer.Healing.Live;
 using FsHealer.Interop;
 using FsHealer.Service.History.Live;
+using FsHealer.Config.Live;
+using FsHealer.Devices.Live;
+using FsHealer.Service.Live;
 using FsHealer.Text;
+using Microsoft.Data.Sqlite;
 
 namespace FsHealer.Cli.Commands;
 
@@ -37,8 +42,8 @@ public static class StatusCommand
 
     public static int Run(bool json, string? stateDirOpt, string? configPath, string? onlyMount, TextWriter stdout, TextWriter stderr)
     {
-        var cr = FsHealer.Config.Live.ConfigFile.LoadOrDefault(configPath);
-        foreach (var e in cr.Errors) stderr.WriteLine($"fshealer: {e} (using the built-in defaults)");
+        var cr = ConfigFile.LoadOrDefault(configPath);
+        foreach (var e in cr.Errors) stderr.WriteLine(PathBytes.Show($"fshealer: {e} (using the built-in defaults)"));
         var cfg = cr.Config ?? FsHealerConfig.Default;
         string stateDir = stateDirOpt ?? cfg.StateDir;
         var now = DateTimeOffset.UtcNow;
@@ -48,10 +53,10 @@ public static class StatusCommand
         // not root: say so, naming the path (not "no history yet", not "not attached")
         if (histFailure == HistoryStore.OpenFailure.PermissionDenied) stderr.WriteLine($"fshealer: {histError}");
         // is a daemon running on this state directory? (tests its lock without taking it)
-        bool? running = FsHealer.Service.Live.DaemonLock.Probe(stateDir, out var daemonPid, out var probeError);
+        bool? running = DaemonLock.Probe(stateDir, out var daemonPid, out var probeError);
         report.DaemonRunning = running;
         report.DaemonPid = daemonPid;
-        if (probeError is not null) stderr.WriteLine($"fshealer: {probeError}{(probeError.Contains("Permission denied", StringComparison.Ordinal) ? " (cannot tell whether a daemon runs; run as root)" : "")}");
+        if (probeError is not null) stderr.WriteLine(PathBytes.Show($"fshealer: {probeError}") + $"{(probeError.Contains("Permission denied", StringComparison.Ordinal) ? " (cannot tell whether a daemon runs; run as root)" : "")}");
         var healths = new List<Health>();
         // the action journal: offline repairs only run while their start can be recorded
         // (not from a user who cannot even read it: whether the daemon can write it is then unknown, not a problem)
@@ -81,7 +86,7 @@ public static class StatusCommand
                     // check freshness: beyond the newest 5000 events too (only asked when the policy has a limit)
                     if (policy.MaxCheckAge is not null) fresh = store.FreshnessFacts(selector);
                 }
-                catch (Microsoft.Data.Sqlite.SqliteException e) { stderr.WriteLine($"fshealer: {store.Path}: {e.Message}"); }
+                catch (SqliteException e) { stderr.WriteLine(PathBytes.Show($"fshealer: {store.Path}: {e.Message}")); }
             }
             // what the daemon applies to the current mount, else what the configuration says
             var applied = AppliedPolicySelector.Select(policyEvents, policy, id.FsType, running);
@@ -109,7 +114,7 @@ public static class StatusCommand
         }
         if (only is not null && report.Filesystems.Count == 0)
         {
-            stderr.WriteLine($"fshealer: {only}: not the mount point of a supported filesystem (xfs, ext4, btrfs)");
+            stderr.WriteLine(PathBytes.Show($"fshealer: {only}: not the mount point of a supported filesystem (xfs, ext4, btrfs)"));
             return (int)Health.Unknown;
         }
         var overall = StatusComputer.Overall(healths);
@@ -132,27 +137,29 @@ public static class StatusCommand
         if (json) stdout.WriteLine(JsonSerializer.Serialize(report, StatusJsonContext.Default.StatusReportDto));
         else
         {
+            // one line each, names shown (PathBytes.Show): no control characters, non-UTF-8 bytes as \xNN
+            void W(string line) => stdout.WriteLine(PathBytes.Show(line));
             foreach (var f in report.Filesystems)
             {
-                stdout.WriteLine($"{f.MountPoint}  {f.FsType}  {f.Device}  {f.Health.ToUpperInvariant()}");
-                foreach (var r in f.Reasons) stdout.WriteLine($"    {r}");
-                if (f.ErrorCount is { } ec) stdout.WriteLine($"    error count: {ec}");
-                stdout.WriteLine($"    last good check/repair: {(f.LastGoodCheck is null ? "never recorded" : $"{f.LastGoodCheck} ({FormatAge(f.LastGoodCheckAgeSeconds!.Value)} ago)")}");
-                if (f.MaxCheckAgeSeconds is { } mca) stdout.WriteLine($"    max check age: {Freshness.FormatAge(TimeSpan.FromSeconds(mca))}{(f.CheckOverdue ? " (OVERDUE)" : "")}");
-                if (f.LastEvent is not null) stdout.WriteLine($"    last event: {f.LastEvent}");
-                stdout.WriteLine($"    policy: {f.PolicyLine}");
-                if (f.Devices is not null) stdout.WriteLine($"    devices: {f.Devices}");
-                foreach (var d in f.Diagnostics) stdout.WriteLine($"    note: {d}");
+                W($"{f.MountPoint}  {f.FsType}  {f.Device}  {f.Health.ToUpperInvariant()}");
+                foreach (var r in f.Reasons) W($"    {r}");
+                if (f.ErrorCount is { } ec) W($"    error count: {ec}");
+                W($"    last good check/repair: {(f.LastGoodCheck is null ? "never recorded" : $"{f.LastGoodCheck} ({FormatAge(f.LastGoodCheckAgeSeconds!.Value)} ago)")}");
+                if (f.MaxCheckAgeSeconds is { } mca) W($"    max check age: {Freshness.FormatAge(TimeSpan.FromSeconds(mca))}{(f.CheckOverdue ? " (OVERDUE)" : "")}");
+                if (f.LastEvent is not null) W($"    last event: {f.LastEvent}");
+                W($"    policy: {f.PolicyLine}");
+                if (f.Devices is not null) W($"    devices: {f.Devices}");
+                foreach (var d in f.Diagnostics) W($"    note: {d}");
             }
-            if (report.Filesystems.Count == 0) stdout.WriteLine("no supported filesystems mounted");
-            foreach (var p in report.Problems) stdout.WriteLine($"{(overall == Health.Unknown ? "UNKNOWN" : "DEGRADED")}: {p}");
-            stdout.WriteLine(report.DaemonRunning switch
+            if (report.Filesystems.Count == 0) W("no supported filesystems mounted");
+            foreach (var p in report.Problems) W($"{(overall == Health.Unknown ? "UNKNOWN" : "DEGRADED")}: {p}");
+            W(report.DaemonRunning switch
             {
                 true => $"daemon: running{(report.DaemonPid is { } p ? $" (pid {p})" : "")}",
                 false => "daemon: NOT RUNNING — nothing watches or heals these filesystems (start it: systemctl start fshealer)",
                 null => "daemon: unknown",
             });
-            stdout.WriteLine($"overall: {report.Health} (history: {report.History})");
+            W($"overall: {report.Health} (history: {report.History})");
         }
         return (int)overall;
     }
@@ -161,7 +168,7 @@ public static class StatusCommand
     {
         int c = dev.IndexOf(':');
         return c > 0 && uint.TryParse(dev.AsSpan(0, c), out uint maj) && uint.TryParse(dev.AsSpan(c + 1), out uint min)
-            ? FsHealer.Healing.FilesystemIdentity.DevKeyOf(maj, min) : 0;
+            ? FilesystemIdentity.DevKeyOf(maj, min) : 0;
     }
 
     private static DateTimeOffset? Later(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a > b ? a : b);
@@ -178,7 +185,7 @@ public static class StatusCommand
             {
                 case "ext4":
                 {
-                    var blk = FsHealer.Devices.Live.BlockDeviceName.Of(fs.Dev);
+                    var blk = BlockDeviceName.Of(fs.Dev);
                     if (blk is null) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"no block device for {fs.Dev}"] };
                     var s = Ext4SysfsReader.Read(blk);
                     return new LevelState { ErrorCount = s.ErrorsCount, ReadOnly = fs.ReadOnly, Readable = s.ErrorsCount is not null, Diagnostics = [.. s.Diagnostics] };
@@ -202,11 +209,11 @@ public static class StatusCommand
                 {
                     using var fd = Libc.Open(fs.Identity.MountPoint, Libc.O_RDONLY | Libc.O_DIRECTORY, out int errno);
                     // A shut-down XFS refuses even open() of its root with EIO.
-                    if (fd.IsInvalid && errno == 5) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = [$"open {fs.Identity.MountPoint}: EIO (the filesystem is shut down)"] };
-                    if (fd.IsInvalid) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"open {fs.Identity.MountPoint}: {FsHealer.Text.Errno.Name(errno)} ({FsHealer.Text.Errno.Message(errno)})"] };
+                    if (fd.IsInvalid && errno == Errno.EIO) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = [$"open {fs.Identity.MountPoint}: EIO (the filesystem is shut down)"] };
+                    if (fd.IsInvalid) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"open {fs.Identity.MountPoint}: {Errno.Name(errno)} ({Errno.Message(errno)})"] };
                     int r = XfsIoctl.GetGeometry(fd, out var g);
-                    if (r == 5) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = ["XFS_IOC_FSGEOMETRY: EIO (the filesystem is shut down)"] };
-                    if (r != 0) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"XFS_IOC_FSGEOMETRY: {FsHealer.Text.Errno.Name(r)} ({FsHealer.Text.Errno.Message(r)})"] };
+                    if (r == Errno.EIO) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = ["XFS_IOC_FSGEOMETRY: EIO (the filesystem is shut down)"] };
+                    if (r != 0) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"XFS_IOC_FSGEOMETRY: {Errno.Name(r)} ({Errno.Message(r)})"] };
                     var sick = g.Sick == 0 ? [] : XfsHealthTables.FsStructures.FormatMask(g.Sick).Split(", ");
                     return new LevelState { Shutdown = false, ReadOnly = fs.ReadOnly, Readable = true, SickStructures = sick };
                 }
@@ -275,6 +282,7 @@ public sealed class StatusReportDto
     public List<string> Problems { get; set; } = [];
 }
 
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    Converters = [typeof(ExactStringJsonConverter)])]
 [JsonSerializable(typeof(StatusReportDto))]
 public partial class StatusJsonContext : JsonSerializerContext;

@@ -1,17 +1,18 @@
 using System.Runtime.InteropServices;
 using FsHealer.Service;
+using FsHealer.Text;
 
 namespace FsHealer.Interop;
 
 /// <summary>
-/// The calling process's effective capabilities via capget(2) (x86_64 syscall 125, header version 3).
+/// The calling process's effective capabilities via capget(2) (glibc's wrapper, header version 3).
 /// Repairs (XFS scrub with IFLAG_REPAIR, remounts, fsck) need CAP_SYS_ADMIN; opening by handle needs
 /// CAP_DAC_READ_SEARCH. The daemon refuses to start repairs without CAP_SYS_ADMIN, with a clear message.
 /// </summary>
-public static unsafe class Capabilities
+public static unsafe partial class Capabilities
 {
-    public const int SYS_capget = 125; // x86_64; aarch64 is 90
-    private static int CapgetNumber => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 90 : SYS_capget;
+    [LibraryImport("libc", EntryPoint = "capget", SetLastError = true)]
+    private static partial int capget(CapHeader* header, CapData* data);
 
     [StructLayout(LayoutKind.Sequential)]
     private struct CapHeader { public uint Version; public int Pid; }
@@ -24,11 +25,10 @@ public static unsafe class Capabilities
     {
         var hdr = new CapHeader { Version = CapabilitySet.LinuxCapabilityVersion3, Pid = 0 };
         var data = stackalloc CapData[2];
-        nint r = Libc.syscall(CapgetNumber, (nint)(&hdr), (nint)data, 0, 0, 0);
-        if (r != 0)
+        if (capget(&hdr, data) != 0)
         {
-            int errno = Marshal.GetLastPInvokeError();
-            error = $"capget(2): {FsHealer.Text.Errno.Name(errno)} ({FsHealer.Text.Errno.Message(errno)})";
+            int errno = Libc.LastErrno;
+            error = $"capget(2): {Errno.Name(errno)} ({Errno.Message(errno)})";
             return null;
         }
         error = null;
@@ -75,7 +75,7 @@ public static class PrivateState
         if (err != 0) return null; // unreadable: the lock and history report it with the errno
         string why = (mode & Statx.S_IFMT) switch
         {
-            Statx.S_IFLNK => $"is a symbolic link{(LibcPaths.RealPath(path, out _) is { } target ? $" (to {target})" : "")}",
+            Statx.S_IFLNK => $"is a symbolic link{(Realpath.Resolve(path, out _) is { } target ? $" (to {target})" : "")}",
             _ => "",   // a directory; anything else cannot hold a lock, which says so (and the daemon runs on)
         };
         if ((mode & Statx.S_IFMT) != Statx.S_IFDIR && why.Length == 0) return null;

@@ -1,5 +1,6 @@
 using FsHealer.Model;
 using FsHealer.Xfs;
+using System.Globalization;
 
 namespace FsHealer.Media;
 

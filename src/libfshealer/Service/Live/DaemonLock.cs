@@ -48,10 +48,9 @@ public sealed class DaemonLock : IDisposable
             if (!Directory.Exists(stateDir)) { message = dirError; return null; }
         }
         if (PrivateState.UnsafeFile(path) is { } unsafeLock) { state = LockState.Unsafe; message = unsafeLock; return null; }
-        int raw = Libc.open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC | Libc.O_NOFOLLOW, 0x180 /* 0600 */);
-        if (raw < 0)
+        var fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_NOFOLLOW, 0x180 /* 0600 */, out int openErr);
+        if (fd.IsInvalid)
         {
-            int openErr = Libc.LastErrno;
             if (openErr == Errno.ELOOP) { state = LockState.Unsafe; message = $"refusing {path}: it is a symbolic link (a state file must be a regular file)"; return null; }
             // read-only now, but a daemon may hold the lock it took when it was writable
             if (Probe(stateDir, out int? holder, out _) == true)
@@ -62,7 +61,6 @@ public sealed class DaemonLock : IDisposable
             else message = $"{path}: open: {Errno.Name(openErr)} ({Errno.Message(openErr)})";
             return null;
         }
-        var fd = new SafeFd(raw);
         int err = FileLocks.TryLockExclusive(fd);
         if (err != 0)
         {

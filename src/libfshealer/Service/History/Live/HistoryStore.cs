@@ -1,6 +1,8 @@
 using System.Globalization;
 using FsHealer.Model;
+using FsHealer.Text;
 using Microsoft.Data.Sqlite;
+using FsHealer.Interop;
 
 namespace FsHealer.Service.History.Live;
 
@@ -11,9 +13,10 @@ public sealed record FsSelector(string? FsId, string Mount)
     /// <summary>SQL condition on the events table; parameters $fsid and $mount. A schema-1 database (read-only, not yet
     /// upgraded by the daemon) has no fs_id: by mount point only.</summary>
     internal string Where(bool hasFsId) => FsId is null || !hasFsId ? "mount = $mount" : "(fs_id = $fsid OR (fs_id IS NULL AND mount = $mount))";
-    internal void Bind(SqliteCommand c)
+    /// <param name="text">the store's conversion of a free-text value (<see cref="PathBytes.ToStorage"/> from schema 3)</param>
+    internal void Bind(SqliteCommand c, Func<string, string> text)
     {
-        c.Parameters.AddWithValue("$mount", Mount);
+        c.Parameters.AddWithValue("$mount", text(Mount));
         if (FsId is not null) c.Parameters.AddWithValue("$fsid", FsId);
     }
 }
@@ -49,11 +52,19 @@ public sealed record PruneResult(long DeletedByAge, long DeletedBySize, long Row
 /// deletes by age and by size (auto_vacuum=INCREMENTAL gives the space back to the filesystem) while keeping the
 /// facts status needs. Storms are folded into rows with a repeat count (columns <c>repeats</c>, <c>last_time_ms</c>,
 /// added to older databases on their next read-write open).</para>
+/// <para>Names are bytes (<see cref="PathBytes"/>), and Microsoft.Data.Sqlite stores TEXT as UTF-8 with lone
+/// surrogates replaced by U+FFFD — <c>x\xff</c> would come back as <c>x\uFFFD</c>, another filesystem's name. So
+/// since schema version 3 the free-text columns (mount, fs_type, device, path, structure, message, key) hold
+/// <see cref="PathBytes.ToStorage"/> text: a backslash is doubled and a byte that is not UTF-8 is written \xNN,
+/// everything else as it is. Values are converted on the way in and out (queries by mount included), so callers see
+/// exact strings. Older databases are migrated on their first read-write open (backslashes doubled, in one
+/// transaction); a reader of an older database reads its text as it is.</para>
 /// </summary>
 public sealed class HistoryStore : IDisposable
 {
-    /// <summary>1: events, fs_state. 2: events.fs_id (the filesystem's identity) and its index.</summary>
-    public const int SchemaVersion = 2;
+    /// <summary>1: events, fs_state. 2: events.fs_id (the filesystem's identity) and its index. 3: free-text columns
+    /// hold <see cref="PathBytes.ToStorage"/> text.</summary>
+    public const int SchemaVersion = 3;
     public const string FileName = "history.db";
     /// <summary>Pages of WAL after which SQLite checkpoints by itself (256 × 4 KiB = 1 MiB; SQLite's default is 1000).</summary>
     public const int WalAutoCheckpointPages = 256;
@@ -63,8 +74,16 @@ public sealed class HistoryStore : IDisposable
     private readonly bool _hasRepeats;
     public string Path { get; }
 
-    private HistoryStore(SqliteConnection db, string path, long version, bool hasRepeats) { _db = db; Path = path; _hasFsId = version >= 2; _hasRepeats = hasRepeats; }
+    private HistoryStore(SqliteConnection db, string path, long version, bool hasRepeats) { _db = db; Path = path; _hasFsId = version >= 2; _hasRepeats = hasRepeats; _escaped = version >= 3; }
     private readonly bool _hasFsId;
+    /// <summary>Free-text columns hold <see cref="PathBytes.ToStorage"/> text (schema version 3 and later).</summary>
+    private readonly bool _escaped;
+
+    /// <summary>A value for a free-text column.</summary>
+    private string In(string s) => _escaped ? PathBytes.ToStorage(s) : s;
+    private object InOrNull(string? s) => s is null ? DBNull.Value : In(s);
+    /// <summary>A value read from a free-text column.</summary>
+    private string Out(string s) => _escaped ? PathBytes.FromStorage(s) : s;
 
     /// <summary>Why a read-only open failed, when it is worth telling apart.</summary>
     public enum OpenFailure { None, Missing, PermissionDenied, Other }
@@ -124,13 +143,13 @@ public sealed class HistoryStore : IDisposable
         if (!Directory.Exists(stateDir)) return null;   // created at the daemon's first start
         try
         {
-            if (FsHealer.Interop.Statvfs.Get(stateDir, out var sv) == 0)
+            if (Statvfs.Get(stateDir, out var sv) == 0)
             {
                 if (sv.ReadOnly) return $"{stateDir} is on a read-only filesystem";
                 if (sv.AvailableBlocks == 0) return $"{stateDir} has no free space";
             }
-            if (File.Exists(path) && !FsHealer.Interop.Statvfs.Writable(path)) return $"{path} is not writable";
-            if (!FsHealer.Interop.Statvfs.Writable(stateDir)) return $"{stateDir} is not writable";
+            if (File.Exists(path) && !Statvfs.Writable(path)) return $"{path} is not writable";
+            if (!Statvfs.Writable(stateDir)) return $"{stateDir} is not writable";
             if (File.Exists(path))
             {
                 using var store = Open(stateDir, out var err, readOnly: true);
@@ -254,6 +273,24 @@ public sealed class HistoryStore : IDisposable
                     PRAGMA user_version=2;
                     """, tx);
                 tx.Commit();
+                version = 2;
+            }
+            if (version < 3 && !readOnly)
+            {
+                // version 3: free-text columns hold PathBytes.ToStorage text. Older text has no lone surrogates (SQLite
+                // already replaced them), so doubling the backslashes is the whole conversion.
+                using var tx = db.BeginTransaction();
+                Exec(db, """
+                    UPDATE events SET
+                      mount = replace(mount, '\', '\\'), fs_type = replace(fs_type, '\', '\\'),
+                      device = replace(device, '\', '\\'), path = replace(path, '\', '\\'),
+                      structure = replace(structure, '\', '\\'), message = replace(message, '\', '\\'),
+                      key = replace(key, '\', '\\')
+                    WHERE instr(mount, '\') OR instr(fs_type, '\') OR instr(device, '\') OR instr(path, '\')
+                      OR instr(structure, '\') OR instr(message, '\') OR instr(key, '\');
+                    PRAGMA user_version=3;
+                    """, tx);
+                tx.Commit();
             }
             // Not part of schema version 1's definition: added to existing databases on their next read-write open
             // (an index changes no reader). Partial: only action-related events carry a correlation id.
@@ -333,7 +370,7 @@ public sealed class HistoryStore : IDisposable
     {
         if (events.Count == 0) return;
         using var tx = _db.BeginTransaction();
-        using var ins = new Inserter(_db, tx);
+        using var ins = new Inserter(this, tx);
         foreach (var e in events) ins.Insert(e);
         tx.Commit();
     }
@@ -357,7 +394,7 @@ public sealed class HistoryStore : IDisposable
         var repeats = new Dictionary<long, (long N, long LastMs)>();
         int inserted = 0;
         using var tx = _db.BeginTransaction();
-        using (var ins = new Inserter(_db, tx))
+        using (var ins = new Inserter(this, tx))
         {
             foreach (var op in ops)
             {
@@ -406,9 +443,12 @@ public sealed class HistoryStore : IDisposable
         private readonly SqliteCommand _c;
         private readonly SqliteParameter _t, _cl, _sev, _m, _fs, _dev, _ino, _p, _err, _st, _n, _msg, _cid, _key, _fsid;
 
-        public Inserter(SqliteConnection db, SqliteTransaction tx)
+        private readonly HistoryStore _store;
+
+        public Inserter(HistoryStore store, SqliteTransaction tx)
         {
-            _c = db.CreateCommand();
+            _store = store;
+            _c = store._db.CreateCommand();
             _c.Transaction = tx;
             _c.CommandText = """
                 INSERT INTO events(time_ms, class, severity, mount, fs_type, device, inode, path, errno, structure, count, message, correlation_id, key, fs_id)
@@ -437,17 +477,17 @@ public sealed class HistoryStore : IDisposable
             _t.Value = e.Time.ToUnixTimeMilliseconds();
             _cl.Value = e.Class.ToString();
             _sev.Value = e.Severity.ToString();
-            _m.Value = e.Mount;
-            _fs.Value = e.FsType;
-            _dev.Value = (object?)e.Device ?? DBNull.Value;
+            _m.Value = _store.In(e.Mount);
+            _fs.Value = _store.In(e.FsType);
+            _dev.Value = _store.InOrNull(e.Device);
             _ino.Value = e.Inode is { } i ? unchecked((long)i) : DBNull.Value;
-            _p.Value = (object?)e.Path ?? DBNull.Value;
+            _p.Value = _store.InOrNull(e.Path);
             _err.Value = e.Errno is { } er ? er : DBNull.Value;
-            _st.Value = (object?)e.Structure ?? DBNull.Value;
+            _st.Value = _store.InOrNull(e.Structure);
             _n.Value = e.Count is { } n ? n : DBNull.Value;
-            _msg.Value = e.Message;
+            _msg.Value = _store.In(e.Message);
             _cid.Value = (object?)e.CorrelationId ?? DBNull.Value;
-            _key.Value = e.Key;
+            _key.Value = _store.In(e.Key);
             _fsid.Value = (object?)e.FsId ?? DBNull.Value;
             return Convert.ToInt64(_c.ExecuteScalar(), CultureInfo.InvariantCulture);
         }
@@ -550,8 +590,8 @@ public sealed class HistoryStore : IDisposable
         using var c = _db.CreateCommand();
         var where = new List<string>();
         if (q.Since is { } s) { where.Add("time_ms >= $since"); c.Parameters.AddWithValue("$since", s.ToUnixTimeMilliseconds()); }
-        if (q.Fs is { } f) { where.Add(f.Where(_hasFsId)); f.Bind(c); }
-        else if (q.Mount is { } m) { where.Add("mount = $mount"); c.Parameters.AddWithValue("$mount", m); }
+        if (q.Fs is { } f) { where.Add(f.Where(_hasFsId)); f.Bind(c, In); }
+        else if (q.Mount is { } m) { where.Add("mount = $mount"); c.Parameters.AddWithValue("$mount", In(m)); }
         if (q.Class is { } cl) { where.Add("class = $class"); c.Parameters.AddWithValue("$class", cl.ToString()); }
         c.CommandText = $"SELECT {Columns} FROM events"
             + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") + " ORDER BY id DESC LIMIT $limit;";
@@ -611,7 +651,7 @@ public sealed class HistoryStore : IDisposable
               AND (id = (SELECT id FROM b) OR (class = 'Decision' AND correlation_id IS NULL))
             ORDER BY id LIMIT $limit;
             """;
-        fs.Bind(c);
+        fs.Bind(c, In);
         c.Parameters.AddWithValue("$limit", Math.Max(0, limit));
         return Read(c);
     }
@@ -633,7 +673,7 @@ public sealed class HistoryStore : IDisposable
                  ORDER BY time_ms DESC LIMIT 1),
               (SELECT time_ms FROM events WHERE {w} AND class = 'Attached' ORDER BY time_ms LIMIT 1);
             """;
-        fs.Bind(c);
+        fs.Bind(c, In);
         using var r = c.ExecuteReader();
         if (!r.Read()) return (null, null);
         DateTimeOffset? At(int i) => r.IsDBNull(i) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i));
@@ -655,15 +695,15 @@ public sealed class HistoryStore : IDisposable
                 Time = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)),
                 Class = Enum.TryParse<EventClass>(r.GetString(2), out var cls) ? cls : EventClass.Diagnostic,
                 Severity = Enum.TryParse<Severity>(r.GetString(3), out var sev) ? sev : Severity.Info,
-                Mount = r.GetString(4),
-                FsType = r.GetString(5),
-                Device = r.IsDBNull(6) ? null : r.GetString(6),
+                Mount = Out(r.GetString(4)),
+                FsType = Out(r.GetString(5)),
+                Device = r.IsDBNull(6) ? null : Out(r.GetString(6)),
                 Inode = r.IsDBNull(7) ? null : unchecked((ulong)r.GetInt64(7)),
-                Path = r.IsDBNull(8) ? null : r.GetString(8),
+                Path = r.IsDBNull(8) ? null : Out(r.GetString(8)),
                 Errno = r.IsDBNull(9) ? null : r.GetInt32(9),
-                Structure = r.IsDBNull(10) ? null : r.GetString(10),
+                Structure = r.IsDBNull(10) ? null : Out(r.GetString(10)),
                 Count = r.IsDBNull(11) ? null : r.GetInt64(11),
-                Message = r.GetString(12),
+                Message = Out(r.GetString(12)),
                 CorrelationId = r.IsDBNull(13) ? null : r.GetString(13),
                 FsId = r.IsDBNull(14) ? null : r.GetString(14),
             })

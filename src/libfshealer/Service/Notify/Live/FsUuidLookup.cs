@@ -38,12 +38,12 @@ public sealed class FsUuidLookup
 
     private string? FromLinks(string device)
     {
-        var real = LibcPaths.RealPath(device, out _) ?? device;
+        var real = Realpath.Resolve(device, out _) ?? device;
         if (!Directory.Exists(_byUuidDir)) return null;
         foreach (var f in new DirectoryInfo(_byUuidDir).EnumerateFileSystemInfos())
         {
             if (f.LinkTarget is null) continue;
-            var target = LibcPaths.RealPath(f.FullName, out _);
+            var target = Realpath.Resolve(f.FullName, out _);
             if (target == real) return f.Name;
         }
         return null;
@@ -53,7 +53,6 @@ public sealed class FsUuidLookup
     {
         using var fd = Libc.Open(mount, Libc.O_RDONLY | Libc.O_DIRECTORY, out _);
         if (fd.IsInvalid) return null;
-        if (MountSyscalls.GetFsUuid(fd, out var b) != 0 || b.Length != 16) return null;
-        return new Guid(b, bigEndian: true).ToString("D");
+        return FsIoctl.GetFsUuid(fd, out _) is { } uuid ? uuid.ToString("D") : null;
     }
 }

@@ -8,7 +8,7 @@ public static class NotifyDestinations
 {
     public static List<INotifyDestination> Create(NotifySettings s, Action<string>? log = null, string? host = null, string? version = null)
     {
-        host ??= System.Environment.MachineName;
+        host ??= Environment.MachineName;
         var list = new List<INotifyDestination>();
         if (s.Hooks is { } h) list.Add(new HookDestination(h, log) { Host = host, Version = version ?? "", FsUuid = new FsUuidLookup().For });
         if (s.Email is { } e) list.Add(new SendmailDestination(e));

@@ -15,7 +15,7 @@ public sealed class SendmailDestination(EmailSettings settings, string? searchPa
     public string? Resolve()
     {
         if (settings.Sendmail.Contains('/')) return File.Exists(settings.Sendmail) ? settings.Sendmail : null;
-        var dirs = (searchPath ?? System.Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+        var dirs = (searchPath ?? Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Concat(["/usr/sbin", "/usr/lib", "/sbin"]);
         foreach (var d in dirs)
         {

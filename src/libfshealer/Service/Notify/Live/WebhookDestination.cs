@@ -4,6 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using FsHealer.Service.Journal;
 using FsHealer.Service.Notify;
+using FsHealer.Text;
+using FsHealer.Model;
 
 namespace FsHealer.Service.Notify.Live;
 
@@ -100,11 +102,15 @@ public sealed class WebhookDestination(WebhookSettings settings, string host = "
         };
     }
 
-    public static readonly IReadOnlyDictionary<FsHealer.Model.Severity, string> NtfyPriority = new Dictionary<FsHealer.Model.Severity, string>
+    public static readonly IReadOnlyDictionary<Severity, string> NtfyPriority = new Dictionary<Severity, string>
     {
-        [FsHealer.Model.Severity.Debug] = "1", [FsHealer.Model.Severity.Info] = "2", [FsHealer.Model.Severity.Notice] = "3",
-        [FsHealer.Model.Severity.Warning] = "4", [FsHealer.Model.Severity.Error] = "5", [FsHealer.Model.Severity.Critical] = "5",
+        [Severity.Debug] = "1", [Severity.Info] = "2", [Severity.Notice] = "3",
+        [Severity.Warning] = "4", [Severity.Error] = "5", [Severity.Critical] = "5",
     };
+
+    /// <summary>Names in the payload are shown with <see cref="PathBytes.Show"/> (valid Unicode that every JSON
+    /// consumer accepts, and <c>x\xff</c> distinct from <c>x\uFFFD</c>), like the subject and body.</summary>
+    private static string? Shown(string? s) => s is null ? null : PathBytes.Show(s);
 
     public static WebhookPayload Payload(NotifyMessage m, string host)
     {
@@ -113,9 +119,9 @@ public sealed class WebhookDestination(WebhookSettings settings, string host = "
         {
             Kind = m.Kind.ToString().ToLowerInvariant(), Severity = FsHealer.Model.ClassNames.Of(m.Severity), Subject = m.Subject,
             Body = m.Body, Time = FsHealer.Text.TimeFormat.UtcMillis(m.Time), Host = host,
-            Class = e is null ? null : NotificationPolicy.ClassName(e.Class), Mount = e?.Mount ?? m.Mount, FsType = e?.FsType,
-            Device = FsHealer.Text.DeviceName.AsPath(e?.Device), Inode = e?.Inode, Path = e?.Path, Errno = e?.Errno, Structure = e?.Structure, CorrelationId = e?.CorrelationId,
-            Counts = m.Counts.Count == 0 ? null : m.Counts.Select(c => new DigestCount { Mount = c.Mount, Class = NotificationPolicy.ClassName(c.Class), Count = c.Count }).ToList(),
+            Class = e is null ? null : NotificationPolicy.ClassName(e.Class), Mount = Shown(e?.Mount ?? m.Mount), FsType = Shown(e?.FsType),
+            Device = Shown(FsHealer.Text.DeviceName.AsPath(e?.Device)), Inode = e?.Inode, Path = Shown(e?.Path), Errno = e?.Errno, Structure = Shown(e?.Structure), CorrelationId = e?.CorrelationId,
+            Counts = m.Counts.Count == 0 ? null : m.Counts.Select(c => new DigestCount { Mount = PathBytes.Show(c.Mount), Class = NotificationPolicy.ClassName(c.Class), Count = c.Count }).ToList(),
         };
     }
 
