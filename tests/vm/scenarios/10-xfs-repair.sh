@@ -94,16 +94,20 @@ run_case inobt repair_case "--everything" 'xfs_io -c "bulkstat -a 1" . > /dev/nu
   "^$MNT agno 0x1 inobt: sick$" "^$MNT agno 0x1 inobt: Repairs successful\.$" \
   -c 'agi 1' -c 'addr root' -c 'write -d magic 0'
 
-# refcount btree root of AG 0, tripped by FIEMAP (it asks the refcount btree which extents are shared)
+# refcount btree root of the AG that holds data/f1 (shared with data/f1.clone), tripped by FIEMAP (it asks that AG's
+# refcount btree which extents are shared)
+RC_AG=$(xfs_db -r -c 'path /data/f1' -c bmap "$BASE" 2>/dev/null | sed -nE 's/.*startblock [0-9]+ \(([0-9]+)\/[0-9]+\).*/\1/p' | head -1)
+RC_AGX=$(printf '0x%x' "${RC_AG:-0}")
 run_case refcountbt repair_case "--everything" 'xfs_io -c fiemap data/f1 > /dev/null' \
-  "^$MNT agno 0x0 refcountbt: sick$" "^$MNT agno 0x0 refcountbt: Repairs successful\.$" \
-  -c 'agf 0' -c 'addr refcntroot' -c 'write -d magic 0'
+  "^$MNT agno $RC_AGX refcountbt: sick$" "^$MNT agno $RC_AGX refcountbt: Repairs successful\.$" \
+  -c "agf ${RC_AG:-0}" -c 'addr refcntroot' -c 'write -d magic 0'
 
 # inode core whose verifier fails (bad magic): iget cannot build the inode, so the kernel marks the AG's inodes sick
 # (no targeted repair exists for that); both healers ask for a full check, fshealer once (FullCheckRateLimit). The
 # inode stays damaged until the full check or xfs_repair, so `xfs_repair -n` must still find it.
 inode_still_damaged() {
-  assert_match "$W/fsh.verify" "data/\*?: Structure needs cleaning|data/f2: Structure needs cleaning" "the damaged inode is still unreadable"
+  fail_context "$W/fsh.verify"
+  ! cmp -s "$VMBASE/manifest" "$W/fsh.verify" || fail "the data looks intact although the inode is still damaged"
   assert_eq 1 "$(cat "$W/fsh.repair.rc")" "xfs_repair -n status (the damage is left for the full check)"
   echo 0 > "$W/fsh.repair.rc"
 }
