@@ -6,7 +6,7 @@
 # scenario that hung.
 OUT=$1
 . "$OUT/job.env"
-export VM_OUT=$OUT VM_REPO VM_SID VM_FSHEALER VM_KERNEL_PACKAGE VM_GUEST_BIN
+export VM_OUT=$OUT VM_REPO VM_SID VM_FSHEALER VM_KERNEL_PACKAGE VM_GUEST_BIN VM_ALL
 mkdir -p "$OUT/logs" "$OUT/results"
 dmesg -n 1 2>/dev/null   # corruption reports go to the log buffer, not the (slow, serial) console
 

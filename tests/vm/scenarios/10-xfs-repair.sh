@@ -67,7 +67,7 @@ symlink_readable() {
   assert_no_match "$W/fsh.verify" "readlink|Structure needs cleaning" "the symlink is readable after the repair"
 }
 DATA_CHECK=symlink_readable
-run_case symlink repair_case "--everything" 'readlink -v longlink' \
+long_case symlink repair_case "--everything" 'readlink -v longlink' \
   "^$MNT/longlink symlink: sick$" "^$MNT/longlink symlink: Repairs successful\.$" \
   -c 'path /longlink' -c 'dblock 0' -c 'write -d magic 0'
 DATA_CHECK=intact
@@ -84,13 +84,13 @@ run_case rmapbt repair_case "--everything" 'xfs_io -c fsmap . > /dev/null' \
   -c 'agf 0' -c 'addr rmaproot' -c 'write -d magic 0'
 
 # free-list block of AG 1 (an AG header that still mounts: a corrupt AGF or AGI does not, see below)
-run_case agfl repair_case "--everything" 'mkdir a b c d e; for d in a b c d e; do xfs_io -f -c "falloc 0 1m" $d/x; done' \
+long_case agfl repair_case "--everything" 'mkdir a b c d e; for d in a b c d e; do xfs_io -f -c "falloc 0 1m" $d/x; done' \
   "^$MNT agno 0x1 agfl: sick$" "^$MNT agno 0x1 agfl: Repairs successful\.$" \
   -c 'agfl 1' -c 'write -d magicnum 0'
 
 # inode btree root of AG 1 (AG 0's holds the root directory: that filesystem does not mount), tripped by a read-only
 # BULKSTAT of AG 1 (creating files there would meet it in a transaction and shut the filesystem down)
-run_case inobt repair_case "--everything" 'xfs_io -c "bulkstat -a 1" . > /dev/null' \
+long_case inobt repair_case "--everything" 'xfs_io -c "bulkstat -a 1" . > /dev/null' \
   "^$MNT agno 0x1 inobt: sick$" "^$MNT agno 0x1 inobt: Repairs successful\.$" \
   -c 'agi 1' -c 'addr root' -c 'write -d magic 0'
 
@@ -98,7 +98,7 @@ run_case inobt repair_case "--everything" 'xfs_io -c "bulkstat -a 1" . > /dev/nu
 # refcount btree which extents are shared)
 RC_AG=$(xfs_db -r -c 'path /data/f1' -c bmap "$BASE" 2>/dev/null | sed -nE 's/.*startblock [0-9]+ \(([0-9]+)\/[0-9]+\).*/\1/p' | head -1)
 RC_AGX=$(printf '0x%x' "${RC_AG:-0}")
-run_case refcountbt repair_case "--everything" 'xfs_io -c fiemap data/f1 > /dev/null' \
+long_case refcountbt repair_case "--everything" 'xfs_io -c fiemap data/f1 > /dev/null' \
   "^$MNT agno $RC_AGX refcountbt: sick$" "^$MNT agno $RC_AGX refcountbt: Repairs successful\.$" \
   -c "agf ${RC_AG:-0}" -c 'addr refcntroot' -c 'write -d magic 0'
 

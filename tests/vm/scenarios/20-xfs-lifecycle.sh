@@ -114,7 +114,7 @@ bind() {
   assert_match "$W/fsh.out" "victimdir directory: Repairs successful\.$" "fshealer repaired the filesystem through the bind mount"
   assert_eq 200 "$(<"$W/fsh.verify")" "entries in the directory after the repair"
 }
-run_case bind-mount bind
+long_case bind-mount bind
 
 # a clone (same UUID, same root handle) mounted with -o nouuid over the same mount point while a SICK event for the
 # original waits (xfs/1901): the handle matches, the kernel's same-superblock ioctl does not, so: "Stale file handle"

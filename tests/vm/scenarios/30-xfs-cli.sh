@@ -86,4 +86,4 @@ supported() {
   umount "$MNT"
   report
 }
-run_case supported supported
+long_case supported supported

@@ -66,7 +66,7 @@ pinpoint() {
   assert_eq "datadev: verify error at offset $((BAD_START * 512)) length $((BAD_COUNT * 512)): Input/output error" \
     "$(grep 'verify error' "$W/fsh.err")" "the bad sectors, exactly"
 }
-run_case pinpoint pinpoint
+long_case pinpoint pinpoint
 
 read_scan() {
   setup_disk
@@ -77,7 +77,7 @@ read_scan() {
   # f2's first extent starts 64 sectors before the bad ones: file offset 32768
   assert_match "$W/fsh.err" "bad sectors at offset $((BAD_START * 512)) hit $MNT/f2 pos 32768 len $((BAD_COUNT * 512))$" "the owner of the bad sectors"
 }
-run_case read-scan read_scan
+long_case read-scan read_scan
 
 # REPORT: the kernel publishes the failure to the health monitor: a media error (the device range) and, through the
 # reverse mapping, the file range it lost. Both healers watch while `xfs_io verifymedia -R` runs.

@@ -105,7 +105,7 @@ ext4_offline_repair() {
   umount "$EM"
   e2fsck -fn "$dev" > "$W/fsck.out" 2>&1 || fail "e2fsck -fn after the repair: $(cat "$W/fsck.out")"
 }
-run_case ext4-offline-repair ext4_offline_repair
+long_case ext4-offline-repair ext4_offline_repair
 
 # scenario 7, btrfs: two-device RAID1, one mirror's copy of a data block corrupted: fshealer btrfs scrub repairs it
 # from the other copy and the device counters show it (the 6.x tier's BtrfsHealingTests, on 7.x)
@@ -132,4 +132,4 @@ btrfs_scrub() {
   assert_eq "$sum" "$(md5sum < "$BM/victim")" "the file's content"
   umount "$BM"
 }
-run_case btrfs-raid1-scrub btrfs_scrub
+long_case btrfs-raid1-scrub btrfs_scrub
