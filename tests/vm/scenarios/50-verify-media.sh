@@ -48,14 +48,18 @@ ioctl_vs_xfs_io() {
   note "fshealer: $(tr '\n' '|' < "$W/fsh.out")$(tr '\n' '|' < "$W/fsh.err") exit $(<"$W/fsh.rc")"
   # fshealer names the failed region (the kernel reports the whole failed request: 1 MiB by default)
   local bad_byte=$((BAD_START * 512))
-  assert_match "$W/fsh.err" "^datadev: verify error at offset [0-9]+ length [0-9]+: Input/output error$" "fshealer's error line"
+  # a medium error comes back from XFS_IOC_VERIFY_MEDIA as ENODATA on 7.2 (BLK_STS_MEDIUM)
+  assert_match "$W/fsh.err" "^datadev: verify error at offset [0-9]+ length [0-9]+: No data available$" "fshealer's error line"
   local off len
   read -r off len < <(sed -nE 's/^datadev: verify error at offset ([0-9]+) length ([0-9]+): .*/\1 \2/p' "$W/fsh.err" | head -1)
   [ "$off" -le "$bad_byte" ] && [ $((off + len)) -ge $((bad_byte + BAD_COUNT * 512)) ] \
     || fail "the reported region [$off, +$len) does not cover the bad sectors at byte $bad_byte"
   assert_eq 1 "$(<"$W/fsh.rc")" "fshealer verify-media exit status with a bad region"
-  no_timing "$W/xfs_io.out" > "$W/xfs_io.cmp"; no_timing "$W/fsh.out" > "$W/fsh.cmp"
-  assert_files_equal "$W/xfs_io.cmp" "$W/fsh.cmp" "stdout of xfs_io verifymedia and of fshealer verify-media (timing lines aside)"
+  # xfs_io 7.2 stops at the first failed request and says where ("verified LENGTH/STOP bytes at offset 0", exit 0);
+  # fshealer goes on to the end and names every failed region: its first one starts where xfs_io stopped
+  local stop; stop=$(sed -nE 's/^verified [0-9]+\/([0-9]+) bytes at offset 0$/\1/p' "$W/xfs_io.out")
+  assert_eq "$stop" "$off" "where xfs_io verifymedia stopped and fshealer's first bad region"
+  assert_match "$W/fsh.out" "^verified [0-9]+/$(blockdev --getsize64 "$DISK") bytes at offset 0$" "fshealer verified the whole disk"
 }
 run_case ioctl-vs-xfs_io ioctl_vs_xfs_io
 
@@ -63,7 +67,7 @@ pinpoint() {
   setup_disk
   "$FSH" verify-media --pinpoint "$MNT" > "$W/fsh.out" 2> "$W/fsh.err" || true
   fail_context "$W/fsh.out" "$W/fsh.err"
-  assert_eq "datadev: verify error at offset $((BAD_START * 512)) length $((BAD_COUNT * 512)): Input/output error" \
+  assert_eq "datadev: verify error at offset $((BAD_START * 512)) length $((BAD_COUNT * 512)): No data available" \
     "$(grep 'verify error' "$W/fsh.err")" "the bad sectors, exactly"
 }
 long_case pinpoint pinpoint
@@ -99,8 +103,14 @@ report() {
   assert_match "$W/rel.out" "^$MNT datadev daddr 0x[0-9a-f]+ bbcount 0x[0-9a-f]+: media error$" "the media error event (xfs_healer's log)"
   assert_match "$W/rel.out" "^$MNT/f2 pos [0-9]+ len [0-9]+: media failed$" "the data-lost event naming f2 (xfs_healer's log)"
   compare_healers
-  # fshealer's own verify with --report --pinpoint publishes the exact sectors
-  mount "$DISK" "$MNT"
+}
+run_case report-events report
+
+# fshealer's own verify with --report --pinpoint should publish the exact sectors once. Seen on 7.2: every narrowing
+# request that fails is published too (a 1 MiB media error, then 4 KiB ones at each 512-byte step), so this case
+# fails: a known defect (README), opt-in until --pinpoint narrows without REPORT and reports the result once.
+report_pinpoint() {
+  setup_disk                                           # leaves the disk mounted at $MNT
   healer_start fsh pin "$MNT" --everything
   "$FSH" verify-media --report --pinpoint "$MNT" > "$W/pin.trigger" 2>&1 || true
   wait_for "$W/pin.out" ': media failed$' 60
@@ -108,5 +118,6 @@ report() {
   umount_retry "$MNT"; healer_wait pin
   assert_match "$W/pin.out" "^$MNT datadev daddr $(printf '0x%x' "$BAD_START") bbcount 0x10: media error$" "the exact media error"
   assert_match "$W/pin.out" "^$MNT/f2 pos 32768 len 8192: media failed$" "the exact file range lost"
+  assert_eq 2 "$(grep -cE ': media (error|failed)$' "$W/pin.out")" "media events published (one error, one lost range)"
 }
-run_case report-events report
+long_case report-pinpoint report_pinpoint
