@@ -51,7 +51,8 @@ ioctl_vs_xfs_io() {
   # a medium error comes back from XFS_IOC_VERIFY_MEDIA as ENODATA on 7.2 (BLK_STS_MEDIUM)
   assert_match "$W/fsh.err" "^datadev: verify error at offset [0-9]+ length [0-9]+: No data available$" "fshealer's error line"
   local off len
-  read -r off len < <(sed -nE 's/^datadev: verify error at offset ([0-9]+) length ([0-9]+): .*/\1 \2/p' "$W/fsh.err" | head -1)
+  # (no process substitution: the guest's devtmpfs has no /dev/fd)
+  read -r off len <<< "$(sed -nE 's/^datadev: verify error at offset ([0-9]+) length ([0-9]+): .*/\1 \2/p' "$W/fsh.err" | head -1)"
   [ "$off" -le "$bad_byte" ] && [ $((off + len)) -ge $((bad_byte + BAD_COUNT * 512)) ] \
     || fail "the reported region [$off, +$len) does not cover the bad sectors at byte $bad_byte"
   assert_eq 1 "$(<"$W/fsh.rc")" "fshealer verify-media exit status with a bad region"
