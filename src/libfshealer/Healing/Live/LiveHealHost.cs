@@ -223,6 +223,7 @@ public sealed class LiveHealHost : IHealHost
             OtherMounts = notTarget is null ? OtherMounts(fs.Identity.DevKey, path, fs.MountId) : [],
             IsBindOfSubtree = entry is not null && entry.DevKey == fs.Identity.DevKey && !entry.IsRootMount,
             MissingPrograms = missing, Durable = durable, NotDurableReason = notDurable,
+            CanIdleIo = ToolRunner.FindInPath(OfflineExecutor.Ionice) is not null,
             Remount = entry is not null && entry.DevKey == fs.Identity.DevKey ? RemountSpec.From(entry) : null,
         };
     }
