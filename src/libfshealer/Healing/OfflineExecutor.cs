@@ -239,7 +239,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                 }
                 case RemountStep r when down:
                 {
-                    if (aborted) wantSchedule = true;
+                    if (aborted && !overBudget) wantSchedule = true;
                     if (wantSchedule && plan.Fallback is { } fb) { RunSchedule(fb, HealControl.None, Record); wantSchedule = false; }
                     int e = host.Mount(r.Device, r.Path, r.Spec, out var detail);
                     if (e == 0) { down = false; Record(step, true, $"mounted ({detail})"); break; }
