@@ -63,7 +63,7 @@ public readonly record struct CheckWindow(TimeSpan Start, TimeSpan End)
 public sealed record CheckCandidate(string FsId, string Mount, string FsType, IReadOnlyList<string> Disks, bool Overdue,
     bool Enabled, double? IoRate, long IdleThreshold, CheckWindow? Window = null, TimeSpan? MaxCheckAge = null);
 
-public enum CheckWait { Start, NotDue, Disabled, OutsideWindow, NotIdle, DiskBusy, RetryLater, Running, CannotCheck }
+public enum CheckWait { Start, NotDue, Disabled, OutsideWindow, Measuring, NotIdle, DiskBusy, RetryLater, Running, CannotCheck }
 
 /// <summary>What the scheduler said about one candidate at one tick.</summary>
 public readonly record struct CheckVerdict(string FsId, string Mount, CheckWait Wait, string Why);
@@ -125,10 +125,10 @@ public sealed class ScheduledCheckPlanner(TimeProvider time)
                     v = new(c.FsId, c.Mount, CheckWait.RetryLater, $"the last attempt did not verify it; next attempt after {at:u}");
                 else if (c.Window is { } w && !w.Contains(local))
                     v = new(c.FsId, c.Mount, CheckWait.OutsideWindow, $"check overdue; waiting for the check window {w}");
-                else if (!IdleRule.IsIdle(c.IoRate, c.IdleThreshold))
-                    v = new(c.FsId, c.Mount, CheckWait.NotIdle, c.IoRate is { } r
-                        ? $"check overdue; waiting until it is idle ({r / 1024:0} KiB/s of I/O, threshold {c.IdleThreshold / 1024} KiB/s)"
-                        : "check overdue; measuring its I/O rate first");
+                else if (c.IoRate is not { } r)
+                    v = new(c.FsId, c.Mount, CheckWait.Measuring, "check overdue; measuring its I/O rate first");
+                else if (!IdleRule.IsIdle(r, c.IdleThreshold))
+                    v = new(c.FsId, c.Mount, CheckWait.NotIdle, $"check overdue; waiting until it is idle ({r / 1024:0} KiB/s of I/O, threshold {c.IdleThreshold / 1024} KiB/s)");
                 else if (c.Disks.FirstOrDefault(busy.Contains) is { } shared)
                     v = new(c.FsId, c.Mount, CheckWait.DiskBusy, $"check overdue; waiting: another check is reading {shared}");
                 else

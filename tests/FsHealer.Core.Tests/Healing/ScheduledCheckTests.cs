@@ -112,7 +112,7 @@ public class ScheduledCheckPlannerTests
         Assert.Equal(CheckWait.Disabled, W(v, "off"));
         Assert.Equal(CheckWait.NotIdle, W(v, "busy"));
         Assert.Contains("5120 KiB/s", v.Single(x => x.FsId == "busy").Why);
-        Assert.Equal(CheckWait.NotIdle, W(v, "new"));
+        Assert.Equal(CheckWait.Measuring, W(v, "new"));
         Assert.Equal(0, p.Running);
     }
 
