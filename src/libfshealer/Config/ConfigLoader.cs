@@ -185,8 +185,8 @@ public static class ConfigLoader
     private static void CheckScheduledCheck(string p, ScheduledCheckSection? s, Action<string, string> err)
     {
         if (s is null) return;
-        if (s.IdleBytesPerSecond is { } ib && ib < 0)
-            err($"{p}.scheduled_check.idle_bytes_per_second", $"must be 0 (only a filesystem without any I/O is idle) or a positive number of bytes per second, got {ib}");
+        if (s.IdleIoLimit is { } ib && ib < 0)
+            err($"{p}.scheduled_check.idle_io_limit", $"must be 0 (only a filesystem without any I/O is idle) or a positive number of bytes per second, got {ib}");
         if (s.MaxDurationSeconds is { } md && (md < 0 || md > MaxCheckAgeLimitSeconds))
             err($"{p}.scheduled_check.max_duration_seconds", $"must be 0 (no limit) or a positive number of seconds, got {md}");
         if (s.Window is { } w && FsHealer.Healing.CheckWindow.Parse(w, out var why) is null)
@@ -236,7 +236,7 @@ public static class ConfigLoader
         PollInterval = s.PollIntervalSeconds is { } pi && pi > 0 ? TimeSpan.FromSeconds(pi) : basis.PollInterval,
         FullCheckInterval = s.FullCheckIntervalSeconds is { } fi && fi >= 0 ? TimeSpan.FromSeconds(fi) : basis.FullCheckInterval,
         ScheduledCheck = s.ScheduledCheck?.Enabled ?? basis.ScheduledCheck,
-        ScheduledCheckIdleBytesPerSecond = s.ScheduledCheck?.IdleBytesPerSecond is { } ib && ib >= 0 ? ib : basis.ScheduledCheckIdleBytesPerSecond,
+        ScheduledCheckIdleIoLimit = s.ScheduledCheck?.IdleIoLimit is { } ib && ib >= 0 ? ib : basis.ScheduledCheckIdleIoLimit,
         ScheduledCheckMaxDuration = s.ScheduledCheck?.MaxDurationSeconds is { } md && md >= 0 && md <= MaxCheckAgeLimitSeconds
             ? (md == 0 ? null : TimeSpan.FromSeconds(md)) : basis.ScheduledCheckMaxDuration,
         ScheduledCheckWindow = s.ScheduledCheck?.Window is { } sw ? FsHealer.Healing.CheckWindow.Parse(sw, out _) ?? basis.ScheduledCheckWindow : basis.ScheduledCheckWindow,

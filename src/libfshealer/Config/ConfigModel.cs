@@ -73,7 +73,7 @@ public sealed class ScheduledCheckSection
     /// <summary>Default false. Needs max_check_age_seconds (it says when a check is due).</summary>
     public bool? Enabled { get; set; }
     /// <summary>The filesystem's block device counts as idle at or below this I/O rate (read + write). Default 1 MiB/s.</summary>
-    public long? IdleBytesPerSecond { get; set; }
+    public long? IdleIoLimit { get; set; }
     /// <summary>Each check tool is killed after this many seconds (the filesystem is mounted again); 0 = no limit. Default 6 h.</summary>
     public long? MaxDurationSeconds { get; set; }
     /// <summary>"HH:MM-HH:MM", local time, may wrap midnight: start checks only inside it. Default: any time.</summary>
@@ -137,14 +137,14 @@ public sealed record EffectivePolicy
     public TimeSpan? MaxCheckAge { get; init; }
     /// <summary>scheduled_check.enabled: a full check when the last successful one is older than <see cref="MaxCheckAge"/>.</summary>
     public bool ScheduledCheck { get; init; }
-    /// <summary>scheduled_check.idle_bytes_per_second.</summary>
-    public long ScheduledCheckIdleBytesPerSecond { get; init; } = DefaultIdleBytesPerSecond;
+    /// <summary>scheduled_check.idle_io_limit.</summary>
+    public long ScheduledCheckIdleIoLimit { get; init; } = DefaultIdleIoLimit;
     /// <summary>scheduled_check.max_duration_seconds; null = no limit.</summary>
     public TimeSpan? ScheduledCheckMaxDuration { get; init; } = DefaultScheduledCheckMaxDuration;
     /// <summary>scheduled_check.window; null = any time.</summary>
     public FsHealer.Healing.CheckWindow? ScheduledCheckWindow { get; init; }
 
-    public const long DefaultIdleBytesPerSecond = 1 << 20;
+    public const long DefaultIdleIoLimit = 1 << 20;
     public static readonly TimeSpan DefaultScheduledCheckMaxDuration = TimeSpan.FromHours(6);
 
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(10);

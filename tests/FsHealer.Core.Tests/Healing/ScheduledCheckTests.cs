@@ -309,20 +309,20 @@ public class ScheduledCheckConfigTests
     {
         var r = ConfigLoader.Parse("""
             { "max_check_age_seconds": 86400,
-              "scheduled_check": { "enabled": true, "idle_bytes_per_second": 65536, "max_duration_seconds": 600, "window": "01:00-05:00" },
+              "scheduled_check": { "enabled": true, "idle_io_limit": 65536, "max_duration_seconds": 600, "window": "01:00-05:00" },
               "rules": [ { "name": "busy", "match": { "mount_point": "/srv" }, "scheduled_check": { "enabled": false } },
                          { "name": "nolimit", "match": { "mount_point": "/data" }, "scheduled_check": { "max_duration_seconds": 0 } } ] }
             """);
         Assert.Empty(r.Errors);
         var g = r.Config!.Global;
         Assert.True(g.ScheduledCheck);
-        Assert.Equal(65536, g.ScheduledCheckIdleBytesPerSecond);
+        Assert.Equal(65536, g.ScheduledCheckIdleIoLimit);
         Assert.Equal(TimeSpan.FromMinutes(10), g.ScheduledCheckMaxDuration);
         Assert.Equal("01:00-05:00", g.ScheduledCheckWindow.ToString());
         Assert.Contains("scheduled when idle, 01:00-05:00", g.Describe("ext4"));
         var busy = r.Config.PolicyFor(new FsIdentity("/srv", "xfs"));
         Assert.False(busy.ScheduledCheck);
-        Assert.Equal(65536, busy.ScheduledCheckIdleBytesPerSecond);
+        Assert.Equal(65536, busy.ScheduledCheckIdleIoLimit);
         var data = r.Config.PolicyFor(new FsIdentity("/data", "xfs"));
         Assert.True(data.ScheduledCheck);
         Assert.Null(data.ScheduledCheckMaxDuration);
@@ -333,13 +333,13 @@ public class ScheduledCheckConfigTests
     {
         var p = ConfigLoader.Parse("{}").Config!.Global;
         Assert.False(p.ScheduledCheck);
-        Assert.Equal(EffectivePolicy.DefaultIdleBytesPerSecond, p.ScheduledCheckIdleBytesPerSecond);
+        Assert.Equal(EffectivePolicy.DefaultIdleIoLimit, p.ScheduledCheckIdleIoLimit);
         Assert.Equal(EffectivePolicy.DefaultScheduledCheckMaxDuration, p.ScheduledCheckMaxDuration);
         Assert.Null(p.ScheduledCheckWindow);
     }
 
     [Theory]
-    [InlineData("""{ "max_check_age_seconds": 60, "scheduled_check": { "idle_bytes_per_second": -1 } }""", "$.scheduled_check.idle_bytes_per_second", "got -1")]
+    [InlineData("""{ "max_check_age_seconds": 60, "scheduled_check": { "idle_io_limit": -1 } }""", "$.scheduled_check.idle_io_limit", "got -1")]
     [InlineData("""{ "max_check_age_seconds": 60, "scheduled_check": { "max_duration_seconds": -5 } }""", "$.scheduled_check.max_duration_seconds", "got -5")]
     [InlineData("""{ "max_check_age_seconds": 60, "scheduled_check": { "window": "night" } }""", "$.scheduled_check.window", "HH:MM-HH:MM")]
     [InlineData("""{ "scheduled_check": { "enabled": true } }""", "$.scheduled_check.enabled", "needs max_check_age_seconds")]
@@ -352,6 +352,15 @@ public class ScheduledCheckConfigTests
         var e = Assert.Single(r.Errors);
         if (path is not null) Assert.Equal(path, e.JsonPath);
         Assert.Contains(text, e.ToString());
+    }
+
+    [Fact]
+    public void Sizes_and_durations_take_units()
+    {
+        var r = ConfigLoader.Parse("""{ "max_check_age_seconds": "30d", "scheduled_check": { "enabled": true, "idle_io_limit": "512K", "max_duration_seconds": "2h" } }""");
+        Assert.Empty(r.Errors);
+        Assert.Equal(512 * 1024, r.Config!.Global.ScheduledCheckIdleIoLimit);
+        Assert.Equal(TimeSpan.FromHours(2), r.Config.Global.ScheduledCheckMaxDuration);
     }
 
     [Fact]

@@ -56,7 +56,7 @@ public sealed class CheckScheduler(DaemonContext ctx, ISysfsView? sysfs = null, 
                 rate = IdleRule.Rate(d.Before, d.Last);
             }
             else { d.Before = null; d.Last = null; }
-            _candidates.Add(new CheckCandidate(id, fs.Path, fs.FsType, d.Disks, overdue, true, rate, pol.ScheduledCheckIdleBytesPerSecond,
+            _candidates.Add(new CheckCandidate(id, fs.Path, fs.FsType, d.Disks, overdue, true, rate, pol.ScheduledCheckIdleIoLimit,
                 pol.ScheduledCheckWindow, pol.MaxCheckAge));
         }
         if (_candidates.Count == 0) return;
