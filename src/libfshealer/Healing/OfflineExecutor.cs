@@ -67,6 +67,8 @@ public sealed record HealOutcome(HealDecision Final, bool Success, IReadOnlyList
         : OverBudget ? "the check ran longer than its budget: the tool was killed" + (LeftUnmounted ? "; the filesystem is NOT MOUNTED" : "; mounted again unchecked")
         : Aborted ? "aborted by a stop request: the repair tool was killed" + (LeftUnmounted ? "; the filesystem is NOT MOUNTED" : "; mounted again unrepaired")
         : LeftUnmounted ? "FAILED: the filesystem is NOT MOUNTED again"
+        : Final == HealDecision.OfflineRepair && Verified && FoundClean && !Steps.Any(s => s.Step is UnmountStep) ? "checked online: no damage found"
+        : Final == HealDecision.OfflineRepair && DamageFound is not null && !Steps.Any(s => s.Step is UnmountStep) ? "checked online: DAMAGE FOUND"
         : Final == HealDecision.OfflineRepair && Verified && FoundClean ? "checked: no damage found, mounted again"
         : Final == HealDecision.OfflineRepair && Verified && DamageFound is not null ? "latent damage found, repaired, verified clean, mounted again"
         : Final == HealDecision.OfflineRepair && Verified ? "repaired, verified clean, mounted again"
@@ -172,6 +174,28 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                     if (why is not null) { refusal = why; failed = true; }
                     break;
                 }
+                case OnlineCheckStep oc when !down && refusal is null && !aborted:
+                {
+                    if (budgetCts is not null && plan.Budget.MaxDuration is { } max) budgetCts.CancelAfter(max);
+                    var r = idleIo ? host.Run(Ionice, ["-c", "3", "--", oc.Program, .. oc.Arguments], abort) : host.Run(oc.Program, oc.Arguments, abort);
+                    budgetCts?.CancelAfter(Timeout.InfiniteTimeSpan);
+                    if (r.Killed)
+                    {
+                        overBudget = budgetCts is not null && !control.Abort.IsCancellationRequested;
+                        aborted = failed = true;
+                        Record(step, false, overBudget ? $"{oc.Program} killed: ran longer than the check budget" : $"{oc.Program} killed");
+                        break;
+                    }
+                    if (r.Exit == 0) { surveyedClean = verified = true; Record(step, true, "clean: no damage found"); }
+                    else if (r.Exit > 0 && (r.Exit & 3) == 1 || (r.Exit > 0 && (r.Exit & 4) != 0 && (r.Exit & 2) == 0))
+                    {
+                        damage = $"{oc.Program} exit {r.Exit}{Tail(r.Output)}";
+                        failed = true;
+                        Record(step, true, $"DAMAGE FOUND: {damage}");
+                    }
+                    else { failed = true; Record(step, false, $"{oc.Program} exit {r.Exit}{Tail(r.Output)}"); }
+                    break;
+                }
                 case SurveyStep sv when down && refusal is null && !aborted:
                 {
                     var (outcome, detail, killed) = Fsck(sv.Tool, FsckMode.Check, sv.Device);
@@ -270,7 +294,8 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
             results, messages)
         {
             Refusal = refusal, LeftUnmounted = down, Aborted = aborted && !overBudget, OverBudget = overBudget,
-            Verified = verified && remountProven && refusal is null && !aborted,
+            // a check that never unmounted (online) has nothing to prove remounted
+            Verified = verified && (everDown ? remountProven : true) && refusal is null && !aborted,
             DamageFound = damage, FoundClean = surveyedClean,
         };
     }

@@ -37,6 +37,11 @@ public sealed record ScheduleStep(ScheduleTool Tool, string Device) : HealStep($
 public sealed record SurveyStep(FsckTool Tool, string Device)
     : HealStep($"check {Device} for latent damage: {Tool.Program} {string.Join(' ', Tool.Arguments(FsckMode.Check, Device))}");
 
+/// <summary>A scheduled check of a mounted filesystem by the kernel's online scrub (XFS: <c>xfs_scrub -n</c>): nothing
+/// is unmounted; damage found is a problem for the ordinary healing decision.</summary>
+public sealed record OnlineCheckStep(string Program, string[] Arguments, string Path)
+    : HealStep($"check {Path} online for latent damage: {Program} {string.Join(' ', Arguments)}");
+
 /// <summary>How much a scheduled check may cost: its tools in the idle I/O class (ionice -c 3) and a maximum duration
 /// (the tool is killed and the filesystem mounted again unchecked when it runs longer).</summary>
 public sealed record CheckBudget(bool IdleIoClass, TimeSpan? MaxDuration)
@@ -79,6 +84,8 @@ public sealed record OfflineFacts
     public string? NotDurableReason { get; init; }
     /// <summary>Mount options, for remounting (null: the mount was not found).</summary>
     public RemountSpec? Remount { get; init; }
+    /// <summary>The kernel can scrub this filesystem online (XFS: XFS_IOC_SCRUB_METADATA answers the probe).</summary>
+    public bool OnlineScrub { get; init; }
     /// <summary>util-linux ionice is there (a scheduled check runs its tools in the idle I/O class).</summary>
     public bool CanIdleIo { get; init; }
     public int UnmountAttempts { get; init; } = 4;
@@ -94,6 +101,13 @@ public sealed record OfflineFacts
 /// </summary>
 public static class OfflinePlanner
 {
+    /// <summary>The read-only online check per filesystem type, where the kernel can scrub it mounted (xfs_scrub(8):
+    /// -n checks only; exit 0 clean, bit 1 corruption found, bit 2 operational errors, bit 4 repairs needed/possible).</summary>
+    public static readonly IReadOnlyDictionary<string, (string Program, string[] Args)> OnlineCheck = new Dictionary<string, (string, string[])>(StringComparer.Ordinal)
+    {
+        ["xfs"] = ("xfs_scrub", ["-n"]),
+    };
+
     private static string OfflineSetting(string fsType) => fsType switch
     {
         "xfs" => "xfs.offline_repair is false",
@@ -147,6 +161,17 @@ public static class OfflinePlanner
         {
             reasons.Add($"refused: {gone}");
             return new(HealDecision.Refuse, [], reasons, null);
+        }
+        // a scheduled check where the kernel scrubs online (XFS on 7.x): no unmount, whatever the offline policy
+        if (check && f.OnlineScrub && OnlineCheck.TryGetValue(id.FsType, out var online))
+        {
+            if (f.MissingPrograms.Contains(online.Program)) reasons.Add($"online check: {online.Program} not found in PATH");
+            else
+            {
+                reasons.Add($"scheduled online check: {online.Program} {string.Join(' ', online.Args)} (the kernel scrubs {id.FsType} online; nothing is unmounted)");
+                return new(HealDecision.OfflineRepair, [new ProveMountStep(f.Path), new OnlineCheckStep(online.Program, [.. online.Args, f.Path], f.Path)], reasons, null)
+                    { IsCheck = true, Budget = budget with { IdleIoClass = budget.IdleIoClass && f.CanIdleIo } };
+            }
         }
         switch (f.Wanted)
         {

@@ -259,6 +259,23 @@ public class ScheduledCheckPlanTests
     }
 
     [Fact]
+    public void Xfs_with_online_scrub_is_checked_mounted_whatever_the_offline_policy()
+    {
+        foreach (var wanted in new[] { HealAction.Report, HealAction.OfflineRepair })
+        {
+            var plan = OfflinePlanner.PlanCheck(F(Xfs, wanted) with { OnlineScrub = true }, new CheckBudget(true, null));
+            Assert.Equal(HealDecision.OfflineRepair, plan.Decision);
+            Assert.Equal(["ProveMountStep", "OnlineCheckStep"], plan.Steps.Select(s => s.GetType().Name));
+            var oc = Assert.IsType<OnlineCheckStep>(plan.Steps[1]);
+            Assert.Equal("xfs_scrub", oc.Program);
+            Assert.Equal(["-n", "/mnt/x"], oc.Arguments);
+            Assert.DoesNotContain(plan.Steps, s => s is UnmountStep);
+        }
+        // ext4 has no online scrub: the flag changes nothing
+        Assert.Contains(OfflinePlanner.PlanCheck(F(Ext4, HealAction.OfflineRepair) with { OnlineScrub = true }, CheckBudget.None).Steps, s => s is UnmountStep);
+    }
+
+    [Fact]
     public void Without_ionice_the_budget_keeps_only_the_duration()
     {
         var plan = OfflinePlanner.PlanCheck(F(Ext4, HealAction.OfflineRepair) with { CanIdleIo = false }, new CheckBudget(true, null));

@@ -104,6 +104,39 @@ public class ScheduledCheckScenarioTests
         Assert.False(o.Verified);
     }
 
+    /// <summary>The plan PlanCheck makes for an XFS with online scrub (tier 1 tests that), run against the scripted mount.</summary>
+    private static HealOutcome Online(ScriptedHost h)
+    {
+        var plan = new HealPlan(HealDecision.OfflineRepair,
+            [new ProveMountStep(ScriptedHost.Mnt), new OnlineCheckStep("xfs_scrub", ["-n", ScriptedHost.Mnt], ScriptedHost.Mnt)], ["scheduled online check"], null)
+            { IsCheck = true, Budget = new CheckBudget(true, null) };
+        return new OfflineExecutor(h, ScriptedHost.Target, 42).Execute(plan);
+    }
+
+    [Fact]
+    public void Online_check_clean_is_verified_without_unmounting()
+    {
+        var h = new ScriptedHost();
+        var o = Online(h);
+        Assert.Equal(["ionice -c 3 -- xfs_scrub -n /mnt/e4"], h.Calls);
+        Assert.True(o.Verified && o.FoundClean && o.Success, o.Summary);
+        Assert.Equal("checked online: no damage found", o.Summary);
+    }
+
+    [Fact]
+    public void Online_check_damage_is_reported_not_verified()
+    {
+        var h = new ScriptedHost { Tool = (_, _, _) => new ToolResult(1, "Corruption: inode 133 (0/133) inode record") };
+        var o = Online(h);
+        Assert.Equal(["ionice -c 3 -- xfs_scrub -n /mnt/e4"], h.Calls);
+        Assert.False(o.Verified);
+        Assert.Contains("Corruption: inode 133", o.DamageFound);
+        Assert.Equal("checked online: DAMAGE FOUND", o.Summary);
+        var failedRun = Online(new ScriptedHost { Tool = (_, _, _) => new ToolResult(2, "operational error") });
+        Assert.Null(failedRun.DamageFound);
+        Assert.False(failedRun.Verified);
+    }
+
     private sealed class Sink : IFlushableSink
     {
         public readonly List<FsEvent> Events = [];

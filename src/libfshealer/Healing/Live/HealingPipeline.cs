@@ -202,8 +202,17 @@ public sealed class HealingPipeline : IDisposable
         string msg = r.Check is null ? $"{path}: heal {outcome.Final}: {outcome.Summary}" : $"{path}: scheduled check: {outcome.Summary}";
         if (outcome.Refusal is not null) Err($"{path}: REFUSED after starting: {outcome.Refusal}");
         (sev >= Severity.Error ? (Action<string>)Err : Out)(msg);
+        // damage found by an online check: the ordinary healing decision for the problem (offline repair when allowed)
+        bool onlineDamage = outcome.DamageFound is not null && !outcome.Steps.Any(s => s.Step is UnmountStep);
         Publish(fs.Event(cls, sev, outcome.Refusal is { } rf ? $"{path}: repair of {fs.Identity} refused: {rf}" : msg, cid)
             with { Structure = r.Check is not null ? "scheduled-check" : null });
+        if (onlineDamage && OfflinePlanner.Wanted(fs.FsType, fs.Policy) != HealAction.Report)
+            lock (_lock)
+                if (!_stopping && _queued.Add(fs.Identity.Id + "\0" + fs.Identity.Dev))
+                {
+                    _queue.Enqueue(new Request(fs, "the scheduled online check found damage"));
+                    _idle.Reset();
+                }
         return (outcome, plan);
     }
 
