@@ -1,5 +1,5 @@
-using FsHealer.Core.Devices;
-using FsHealer.Linux.Devices;
+using FsHealer.Devices;
+using FsHealer.Devices.Live;
 
 namespace FsHealer.Bench;
 
@@ -34,11 +34,11 @@ public static class IdleAlloc
                           $"{sw.Elapsed.TotalMilliseconds / polls:0.00} ms CPU/poll");
 
         // the daemon's release of clean file pages (after collections, every 10 min): its cost in this process
-        var r = FsHealer.Linux.Memory.ResidentSet.ReleaseCleanFilePages();   // first: drops what start-up mapped
+        var r = FsHealer.Service.Live.ResidentSet.ReleaseCleanFilePages();   // first: drops what start-up mapped
         long a0 = GC.GetAllocatedBytesForCurrentThread();
         sw.Restart();
         const int rounds = 20;
-        for (int i = 0; i < rounds; i++) r = FsHealer.Linux.Memory.ResidentSet.ReleaseCleanFilePages();
+        for (int i = 0; i < rounds; i++) r = FsHealer.Service.Live.ResidentSet.ReleaseCleanFilePages();
         sw.Stop();
         Console.WriteLine($"page release: {sw.Elapsed.TotalMilliseconds / rounds:0.00} ms and {(GC.GetAllocatedBytesForCurrentThread() - a0) / rounds:N0} bytes " +
                           $"per call ({r.Mappings} mappings, {r.Error ?? "no error"})");

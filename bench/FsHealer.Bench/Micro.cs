@@ -1,6 +1,6 @@
 #if !AOT_BUILD
 using BenchmarkDotNet.Attributes;
-using FsHealer.Core.Xfs;
+using FsHealer.Xfs;
 
 namespace FsHealer.Bench;
 

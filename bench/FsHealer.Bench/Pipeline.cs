@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using FsHealer.Core.Engine;
-using FsHealer.Core.Xfs;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
 
 namespace FsHealer.Bench;
 
@@ -118,7 +119,7 @@ public static class Latency
 {
     public static void Run(int samples)
     {
-        var (r, w) = FsHealer.Linux.Interop.Libc.Pipe();
+        var (r, w) = FsHealer.Interop.Libc.Pipe();
         var stamps = new long[samples];
         var lat = new double[samples];
         int idx = 0;
@@ -133,17 +134,17 @@ public static class Latency
         };
         var engine = new XfsHealerEngine(new XfsEngineSettings { Mountpoint = "/mnt/bench", WantRepair = true, Log = false },
             target, new RecordingUnitManager(), new MemoryConsole());
-        var run = Task.Factory.StartNew(() => engine.Run(new FsHealer.Linux.Interop.FdRecordSource(r)), TaskCreationOptions.LongRunning);
+        var run = Task.Factory.StartNew(() => engine.Run(new FsHealer.Interop.FdRecordSource(r)), TaskCreationOptions.LongRunning);
         var rec = new byte[64];
         for (int i = 0; i < samples; i++)
         {
             HealthMonitorEvent.Group(HealthDomain.Ag, HealthEventType.Sick, (uint)i, 0x10).Encode(rec);
             Volatile.Write(ref stamps[i], Stopwatch.GetTimestamp());
-            FsHealer.Linux.Interop.Libc.WriteAll(w, rec);
+            FsHealer.Interop.Libc.WriteAll(w, rec);
             while (Volatile.Read(ref idx) <= i) Thread.SpinWait(20);
         }
         HealthMonitorEvent.Unmount().Encode(rec);
-        FsHealer.Linux.Interop.Libc.WriteAll(w, rec);
+        FsHealer.Interop.Libc.WriteAll(w, rec);
         run.Wait();
         // drop the first 10% (JIT tiering, thread start-up)
         var steady = lat[(samples / 10)..];
@@ -159,7 +160,7 @@ public static class Ext4Latency
 {
     public static int Run(int samples)
     {
-        if (!FsHealer.Linux.Interop.Libc.IsRoot) { Console.Error.WriteLine("ext4-latency needs root"); return 1; }
+        if (!FsHealer.Interop.Libc.IsRoot) { Console.Error.WriteLine("ext4-latency needs root"); return 1; }
         var dir = Directory.CreateTempSubdirectory("fshealer-ext4lat-").FullName;
         string img = Path.Combine(dir, "img"), mnt = Path.Combine(dir, "mnt");
         Directory.CreateDirectory(mnt);
@@ -174,9 +175,9 @@ public static class Ext4Latency
             var got = new SemaphoreSlim(0);
             long stamp = 0;
             var lat = new List<double>();
-            using var w = FsHealer.Linux.Ext4.FsErrorWatcher.Create(r =>
+            using var w = FsHealer.Fanotify.Live.FsErrorWatcher.Create(r =>
             {
-                if (r.Event.Kind != FsHealer.Core.Fanotify.FsErrorKind.Error) return;
+                if (r.Event.Kind != FsHealer.Fanotify.FsErrorKind.Error) return;
                 lat.Add(Stopwatch.GetElapsedTime(Interlocked.Read(ref stamp)).TotalMilliseconds);
                 got.Release();
             }, _ => { }, resolvePaths: false, out var err) ?? throw new InvalidOperationException(err);

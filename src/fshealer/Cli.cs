@@ -1,5 +1,6 @@
-using System.CommandLine;
 using FsHealer.Cli.Commands;
+using System.CommandLine;
+using FsHealer.Mounts.Live;
 
 namespace FsHealer.Cli;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using FsHealer.State;
+using FsHealer.Service.History.Live;
 
 if (args.Length < 2 || !int.TryParse(args[1], CultureInfo.InvariantCulture, out int batchSize) || batchSize <= 0)
 {

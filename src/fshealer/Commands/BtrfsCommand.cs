@@ -1,7 +1,9 @@
 using System.CommandLine;
-using FsHealer.Core.Btrfs;
-using FsHealer.Core.Engine;
-using FsHealer.Linux.Btrfs;
+using FsHealer.Btrfs;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
+using FsHealer.Btrfs.Live;
 
 namespace FsHealer.Cli.Commands;
 
@@ -92,7 +94,7 @@ public static class BtrfsCommand
         var runners = new List<BtrfsScrubRunner>();
         foreach (var (id, path, used) in targets)
         {
-            var req = new ScrubRequest(fsid, id, path, ScrubReason.Manual, readOnly, limit, "requested");
+            var req = new FsHealer.Btrfs.ScrubRequest(fsid, id, path, ScrubReason.Manual, readOnly, limit, "requested");
             Out($"scrub started on {mountPoint}, devid {id} {path}{(readOnly ? " (read-only)" : "")}{(limit is { } l ? $", limit {BtrfsFormat.Bytes(l)}/s" : "")}");
             var r = new BtrfsScrubRunner(mountPoint, req, progressInterval, (d, p) => Out(BtrfsFormat.ProgressLine(d, path, p, used)));
             runners.Add(r);

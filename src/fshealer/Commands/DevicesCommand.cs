@@ -1,9 +1,9 @@
 using System.CommandLine;
-using FsHealer.Core.Devices;
-using FsHealer.Core.Mounts;
-using FsHealer.Linux.Devices;
-using FsHealer.Linux.Interop;
-using FsHealer.Linux.Mounts;
+using FsHealer.Devices;
+using FsHealer.Mounts;
+using FsHealer.Devices.Live;
+using FsHealer.Interop;
+using FsHealer.Mounts.Live;
 
 namespace FsHealer.Cli.Commands;
 
@@ -55,7 +55,7 @@ public static class DevicesCommand
         foreach (var p in paths)
         {
             int e = Statx.Get(p, out var st);
-            if (e != 0) { stderr.WriteLine($"fshealer: {p}: statx: {FsHealer.Core.Text.Errno.Name(e)}: {FsHealer.Core.Text.Errno.Message(e)}"); rc = 1; continue; }
+            if (e != 0) { stderr.WriteLine($"fshealer: {p}: statx: {FsHealer.Text.Errno.Name(e)}: {FsHealer.Text.Errno.Message(e)}"); rc = 1; continue; }
             // a major of 0 is an anonymous device: btrfs (or a filesystem without a block device)
             targets.Add((p, st.DevMajor == 0 ? "btrfs" : "", st.Dev));
         }

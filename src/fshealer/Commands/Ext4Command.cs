@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.CommandLine;
-using FsHealer.Core.Ext4;
-using FsHealer.Core.Fanotify;
-using FsHealer.Linux.Ext4;
+using FsHealer.Ext4;
+using FsHealer.Fanotify;
+using FsHealer.Ext4.Live;
+using FsHealer.Fanotify.Live;
+using FsHealer.Healing.Live;
 
 namespace FsHealer.Cli.Commands;
 

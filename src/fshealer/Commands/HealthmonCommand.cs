@@ -1,8 +1,9 @@
 using System.CommandLine;
-using FsHealer.Core.Engine;
-using FsHealer.Core.Text;
-using FsHealer.Core.Xfs;
-using FsHealer.Linux.Interop;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
+using FsHealer.Text;
+using FsHealer.Interop;
 
 namespace FsHealer.Cli.Commands;
 

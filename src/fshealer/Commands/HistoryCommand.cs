@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using FsHealer.Core.Config;
-using FsHealer.Core.Model;
-using FsHealer.State;
+using FsHealer.Config;
+using FsHealer.Model;
+using FsHealer.Service.History.Live;
 
 namespace FsHealer.Cli.Commands;
 
@@ -31,7 +31,7 @@ public static class HistoryCommand
     public static string StateDir(string? explicitDir, string? configPath, TextWriter stderr)
     {
         if (explicitDir is not null) return explicitDir;
-        var r = ConfigLoader.LoadOrDefault(configPath);
+        var r = FsHealer.Config.Live.ConfigFile.LoadOrDefault(configPath);
         if (!r.Ok)
         {
             foreach (var e in r.Errors) stderr.WriteLine($"fshealer: {e} (using {FsHealerConfig.DefaultStateDir})");

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using FsHealer.Core.Mounts;
-using FsHealer.Linux.Mounts;
+using FsHealer.Mounts;
+using FsHealer.Mounts.Live;
 
 namespace FsHealer.Cli.Commands;
 

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
-using FsHealer.Core.Model;
-using FsHealer.Core.Notify;
-using FsHealer.Linux.Notify;
+using FsHealer.Model;
+using FsHealer.Service.Journal;
+using FsHealer.Service.Notify;
+using FsHealer.Service.Notify.Live;
 
 namespace FsHealer.Cli.Commands;
 

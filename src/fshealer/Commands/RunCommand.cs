@@ -1,7 +1,14 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using FsHealer.Cli.Daemon;
-using FsHealer.Core.Engine;
+using FsHealer.Btrfs.Live;
+using FsHealer.Devices.Live;
+using FsHealer.Ext4.Live;
+using FsHealer.Healing.Live;
+using FsHealer.Media.Live;
+using FsHealer.Xfs.Live;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
 
 namespace FsHealer.Cli.Commands;
 
@@ -34,7 +41,7 @@ public static class RunCommand
         cmd.SetAction(pr =>
         {
             TimeSpan? mediaInterval = null;
-            if (pr.GetValue(mediaEvery) is { } me && !FsHealer.Core.Media.MediaScanSchedule.TryParseInterval(me, out mediaInterval, out var merr))
+            if (pr.GetValue(mediaEvery) is { } me && !FsHealer.Media.MediaScanSchedule.TryParseInterval(me, out mediaInterval, out var merr))
             {
                 Console.Error.WriteLine($"fshealer run: --media-scan-interval: {merr}");
                 return 2;
@@ -43,7 +50,7 @@ public static class RunCommand
             void Diag(string m) => console.Err($"fshealer: {m}");
 
             // configuration: a broken file at start is an error (say why); on SIGHUP a broken file keeps the old one
-            var store = FsHealer.Core.Config.ConfigStore.ForPath(pr.GetValue(config), out var first);
+            var store = FsHealer.Config.Live.ConfigFile.Store(pr.GetValue(config), out var first);
             if (!first.Ok)
             {
                 foreach (var e in first.Errors) console.Err($"fshealer: configuration: {e}");
@@ -64,20 +71,20 @@ public static class RunCommand
                 Ext4Schedule = pr.GetValue(schedule),
                 PollInterval = TimeSpan.FromSeconds(Math.Clamp(pr.GetValue(interval), 0.1, 86400)),
             };
-            if ((opts.Repair || opts.OfflineRepair || opts.Ext4Schedule) && !FsHealer.Linux.Interop.Capabilities.RequireForRepair(out var why, "fshealer run"))
+            if ((opts.Repair || opts.OfflineRepair || opts.Ext4Schedule) && !FsHealer.Interop.Capabilities.RequireForRepair(out var why, "fshealer run"))
             {
                 console.Err(why);
                 return 1;
             }
             // one daemon per state directory: two would heal the same filesystems twice
-            using var instance = FsHealer.Linux.State.DaemonLock.TryAcquire(opts.StateDir, out var lockState, out var lockMessage);
-            if (lockState == FsHealer.Linux.State.LockState.HeldByAnother)
+            using var instance = FsHealer.Service.Live.DaemonLock.TryAcquire(opts.StateDir, out var lockState, out var lockMessage);
+            if (lockState == FsHealer.Service.Live.LockState.HeldByAnother)
             {
                 console.Err($"fshealer: {lockMessage}");
                 return 1;
             }
             // an unusable state directory (read-only after errors, full) must not stop a health daemon
-            if (lockState == FsHealer.Linux.State.LockState.Unavailable)
+            if (lockState == FsHealer.Service.Live.LockState.Unavailable)
                 Diag($"{lockMessage}; running without the single-instance lock: make sure no other fshealer daemon uses {opts.StateDir}");
             else if (lockMessage is not null) Diag(lockMessage);
 
@@ -92,7 +99,7 @@ public static class RunCommand
                 else foreach (var e in r.Errors) Diag($"configuration reload failed, keeping the old one: {e}");
             });
 
-            var metrics = new FsHealer.Core.Metrics.MetricsSink();
+            var metrics = new FsHealer.Service.Metrics.MetricsSink();
             var daemon = new FsHealerDaemon(opts, console, Watchers.Factories, store)
             {
                 FreshnessLookup = mount => LastGoodCheckFromHistory(opts.StateDir, mount, Diag),
@@ -100,7 +107,7 @@ public static class RunCommand
             };
             metrics.WatchedSource = () => daemon.Watched;
             // event sinks: history, notifications, metrics, journal
-            using var history = FsHealer.State.HistorySink.Open(opts.StateDir, Diag, out var herr);
+            using var history = FsHealer.Service.History.Live.HistorySink.Open(opts.StateDir, Diag, out var herr);
             if (history is null) Diag($"history disabled: {herr}");
             else
             {
@@ -108,11 +115,11 @@ public static class RunCommand
                 ReportInterruptedActions(opts.StateDir, daemon.Events, console);
             }
             var errors = new List<string>();
-            var notifySettings = FsHealer.Core.Notify.NotifySettings.Parse(cfg.Document.Notify, errors, Environment.MachineName);
-            var metricsSettings = FsHealer.Core.Metrics.MetricsSettings.Parse(cfg.Document.Metrics, errors);
+            var notifySettings = FsHealer.Service.Notify.NotifySettings.Parse(cfg.Document.Notify, errors, Environment.MachineName);
+            var metricsSettings = FsHealer.Service.Metrics.MetricsSettings.Parse(cfg.Document.Metrics, errors);
             foreach (var e in errors) Diag($"configuration: {e}");
             using var notifier = cfg.Document.Notify is not null && notifySettings is not null
-                ? FsHealer.Linux.Notify.NotifyDestinations.CreateDispatcher(notifySettings, Diag) : null;
+                ? FsHealer.Service.Notify.Live.NotifyDestinations.CreateDispatcher(notifySettings, Diag) : null;
             if (notifier is not null)
             {
                 notifier.WatchedSource = () => daemon.Watched;
@@ -120,9 +127,9 @@ public static class RunCommand
             }
             metrics.SetUp(true, DateTimeOffset.UtcNow);
             daemon.Events.Add(metrics);
-            using var metricsServer = metricsSettings is { Enabled: true } ? FsHealer.Linux.Metrics.MetricsServer.Start(metricsSettings, metrics, Diag) : null;
+            using var metricsServer = metricsSettings is { Enabled: true } ? FsHealer.Service.Metrics.Live.MetricsServer.Start(metricsSettings, metrics, Diag) : null;
             if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not null)
-                daemon.Events.Add(FsHealer.Linux.Journal.JournalSink.Create(Console.Error));
+                daemon.Events.Add(FsHealer.Service.Journal.Live.JournalSink.Create(Console.Error));
             return daemon.Run(cts.Token);
         });
         return cmd;
@@ -132,7 +139,7 @@ public static class RunCommand
     /// with max_check_age_seconds). A missing or unreadable history: nothing known (the daemon counts from now).</summary>
     private static (DateTimeOffset?, DateTimeOffset?) LastGoodCheckFromHistory(string stateDir, string mount, Action<string> diag)
     {
-        using var store = FsHealer.State.HistoryStore.Open(stateDir, out _, readOnly: true);
+        using var store = FsHealer.Service.History.Live.HistoryStore.Open(stateDir, out _, readOnly: true);
         if (store is null) return (null, null);
         try { return store.FreshnessFacts(mount); }
         catch (Microsoft.Data.Sqlite.SqliteException e)
@@ -146,12 +153,12 @@ public static class RunCommand
 
     /// <summary>Actions that started before a crash and never finished: say so loudly, and whether the filesystem
     /// they were working on is mounted now (an interrupted offline repair can leave it unmounted).</summary>
-    private static void ReportInterruptedActions(string stateDir, FsHealer.Core.Model.EventHub events, TextWriterConsole console)
+    private static void ReportInterruptedActions(string stateDir, FsHealer.Model.EventHub events, TextWriterConsole console)
     {
-        using var store = FsHealer.State.HistoryStore.Open(stateDir, out _, readOnly: true);
+        using var store = FsHealer.Service.History.Live.HistoryStore.Open(stateDir, out _, readOnly: true);
         if (store is null) return;
         // only the candidates, found in SQL (ActionJournal.Interrupted's definition): a large history is not loaded
-        List<FsHealer.State.StoredEvent> interrupted;
+        List<FsHealer.Service.History.Live.StoredEvent> interrupted;
         try { interrupted = store.InterruptedActions(DateTimeOffset.UtcNow.AddDays(-30), MaxInterruptedReported + 1); }
         catch (Microsoft.Data.Sqlite.SqliteException e) { console.Err($"fshealer: {store.Path}: cannot look for interrupted actions: {e.Message}"); return; }
         if (interrupted.Count == 0) return;
@@ -160,7 +167,7 @@ public static class RunCommand
             console.Err($"fshealer: more than {MaxInterruptedReported} interrupted actions in the last 30 days; reporting the {MaxInterruptedReported} most recent (see fshealer history)");
             interrupted.RemoveAt(0); // the oldest
         }
-        var mounts = FsHealer.Linux.Xfs.XfsMounts.All().Select(e => e.MountPoint).ToHashSet(StringComparer.Ordinal);
+        var mounts = FsHealer.Xfs.Live.XfsMounts.All().Select(e => e.MountPoint).ToHashSet(StringComparer.Ordinal);
         foreach (var a in interrupted.Select(r => r.Event))
         {
             bool mounted = mounts.Contains(a.Mount);
@@ -168,9 +175,9 @@ public static class RunCommand
                       (mounted ? "the filesystem is mounted; check it (fshealer status) and let the policy act again"
                                : $"the filesystem is NOT MOUNTED now: check {a.Device} (e2fsck/xfs_repair -n) and mount it again");
             console.Err(msg);
-            events.Publish(new FsHealer.Core.Model.FsEvent
+            events.Publish(new FsHealer.Model.FsEvent
             {
-                Class = FsHealer.Core.Model.EventClass.ActionInterrupted, Severity = FsHealer.Core.Model.Severity.Critical,
+                Class = FsHealer.Model.EventClass.ActionInterrupted, Severity = FsHealer.Model.Severity.Critical,
                 Mount = a.Mount, FsType = a.FsType, Device = a.Device, CorrelationId = a.CorrelationId, Message = msg,
             });
         }

@@ -1,14 +1,17 @@
+using FsHealer.Mounts.Live;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using FsHealer.Core.Config;
-using FsHealer.Core.Model;
-using FsHealer.Core.Xfs;
-using FsHealer.Linux.Btrfs;
-using FsHealer.Linux.Ext4;
-using FsHealer.Linux.Interop;
-using FsHealer.State;
+using FsHealer.Config;
+using FsHealer.Model;
+using FsHealer.Xfs;
+using FsHealer.Btrfs.Live;
+using FsHealer.Ext4.Live;
+using FsHealer.Fanotify.Live;
+using FsHealer.Healing.Live;
+using FsHealer.Interop;
+using FsHealer.Service.History.Live;
 
 namespace FsHealer.Cli.Commands;
 
@@ -33,7 +36,7 @@ public static class StatusCommand
 
     public static int Run(bool json, string? stateDirOpt, string? configPath, string? onlyMount, TextWriter stdout, TextWriter stderr)
     {
-        var cr = ConfigLoader.LoadOrDefault(configPath);
+        var cr = FsHealer.Config.Live.ConfigFile.LoadOrDefault(configPath);
         foreach (var e in cr.Errors) stderr.WriteLine($"fshealer: {e} (using the built-in defaults)");
         var cfg = cr.Config ?? FsHealerConfig.Default;
         string stateDir = stateDirOpt ?? cfg.StateDir;
@@ -42,7 +45,7 @@ public static class StatusCommand
         using var store = HistoryStore.Open(stateDir, out var histError, readOnly: true);
         var report = new StatusReportDto { StateDir = stateDir, History = store is null ? histError : store.Path };
         // is a daemon running on this state directory? (tests its lock without taking it)
-        bool? running = FsHealer.Linux.State.DaemonLock.Probe(stateDir, out var daemonPid, out var probeError);
+        bool? running = FsHealer.Service.Live.DaemonLock.Probe(stateDir, out var daemonPid, out var probeError);
         report.DaemonRunning = running;
         report.DaemonPid = daemonPid;
         if (probeError is not null) stderr.WriteLine($"fshealer: {probeError}");
@@ -137,7 +140,7 @@ public static class StatusCommand
             {
                 case "ext4":
                 {
-                    var blk = FsHealer.Linux.Devices.BlockDeviceName.Of(fs.Dev);
+                    var blk = FsHealer.Devices.Live.BlockDeviceName.Of(fs.Dev);
                     if (blk is null) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"no block device for {fs.Dev}"] };
                     var s = Ext4SysfsReader.Read(blk);
                     return new LevelState { ErrorCount = s.ErrorsCount, ReadOnly = fs.ReadOnly, Readable = s.ErrorsCount is not null, Diagnostics = [.. s.Diagnostics] };
@@ -162,10 +165,10 @@ public static class StatusCommand
                     using var fd = Libc.Open(fs.Identity.MountPoint, Libc.O_RDONLY | Libc.O_DIRECTORY, out int errno);
                     // A shut-down XFS refuses even open() of its root with EIO.
                     if (fd.IsInvalid && errno == 5) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = [$"open {fs.Identity.MountPoint}: EIO (the filesystem is shut down)"] };
-                    if (fd.IsInvalid) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"open {fs.Identity.MountPoint}: {FsHealer.Core.Text.Errno.Name(errno)} ({FsHealer.Core.Text.Errno.Message(errno)})"] };
+                    if (fd.IsInvalid) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"open {fs.Identity.MountPoint}: {FsHealer.Text.Errno.Name(errno)} ({FsHealer.Text.Errno.Message(errno)})"] };
                     int r = XfsIoctl.GetGeometry(fd, out var g);
                     if (r == 5) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = ["XFS_IOC_FSGEOMETRY: EIO (the filesystem is shut down)"] };
-                    if (r != 0) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"XFS_IOC_FSGEOMETRY: {FsHealer.Core.Text.Errno.Name(r)} ({FsHealer.Core.Text.Errno.Message(r)})"] };
+                    if (r != 0) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"XFS_IOC_FSGEOMETRY: {FsHealer.Text.Errno.Name(r)} ({FsHealer.Text.Errno.Message(r)})"] };
                     var sick = g.Sick == 0 ? [] : XfsHealthTables.FsStructures.FormatMask(g.Sick).Split(", ");
                     return new LevelState { Shutdown = false, ReadOnly = fs.ReadOnly, Readable = true, SickStructures = sick };
                 }

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using FsHealer.Core.Media;
-using FsHealer.Core.Model;
-using FsHealer.Core.Text;
-using FsHealer.Linux.Interop;
-using FsHealer.Linux.Media;
+using FsHealer.Media;
+using FsHealer.Model;
+using FsHealer.Text;
+using FsHealer.Interop;
+using FsHealer.Media.Live;
 
 namespace FsHealer.Cli.Commands;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using FsHealer.Linux.Interop;
+using FsHealer.Interop;
 
 namespace FsHealer.Cli.Commands;
 
@@ -17,7 +17,7 @@ public static class WatchCommand
         using var root = Libc.Open(mnt, Libc.O_RDONLY | Libc.O_DIRECTORY, out _);
         if (root.IsInvalid) return false;
         using var mon = XfsIoctl.OpenHealthMonitor(root, false, out int err);
-        return err is 0 or FsHealer.Core.Text.Errno.EEXIST;
+        return err is 0 or FsHealer.Text.Errno.EEXIST;
     }
 
     public static Command Create()
@@ -38,7 +38,7 @@ public static class WatchCommand
         int e = Statfs.Get(mnt, out long type, out _);
         if (e != 0)
         {
-            Console.Error.WriteLine($"{mnt}: statfs: {FsHealer.Core.Text.Errno.Message(e)}");
+            Console.Error.WriteLine($"{mnt}: statfs: {FsHealer.Text.Errno.Message(e)}");
             return 1;
         }
         string[] rest = [.. args.Where(a => a != mnt)];

@@ -1,8 +1,9 @@
 using System.CommandLine;
-using FsHealer.Core.Engine;
-using FsHealer.Core.Xfs;
-using FsHealer.Linux.Interop;
-using FsHealer.Linux.Xfs;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
+using FsHealer.Interop;
+using FsHealer.Xfs.Live;
 
 namespace FsHealer.Cli.Commands;
 
@@ -23,18 +24,22 @@ public static class XfsHealerCommand
     public static int Run(IReadOnlyList<string> args, string progname = "xfs_healer")
     {
         var console = new TextWriterConsole(Console.Out, Console.Error);
-        if (args.Contains("--repair") && !args.Contains("--svcname") && !FsHealer.Linux.Interop.Capabilities.RequireForRepair(out var why, progname))
+        if (args.Contains("--repair") && !args.Contains("--svcname") && !FsHealer.Interop.Capabilities.RequireForRepair(out var why, progname))
         {
             console.Err(why);
             return 1;
         }
-        var session = new XfsHealerSession(console, progname, Cli.Version);
+        var session = new XfsHealerSession(console, progname, Cli.Version)
+        {
+            ServiceMode = () => Environment.GetEnvironmentVariable("SERVICE_MODE") is not null,
+            ProcessorCount = Environment.ProcessorCount,
+        };
         // one of these runs per XFS mount for as long as it is mounted: once it has settled, and every 10 minutes,
         // give back the start-up pages and garbage (see ResidentSet; silent, the log lines are xfs_healer's)
         using var settle = new Timer(_ =>
         {
             GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            FsHealer.Linux.Memory.ResidentSet.ReleaseCleanFilePages();
+            FsHealer.Service.Live.ResidentSet.ReleaseCleanFilePages();
         }, null, TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(10));
         return session.Run(args, _ => new LiveXfsPlatform());
     }
@@ -81,7 +86,7 @@ public static class ReplayCommand
             return session.Run(healerArgs, o => new SimulatedXfsPlatform(o, () =>
             {
                 fd = Libc.Open(file, Libc.O_RDONLY, out int e);
-                if (fd.IsInvalid) throw new IOException($"{file}: {FsHealer.Core.Text.Errno.Message(e)}");
+                if (fd.IsInvalid) throw new IOException($"{file}: {FsHealer.Text.Errno.Message(e)}");
                 return new FdRecordSource(fd);
             }, new PrintingUnitManager(console)), allowReplayOptions: true, serviceMode: () => false);
         }

@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
-using FsHealer.Core.Kmsg;
-using FsHealer.Core.Text;
-using FsHealer.Core.Xfs;
-using FsHealer.Linux.Interop;
-using FsHealer.Linux.XfsPoll;
+using FsHealer.Kmsg;
+using FsHealer.Text;
+using FsHealer.Xfs;
+using FsHealer.Interop;
+using FsHealer.Xfs.Live;
 
 namespace FsHealer.Cli.Commands;
 

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using FsHealer.Core.Btrfs;
+using FsHealer.Btrfs;
 
 namespace FsHealer.Core.Tests.Btrfs;
 

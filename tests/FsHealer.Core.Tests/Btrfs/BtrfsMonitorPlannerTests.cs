@@ -1,4 +1,4 @@
-using FsHealer.Core.Btrfs;
+using FsHealer.Btrfs;
 
 namespace FsHealer.Core.Tests.Btrfs;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using FsHealer.Core.Config;
+using FsHealer.Config;
 
 namespace FsHealer.Core.Tests.Config;
 
@@ -224,7 +224,7 @@ public class ConfigTests
         {
             var path = Path.Combine(dir.FullName, "fshealer.json");
             File.WriteAllText(path, "{ \"ext4\": { \"policy\": \"schedule\" } }");
-            var store = ConfigStore.ForPath(path, out var first);
+            var store = FsHealer.Config.Live.ConfigFile.Store(path, out var first);
             Assert.True(first.Ok);
             Assert.Equal(Ext4Policy.Schedule, store.Current.Global.Ext4);
 
@@ -258,7 +258,7 @@ public class ConfigTests
         var dir = AppContext.BaseDirectory;
         while (dir is not null && !File.Exists(Path.Combine(dir, "fshealer.slnx"))) dir = Path.GetDirectoryName(dir);
         Assert.NotNull(dir);
-        var r = ConfigLoader.Load(Path.Combine(dir, "packaging", "fshealer.json.example"));
+        var r = FsHealer.Config.Live.ConfigFile.Load(Path.Combine(dir, "packaging", "fshealer.json.example"));
         Assert.True(r.Ok, string.Join("\n", r.Errors));
         Assert.NotEmpty(r.Config!.Rules);
     }

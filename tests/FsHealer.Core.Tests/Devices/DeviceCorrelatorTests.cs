@@ -1,5 +1,5 @@
-using FsHealer.Core.Devices;
-using FsHealer.Core.Model;
+using FsHealer.Devices;
+using FsHealer.Model;
 
 namespace FsHealer.Core.Tests.Devices;
 

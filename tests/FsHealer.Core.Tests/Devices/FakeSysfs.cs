@@ -1,4 +1,4 @@
-using FsHealer.Linux.Devices;
+using FsHealer.Devices.Live;
 
 namespace FsHealer.Core.Tests.Devices;
 

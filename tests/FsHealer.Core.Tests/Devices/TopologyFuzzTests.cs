@@ -1,4 +1,4 @@
-using FsHealer.Core.Devices;
+using FsHealer.Devices;
 
 namespace FsHealer.Core.Tests.Devices;
 

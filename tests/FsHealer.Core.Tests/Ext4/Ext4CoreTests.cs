@@ -1,6 +1,6 @@
-using FsHealer.Core.Ext4;
-using FsHealer.Core.Fanotify;
-using FsHealer.Core.Mounts;
+using FsHealer.Ext4;
+using FsHealer.Fanotify;
+using FsHealer.Mounts;
 
 namespace FsHealer.Core.Tests.Ext4;
 

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using FsHealer.Core.Fanotify;
+using FsHealer.Fanotify;
 
 namespace FsHealer.Core.Tests.Ext4;
 

@@ -1,12 +1,11 @@
 using System.Buffers.Binary;
 using System.Text;
-using FsHealer.Core.Btrfs;
-using FsHealer.Core.Ext4;
-using FsHealer.Core.Fanotify;
-using FsHealer.Core.Kmsg;
-using FsHealer.Core.Mounts;
-using FsHealer.Core.Xfs;
-using FsHealer.Core.XfsPoll;
+using FsHealer.Btrfs;
+using FsHealer.Ext4;
+using FsHealer.Fanotify;
+using FsHealer.Kmsg;
+using FsHealer.Mounts;
+using FsHealer.Xfs;
 
 namespace FsHealer.Core.Tests.Fuzz;
 

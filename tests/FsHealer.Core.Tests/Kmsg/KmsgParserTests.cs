@@ -1,5 +1,5 @@
 using System.Text;
-using FsHealer.Core.Kmsg;
+using FsHealer.Kmsg;
 
 namespace FsHealer.Core.Tests.Kmsg;
 

@@ -1,6 +1,6 @@
-using FsHealer.Core.Media;
-using FsHealer.Core.Model;
-using FsHealer.Core.Xfs;
+using FsHealer.Media;
+using FsHealer.Model;
+using FsHealer.Xfs;
 
 namespace FsHealer.Core.Tests.Media;
 

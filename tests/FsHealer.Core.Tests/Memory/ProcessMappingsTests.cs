@@ -1,4 +1,4 @@
-using FsHealer.Core.Memory;
+using FsHealer.Service;
 
 namespace FsHealer.Core.Tests.Memory;
 

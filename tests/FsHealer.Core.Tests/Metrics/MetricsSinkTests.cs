@@ -1,5 +1,5 @@
-using FsHealer.Core.Metrics;
-using FsHealer.Core.Model;
+using FsHealer.Service.Metrics;
+using FsHealer.Model;
 
 namespace FsHealer.Core.Tests.Metrics;
 

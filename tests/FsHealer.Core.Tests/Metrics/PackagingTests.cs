@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using FsHealer.Core.Metrics;
+using FsHealer.Service.Metrics;
 
 namespace FsHealer.Core.Tests.Metrics;
 

@@ -1,4 +1,4 @@
-using FsHealer.Core.Model;
+using FsHealer.Model;
 
 namespace FsHealer.Core.Tests.Model;
 

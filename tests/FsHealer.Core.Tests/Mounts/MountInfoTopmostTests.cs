@@ -1,4 +1,4 @@
-using FsHealer.Core.Mounts;
+using FsHealer.Mounts;
 
 namespace FsHealer.Core.Tests.Mounts;
 

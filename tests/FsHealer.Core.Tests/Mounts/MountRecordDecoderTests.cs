@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using FsHealer.Core.Fanotify;
-using FsHealer.Core.Mounts;
+using FsHealer.Fanotify;
+using FsHealer.Mounts;
 
 namespace FsHealer.Core.Tests.Mounts;
 

@@ -1,6 +1,7 @@
-using System.Text.Json;
 using FsHealer.Cli.Commands;
-using FsHealer.Core.Mounts;
+using System.Text.Json;
+using FsHealer.Mounts.Live;
+using FsHealer.Mounts;
 
 namespace FsHealer.Core.Tests.Mounts;
 

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
-using FsHealer.Core.Mounts;
-using static FsHealer.Core.Mounts.StatmountAbi;
+using FsHealer.Mounts;
+using static FsHealer.Mounts.StatmountAbi;
 
 namespace FsHealer.Core.Tests.Mounts;
 

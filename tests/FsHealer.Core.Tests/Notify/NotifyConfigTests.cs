@@ -1,6 +1,7 @@
 using System.Text.Json;
-using FsHealer.Core.Model;
-using FsHealer.Core.Notify;
+using FsHealer.Model;
+using FsHealer.Service.Journal;
+using FsHealer.Service.Notify;
 
 namespace FsHealer.Core.Tests.Notify;
 

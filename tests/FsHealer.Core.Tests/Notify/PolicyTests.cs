@@ -1,7 +1,8 @@
 using FsCheck;
 using FsCheck.Fluent;
-using FsHealer.Core.Model;
-using FsHealer.Core.Notify;
+using FsHealer.Model;
+using FsHealer.Service.Journal;
+using FsHealer.Service.Notify;
 
 namespace FsHealer.Core.Tests.Notify;
 

@@ -1,7 +1,8 @@
-using FsHealer.Core.Config;
-using FsHealer.Core.Metrics;
-using FsHealer.Core.Model;
-using FsHealer.Core.Notify;
+using FsHealer.Config;
+using FsHealer.Service.Metrics;
+using FsHealer.Model;
+using FsHealer.Service.Journal;
+using FsHealer.Service.Notify;
 
 namespace FsHealer.Core.Tests.Status;
 

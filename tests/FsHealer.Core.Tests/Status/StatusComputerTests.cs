@@ -1,5 +1,5 @@
-using FsHealer.Core.Config;
-using FsHealer.Core.Model;
+using FsHealer.Config;
+using FsHealer.Model;
 
 namespace FsHealer.Core.Tests.Status;
 

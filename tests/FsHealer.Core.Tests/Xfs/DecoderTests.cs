@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using FsCheck;
 using FsCheck.Fluent;
-using FsHealer.Core.Xfs;
+using FsHealer.Xfs;
 
 namespace FsHealer.Core.Tests.Xfs;
 

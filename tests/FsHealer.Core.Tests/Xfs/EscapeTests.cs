@@ -1,4 +1,4 @@
-using FsHealer.Core.Systemd;
+using FsHealer.Text;
 
 namespace FsHealer.Core.Tests.Xfs;
 

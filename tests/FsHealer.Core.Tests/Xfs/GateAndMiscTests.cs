@@ -1,6 +1,7 @@
-using FsHealer.Core.Engine;
-using FsHealer.Core.Text;
-using FsHealer.Core.Xfs;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
+using FsHealer.Text;
 
 namespace FsHealer.Core.Tests.Xfs;
 

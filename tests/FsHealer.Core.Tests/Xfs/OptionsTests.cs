@@ -1,4 +1,4 @@
-using FsHealer.Core.Xfs;
+using FsHealer.Xfs;
 
 namespace FsHealer.Core.Tests.Xfs;
 

@@ -1,5 +1,4 @@
-using FsHealer.Core.Xfs;
-using FsHealer.Core.XfsPoll;
+using FsHealer.Xfs;
 
 namespace FsHealer.Core.Tests.XfsPoll;
 

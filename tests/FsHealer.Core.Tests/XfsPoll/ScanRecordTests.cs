@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using FsHealer.Core.XfsPoll;
+using FsHealer.Xfs;
 
 namespace FsHealer.Core.Tests.XfsPoll;
 

@@ -1,9 +1,12 @@
-using System.Diagnostics;
 using FsHealer.Cli.Commands;
-using FsHealer.Core.Btrfs;
-using FsHealer.Core.Engine;
-using FsHealer.Linux.Btrfs;
-using FsHealer.Linux.Interop;
+using System.Diagnostics;
+using FsHealer.Mounts.Live;
+using FsHealer.Btrfs;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
+using FsHealer.Btrfs.Live;
+using FsHealer.Interop;
 
 namespace FsHealer.Kernel.Tests.Btrfs;
 
@@ -138,7 +141,7 @@ public sealed class BtrfsHealingTests
         BtrfsLoopFs.Sh($"mount -o remount,ro {fs.Mnt}");
         string fsid;
         using (var m = BtrfsMount.Open(fs.Mnt, out _)) fsid = m!.Fsid;
-        using var r = new BtrfsScrubRunner(fs.Mnt, new ScrubRequest(fsid, 1, fs.Loops[0], ScrubReason.Manual, false, null, "test"));
+        using var r = new BtrfsScrubRunner(fs.Mnt, new FsHealer.Btrfs.ScrubRequest(fsid, 1, fs.Loops[0], ScrubReason.Manual, false, null, "test"));
         Assert.True(r.Start());
         Assert.True(r.Wait(TimeSpan.FromSeconds(30)));
         Log(r.Outcome!.Message);
@@ -220,7 +223,7 @@ public sealed class BtrfsHealingTests
             var sw0 = Stopwatch.StartNew();
             using (var m = BtrfsMount.Open(fs.Mnt, out _))
                 while (BtrfsIoctl.ScrubProgress(m!.Fd, 1, out _) != 0 && sw0.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(20);
-            var req = new ScrubRequest(fsid, 1, fs.Loops[0], ScrubReason.Manual, false, null, "test");
+            var req = new FsHealer.Btrfs.ScrubRequest(fsid, 1, fs.Loops[0], ScrubReason.Manual, false, null, "test");
             using var dup = new BtrfsScrubRunner(fs.Mnt, req);
             Assert.True(dup.Start());
             Assert.True(dup.Wait(TimeSpan.FromSeconds(10)));
@@ -240,7 +243,7 @@ public sealed class BtrfsHealingTests
         int fdsBefore = BtrfsLoopFs.OpenFdCount();
         var fdMap = BtrfsLoopFs.OpenFds();
         var progress = new List<ScrubProgress>();
-        var req2 = new ScrubRequest(fsid, 1, fs.Loops[0], ScrubReason.Manual, true, 2UL << 20, "test");
+        var req2 = new FsHealer.Btrfs.ScrubRequest(fsid, 1, fs.Loops[0], ScrubReason.Manual, true, 2UL << 20, "test");
         var runner = new BtrfsScrubRunner(fs.Mnt, req2, TimeSpan.FromMilliseconds(100), (_, p) => { lock (progress) progress.Add(p); });
         Assert.True(runner.Start());
         Thread.Sleep(1500);

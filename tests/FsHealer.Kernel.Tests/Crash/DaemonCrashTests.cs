@@ -58,7 +58,7 @@ public class DaemonCrashTests
         Assert.True(third.WaitForExit(30));
         Assert.DoesNotContain("INTERRUPTED", third.Output);
         // the history database is intact after the kill
-        using var store = FsHealer.State.HistoryStore.Open(state, out var err, readOnly: true);
+        using var store = FsHealer.Service.History.Live.HistoryStore.Open(state, out var err, readOnly: true);
         Assert.NotNull(store);
         Assert.Equal("ok", store!.IntegrityCheck());
     }

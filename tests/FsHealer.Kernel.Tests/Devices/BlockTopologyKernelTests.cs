@@ -1,11 +1,16 @@
 using FsHealer.Cli.Commands;
-using FsHealer.Cli.Daemon;
-using FsHealer.Core.Devices;
-using FsHealer.Core.Model;
-using FsHealer.Core.Mounts;
+using FsHealer.Mounts.Live;
+using FsHealer.Btrfs.Live;
+using FsHealer.Devices.Live;
+using FsHealer.Ext4.Live;
+using FsHealer.Healing.Live;
+using FsHealer.Media.Live;
+using FsHealer.Xfs.Live;
+using FsHealer.Devices;
+using FsHealer.Model;
+using FsHealer.Mounts;
 using FsHealer.Kernel.Tests.Infra;
-using FsHealer.Linux.Devices;
-using FsHealer.Linux.Interop;
+using FsHealer.Interop;
 
 namespace FsHealer.Kernel.Tests.Devices;
 

@@ -25,7 +25,7 @@ public sealed class DeviceFollowUpDaemonTests
         Assert.Equal(1, h.Split('\n').Count(l => l.Contains($"{fs.Mnt}: on ", StringComparison.Ordinal)));
         // "on vda (virtio) via loop0 (file /tmp/.../img)", or "on loop0 (loop, file ...)" when the file's filesystem has no block device
         Assert.Contains($"{fs.DevName} (", h);
-        Assert.Contains($"file {FsHealer.Linux.Interop.Realpath.Resolve(fs.Image, out _)}", h);
+        Assert.Contains($"file {FsHealer.Interop.Realpath.Resolve(fs.Image, out _)}", h);
     }
 
     private static string History(string state)

@@ -1,6 +1,8 @@
-using FsHealer.Core.Ext4;
-using FsHealer.Core.Fanotify;
-using FsHealer.Linux.Ext4;
+using FsHealer.Ext4;
+using FsHealer.Fanotify;
+using FsHealer.Ext4.Live;
+using FsHealer.Fanotify.Live;
+using FsHealer.Healing.Live;
 
 namespace FsHealer.Kernel.Tests.Ext4;
 

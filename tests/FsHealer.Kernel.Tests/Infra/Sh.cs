@@ -45,7 +45,7 @@ public static class Sh
 
     public static void RequireRoot()
     {
-        if (!FsHealer.Linux.Interop.Libc.IsRoot) Assert.Skip("needs root (loop devices, mounts)");
+        if (!FsHealer.Interop.Libc.IsRoot) Assert.Skip("needs root (loop devices, mounts)");
     }
 
     public static void RequireTools(params string[] tools)

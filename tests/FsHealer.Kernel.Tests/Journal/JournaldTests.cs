@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
-using FsHealer.Core.Model;
-using FsHealer.Core.Notify;
-using FsHealer.Linux.Journal;
+using FsHealer.Model;
+using FsHealer.Service.Journal;
+using FsHealer.Service.Notify;
+using FsHealer.Service.Journal.Live;
 
 namespace FsHealer.Kernel.Tests.Journal;
 
@@ -18,7 +19,7 @@ internal sealed class StandaloneJournald : IDisposable
 
     public static StandaloneJournald Start()
     {
-        if (!FsHealer.Linux.Interop.Libc.IsRoot) Assert.Skip("needs root to run systemd-journald");
+        if (!FsHealer.Interop.Libc.IsRoot) Assert.Skip("needs root to run systemd-journald");
         if (!File.Exists(Exe)) Assert.Skip($"{Exe} is not installed");
         if (!File.Exists("/usr/bin/journalctl") && !File.Exists("/bin/journalctl")) Assert.Skip("journalctl is not installed");
         if (File.Exists(JournalSink.DefaultSocket)) Assert.Skip($"{JournalSink.DefaultSocket} exists: a journald is already running here (not starting a second one)");

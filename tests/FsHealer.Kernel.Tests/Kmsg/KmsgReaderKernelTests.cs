@@ -1,6 +1,6 @@
 using System.Text;
-using FsHealer.Core.Kmsg;
-using FsHealer.Linux.Interop;
+using FsHealer.Kmsg;
+using FsHealer.Interop;
 
 namespace FsHealer.Kernel.Tests.Kmsg;
 

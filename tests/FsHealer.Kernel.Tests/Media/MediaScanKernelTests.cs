@@ -1,10 +1,11 @@
 using FsHealer.Cli.Commands;
-using FsHealer.Core.Media;
-using FsHealer.Core.Model;
+using FsHealer.Mounts.Live;
+using FsHealer.Media;
+using FsHealer.Model;
 using FsHealer.Kernel.Tests.Ext4;
 using FsHealer.Kernel.Tests.Infra;
-using FsHealer.Linux.Interop;
-using FsHealer.Linux.Media;
+using FsHealer.Interop;
+using FsHealer.Media.Live;
 
 namespace FsHealer.Kernel.Tests.Media;
 
@@ -144,7 +145,7 @@ public class MediaScanKernelTests
         using (var fd = Libc.Open(fs.Mnt, Libc.O_RDONLY | Libc.O_DIRECTORY, out _))
         {
             int probe = VerifyMediaTool.Probe(new XfsVerifyMedia(fd));
-            Out($"XFS_IOC_VERIFY_MEDIA probe (start=1,end=0): {(probe == 0 ? "supported" : FsHealer.Core.Text.Errno.Name(probe))}");
+            Out($"XFS_IOC_VERIFY_MEDIA probe (start=1,end=0): {(probe == 0 ? "supported" : FsHealer.Text.Errno.Name(probe))}");
             Assert.Contains(probe, new[] { 0, 25 });
             if (probe == 0) Assert.Skip("kernel has XFS_IOC_VERIFY_MEDIA: the fallback is not taken by default");
         }

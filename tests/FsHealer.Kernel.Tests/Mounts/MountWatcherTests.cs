@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using FsHealer.Core.Mounts;
+using FsHealer.Mounts;
 using FsHealer.Kernel.Tests.Infra;
-using FsHealer.Linux.Interop;
-using FsHealer.Linux.Mounts;
+using FsHealer.Interop;
+using FsHealer.Mounts.Live;
 
 namespace FsHealer.Kernel.Tests.Mounts;
 
@@ -348,21 +348,21 @@ public class MountWatcherTests
             Assert.Equal(x.FsType, m.FsType);
         }
         // pagination: any batch size gives the same ids
-        Assert.Equal(0, FsHealer.Linux.Interop.Mounts.ListAll(out var ids256));
+        Assert.Equal(0, FsHealer.Interop.MountSyscalls.ListAll(out var ids256));
         foreach (int batch in new[] { 1, 3, 7 })
         {
-            Assert.Equal(0, FsHealer.Linux.Interop.Mounts.ListAll(out var ids, batch: batch));
+            Assert.Equal(0, FsHealer.Interop.MountSyscalls.ListAll(out var ids, batch: batch));
             Assert.Equal(ids256, ids);
         }
         // buffer growth on EOVERFLOW: start with room for the fixed part only
-        Assert.Equal(0, FsHealer.Linux.Interop.Mounts.Statmount(ids256[0], StatmountAbi.AllKnown, 0, StatmountAbi.FixedSize, out var big, out int growths));
+        Assert.Equal(0, FsHealer.Interop.MountSyscalls.Statmount(ids256[0], StatmountAbi.AllKnown, 0, StatmountAbi.FixedSize, out var big, out int growths));
         Log($"statmount with a {StatmountAbi.FixedSize}-byte first buffer: {growths} EOVERFLOW retries, {big.Length} bytes");
         Assert.True(growths >= 1);
         var dd = new List<string>();
         Assert.Equal(ids256[0], StatmountDecoder.Decode(big, dd)!.MntId);
         Assert.Empty(dd);
         // statmount on a vanished id: ENOENT, not an exception
-        Assert.Equal(2, FsHealer.Linux.Interop.Mounts.StatmountEntry(0x7fffffffffffff00, 0, [], out var none));
+        Assert.Equal(2, FsHealer.Interop.MountSyscalls.StatmountEntry(0x7fffffffffffff00, 0, [], out var none));
         Assert.Null(none);
         // statx unique mount id matches
         Assert.Equal(0, Statx.Get("/", out var st));

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using FsHealer.Core.Fanotify;
+using FsHealer.Fanotify;
 using FsHealer.Kernel.Tests.Ext4;
 
 namespace FsHealer.Kernel.Tests.Reliability;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using FsHealer.Kernel.Tests.Infra;
-using FsHealer.Linux.Interop;
+using FsHealer.Interop;
 
 namespace FsHealer.Kernel.Tests.Reliability;
 
@@ -89,10 +89,10 @@ public sealed partial class NoPinningTests : IDisposable
         for (int i = 0; i < cycles; i++)
         {
             int e = mountOnce(mnt);
-            Assert.True(e == 0, $"{label} cycle {i}: mount {mnt}: {FsHealer.Core.Text.Errno.Name(e)}");
+            Assert.True(e == 0, $"{label} cycle {i}: mount {mnt}: {FsHealer.Text.Errno.Name(e)}");
             if (i % 4 == 0) Thread.Sleep(1); // give the watcher a chance to attach before the umount
             e = Umount.Unmount(mnt);
-            Assert.True(e == 0, $"{label} cycle {i}: umount {mnt}: {FsHealer.Core.Text.Errno.Name(e)} (pinned?)");
+            Assert.True(e == 0, $"{label} cycle {i}: umount {mnt}: {FsHealer.Text.Errno.Name(e)} (pinned?)");
             if (i % sampleEvery == 0 || i == cycles - 1)
             {
                 Assert.False(p.HasExited, $"daemon exited during cycle {i}");

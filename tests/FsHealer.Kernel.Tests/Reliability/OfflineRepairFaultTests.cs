@@ -1,5 +1,5 @@
 using FsHealer.Kernel.Tests.Infra;
-using FsHealer.Linux.XfsPoll;
+using FsHealer.Xfs.Live;
 
 namespace FsHealer.Kernel.Tests.Reliability;
 

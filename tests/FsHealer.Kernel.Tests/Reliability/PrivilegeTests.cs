@@ -1,6 +1,6 @@
-using FsHealer.Core.Reliability;
+using FsHealer.Service;
 using FsHealer.Kernel.Tests.Infra;
-using FsHealer.Linux.Interop;
+using FsHealer.Interop;
 
 namespace FsHealer.Kernel.Tests.Reliability;
 
@@ -103,11 +103,11 @@ public sealed class PrivilegeTests : IDisposable
         Assert.Equal(PrivateState.DirMode, File.GetUnixFileMode(dir));
 
         string file = Path.Combine(dir, "btrfs-8-16.json");
-        Assert.Null(FsHealer.Linux.Btrfs.BtrfsStateFile.Save(file, "{\"devices\":[]}"));
+        Assert.Null(FsHealer.Btrfs.Live.BtrfsStateFile.Save(file, "{\"devices\":[]}"));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
         // rewrite over a file someone made world-readable: the new file is 0600 again (atomic replace)
         File.SetUnixFileMode(file, (UnixFileMode)0b110_100_100);
-        Assert.Null(FsHealer.Linux.Btrfs.BtrfsStateFile.Save(file, "{\"devices\":[]}"));
+        Assert.Null(FsHealer.Btrfs.Live.BtrfsStateFile.Save(file, "{\"devices\":[]}"));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
         Assert.Empty(Directory.GetFiles(dir, "*.tmp.*")); // no temp files left behind
 

@@ -1,7 +1,7 @@
 using System.IO.MemoryMappedFiles;
-using FsHealer.Core.Memory;
+using FsHealer.Service;
 using FsHealer.Kernel.Tests.Infra;
-using FsHealer.Linux.Memory;
+using FsHealer.Service.Live;
 
 namespace FsHealer.Kernel.Tests.Reliability;
 

@@ -66,7 +66,7 @@ public class SingleInstanceTests
             TestContext.Current.TestOutputHelper?.WriteLine($"exit {r.Code}\n{r.Err}{r.Out}");
             Assert.Equal(0, r.Code);
             Assert.Contains("watching", r.Out + r.Err);
-            Assert.Contains($"{Path.Combine(dir, "state", FsHealer.Linux.State.DaemonLock.FileName)}: open: EROFS (Read-only file system); " +
+            Assert.Contains($"{Path.Combine(dir, "state", FsHealer.Service.Live.DaemonLock.FileName)}: open: EROFS (Read-only file system); " +
                             "running without the single-instance lock", r.Err);
         }
         finally

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using FsHealer.Core.Model;
+using FsHealer.Model;
 using FsHealer.Kernel.Tests.Infra;
-using FsHealer.State;
+using FsHealer.Service.History.Live;
 
 namespace FsHealer.Kernel.Tests.Status;
 
@@ -78,7 +78,7 @@ public sealed class FreshnessKernelTests
         var metrics = File.ReadAllText(prom);
         Assert.Contains($"fshealer_check_overdue{{mount=\"{old.Mnt}\",fstype=\"ext4\"}} 1\n", metrics);
         Assert.Contains($"fshealer_check_overdue{{mount=\"{fresh.Mnt}\",fstype=\"ext4\"}} 1\n", metrics);
-        var lastGood = FsHealer.Core.Metrics.MetricsSink.FormatValue(now.AddDays(-2).AddMinutes(-5).ToUnixTimeMilliseconds() / 1000.0);
+        var lastGood = FsHealer.Service.Metrics.MetricsSink.FormatValue(now.AddDays(-2).AddMinutes(-5).ToUnixTimeMilliseconds() / 1000.0);
         Assert.Contains($"fshealer_last_good_check_timestamp_seconds{{mount=\"{old.Mnt}\",fstype=\"ext4\"}} {lastGood}\n", metrics);
 
         // status: degraded with the reason; the new one healthy

@@ -1,9 +1,10 @@
-using System.Text.Json;
 using FsHealer.Cli.Commands;
-using FsHealer.Core.Model;
+using System.Text.Json;
+using FsHealer.Mounts.Live;
+using FsHealer.Model;
 using FsHealer.Kernel.Tests.Ext4;
 using FsHealer.Kernel.Tests.Infra;
-using FsHealer.State;
+using FsHealer.Service.History.Live;
 
 namespace FsHealer.Kernel.Tests.Status;
 
@@ -92,7 +93,7 @@ public sealed class StatusKernelTests : IDisposable
     {
         Ext4Loop.SkipUnlessPossible();
         using var fs = new Ext4Loop();
-        var offline = new FsHealer.Core.Config.EffectivePolicy { Ext4 = FsHealer.Core.Config.Ext4Policy.OfflineRepair };
+        var offline = new FsHealer.Config.EffectivePolicy { Ext4 = FsHealer.Config.Ext4Policy.OfflineRepair };
         var attached = DateTimeOffset.UtcNow.AddMinutes(-3);
         using (var sink = new HistorySink(HistoryStore.Open(_state, out var err) ?? throw new InvalidOperationException(err)))
         {
@@ -103,7 +104,7 @@ public sealed class StatusKernelTests : IDisposable
             sink.Publish(new FsEvent { Class = EventClass.Decision, Severity = Severity.Info, Mount = fs.Mnt, FsType = "ext4", Message = $"{fs.Mnt}: policy: {offline.Describe("ext4")}", Structure = offline.ActionName("ext4"), Time = attached });
         }
         // a daemon is running on this state directory (it holds the lock; status only tests it)
-        using var daemon = FsHealer.Linux.State.DaemonLock.TryAcquire(_state, out _, out var lockError) ?? throw new InvalidOperationException(lockError);
+        using var daemon = FsHealer.Service.Live.DaemonLock.TryAcquire(_state, out _, out var lockError) ?? throw new InvalidOperationException(lockError);
         var (rc, j, root) = StatusWithRoot(fs.Mnt);
         Assert.True(root.GetProperty("daemon_running").GetBoolean());
         Assert.Equal(Environment.ProcessId, root.GetProperty("daemon_pid").GetInt32());

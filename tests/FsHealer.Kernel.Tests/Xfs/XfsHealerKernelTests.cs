@@ -1,7 +1,7 @@
-using FsHealer.Core.Xfs;
+using FsHealer.Xfs;
 using FsHealer.Kernel.Tests.Infra;
-using FsHealer.Linux.Interop;
-using FsHealer.Linux.Xfs;
+using FsHealer.Interop;
+using FsHealer.Xfs.Live;
 
 namespace FsHealer.Kernel.Tests.Xfs;
 

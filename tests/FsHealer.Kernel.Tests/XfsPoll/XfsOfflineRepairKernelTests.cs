@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
-using FsHealer.Core.Mounts;
-using FsHealer.Linux.Mounts;
-using FsHealer.Linux.XfsPoll;
+using FsHealer.Mounts;
+using FsHealer.Mounts.Live;
+using FsHealer.Xfs.Live;
 using FsHealer.Kernel.Tests.Infra;
 
 namespace FsHealer.Kernel.Tests.XfsPoll;
@@ -33,7 +33,7 @@ public class XfsOfflineRepairKernelTests
         var poller = new XfsHealthPoller(fs.Mount);
         poller.Poll();
         Sh.Run("ls", Path.Combine(fs.Mount, "bigdir"));
-        Assert.Contains(poller.Poll().Events, e => e.Domain == Core.Xfs.HealthDomain.Inode && e.Mask == 0x10);
+        Assert.Contains(poller.Poll().Events, e => e.Domain == FsHealer.Xfs.HealthDomain.Inode && e.Mask == 0x10);
 
         var report = XfsOfflineRepair.Repair(fs.Mount);
         foreach (var s in report.Steps) Log(s.ToString());
@@ -49,7 +49,7 @@ public class XfsOfflineRepairKernelTests
         Assert.Equal(before, Checksums(fs.Mount));
         Assert.Equal(0, Sh.Run("ls", Path.Combine(fs.Mount, "bigdir")).Code);
         // the fresh mount has no sick state
-        Assert.DoesNotContain(new XfsHealthPoller(fs.Mount).Poll().Events, e => e.Type == Core.Xfs.HealthEventType.Sick);
+        Assert.DoesNotContain(new XfsHealthPoller(fs.Mount).Poll().Events, e => e.Type == FsHealer.Xfs.HealthEventType.Sick);
         // and offline it is clean
         Assert.True(fs.Unmount());
         var n = Sh.Run("xfs_repair", "-n", fs.Loop!);

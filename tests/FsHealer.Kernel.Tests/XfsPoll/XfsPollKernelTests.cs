@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using FsHealer.Core.Kmsg;
-using FsHealer.Core.Xfs;
-using FsHealer.Linux.Interop;
-using FsHealer.Linux.XfsPoll;
+using FsHealer.Kmsg;
+using FsHealer.Xfs;
+using FsHealer.Interop;
+using FsHealer.Xfs.Live;
 using FsHealer.Kernel.Tests.Infra;
 
 namespace FsHealer.Kernel.Tests.XfsPoll;

@@ -1,6 +1,9 @@
 using FsHealer.Cli.Commands;
-using FsHealer.Core.Engine;
-using FsHealer.Linux.Btrfs;
+using FsHealer.Mounts.Live;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
+using FsHealer.Btrfs.Live;
 
 namespace FsHealer.Scenario.Tests.Btrfs;
 

@@ -1,8 +1,12 @@
-using FsHealer.Cli.Daemon;
-using FsHealer.Core.Devices;
-using FsHealer.Core.Model;
-using FsHealer.Core.Mounts;
-using FsHealer.Linux.Devices;
+using FsHealer.Btrfs.Live;
+using FsHealer.Devices.Live;
+using FsHealer.Ext4.Live;
+using FsHealer.Healing.Live;
+using FsHealer.Media.Live;
+using FsHealer.Xfs.Live;
+using FsHealer.Devices;
+using FsHealer.Model;
+using FsHealer.Mounts;
 
 namespace FsHealer.Scenario.Tests.Devices;
 

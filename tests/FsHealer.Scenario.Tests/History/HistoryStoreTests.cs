@@ -1,7 +1,8 @@
-using System.Diagnostics;
 using FsHealer.Cli.Commands;
-using FsHealer.Core.Model;
-using FsHealer.State;
+using System.Diagnostics;
+using FsHealer.Mounts.Live;
+using FsHealer.Model;
+using FsHealer.Service.History.Live;
 using Microsoft.Data.Sqlite;
 
 namespace FsHealer.Scenario.Tests.History;
@@ -141,8 +142,8 @@ public sealed class HistoryStoreTests : IDisposable
         ]);
         var rows = store.PolicyEvents("/a");
         Assert.Equal([4, 6], rows.Select(r => r.Id));
-        var applied = FsHealer.Core.Config.AppliedPolicySelector.Select(rows.Select(r => r.Event), FsHealer.Core.Config.EffectivePolicy.Defaults, "ext4");
-        Assert.Equal(FsHealer.Core.Config.PolicySource.Daemon, applied.Source);
+        var applied = FsHealer.Config.AppliedPolicySelector.Select(rows.Select(r => r.Event), FsHealer.Config.EffectivePolicy.Defaults, "ext4");
+        Assert.Equal(FsHealer.Config.PolicySource.Daemon, applied.Source);
         Assert.StartsWith("ext4: offline repair", applied.Text);
         Assert.Equal([5], store.PolicyEvents("/b").Select(r => r.Id));
         store.Append([E(EventClass.Detached, "/a", 20)]);
@@ -344,7 +345,7 @@ public sealed class HistoryStoreTests : IDisposable
             foreach (var m in new[] { "/m0", "/m1", "/m2", "/none" })
             {
                 var mine = events.Where(e => e.Mount == m).ToList();
-                DateTimeOffset? good = mine.Where(FsHealer.Core.Config.StatusComputer.IsGoodCheck).Select(e => (DateTimeOffset?)e.Time).Max();
+                DateTimeOffset? good = mine.Where(FsHealer.Config.StatusComputer.IsGoodCheck).Select(e => (DateTimeOffset?)e.Time).Max();
                 DateTimeOffset? first = mine.Where(e => e.Class == EventClass.Attached).Select(e => (DateTimeOffset?)e.Time).Min();
                 Assert.Equal((good, first), store.FreshnessFacts(m));
                 if (good is not null) withGood++;

@@ -1,4 +1,5 @@
 using FsHealer.Cli.Commands;
+using FsHealer.Mounts.Live;
 
 namespace FsHealer.Scenario.Tests.Media;
 

@@ -1,4 +1,4 @@
-using FsHealer.Core.Media;
+using FsHealer.Media;
 
 namespace FsHealer.Scenario.Tests.Media;
 

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using FsHealer.Core.Metrics;
-using FsHealer.Core.Model;
-using FsHealer.Linux.Metrics;
+using FsHealer.Service.Metrics;
+using FsHealer.Model;
+using FsHealer.Service.Metrics.Live;
 
 namespace FsHealer.Scenario.Tests.Metrics;
 

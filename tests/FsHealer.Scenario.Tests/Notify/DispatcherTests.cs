@@ -1,6 +1,7 @@
-using FsHealer.Core.Model;
-using FsHealer.Core.Notify;
-using FsHealer.Linux.Notify;
+using FsHealer.Model;
+using FsHealer.Service.Journal;
+using FsHealer.Service.Notify;
+using FsHealer.Service.Notify.Live;
 
 namespace FsHealer.Scenario.Tests.Notify;
 

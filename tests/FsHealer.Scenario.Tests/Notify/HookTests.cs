@@ -1,7 +1,8 @@
-using FsHealer.Core.Model;
-using FsHealer.Core.Notify;
-using FsHealer.Linux.Interop;
-using FsHealer.Linux.Notify;
+using FsHealer.Model;
+using FsHealer.Service.Journal;
+using FsHealer.Service.Notify;
+using FsHealer.Interop;
+using FsHealer.Service.Notify.Live;
 
 namespace FsHealer.Scenario.Tests.Notify;
 

@@ -1,7 +1,8 @@
 using System.Net.Sockets;
-using FsHealer.Core.Model;
-using FsHealer.Core.Notify;
-using FsHealer.Linux.Journal;
+using FsHealer.Model;
+using FsHealer.Service.Journal;
+using FsHealer.Service.Notify;
+using FsHealer.Service.Journal.Live;
 
 namespace FsHealer.Scenario.Tests.Notify;
 

@@ -1,4 +1,5 @@
 using FsHealer.Cli.Commands;
+using FsHealer.Mounts.Live;
 
 namespace FsHealer.Scenario.Tests.Notify;
 
@@ -35,7 +36,7 @@ public class NotifyCommandTests
         var text = o.ToString();
         TestContext.Current.TestOutputHelper?.WriteLine(text + e);
         // Running as root the hook is accepted; unprivileged the ownership check refuses it (and says so).
-        bool root = FsHealer.Linux.Interop.Libc.IsRoot;
+        bool root = FsHealer.Interop.Libc.IsRoot;
         Assert.Equal(1, rc);   // the unreachable webhook fails
         Assert.Contains($"{(root ? "ok    " : "FAILED")} hooks {hooks}", text);
         Assert.Contains("ok     email to root", text);

@@ -2,9 +2,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using FsHealer.Core.Model;
-using FsHealer.Core.Notify;
-using FsHealer.Linux.Notify;
+using FsHealer.Model;
+using FsHealer.Service.Journal;
+using FsHealer.Service.Notify;
+using FsHealer.Service.Notify.Live;
 
 namespace FsHealer.Scenario.Tests.Notify;
 

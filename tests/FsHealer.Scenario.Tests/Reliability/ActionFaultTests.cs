@@ -1,10 +1,13 @@
-using FsHealer.Core.Engine;
-using FsHealer.Core.Ext4;
-using FsHealer.Core.Model;
-using FsHealer.Core.Text;
-using FsHealer.Core.Xfs;
-using FsHealer.Linux.Ext4;
-using FsHealer.Linux.Systemd;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
+using FsHealer.Ext4;
+using FsHealer.Model;
+using FsHealer.Text;
+using FsHealer.Ext4.Live;
+using FsHealer.Fanotify.Live;
+using FsHealer.Healing.Live;
+using FsHealer.Service.Live;
 using FsHealer.Scenario.Tests.Xfs;
 
 namespace FsHealer.Scenario.Tests.Reliability;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using FsHealer.Linux.State;
+using FsHealer.Service.Live;
 
 namespace FsHealer.Scenario.Tests.Reliability;
 

@@ -1,7 +1,8 @@
 using System.Diagnostics;
-using FsHealer.Core.Engine;
-using FsHealer.Core.Model;
-using FsHealer.Core.Xfs;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
+using FsHealer.Model;
 using FsHealer.Scenario.Tests.Xfs;
 
 namespace FsHealer.Scenario.Tests.Reliability;

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
-using FsHealer.Linux.Systemd;
+using FsHealer.Service.Live;
 
 namespace FsHealer.Scenario.Tests.Systemd;
 

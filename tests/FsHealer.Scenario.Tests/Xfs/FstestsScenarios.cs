@@ -1,5 +1,6 @@
-using FsHealer.Core.Engine;
-using FsHealer.Core.Xfs;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
 
 namespace FsHealer.Scenario.Tests.Xfs;
 

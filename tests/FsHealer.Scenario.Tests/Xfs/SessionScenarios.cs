@@ -1,7 +1,8 @@
 using System.Diagnostics;
-using FsHealer.Core.Engine;
-using FsHealer.Core.Xfs;
-using FsHealer.Linux.Systemd;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
+using FsHealer.Service.Live;
 
 namespace FsHealer.Scenario.Tests.Xfs;
 

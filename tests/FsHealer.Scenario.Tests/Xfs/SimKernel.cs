@@ -1,6 +1,7 @@
-using FsHealer.Core.Engine;
-using FsHealer.Core.Xfs;
-using FsHealer.Linux.Interop;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
+using FsHealer.Interop;
 
 namespace FsHealer.Scenario.Tests.Xfs;
 

@@ -1,0 +1,248 @@
+using FsHealer.Btrfs;
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Xfs;
+
+namespace FsHealer.Btrfs.Live;
+
+public sealed record BtrfsHealerOptions
+{
+    /// <summary>How often device counters are read.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Where last-seen counters are kept; null = not persisted.</summary>
+    public string? StateFile { get; init; }
+    public BtrfsScrubOptions Scrub { get; init; } = new();
+    /// <summary>Scrub devices automatically when their counters rise.</summary>
+    public bool AutoScrub { get; init; } = true;
+    public TimeSpan ScrubProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>A finished scrub as seen by the healer.</summary>
+public sealed record BtrfsScrubReport(ScrubRequest Request, ScrubOutcome Outcome, IReadOnlyList<DamagedExtent> Damaged, IReadOnlyList<string> Notes);
+
+/// <summary>
+/// btrfs healing for one mount: polls device counters every <see cref="BtrfsHealerOptions.PollInterval"/>, feeds the
+/// <see cref="DevStatsMonitor"/>, persists the counters, scrubs a device whose read/corruption/generation counter rose
+/// (one scrub per device at a time), runs the scheduled full scrub, and reports corrected/uncorrectable counts and
+/// the files hurt. Stop() cancels running scrubs and closes every fd.
+/// </summary>
+public sealed class BtrfsHealer : IDisposable
+{
+    private readonly string _mountPoint;
+    private readonly BtrfsHealerOptions _opt;
+    private readonly IHealerConsole _console;
+    private readonly DevStatsMonitor _monitor;
+    private readonly ScrubPlanner _planner;
+    private readonly object _lock = new();
+    private readonly object _saveLock = new();
+    private readonly List<BtrfsScrubRunner> _runners = [];
+    private readonly List<BtrfsScrubReport> _reports = [];
+    private readonly List<DevStatsEvent> _events = [];
+    private readonly CancellationTokenSource _stop = new();
+    private Thread? _thread;
+    private string? _fsid;
+    private string? _lastPollError;
+
+    public BtrfsHealer(string mountPoint, BtrfsHealerOptions options, IHealerConsole console)
+    {
+        _mountPoint = mountPoint; _opt = options; _console = console;
+        DevStatsState? saved = null;
+        if (options.StateFile is { } sf)
+        {
+            saved = BtrfsStateFile.Load(sf, out var err);
+            if (err is not null) console.Err($"btrfs state: {err}; starting with a fresh baseline");
+        }
+        _monitor = new DevStatsMonitor(saved);
+        _planner = new ScrubPlanner(options.Scrub);
+    }
+
+    public IReadOnlyList<BtrfsScrubReport> Reports { get { lock (_lock) return [.. _reports]; } }
+    public IReadOnlyList<DevStatsEvent> Events { get { lock (_lock) return [.. _events]; } }
+    public event Action<BtrfsScrubReport>? ScrubFinished;
+    /// <summary>Every counter event (rise, reset, baseline, replaced, removed) as it is observed.</summary>
+    public event Action<DevStatsEvent>? CounterEvent;
+    public DevStatsState State { get { lock (_lock) return DevStatsState.FromJson(_monitor.Snapshot(clearDirty: false), out _)!; } }
+
+    /// <summary>Attach (first poll against the saved state) and start the poller thread. False if the mount cannot be opened.</summary>
+    public bool Start()
+    {
+        using (var m = BtrfsMount.Open(_mountPoint, out var err))
+        {
+            if (m is null) { _console.Err($"btrfs: {err}"); return false; }
+            _fsid = m.Fsid;
+            _console.Out($"btrfs: watching {_mountPoint} (fsid {_fsid}), counters every {_opt.PollInterval.TotalSeconds:0.###}s");
+        }
+        PollOnce();
+        _thread = new Thread(Loop) { IsBackground = true, Name = "btrfs-devstats" };
+        _thread.Start();
+        return true;
+    }
+
+    private void Loop()
+    {
+        while (!_stop.Token.WaitHandle.WaitOne(_opt.PollInterval))
+        {
+            try { PollOnce(); }
+            catch (Exception ex) { _console.Err($"btrfs: {_mountPoint}: poll failed: {ex.Message}"); }
+        }
+    }
+
+    /// <summary>One poll: read counters, report events, start scrubs, persist. Public for tests and one-shot use.</summary>
+    public void PollOnce()
+    {
+        using var m = BtrfsMount.Open(_mountPoint, out var err);
+        if (m is not null && _fsid is not null && !string.Equals(m.Fsid, _fsid, StringComparison.OrdinalIgnoreCase))
+            err = $"{_mountPoint}: now holds another btrfs (fsid {m.Fsid}, was {_fsid})";
+        if (m is null || err is not null)
+        {
+            if (err != _lastPollError) _console.Err($"btrfs: {err}");
+            _lastPollError = err;
+            CancelScrubs($"{_mountPoint} is no longer mounted");
+            return;
+        }
+        _lastPollError = null;
+        var errors = new List<string>();
+        var samples = m.Sample(errors);
+        foreach (var e in errors) _console.Err($"btrfs: {e}");
+        if (samples.Count == 0) return;
+        IReadOnlyList<DevStatsEvent> evs;
+        lock (_lock)
+        {
+            evs = _monitor.Observe(m.Fsid, samples);
+            _events.AddRange(evs);
+            foreach (var ev in evs) CounterEvent?.Invoke(ev);
+        }
+        foreach (var e in evs)
+        {
+            if (e.Kind == DevStatsEventKind.Baseline && e.Counter is null) continue;
+            if (e.Kind == DevStatsEventKind.Rise && _planner.IsRunning(e.Fsid, e.Devid))
+            {
+                // The running scrub of this device is what finds (and counts) these errors: no second scrub.
+                _console.Out(e.Describe() + " (during scrub)");
+                continue;
+            }
+            if (e.Kind == DevStatsEventKind.Rise) _console.Err(e.Describe()); else _console.Out(e.Describe());
+            if (!_opt.AutoScrub || _stop.IsCancellationRequested) continue;
+            var req = _planner.OnEvent(e, out var note);
+            if (note is not null) _console.Out($"btrfs: {note}");
+            if (req is not null) StartScrub(req);
+        }
+        if (_opt.Scrub.FullScrubInterval is not null && !_stop.IsCancellationRequested)
+        {
+            DateTimeOffset? last;
+            lock (_lock) last = _monitor.State.Find(m.Fsid)?.LastFullScrub;
+            if (_planner.FullScrubDue(last, DateTimeOffset.UtcNow, out var why))
+            {
+                _console.Out($"btrfs: {_mountPoint}: scheduled full scrub ({why})");
+                lock (_lock) _monitor.RecordFullScrub(m.Fsid, DateTimeOffset.UtcNow);
+                foreach (var s in samples)
+                {
+                    var req = new ScrubRequest(m.Fsid, s.Devid, s.Path, ScrubReason.Scheduled, _opt.Scrub.ReadOnly, _opt.Scrub.LimitBytesPerSecond, why);
+                    if (_planner.TryBegin(req, out var note)) StartScrub(req);
+                    else if (note is not null) _console.Out($"btrfs: {note}");
+                }
+            }
+        }
+        SaveState();
+    }
+
+    private void SaveState()
+    {
+        if (_opt.StateFile is not { } sf) return;
+        lock (_saveLock)
+        {
+            string json;
+            lock (_lock)
+            {
+                if (!_monitor.Dirty) return;
+                json = _monitor.Snapshot();
+            }
+            var err = BtrfsStateFile.Save(sf, json);
+            if (err is not null)
+            {
+                _console.Err($"btrfs state: {err}");
+                lock (_lock) _monitor.MarkDirty();
+            }
+        }
+    }
+
+    private void StartScrub(ScrubRequest req)
+    {
+        _console.Out($"btrfs: scrubbing {req.Path} (devid {req.Devid}) of {_mountPoint}: {req.Why}{(req.ReadOnly ? " [read-only]" : "")}");
+        BtrfsScrubRunner? runner = null;
+        runner = new BtrfsScrubRunner(_mountPoint, req, _opt.ScrubProgressInterval, log: _console.Out);
+        lock (_lock) _runners.Add(runner);
+        var r = runner;
+        if (!runner.Start()) { Finish(r); return; }
+        var t = new Thread(() => { r.Wait(Timeout.InfiniteTimeSpan); Finish(r); }) { IsBackground = true, Name = $"btrfs-scrub-wait-{req.Devid}" };
+        t.Start();
+    }
+
+    private void Finish(BtrfsScrubRunner r)
+    {
+        var outcome = r.Outcome ?? ScrubOutcome.Classify(r.Request.Devid, BtrfsAbi.ECANCELED, null, r.Request.Path);
+        var report = new BtrfsScrubReport(r.Request, outcome, r.Damaged, [.. r.Notes]);
+        foreach (var line in BtrfsFormat.ResultLines(outcome))
+            if (outcome.Success && outcome.Uncorrectable == 0) _console.Out("btrfs: " + line.TrimStart()); else _console.Err("btrfs: " + line.TrimStart());
+        foreach (var d in r.Damaged) _console.Err($"btrfs: {_mountPoint}: uncorrectable damage: {d.Describe()}");
+        foreach (var n in r.Notes) _console.Out($"btrfs: note: {n}");
+        // Counters move during a scrub (it counts what it finds): take them in while the device is still marked
+        // as being scrubbed, so they are attributed to this scrub and do not trigger another one.
+        try { if (!_stop.IsCancellationRequested) PollAfterScrub(); } catch (Exception ex) { _console.Err($"btrfs: {ex.Message}"); }
+        lock (_lock) { _reports.Add(report); _runners.Remove(r); }
+        r.Dispose();
+        ScrubFinished?.Invoke(report);
+        var next = _planner.Complete(r.Request.Fsid, r.Request.Devid);
+        if (next is not null && !_stop.IsCancellationRequested) StartScrub(next);
+        else if (next is not null) _planner.Complete(next.Fsid, next.Devid);
+    }
+
+    private void PollAfterScrub()
+    {
+        using var m = BtrfsMount.Open(_mountPoint, out _);
+        if (m is null) return;
+        var samples = m.Sample([]);
+        if (samples.Count == 0) return;
+        IReadOnlyList<DevStatsEvent> evs;
+        lock (_lock) { evs = _monitor.Observe(m.Fsid, samples); _events.AddRange(evs); }
+        foreach (var ev in evs) CounterEvent?.Invoke(ev);
+        foreach (var e in evs) if (e.Kind != DevStatsEventKind.Baseline) _console.Out(e.Describe() + " (during scrub)");
+        SaveState();
+    }
+
+    /// <summary>Cancel every running scrub of this healer (unmount). Returns the number cancelled.</summary>
+    public int CancelScrubs(string why)
+    {
+        BtrfsScrubRunner[] running;
+        lock (_lock) running = [.. _runners.Where(r => !r.IsDone)];
+        foreach (var r in running)
+        {
+            _console.Out($"btrfs: cancelling scrub of {r.Request.Path} (devid {r.Request.Devid}): {why}");
+            if (!r.Cancel(TimeSpan.FromSeconds(30))) _console.Err($"btrfs: scrub of devid {r.Request.Devid} did not stop in time");
+        }
+        return running.Length;
+    }
+
+    /// <summary>Stop polling, cancel running scrubs (no hang), persist state.</summary>
+    public void Stop(TimeSpan? timeout = null)
+    {
+        if (_stop.IsCancellationRequested) return;
+        _stop.Cancel();
+        _thread?.Join(timeout ?? TimeSpan.FromSeconds(30));
+        BtrfsScrubRunner[] running;
+        lock (_lock) running = [.. _runners];
+        foreach (var r in running)
+            if (!r.Cancel(timeout ?? TimeSpan.FromSeconds(30)))
+                _console.Err($"btrfs: scrub of devid {r.Request.Devid} did not stop in time");
+        // Wait for the waiter threads to file their reports.
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (DateTime.UtcNow < deadline) { lock (_lock) if (_runners.Count == 0) break; Thread.Sleep(20); }
+        SaveState();
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,186 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace FsHealer.Config;
+
+/// <summary>The on-disk JSON shape of /etc/fshealer/fshealer.json (snake_case keys). Every field is optional; missing
+/// fields take the safe defaults of <see cref="EffectivePolicy.Defaults"/>. Unknown top-level sections are kept in
+/// <see cref="Extra"/> and written back unchanged; unknown keys inside the known sections are errors (typos).</summary>
+public sealed class ConfigDocument
+{
+    public string? StateDir { get; set; }
+    public long? PollIntervalSeconds { get; set; }
+    public long? FullCheckIntervalSeconds { get; set; }
+    /// <summary>Check freshness: a filesystem whose last successful check/repair is older than this many seconds is
+    /// degraded (status) and the daemon warns once (<see cref="FsHealer.Model.EventClass.CheckOverdue"/>); 0 = off.</summary>
+    public long? MaxCheckAgeSeconds { get; set; }
+    public XfsSection? Xfs { get; set; }
+    public Ext4Section? Ext4 { get; set; }
+    public BtrfsSection? Btrfs { get; set; }
+    public List<RuleSection>? Rules { get; set; }
+    /// <summary>Owned by the notifier; kept opaque here.</summary>
+    public JsonElement? Notify { get; set; }
+    /// <summary>Owned by the metrics exporter; kept opaque here.</summary>
+    public JsonElement? Metrics { get; set; }
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed class XfsSection
+{
+    /// <summary>autofsck | repair | report | off</summary>
+    public string? Policy { get; set; }
+}
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed class Ext4Section
+{
+    /// <summary>report | schedule | offline-repair</summary>
+    public string? Policy { get; set; }
+}
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed class BtrfsSection
+{
+    public bool? AutoScrub { get; set; }
+    /// <summary>Bytes per second per device; 0 = unlimited.</summary>
+    public long? ScrubSpeedLimit { get; set; }
+    public bool? ReadOnlyScrub { get; set; }
+    /// <summary>Seconds between scheduled full scrubs; 0 = none.</summary>
+    public long? FullScrubIntervalSeconds { get; set; }
+}
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed class MatchSection
+{
+    public string? MountPoint { get; set; }
+    public string? Uuid { get; set; }
+    public string? Label { get; set; }
+    public string? FsType { get; set; }
+}
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed class RuleSection
+{
+    public string? Name { get; set; }
+    public MatchSection? Match { get; set; }
+    public long? PollIntervalSeconds { get; set; }
+    public long? FullCheckIntervalSeconds { get; set; }
+    public long? MaxCheckAgeSeconds { get; set; }
+    public XfsSection? Xfs { get; set; }
+    public Ext4Section? Ext4 { get; set; }
+    public BtrfsSection? Btrfs { get; set; }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    ReadCommentHandling = JsonCommentHandling.Skip,
+    AllowTrailingCommas = true,
+    WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ConfigDocument))]
+public partial class ConfigJsonContext : JsonSerializerContext;
+
+public enum XfsPolicy { Autofsck, Repair, Report, Off }
+public enum Ext4Policy { Report, Schedule, OfflineRepair }
+
+/// <summary>What fshealer does on one filesystem: the global sections overlaid by the first matching rule.</summary>
+public sealed record EffectivePolicy
+{
+    public string Rule { get; init; } = "(defaults)";
+    public XfsPolicy Xfs { get; init; } = XfsPolicy.Autofsck;
+    public Ext4Policy Ext4 { get; init; } = Ext4Policy.Report;
+    public bool BtrfsAutoScrub { get; init; } = true;
+    public long BtrfsScrubSpeedLimit { get; init; }
+    public bool BtrfsReadOnlyScrub { get; init; }
+    public TimeSpan? BtrfsFullScrubInterval { get; init; }
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan? FullCheckInterval { get; init; }
+    /// <summary>Check freshness limit (max_check_age_seconds); null = off.</summary>
+    public TimeSpan? MaxCheckAge { get; init; }
+
+    public static readonly EffectivePolicy Defaults = new();
+
+    public static string Name(XfsPolicy p) => p switch
+    {
+        XfsPolicy.Autofsck => "autofsck", XfsPolicy.Repair => "repair", XfsPolicy.Report => "report", _ => "off",
+    };
+    public static string Name(Ext4Policy p) => p switch
+    {
+        Ext4Policy.Report => "report", Ext4Policy.Schedule => "schedule", _ => "offline-repair",
+    };
+
+    /// <summary>Machine-readable name of what the policy does on a filesystem of type <paramref name="fsType"/>
+    /// (the configuration's policy names: "autofsck", "offline-repair", ...; btrfs: "scrub", "read-only-scrub", "report").</summary>
+    public string ActionName(string fsType) => fsType switch
+    {
+        "xfs" => Name(Xfs),
+        "ext4" => Name(Ext4),
+        "btrfs" => BtrfsAutoScrub ? (BtrfsReadOnlyScrub ? "read-only-scrub" : "scrub") : "report",
+        _ => "unsupported",
+    };
+
+    /// <summary>One line: what the policy would do on a filesystem of type <paramref name="fsType"/>.</summary>
+    public string Describe(string fsType) => fsType switch
+    {
+        "xfs" => Xfs switch
+        {
+            XfsPolicy.Autofsck => "xfs: follow the autofsck property (repair/check/report)",
+            XfsPolicy.Repair => "xfs: online repair of sick metadata",
+            XfsPolicy.Report => "xfs: report only",
+            _ => "xfs: not monitored",
+        },
+        "ext4" => Ext4 switch
+        {
+            Ext4Policy.Report => "ext4: report errors only",
+            Ext4Policy.Schedule => "ext4: schedule e2fsck at next boot",
+            _ => "ext4: offline repair (unmount, e2fsck, remount)",
+        },
+        "btrfs" => (BtrfsAutoScrub ? $"btrfs: {(BtrfsReadOnlyScrub ? "read-only " : "")}scrub when error counters rise" : "btrfs: report counter rises only")
+            + (BtrfsScrubSpeedLimit > 0 ? $", limit {BtrfsScrubSpeedLimit} B/s" : "")
+            + (BtrfsFullScrubInterval is { } iv ? $", full scrub every {iv.TotalHours:0.#}h" : ""),
+        _ => "unsupported filesystem type",
+    } + (MaxCheckAge is { } ma ? $", a successful check at least every {Freshness.FormatAge(ma)}" : "") + $" (rule {Rule})";
+}
+
+/// <summary>The identity of a filesystem that rules match against.</summary>
+public sealed record FsIdentity(string MountPoint, string FsType, string? Uuid = null, string? Label = null);
+
+/// <summary>One rule after validation.</summary>
+public sealed record ConfigRule(string Name, string? MountPoint, string? Uuid, string? Label, string? FsType, RuleSection Section)
+{
+    public bool Matches(FsIdentity fs) =>
+        (MountPoint is null || Glob.IsMatch(MountPoint, fs.MountPoint)) &&
+        (FsType is null || Glob.IsMatch(FsType, fs.FsType)) &&
+        (Uuid is null || (fs.Uuid is not null && Glob.IsMatch(Uuid.ToLowerInvariant(), fs.Uuid.ToLowerInvariant()))) &&
+        (Label is null || (fs.Label is not null && Glob.IsMatch(Label, fs.Label)));
+}
+
+/// <summary>A validated configuration.</summary>
+public sealed class FsHealerConfig
+{
+    public const string DefaultPath = "/etc/fshealer/fshealer.json";
+    public const string DefaultStateDir = "/var/lib/fshealer";
+
+    public string? SourcePath { get; init; }
+    public string StateDir { get; init; } = DefaultStateDir;
+    public EffectivePolicy Global { get; init; } = EffectivePolicy.Defaults;
+    public IReadOnlyList<ConfigRule> Rules { get; init; } = [];
+    public ConfigDocument Document { get; init; } = new();
+
+    public static FsHealerConfig Default { get; } = new();
+
+    /// <summary>First matching rule wins; no match → the global policy.</summary>
+    public EffectivePolicy PolicyFor(FsIdentity fs)
+    {
+        foreach (var r in Rules)
+            if (r.Matches(fs)) return ConfigLoader.Overlay(Global, r.Section, r.Name);
+        return Global;
+    }
+
+    /// <summary>The rule that matches, or null (global policy).</summary>
+    public ConfigRule? RuleFor(FsIdentity fs) => Rules.FirstOrDefault(r => r.Matches(fs));
+
+    /// <summary>The document as JSON (unknown sections included).</summary>
+    public string ToJson() => JsonSerializer.Serialize(Document, ConfigJsonContext.Default.ConfigDocument);
+}

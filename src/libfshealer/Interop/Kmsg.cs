@@ -1,0 +1,80 @@
+using System.Runtime.InteropServices;
+using FsHealer.Kmsg;
+using FsHealer.Text;
+
+namespace FsHealer.Interop;
+
+/// <summary>The result of one <see cref="KmsgReader.Read"/>: a record, "records were lost", nothing yet, or an error.</summary>
+public readonly record struct KmsgReadResult(KmsgRecord? Record, bool Overrun, ulong Missed, int Errno, string? Diagnostic)
+{
+    public bool WouldBlock => Record is null && !Overrun && Errno == 11;
+}
+
+/// <summary>
+/// Non-blocking /dev/kmsg reader. Seeks to the end when opened so old messages are not replayed. One read(2)
+/// returns exactly one record; EPIPE means records were overwritten before we read them (reported as an overrun,
+/// then reading continues); EAGAIN means nothing new.
+/// </summary>
+public sealed unsafe partial class KmsgReader : IDisposable
+{
+    public const string DevicePath = "/dev/kmsg";
+    private const int SEEK_END = 2, EPIPE = 32, EAGAIN = 11, EINVAL = 22;
+    private const int BufferSize = 16384; // the kernel's record limit is below 8 KiB (CONSOLE_EXT_LOG_MAX)
+    private readonly SafeFd _fd;
+    private readonly byte[] _buffer = new byte[BufferSize];
+    private readonly KmsgSequenceTracker _seq = new();
+
+    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    private static partial long lseek(int fd, long offset, int whence);
+
+    private KmsgReader(SafeFd fd) => _fd = fd;
+
+    /// <summary>Open /dev/kmsg (O_RDONLY|O_NONBLOCK) positioned at the end. Null with a diagnostic on failure.</summary>
+    public static KmsgReader? Open(out string? diagnostic, string path = DevicePath)
+    {
+        var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_NONBLOCK, out int errno);
+        if (fd.IsInvalid) { diagnostic = $"open {path}: {Errno.Name(errno)} ({Errno.Message(errno)})"; return null; }
+        if (lseek(fd.Fd, 0, SEEK_END) < 0)
+        {
+            int e = Libc.LastErrno;
+            fd.Dispose();
+            diagnostic = $"lseek(SEEK_END) on {path}: {Errno.Name(e)} ({Errno.Message(e)})";
+            return null;
+        }
+        diagnostic = null;
+        return new KmsgReader(fd);
+    }
+
+    /// <summary>Read one record (non-blocking).</summary>
+    public KmsgReadResult Read()
+    {
+        int n = Libc.Read(_fd, _buffer);
+        if (n < 0)
+        {
+            int e = -n;
+            if (e == EPIPE) return new KmsgReadResult(null, true, 0, e, "kernel log records were overwritten before they were read (EPIPE)");
+            if (e == EAGAIN) return new KmsgReadResult(null, false, 0, e, null);
+            return new KmsgReadResult(null, false, 0, e, $"read {DevicePath}: {Errno.Name(e)} ({Errno.Message(e)})" + (e == EINVAL ? " (record larger than the buffer)" : ""));
+        }
+        if (n == 0) return new KmsgReadResult(null, false, 0, EAGAIN, null);
+        if (!KmsgParser.TryParse(_buffer.AsSpan(0, n), out var rec, out var err))
+            return new KmsgReadResult(null, false, 0, 0, $"{DevicePath}: malformed record: {err}");
+        ulong missed = _seq.Observe(rec!.Sequence);
+        return new KmsgReadResult(rec, missed != 0, missed, 0, missed != 0 ? $"{missed} kernel log records were missed (sequence gap)" : null);
+    }
+
+    /// <summary>Read everything available now.</summary>
+    public List<KmsgReadResult> ReadAvailable(int max = 10000)
+    {
+        var list = new List<KmsgReadResult>();
+        for (int i = 0; i < max; i++)
+        {
+            var r = Read();
+            if (r.Record is null && !r.Overrun) { if (r.Diagnostic is not null) list.Add(r); break; }
+            list.Add(r);
+        }
+        return list;
+    }
+
+    public void Dispose() => _fd.Dispose();
+}

@@ -1,0 +1,142 @@
+using FsHealer.Model;
+
+namespace FsHealer.Service.History.Live;
+
+/// <summary>
+/// Records every event in the history store. <see cref="Publish"/> never blocks and never throws: events go into a
+/// bounded in-memory queue; a background thread writes them in batches (one transaction per batch). When the queue
+/// is full the event is counted as dropped, and once the writer catches up it records a single
+/// "history: N events not recorded" row.
+/// </summary>
+public sealed class HistorySink : IFlushableSink, IDisposable
+{
+    public const int DefaultCapacity = 10_000;
+    public const int MaxBatch = 512;
+
+    private readonly HistoryStore _store;
+    private readonly Action<string>? _diagnostic;
+    private readonly Queue<FsEvent> _queue;
+    private readonly int _capacity;
+    private readonly object _lock = new();
+    private readonly Thread _writer;
+    private long _dropped;          // not yet reported
+    private long _droppedTotal;
+    private long _written;
+    private long _pending;          // queued or being written
+    private bool _stopping;
+    private bool _writeFailedReported;
+
+    public HistorySink(HistoryStore store, Action<string>? diagnostic = null, int capacity = DefaultCapacity)
+    {
+        _store = store;
+        _diagnostic = diagnostic;
+        _capacity = Math.Max(1, capacity);
+        _queue = new Queue<FsEvent>(Math.Min(_capacity, 1024));
+        _writer = new Thread(WriterLoop) { IsBackground = true, Name = "fshealer-history" };
+        _writer.Start();
+    }
+
+    /// <summary>Opens the store under <paramref name="stateDir"/> and starts a sink; null (and why) on failure.</summary>
+    public static HistorySink? Open(string stateDir, Action<string>? diagnostic, out string? error)
+    {
+        var store = HistoryStore.Open(stateDir, out error);
+        return store is null ? null : new HistorySink(store, diagnostic);
+    }
+
+    public long Dropped => Interlocked.Read(ref _droppedTotal);
+    public long Written => Interlocked.Read(ref _written);
+
+    public void Publish(FsEvent e)
+    {
+        lock (_lock)
+        {
+            if (_stopping || _queue.Count >= _capacity)
+            {
+                _dropped++;
+                _droppedTotal++;
+                return;
+            }
+            _queue.Enqueue(e);
+            Interlocked.Increment(ref _pending);
+            if (_queue.Count == 1) Monitor.Pulse(_lock);
+        }
+    }
+
+    private void WriterLoop()
+    {
+        var batch = new List<FsEvent>(MaxBatch);
+        while (true)
+        {
+            long dropped;
+            bool stop;
+            lock (_lock)
+            {
+                while (_queue.Count == 0 && !_stopping && _dropped == 0) Monitor.Wait(_lock);
+                while (batch.Count < MaxBatch && _queue.TryDequeue(out var e)) batch.Add(e);
+                // Report drops once the queue has room again, as one row.
+                dropped = _queue.Count == 0 ? _dropped : 0;
+                if (dropped > 0) _dropped = 0;
+                stop = _stopping && _queue.Count == 0;
+            }
+            int batchEvents = batch.Count;
+            if (dropped > 0)
+                batch.Add(new FsEvent
+                {
+                    Class = EventClass.EventsLost, Severity = Severity.Warning, Mount = "", FsType = "",
+                    Message = $"history: {dropped} events not recorded (queue full)", Count = dropped,
+                });
+            if (batch.Count > 0)
+            {
+                try
+                {
+                    _store.Append(batch);
+                    Interlocked.Add(ref _written, batch.Count);
+                }
+                catch (Exception ex)
+                {
+                    lock (_lock) { _dropped += batchEvents + dropped; _droppedTotal += batchEvents; }
+                    if (!_writeFailedReported)
+                    {
+                        _writeFailedReported = true;
+                        _diagnostic?.Invoke($"history: writing {_store.Path} failed: {ex.Message}");
+                    }
+                    Interlocked.Add(ref _pending, -batchEvents);
+                    batch.Clear();
+                    if (stop) return;
+                    Thread.Sleep(1000);
+                    continue;
+                }
+                Interlocked.Add(ref _pending, -batchEvents);
+                batch.Clear();
+            }
+            if (stop) return;
+        }
+    }
+
+    /// <summary>Waits until everything queued so far is written (or <paramref name="timeout"/>).</summary>
+    public bool Flush(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Interlocked.Read(ref _pending) == 0) lock (_lock) if (_dropped == 0) return true;
+            Thread.Sleep(5);
+        }
+        return false;
+    }
+
+    /// <summary>Stops accepting events, writes what is queued (bounded wait) and closes the store.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_stopping) return;
+            _stopping = true;
+            Monitor.PulseAll(_lock);
+        }
+        if (!_writer.Join(TimeSpan.FromSeconds(10)))
+            _diagnostic?.Invoke("history: writer did not finish within 10 s; some events may not be recorded");
+        else
+            _store.Dispose();
+    }
+}

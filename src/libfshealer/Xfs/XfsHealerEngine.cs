@@ -1,0 +1,320 @@
+using FsHealer.Healing;
+using FsHealer.Service;
+using FsHealer.Text;
+using FsHealer.Xfs;
+
+namespace FsHealer.Xfs;
+
+public sealed record XfsEngineSettings
+{
+    /// <summary>The mount point as given on the command line: the prefix of every log line.</summary>
+    public required string Mountpoint { get; init; }
+    public bool Log { get; init; } = true;
+    public bool Everything { get; init; }
+    public bool WantRepair { get; init; }
+    public int Workers { get; init; } = 1;
+    /// <summary>1 MiB of 64-byte events, as xfs_healer.</summary>
+    public int QueueCapacity { get; init; } = 16384;
+    /// <summary>Two pages, as xfs_healer's stdio buffer.</summary>
+    public int ReadBufferSize { get; init; } = 8192;
+    public TimeSpan FullCheckInterval { get; init; } = TimeSpan.FromMinutes(5);
+    public string ScrubUnitTemplate { get; init; } = "xfs_scrub@.service";
+}
+
+/// <summary>Counters the engine exposes (status, metrics, tests). Updated with Interlocked.</summary>
+public sealed class XfsEngineStats
+{
+    public long RecordsRead, EventsHandled, KernelLostEvents, UnknownEvents, RepairsAttempted, RepairsSucceeded,
+        RepairsFailed, RepairsProbablyOk, RepairsUnnecessary, RepairsSkippedShutdown, ReopenFailures,
+        FullChecksStarted, FullChecksSuppressed, FullCheckStartFailures, ReaderBlocked, MaxQueueDepth, TrailingBytes;
+    public volatile bool ShutdownSeen;
+    public volatile bool UnmountSeen;
+}
+
+/// <summary>
+/// The xfs_healer event pipeline, independent of where the records come from: one reader (the calling thread)
+/// reads whole 64-byte records through a buffer, hands them to a bounded queue (the reader blocks when it is full;
+/// nothing is dropped in user space) and stops after UNMOUNT; N workers log, repair SICK metadata through the
+/// exact bit → scrub-type tables, and escalate to a rate-limited full check. Run returns when the queue drained.
+/// </summary>
+public sealed class XfsHealerEngine
+{
+    private readonly XfsEngineSettings _s;
+    private readonly IXfsTarget? _target;
+    private readonly IUnitManager _units;
+    private readonly IHealerConsole _con;
+    private readonly FullCheckGate _gate;
+    private readonly HashSet<(uint, uint)> _unknownReported = [];
+    private int _shutdownNoticePrinted, _suppressNoticePrinted;
+
+    public XfsEngineStats Stats { get; } = new();
+
+    /// <summary>Optional observer for every handled event (history, metrics, notifications).</summary>
+    public Action<HealthMonitorEvent>? OnEvent { get; init; }
+
+    /// <summary>Optional sink for the common event model (events, repair outcomes, full checks).</summary>
+    public Model.IEventSink? Sink { get; init; }
+    /// <summary>Device (source) for events published to <see cref="Sink"/>.</summary>
+    public string? Device { get; init; }
+
+    public XfsHealerEngine(XfsEngineSettings settings, IXfsTarget? target, IUnitManager units, IHealerConsole console, TimeProvider? time = null)
+    {
+        _s = settings;
+        _target = target;
+        _units = units;
+        _con = console;
+        _gate = new FullCheckGate(settings.FullCheckInterval, time ?? TimeProvider.System);
+        if (settings.WantRepair && target is null)
+            throw new ArgumentException("repair mode needs a filesystem target", nameof(target));
+    }
+
+    /// <summary>Run until end of stream or UNMOUNT; drains the queue. Returns 0 on success, 1 on a read error.</summary>
+    public int Run(IRecordSource source)
+    {
+        // One preallocated ring: memory stays at QueueCapacity records however long the stream is.
+        var queue = new BoundedQueue<HealthMonitorEvent>(_s.QueueCapacity);
+        var workers = new Thread[Math.Max(1, _s.Workers)];
+        for (int i = 0; i < workers.Length; i++)
+        {
+            workers[i] = new Thread(() => WorkerLoop(queue)) { IsBackground = true, Name = $"xfs-healer-worker-{i}" };
+            workers[i].Start();
+        }
+
+        int rc = 0;
+        try
+        {
+            rc = ReadLoop(source, queue);
+        }
+        finally
+        {
+            queue.Complete();
+            foreach (var w in workers) w.Join();
+        }
+        return rc;
+    }
+
+    private int ReadLoop(IRecordSource source, BoundedQueue<HealthMonitorEvent> queue)
+    {
+        const int R = HealthMonitorEvent.Size;
+        var buf = new byte[Math.Max(R, _s.ReadBufferSize / R * R)];
+        int have = 0;
+        while (true)
+        {
+            int n = source.Read(buf.AsSpan(have));
+            if (n < 0)
+            {
+                _con.Err($"{_s.Mountpoint}: error reading event file: {Errno.Message(-n)}");
+                return 1;
+            }
+            if (n == 0)
+            {
+                if (have != 0)
+                {
+                    Interlocked.Add(ref Stats.TrailingBytes, have);
+                    _con.Err($"{_s.Mountpoint}: {have} bytes of a truncated event record at end of stream ignored");
+                }
+                return 0;
+            }
+            have += n;
+            int off = 0;
+            while (have - off >= R)
+            {
+                var e = HealthMonitorEvent.Decode(buf.AsSpan(off, R));
+                off += R;
+                Interlocked.Increment(ref Stats.RecordsRead);
+                if (!queue.TryAdd(e))
+                {
+                    Interlocked.Increment(ref Stats.ReaderBlocked);
+                    queue.Add(e);
+                }
+                var depth = queue.Count;
+                if (depth > Volatile.Read(ref Stats.MaxQueueDepth)) Volatile.Write(ref Stats.MaxQueueDepth, depth);
+                if (e.Domain == HealthDomain.Mount && e.Type == HealthEventType.Unmount)
+                {
+                    // The kernel put UNMOUNT at the head of its queue; stop reading, let the workers drain ours.
+                    Stats.UnmountSeen = true;
+                    return 0;
+                }
+            }
+            // keep a partial record (a read need not end on a record boundary)
+            if (off < have) Buffer.BlockCopy(buf, off, buf, 0, have - off);
+            have -= off;
+        }
+    }
+
+    private void WorkerLoop(BoundedQueue<HealthMonitorEvent> queue)
+    {
+        // one event at a time per worker: with several workers each takes the next event (xfs_healer's workqueue)
+        var batch = new HealthMonitorEvent[1];
+        while (queue.Take(batch) == 1)
+        {
+            var e = batch[0];
+            try
+            {
+                Handle(e);
+            }
+            catch (Exception ex)
+            {
+                // A bug in handling one event must not stop the daemon or lose the rest of the queue.
+                _con.Err($"{_s.Mountpoint}: internal error handling {XfsEventFormatter.Describe(e)}: {ex.GetType().Name}: {ex.Message}");
+            }
+            Interlocked.Increment(ref Stats.EventsHandled);
+        }
+    }
+
+    /// <summary>Per-event decision, in xfs_healer's order: path lookup, log, LOST → full check, SICK → repair.</summary>
+    public void Handle(in HealthMonitorEvent e)
+    {
+        bool notActionable = RepairPlanner.IsNotActionable(e.Type);
+        bool loggable = _s.Log || notActionable;
+        bool willRepair = !notActionable && _s.WantRepair && e.Type == HealthEventType.Sick;
+
+        if (!e.IsKnownDomain || (e.Domain == HealthDomain.Mount && !XfsHealthTables.IsValidCombination(e.Domain, e.Type)))
+            ReportUnknown(e);
+        else if (e.IsKnownDomain && !XfsHealthTables.IsValidCombination(e.Domain, e.Type))
+            ReportUnknown(e); // still formatted below ("unknown value"), like xfs_healer
+
+        string? path = null;
+        if ((loggable || willRepair) && _target is { HasParentPointers: true })
+            path = LookupPathFor(e);
+
+        if (loggable && XfsEventFormatter.FormatEvent(e, _s.Mountpoint, path) is { } line)
+            _con.Out(line);
+
+        switch (e.Type)
+        {
+            case HealthEventType.Lost when e.Domain == HealthDomain.Mount:
+                Interlocked.Add(ref Stats.KernelLostEvents, (long)Math.Min(e.LostCount, long.MaxValue));
+                if (!_s.Everything && _s.WantRepair) RunFullRepair("events were lost");
+                break;
+            case HealthEventType.Shutdown when e.Domain == HealthDomain.Mount:
+                Stats.ShutdownSeen = true;
+                break;
+        }
+
+        OnEvent?.Invoke(e);
+        if (Sink is not null && Model.XfsEventMapping.Map(e, _s.Mountpoint, Device, path) is { } fe) Sink.Publish(fe);
+
+        if (willRepair) RepairMetadata(e, path);
+    }
+
+    private string? LookupPathFor(in HealthMonitorEvent e) => e.Domain switch
+    {
+        HealthDomain.Inode => _target!.LookupPath(e.InodeIno, e.InodeGen),
+        HealthDomain.FileRange => _target!.LookupPath(e.FileIno, e.FileGen),
+        _ => null,
+    };
+
+    private void ReportUnknown(in HealthMonitorEvent e)
+    {
+        Interlocked.Increment(ref Stats.UnknownEvents);
+        bool first;
+        lock (_unknownReported) first = _unknownReported.Add(((uint)e.Domain, (uint)e.Type));
+        if (first)
+            _con.Err($"{_s.Mountpoint}: unrecognised health event ({XfsEventFormatter.Describe(e)}); newer kernel? logged as far as understood, not acted upon");
+    }
+
+    private void RepairMetadata(in HealthMonitorEvent e, string? path)
+    {
+        if (Stats.ShutdownSeen)
+        {
+            Interlocked.Increment(ref Stats.RepairsSkippedShutdown);
+            if (Interlocked.Exchange(ref _shutdownNoticePrinted, 1) == 0)
+                _con.Err($"{_s.Mountpoint}: filesystem has shut down; no further repairs will be attempted.");
+            return;
+        }
+
+        var steps = RepairPlanner.Plan(e);
+        int n = steps.Length;
+        if (n == 0) return;
+
+        int err = _target!.OpenForRepair(out var handle);
+        if (err != 0 || handle is null)
+        {
+            Interlocked.Increment(ref Stats.ReopenFailures);
+            _con.Err($"{_s.Mountpoint}: cannot open filesystem to repair: {Errno.Message(err == 0 ? Errno.ESTALE : err)}");
+            return;
+        }
+        using (handle)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                var req = steps[i].ToRequest();
+                int rc = handle.Scrub(ref req);
+                Interlocked.Increment(ref Stats.RepairsAttempted);
+                var outcome = RepairPlanner.Classify(rc, rc == 0 ? req.Flags : 0);
+                switch (outcome)
+                {
+                    case RepairOutcome.Success: Interlocked.Increment(ref Stats.RepairsSucceeded); break;
+                    case RepairOutcome.Failed: Interlocked.Increment(ref Stats.RepairsFailed); break;
+                    case RepairOutcome.ProbablyOk: Interlocked.Increment(ref Stats.RepairsProbablyOk); break;
+                    case RepairOutcome.Unnecessary: Interlocked.Increment(ref Stats.RepairsUnnecessary); break;
+                }
+                if (XfsEventFormatter.FormatRepair(e, steps[i].StructFlag, outcome, _s.Mountpoint, path) is { } line)
+                {
+                    _con.Out(line);
+                    Sink?.Publish(new Model.FsEvent
+                    {
+                        Class = Model.XfsEventMapping.ForOutcome(outcome),
+                        Severity = outcome == RepairOutcome.Failed ? Model.Severity.Error : Model.Severity.Notice,
+                        Mount = _s.Mountpoint, FsType = "xfs", Device = Device, Message = line, Structure = steps[i].StructName,
+                        Inode = e.Domain == HealthDomain.Inode ? e.InodeIno : null, Path = path, Errno = rc == 0 ? null : rc,
+                    });
+                }
+                // the repair may have fixed the directory tree: try again for a path
+                if (path is null && e.Domain == HealthDomain.Inode && _target.HasParentPointers)
+                    path = _target.LookupPath(e.InodeIno, e.InodeGen);
+                if (outcome == RepairOutcome.Failed)
+                {
+                    RunFullRepair("a targeted repair failed");
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Start the full online check (xfs_scrub@&lt;mnt&gt;.service), at most once per gate window.</summary>
+    private void RunFullRepair(string why)
+    {
+        if (Stats.ShutdownSeen)
+        {
+            if (Interlocked.Exchange(ref _shutdownNoticePrinted, 1) == 0)
+                _con.Err($"{_s.Mountpoint}: filesystem has shut down; no further repairs will be attempted.");
+            return;
+        }
+        if (!_gate.TryAcquire(out var next))
+        {
+            Interlocked.Increment(ref Stats.FullChecksSuppressed);
+            if (Interlocked.Exchange(ref _suppressNoticePrinted, 1) == 0)
+                _con.Err($"{_s.Mountpoint}: full check already started recently; not starting another before {next.ToLocalTime():HH:mm:ss} ({why}).");
+            return;
+        }
+        Interlocked.Exchange(ref _suppressNoticePrinted, 0);
+        var mnt = _target?.CurrentMountpoint ?? _s.Mountpoint;
+        string unit;
+        try
+        {
+            unit = SystemdEscape.InstanceName(_s.ScrubUnitTemplate, mnt);
+        }
+        catch (ArgumentException)
+        {
+            _con.Err($"{_s.Mountpoint}: Could not determine xfs_scrub unit name.");
+            return;
+        }
+        if (_units.StartNoBlock(unit))
+        {
+            Interlocked.Increment(ref Stats.FullChecksStarted);
+            _con.Out($"{_s.Mountpoint}: Full repairs in progress.");
+            Sink?.Publish(new Model.FsEvent
+            {
+                Class = Model.EventClass.FullCheckStarted, Severity = Model.Severity.Warning, Mount = _s.Mountpoint,
+                FsType = "xfs", Device = Device, Message = $"{_s.Mountpoint}: full check started ({unit}): {why}",
+            });
+        }
+        else
+        {
+            Interlocked.Increment(ref Stats.FullCheckStartFailures);
+            _con.Err($"{_s.Mountpoint}: Could not start xfs_scrub service unit: {unit}");
+        }
+    }
+}
