@@ -46,6 +46,10 @@ loop_detach_all() {
 }
 loop_record_done() { loop_detach_all; [ -n "$LOOP_RECORD" ] && rm -f "$LOOP_RECORD" "$LOOP_RECORD.new"; }
 
+# Is PATH a mount point in our namespace? From mountinfo, not stat(2): a shut-down XFS answers stat with EIO, and
+# mountpoint(1) then says "not a mountpoint" while the filesystem is still mounted (and its UUID still taken).
+is_mounted() { awk -v m="$1" '$5 == m {f=1} END {exit !f}' /proc/self/mountinfo; }
+
 # btrfs: logical address -> "devid physical" for every stripe of the chunk holding it (chunk tree of DEV).
 btrfs_map() {
   btrfs inspect-internal dump-tree -t chunk "$1" 2>/dev/null | awk -v L="$2" '

@@ -21,13 +21,14 @@ mark() { printf 't_%s=%s\n' "$1" $(( $(now_ms) - T0 )) >> "$R"; }
 T0=$(now_ms)
 SETTLE_MIN=${SETTLE_MIN:-4} SETTLE_MAX=${SETTLE_MAX:-40} SETTLE_QUIET=${SETTLE_QUIET:-2}
 MNT="$W/mnt"; mkdir -p "$MNT"
+loop_record_init # (run.sh shares its record; run alone, this script keeps its own)
 DAEMON_PID=""
 
 cleanup() {
   [ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && sleep 0.5 && kill -KILL "$DAEMON_PID" 2>/dev/null
   local i
-  for i in 1 2 3; do mountpoint -q "$MNT" && { umount "$MNT" 2>/dev/null || sleep 1; }; done
-  mountpoint -q "$MNT" && umount -l "$MNT" 2>/dev/null
+  for i in 1 2 3; do is_mounted "$MNT" && { umount "$MNT" 2>/dev/null || sleep 1; }; done
+  is_mounted "$MNT" && umount -l "$MNT" 2>/dev/null
   loop_detach_all
   rm -f "$W"/copy-*.img
 }
@@ -56,16 +57,21 @@ mount_fs() { # DEST [extra -o options] -> rc; stderr to W/mount-*.txt by the cal
   [ -n "$extra" ] && opts="${opts:+$opts,}$extra"
   timeout -k 5 60 mount -t "$FS" ${opts:+-o "$opts"} "${DEVS[0]}" "$dest"
 }
-umount_fs() { local i; for i in 1 2 3 4 5; do mountpoint -q "$1" || return 0; umount "$1" 2>/dev/null && return 0; sleep 1; done; return 1; }
+umount_fs() { # busy 5 s: detach it lazily (a mounted XFS would keep its UUID taken for the next image) and fail
+  local i; for i in 1 2 3 4 5; do is_mounted "$1" || return 0; umount "$1" 2>/dev/null && return 0; sleep 1; done
+  umount -l "$1" 2>/dev/null; return 1; }
 
 # the plain tool, no-modify mode, on the unmounted filesystem. Prints clean|dirty; details to FILE
 check_offline() { # FILE
-  local out=$1 rc
+  # 60 s and 1 MB of output at most: e2fsck -n loops on some images (f_misstable: "Error writing block … Ignore
+  # error? no" forever); a check that does not finish is not a clean check
+  local out=$1 rc cmd
   case "$FS" in
-    ext4) timeout -k 5 120 e2fsck -fn "${DEVS[0]}" > "$out" 2>&1; rc=$? ;;
-    xfs) timeout -k 5 120 xfs_repair -n "${DEVS[0]}" > "$out" 2>&1; rc=$? ;;
-    btrfs) timeout -k 5 120 btrfs check --readonly "${DEVS[0]}" > "$out" 2>&1; rc=$? ;;
+    ext4) cmd=(e2fsck -fn) ;;
+    xfs) cmd=(xfs_repair -n) ;;
+    btrfs) cmd=(btrfs check --readonly) ;;
   esac
+  timeout -k 5 60 "${cmd[@]}" "${DEVS[0]}" 2>&1 | head -c 1000000 > "$out"; rc=${PIPESTATUS[0]}
   echo "exit $rc" >> "$out"
   [ $rc = 0 ] && echo clean || echo dirty
 }
@@ -177,8 +183,8 @@ if [ -n "$DAEMON_PID" ]; then
     sleep 0.25
   done
   res settle_ms $(( $(now_ms) - t0 )); mark settled
-  res mounted_after "$(mountpoint -q "$MNT" && echo 1 || echo 0)"
-  if mountpoint -q "$MNT"; then
+  res mounted_after "$(is_mounted "$MNT" && echo 1 || echo 0)"
+  if is_mounted "$MNT"; then
     timeout -k 5 30 "$FSHEALER" status --json --state-dir "$ST" --config "$CONFIG" --fs "$MNT" > "$W/status.json" 2> "$W/status.err"
     res status_rc $?
     res status_health "$(jq -r --arg m "$MNT" '.filesystems[] | select(.mount_point == $m) | .health' "$W/status.json" 2>/dev/null | head -1)"
@@ -217,7 +223,7 @@ pat=""; for d in "${DEVS[@]}"; do pat="${pat:+$pat|}${d#/dev/}([^0-9]|$)"; done
 grep -E "$pat" "$W/kmsg-use.txt" > "$W/kmsg-use.ours" || true; mv "$W/kmsg-use.ours" "$W/kmsg-use.txt"; rm -f "$W/kmsg-all.txt"
 mark kmsg
 # unmount and the independent check
-if mountpoint -q "$MNT"; then
+if is_mounted "$MNT"; then
   if [ "$FS" = btrfs ]; then res a_scrub "$(scrub_ro "$MNT" "$W/a-scrub.txt")"; fi
   umount_fs "$MNT" || res umount_failed 1
 fi

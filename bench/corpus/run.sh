@@ -127,7 +127,7 @@ while IFS=$'\t' read -r -u 3 id fs files origin prov desc; do
     if [ -f "$W/daemon.pid" ]; then # the daemon of this image only (its command line names its state dir)
       p=$(cat "$W/daemon.pid"); grep -qF "$W/state" "/proc/$p/cmdline" 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
     fi
-    for m in "$W"/mnt "$W"/*-mnt; do mountpoint -q "$m" 2>/dev/null && umount -l "$m"; done
+    for m in "$W"/mnt "$W"/*-mnt; do is_mounted "$m" && umount -l "$m"; done
     loop_detach_all
   fi
   printf 'origin=%s\n' "$origin" >> "$W/result.env"
