@@ -98,7 +98,7 @@ say "XFS: mount, touch the damaged directory"
 mount "$XL" "$W/xfs/mnt"; check waitlog "$W/xfs/mnt: xfs filesystem attached" 10
 ls "$W/xfs/mnt/bigdir" >/dev/null 2>&1 && echo "   (unexpected: ls succeeded)" || echo "   ls $W/xfs/mnt/bigdir: Structure needs cleaning (as expected)"
 check waitlog "$W/xfs/mnt ino [0-9]+ gen 0x[0-9a-f]+ directory: sick" 15
-check waitlog "$W/xfs/mnt: offline repair Repaired" 90
+check waitlog "$W/xfs/mnt: heal OfflineRepair: repaired, verified clean, mounted again" 90
 sleep 1
 check test "$(ls "$W/xfs/mnt/bigdir" | wc -l)" -ge 1
 check test "$(md5sum < "$W/xfs/mnt/keep.txt")" = "$sum_x"
@@ -108,7 +108,7 @@ say "ext4: mount, read the damaged file"
 mount "$EL" "$W/ext4/mnt"; check waitlog "$W/ext4/mnt: ext4 filesystem attached" 10
 cat "$W/ext4/mnt/docs/readme.txt" >/dev/null 2>&1   # one access, one error event
 check waitlog "$W/ext4/mnt: .*(EUCLEAN|Structure needs cleaning|EIO|EFSCORRUPTED)" 15
-check waitlog "$W/ext4/mnt: heal OfflineRepair: succeeded" 60
+check waitlog "$W/ext4/mnt: heal OfflineRepair: repaired, verified clean, mounted again" 60
 sleep 1
 check mountpoint -q "$W/ext4/mnt"
 check test "$(md5sum < "$W/ext4/mnt/keep.txt")" = "$sum_e"

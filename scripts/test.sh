@@ -28,6 +28,16 @@ command -v debugfs >/dev/null || need_pkgs+=(e2fsprogs)
 command -v losetup >/dev/null || need_pkgs+=(util-linux)
 command -v fusermount3 >/dev/null || need_pkgs+=(fuse3 libfuse3-dev pkg-config)
 command -v setfattr >/dev/null || need_pkgs+=(attr)
+# operations (issue 16): a real Prometheus and promtool, mandoc's man page lint, the package build (dpkg-dev, fakeroot),
+# a Debian 12 root to install it into (debootstrap), the units' system call filters emulated (gcc + libseccomp)
+command -v prometheus >/dev/null || need_pkgs+=(prometheus)
+command -v mandoc >/dev/null || need_pkgs+=(mandoc)
+command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
+command -v dpkg-shlibdeps >/dev/null || need_pkgs+=(dpkg-dev)
+command -v fakeroot >/dev/null || need_pkgs+=(fakeroot)
+command -v gcc >/dev/null || need_pkgs+=(gcc)
+[ -f /usr/include/seccomp.h ] || need_pkgs+=(libseccomp-dev)
+command -v systemd-analyze >/dev/null || need_pkgs+=(systemd)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "== installing test prerequisites: ${need_pkgs[*]}"
@@ -38,9 +48,33 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
+# The released xfs_healer (xfsprogs 7.x, Debian sid, unpacked into a cache, never installed) for the tier-3 parity
+# tests; they skip with the reason when it cannot be had.
+if [[ " ${tiers[*]} " == *" 3 "* ]] && [ "$(id -u)" = 0 ]; then
+  XH=${FSHEALER_XFS_HEALER:-/var/cache/fshealer/sid/root/usr/libexec/xfsprogs/xfs_healer}
+  if [ ! -x "$XH" ]; then
+    echo "== fetching the released xfs_healer (scripts/sid-packages.sh xfsprogs)"
+    timeout 300 scripts/sid-packages.sh xfsprogs >/dev/null 2>&1 || echo "warning: could not fetch xfsprogs from sid; the xfs_healer parity tests will be skipped"
+  fi
+  if [ -x "$XH" ] && ldd "$XH" 2>/dev/null | grep -q "not found" && command -v apt-get >/dev/null; then
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liburcu8) >/dev/null 2>&1 || echo "warning: could not install liburcu8 for xfs_healer"
+  fi
+fi
+
 echo "== build"
 if ! dotnet build fshealer.slnx -c Release -v q -nologo 2>&1 | tail -n 3; then
   echo "build failed"; echo "0 passed, 1 failed"; exit 1
+fi
+
+# the Debian package (Native AOT build), once for the whole run: the package tests install it (tier 3)
+if [[ " ${tiers[*]} " == *" 3 "* ]] && [ "$(id -u)" = 0 ] && [ -z "${FSHEALER_DEB:-}" ]; then
+  echo "== package (scripts/package-deb.sh)"
+  if deb=$(scripts/package-deb.sh --out "$ROOT/artifacts" 2> "$RESULTS/package-deb.log"); then
+    export FSHEALER_DEB=$deb
+    echo "$(basename "$deb"): $(( $(stat -c %s "$deb") / 1024 )) KiB"
+  else
+    echo "package build failed (see $RESULTS/package-deb.log); the package tests will say why"; tail -n 5 "$RESULTS/package-deb.log"
+  fi
 fi
 
 run_tier() {

@@ -6,7 +6,7 @@ namespace FsHealer.Cli;
 
 public static class Cli
 {
-    public const string Version = "0.1.0";
+    public const string Version = FsHealer.Product.Version;
 
     /// <summary>Commands that take xfs_healer/xfs_io style arguments and parse them themselves.</summary>
     private static readonly Dictionary<string, Func<IReadOnlyList<string>, int>> RawCommands = new()
@@ -14,7 +14,6 @@ public static class Cli
         ["xfs-healer"] = a => XfsHealerCommand.Run(a),
         ["replay"] = ReplayCommand.Run,
         ["healthmon"] = HealthmonCommand.Run,
-        ["watch"] = WatchCommand.Run,
     };
 
     public static int Run(string[] args)

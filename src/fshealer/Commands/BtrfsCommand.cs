@@ -128,7 +128,9 @@ public static class BtrfsCommand
         var cmd = new Command("watch", "watch device error counters; scrub a device whose counters rise; run until interrupted");
         cmd.Arguments.Add(mp);
         cmd.Options.Add(interval); cmd.Options.Add(state); cmd.Options.Add(ro); cmd.Options.Add(limit); cmd.Options.Add(noScrub); cmd.Options.Add(full);
-        cmd.SetAction(async (pr, ct) =>
+        var common = new WatchCommand.Common();
+        common.AddTo(cmd);
+        cmd.SetAction(pr =>
         {
             ulong? lim = null;
             if (pr.GetValue(limit) is { } ls)
@@ -136,22 +138,19 @@ public static class BtrfsCommand
                 if (!ByteSize.TryParse(ls, out ulong b, out var le)) { Console.Error.WriteLine($"fshealer: --limit: {le}"); return 1; }
                 lim = b;
             }
-            var opts = new BtrfsHealerOptions
+            // `fshealer watch` for one btrfs: the daemon's watcher and healing, these switches over the configuration
+            return WatchCommand.Run(pr, common, [pr.GetValue(mp)!], "btrfs", o => o with
             {
-                PollInterval = TimeSpan.FromSeconds(Math.Max(0.1, pr.GetValue(interval))),
-                StateFile = pr.GetValue(state),
-                AutoScrub = !pr.GetValue(noScrub),
-                Scrub = new BtrfsScrubOptions
+                PollInterval = pr.GetResult(interval) is { Implicit: false } ? TimeSpan.FromSeconds(Math.Max(0.1, pr.GetValue(interval))) : o.PollInterval ?? TimeSpan.FromSeconds(5),
+                BtrfsStateFile = pr.GetValue(state),
+                PolicyOverlay = p => p with
                 {
-                    ReadOnly = pr.GetValue(ro), LimitBytesPerSecond = lim,
-                    FullScrubInterval = pr.GetValue(full) is { } d ? TimeSpan.FromDays(d) : null,
+                    BtrfsAutoScrub = p.BtrfsAutoScrub && !pr.GetValue(noScrub),
+                    BtrfsReadOnlyScrub = p.BtrfsReadOnlyScrub || pr.GetValue(ro),
+                    BtrfsScrubSpeedLimit = lim is { } l ? (long)Math.Min(l, long.MaxValue) : p.BtrfsScrubSpeedLimit,
+                    BtrfsFullScrubInterval = pr.GetValue(full) is { } d ? TimeSpan.FromDays(d) : p.BtrfsFullScrubInterval,
                 },
-            };
-            using var healer = new BtrfsHealer(pr.GetValue(mp)!, opts, new TextWriterConsole(Console.Out, Console.Error));
-            if (!healer.Start()) return 1;
-            try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
-            healer.Stop();
-            return 0;
+            });
         });
         return cmd;
     }

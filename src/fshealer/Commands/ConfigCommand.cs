@@ -115,7 +115,7 @@ public sealed class PolicyDto
         BtrfsScrubSpeedLimit = p.BtrfsScrubSpeedLimit, BtrfsReadOnlyScrub = p.BtrfsReadOnlyScrub,
         BtrfsFullScrubIntervalSeconds = p.BtrfsFullScrubInterval is { } b ? (long)b.TotalSeconds : null,
         PollIntervalSeconds = (long)p.PollInterval.TotalSeconds,
-        FullCheckIntervalSeconds = p.FullCheckInterval is { } f ? (long)f.TotalSeconds : null,
+        FullCheckIntervalSeconds = (long)p.FullCheckInterval.TotalSeconds,
         MaxCheckAgeSeconds = p.MaxCheckAge is { } ma ? (long)ma.TotalSeconds : null,
     };
 }

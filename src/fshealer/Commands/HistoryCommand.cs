@@ -113,13 +113,15 @@ public sealed class HistoryEventDto
     public long? Count { get; set; }
     public string Message { get; set; } = "";
     public string? CorrelationId { get; set; }
+    /// <summary>The filesystem's identity ("uuid:…" or "dev:M:m"); null for events recorded before identities were.</summary>
+    public string? FsId { get; set; }
 
     public static HistoryEventDto From(StoredEvent s) => new()
     {
         Id = s.Id, Time = s.Event.Time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
         Class = s.Event.Class.ToString(), Severity = s.Event.Severity.ToString(), Mount = s.Event.Mount, FsType = s.Event.FsType,
         Device = s.Event.Device, Inode = s.Event.Inode, Path = s.Event.Path, Errno = s.Event.Errno, Structure = s.Event.Structure,
-        Count = s.Event.Count, Message = s.Event.Message, CorrelationId = s.Event.CorrelationId,
+        Count = s.Event.Count, Message = s.Event.Message, CorrelationId = s.Event.CorrelationId, FsId = s.Event.FsId,
     };
 }
 

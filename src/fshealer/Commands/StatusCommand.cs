@@ -50,12 +50,20 @@ public static class StatusCommand
         report.DaemonPid = daemonPid;
         if (probeError is not null) stderr.WriteLine($"fshealer: {probeError}");
         var healths = new List<Health>();
+        // the action journal: offline repairs only run while their start can be recorded
+        if (HistoryStore.WriteProblem(stateDir) is { } histProblem)
+        {
+            report.Problems.Add($"history store: {histProblem}: offline repairs will not run until it is writable");
+            healths.Add(Health.Degraded);
+        }
         string? only = onlyMount is null ? null : (Path.TrimEndingDirectorySeparator(Path.GetFullPath(onlyMount)) is { Length: > 0 } o ? o : "/");
         foreach (var fs in SupportedFilesystems.List(stderr))
         {
             var id = fs.Identity;
             if (only is not null && id.MountPoint != only) continue;
             var policy = cfg.PolicyFor(id);
+            var identity = FsHealer.Healing.Live.LiveHealHost.IdentityOf(DevKey(fs.Dev), id.FsType, fs.Source);
+            var selector = new FsSelector(identity.Id, id.MountPoint);
             List<FsEvent> events = [], policyEvents = [];
             (DateTimeOffset? LastGoodCheck, DateTimeOffset? FirstAttached) fresh = (null, null);
             if (store is not null)
@@ -63,10 +71,11 @@ public static class StatusCommand
                 // recording order (oldest first): events of the same millisecond keep their order
                 try
                 {
-                    events = store.Query(new HistoryQuery { Mount = id.MountPoint, Limit = 5000 }).Select(s => s.Event).Reverse().ToList();
-                    policyEvents = store.PolicyEvents(id.MountPoint).Select(s => s.Event).ToList();
+                    // by the filesystem's identity: another filesystem once mounted at the same place is not this one
+                    events = store.Query(new HistoryQuery { Fs = selector, Limit = 5000 }).Select(s => s.Event).Reverse().ToList();
+                    policyEvents = store.PolicyEvents(selector).Select(s => s.Event).ToList();
                     // check freshness: beyond the newest 5000 events too (only asked when the policy has a limit)
-                    if (policy.MaxCheckAge is not null) fresh = store.FreshnessFacts(id.MountPoint);
+                    if (policy.MaxCheckAge is not null) fresh = store.FreshnessFacts(selector);
                 }
                 catch (Microsoft.Data.Sqlite.SqliteException e) { stderr.WriteLine($"fshealer: {store.Path}: {e.Message}"); }
             }
@@ -79,7 +88,7 @@ public static class StatusCommand
             healths.Add(st.Health);
             report.Filesystems.Add(new FsStatusDto
             {
-                MountPoint = id.MountPoint, FsType = id.FsType, Device = fs.Source, Uuid = id.Uuid, Label = id.Label,
+                MountPoint = id.MountPoint, FsType = id.FsType, Device = fs.Source, Uuid = id.Uuid, Label = id.Label, FsId = identity.Id,
                 Health = st.Health.ToString().ToLowerInvariant(), Reasons = [.. st.Reasons],
                 ErrorCount = level.ErrorCount, Shutdown = level.Shutdown, ReadOnly = level.ReadOnly, Sick = [.. level.SickStructures],
                 LastGoodCheck = st.LastGoodCheck?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
@@ -92,7 +101,7 @@ public static class StatusCommand
                 Diagnostics = [.. level.Diagnostics], Devices = DevicesCommand.StatusLine(id.MountPoint, id.FsType, fs.Dev),
             });
         }
-        if (only is not null && healths.Count == 0)
+        if (only is not null && report.Filesystems.Count == 0)
         {
             stderr.WriteLine($"fshealer: {only}: not the mount point of a supported filesystem (xfs, ext4, btrfs)");
             return (int)Health.Unknown;
@@ -115,6 +124,7 @@ public static class StatusCommand
                 foreach (var d in f.Diagnostics) stdout.WriteLine($"    note: {d}");
             }
             if (report.Filesystems.Count == 0) stdout.WriteLine("no supported filesystems mounted");
+            foreach (var p in report.Problems) stdout.WriteLine($"DEGRADED: {p}");
             stdout.WriteLine(report.DaemonRunning switch
             {
                 true => $"daemon: running{(report.DaemonPid is { } p ? $" (pid {p})" : "")}",
@@ -124,6 +134,13 @@ public static class StatusCommand
             stdout.WriteLine($"overall: {report.Health} (history: {report.History})");
         }
         return (int)overall;
+    }
+
+    private static ulong DevKey(string dev)
+    {
+        int c = dev.IndexOf(':');
+        return c > 0 && uint.TryParse(dev.AsSpan(0, c), out uint maj) && uint.TryParse(dev.AsSpan(c + 1), out uint min)
+            ? FsHealer.Healing.FilesystemIdentity.DevKeyOf(maj, min) : 0;
     }
 
     private static DateTimeOffset? Later(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a > b ? a : b);
@@ -185,6 +202,8 @@ public static class StatusCommand
 public sealed class FsStatusDto
 {
     public string MountPoint { get; set; } = "";
+    /// <summary>The filesystem's identity ("uuid:…", or "dev:M:m" without a UUID): what its history is kept under.</summary>
+    public string FsId { get; set; } = "";
     public string FsType { get; set; } = "";
     public string Device { get; set; } = "";
     public string? Uuid { get; set; }
@@ -227,6 +246,8 @@ public sealed class StatusReportDto
     public bool? DaemonRunning { get; set; }
     public int? DaemonPid { get; set; }
     public List<FsStatusDto> Filesystems { get; set; } = [];
+    /// <summary>Problems of fshealer itself that make the whole report degraded (an unwritable history store).</summary>
+    public List<string> Problems { get; set; } = [];
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]

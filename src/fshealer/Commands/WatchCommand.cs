@@ -1,60 +1,72 @@
 using System.CommandLine;
-using FsHealer.Interop;
+using FsHealer.Config;
+using FsHealer.Healing.Live;
+using FsHealer.Service;
 
 namespace FsHealer.Cli.Commands;
 
 /// <summary>
-/// `fshealer watch MOUNTPOINT [options]` — the per-mount mode for systemd template units: picks the watcher by
-/// filesystem type (XFS: the xfs_healer engine, or health polling on kernels without the monitor; ext4: FAN_FS_ERROR;
-/// btrfs: device counters + scrub) and runs it in the foreground. Extra options go to that watcher.
+/// <c>fshealer watch MOUNTPOINT... [options]</c>: the daemon restricted to the filesystems mounted at the given places
+/// (the per-mount mode). The same watchers, policy (configuration rules plus these switches), healing pipeline and
+/// output as <c>fshealer run</c>; the history too when <c>--state-dir</c> is given. Ends when the filesystems are
+/// unmounted, on SIGTERM/SIGINT, or after --duration. The type-named commands (<c>ext4-watch</c>, <c>xfs-poll</c>,
+/// <c>btrfs watch</c>) are this with a type check and their own switches.
 /// </summary>
 public static class WatchCommand
 {
-    private const long XfsMagic = 0x58465342, Ext4Magic = 0xEF53, BtrfsMagic = 0x9123683E;
-
-    private static bool HasHealthMonitor(string mnt)
+    /// <summary>The options every per-mount command shares.</summary>
+    public sealed class Common
     {
-        using var root = Libc.Open(mnt, Libc.O_RDONLY | Libc.O_DIRECTORY, out _);
-        if (root.IsInvalid) return false;
-        using var mon = XfsIoctl.OpenHealthMonitor(root, false, out int err);
-        return err is 0 or FsHealer.Text.Errno.EEXIST;
+        public readonly Option<string?> Config = new("--config") { Description = $"Configuration file (default {FsHealerConfig.DefaultPath}); its rules apply here too." };
+        public readonly Option<string?> StateDir = new("--state-dir") { Description = $"State directory: the history is recorded there (default: the configuration's, {FsHealerConfig.DefaultStateDir}). Offline repairs run only when their start can be recorded." };
+        public readonly Option<double?> Duration = new("--duration") { Description = "Stop after this many seconds." };
+        public readonly Option<bool> Repair = new("--repair") { Description = "XFS: repair online where the kernel can (otherwise the autofsck property decides)." };
+        public readonly Option<bool> Offline = new("--offline-repair") { Description = "Allow offline repair (unmount, fsck, remount) of an idle, non-root filesystem that cannot be repaired online." };
+        public readonly Option<bool> Schedule = new("--schedule-fsck") { Description = "ext4 with errors: schedule a boot-time check (tune2fs -E force_fsck)." };
+        public readonly Option<double?> PollInterval = new("--poll-interval") { Description = "Seconds between health polls where the kernel sends no events (default 10)." };
+
+        public void AddTo(Command c)
+        {
+            foreach (var o in new Option[] { Config, StateDir, Duration, Repair, Offline, Schedule, PollInterval }) c.Options.Add(o);
+        }
     }
 
     public static Command Create()
     {
-        var cmd = new Command("watch", "Watch one mounted filesystem in the foreground (per-mount mode for systemd template units); the watcher is chosen by filesystem type.");
-        cmd.TreatUnmatchedTokensAsErrors = false;
+        var mounts = new Argument<string[]>("mountpoint") { Description = "Mount points of the filesystems to watch", Arity = ArgumentArity.OneOrMore };
+        var common = new Common();
+        var cmd = new Command("watch", "Watch the filesystems mounted at MOUNTPOINT... in the foreground: the daemon restricted to them (same watchers, policy, healing and output as `fshealer run`).");
+        cmd.Arguments.Add(mounts);
+        common.AddTo(cmd);
+        cmd.SetAction(pr => Run(pr, common, pr.GetValue(mounts) ?? [], onlyType: null));
         return cmd;
     }
 
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>Run the per-mount daemon from parsed options. <paramref name="adjust"/> sets a command's own switches.</summary>
+    public static int Run(ParseResult pr, Common common, IEnumerable<string> mounts, string? onlyType,
+        Func<DaemonOptions, DaemonOptions>? adjust = null)
     {
-        var mnt = args.FirstOrDefault(a => !a.StartsWith('-'));
-        if (mnt is null)
+        var console = new TextWriterConsole(Console.Out, Console.Error);
+        var store = FsHealer.Config.Live.ConfigFile.Store(pr.GetValue(common.Config), out var first);
+        if (!first.Ok)
         {
-            Console.Error.WriteLine("Usage: fshealer watch MOUNTPOINT [watcher options]");
-            return 1;
+            foreach (var e in first.Errors) console.Err($"fshealer: configuration: {e}");
+            return 2;
         }
-        int e = Statfs.Get(mnt, out long type, out _);
-        if (e != 0)
+        string? stateDir = pr.GetValue(common.StateDir);
+        var opts = new DaemonOptions
         {
-            Console.Error.WriteLine($"{mnt}: statfs: {FsHealer.Text.Errno.Message(e)}");
-            return 1;
-        }
-        string[] rest = [.. args.Where(a => a != mnt)];
-        switch (type)
-        {
-            case XfsMagic:
-                // the 7.0 health monitor when the kernel has one, else polling
-                if (HasHealthMonitor(mnt)) return XfsHealerCommand.Run([.. rest, mnt]);
-                return Cli.Run(["xfs-poll", mnt, .. rest]);
-            case Ext4Magic:
-                return Cli.Run(["ext4-watch", mnt, .. rest]);
-            case BtrfsMagic:
-                return Cli.Run(["btrfs", "watch", mnt, .. rest]);
-            default:
-                Console.Error.WriteLine($"{mnt}: filesystem type 0x{type:x} is not supported (XFS, ext4, btrfs)");
-                return 1;
-        }
+            StateDir = stateDir ?? store.Current.StateDir,
+            ConfigPath = pr.GetValue(common.Config),
+            Duration = pr.GetValue(common.Duration) is { } s and > 0 ? TimeSpan.FromSeconds(s) : null,
+            Repair = pr.GetValue(common.Repair),
+            OfflineRepair = pr.GetValue(common.Offline),
+            Ext4Schedule = pr.GetValue(common.Schedule),
+            PollInterval = pr.GetValue(common.PollInterval) is { } pi ? TimeSpan.FromSeconds(Math.Clamp(pi, 0.1, 86400)) : null,
+            Only = DaemonHost.MountSet(mounts),
+            OnlyType = onlyType,
+        };
+        if (adjust is not null) opts = adjust(opts);
+        return DaemonHost.Run(opts, store, console, service: false, history: true);
     }
 }

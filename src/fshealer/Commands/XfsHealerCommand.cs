@@ -21,28 +21,8 @@ public static class XfsHealerCommand
         return cmd;
     }
 
-    public static int Run(IReadOnlyList<string> args, string progname = "xfs_healer")
-    {
-        var console = new TextWriterConsole(Console.Out, Console.Error);
-        if (args.Contains("--repair") && !args.Contains("--svcname") && !FsHealer.Interop.Capabilities.RequireForRepair(out var why, progname))
-        {
-            console.Err(why);
-            return 1;
-        }
-        var session = new XfsHealerSession(console, progname, Cli.Version)
-        {
-            ServiceMode = () => Environment.GetEnvironmentVariable("SERVICE_MODE") is not null,
-            ProcessorCount = Environment.ProcessorCount,
-        };
-        // one of these runs per XFS mount for as long as it is mounted: once it has settled, and every 10 minutes,
-        // give back the start-up pages and garbage (see ResidentSet; silent, the log lines are xfs_healer's)
-        using var settle = new Timer(_ =>
-        {
-            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            FsHealer.Service.Live.ResidentSet.ReleaseCleanFilePages();
-        }, null, TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(10));
-        return session.Run(args, _ => new LiveXfsPlatform());
-    }
+    public static int Run(IReadOnlyList<string> args, string progname = "xfs_healer") =>
+        XfsHealerProgram.Run(args, progname);
 }
 
 /// <summary>
@@ -62,7 +42,19 @@ public static class ReplayCommand
 
     public static int Run(IReadOnlyList<string> args)
     {
-        var console = new TextWriterConsole(Console.Out, Console.Error);
+        var console = FsHealer.Service.Live.FdConsole.Create();
+        try
+        {
+            return Replay(args, console);
+        }
+        finally
+        {
+            console.Flush();
+        }
+    }
+
+    private static int Replay(IReadOnlyList<string> args, IHealerConsole console)
+    {
         // First positional = the record file; the mount point comes from --mount.
         if (!XfsHealerArgs.TryParse(args, "fshealer replay", true, out var probe, out var err))
         {
@@ -88,7 +80,7 @@ public static class ReplayCommand
                 fd = Libc.Open(file, Libc.O_RDONLY, out int e);
                 if (fd.IsInvalid) throw new IOException($"{file}: {FsHealer.Text.Errno.Message(e)}");
                 return new FdRecordSource(fd);
-            }, new PrintingUnitManager(console)), allowReplayOptions: true, serviceMode: () => false);
+            }, new PrintingUnitManager(console)) { RecordCalls = false }, allowReplayOptions: true, serviceMode: () => false);
         }
         catch (IOException ex)
         {

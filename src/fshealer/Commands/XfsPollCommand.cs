@@ -4,14 +4,17 @@ using FsHealer.Kmsg;
 using FsHealer.Text;
 using FsHealer.Xfs;
 using FsHealer.Interop;
+using FsHealer.Healing.Live;
+using FsHealer.Service;
 using FsHealer.Xfs.Live;
 
 namespace FsHealer.Cli.Commands;
 
 /// <summary>
 /// `fshealer xfs-poll MOUNTPOINT [--interval S] [--once]`: health polling for XFS on kernels without the 7.0 health
-/// monitor. Prints the synthesized monitor events in xfs_healer's log format on stdout; notes and diagnostics on stderr.
-/// A recognised kernel log line for the mount's device triggers an immediate poll.
+/// monitor. `--once` polls once and prints the synthesized monitor events in xfs_healer's log format on stdout (a
+/// diagnostic). Without it, it is `fshealer watch` for one XFS with this poll interval: the daemon's watcher, policy,
+/// healing pipeline and output; it ends when the filesystem is unmounted.
 /// </summary>
 public static class XfsPollCommand
 {
@@ -53,6 +56,8 @@ public static class XfsPollCommand
         var note = support.Note(mountPoint);
         if (note is not null) error.WriteLine($"xfs-poll: {note}");
 
+        if (!once) return RunWatch(mountPoint, intervalSeconds, output, error, ct);
+
         var poller = new XfsHealthPoller(mountPoint, new XfsPollOptions { InodeBudget = inodeBudget });
         using var kmsg = KmsgReader.Open(out var kmsgDiag);
         if (kmsg is null) error.WriteLine($"xfs-poll: kernel log not watched ({kmsgDiag}); shutdown reasons will be unknown");
@@ -88,6 +93,21 @@ public static class XfsPollCommand
             }
         }
         return 0;
+    }
+
+    /// <summary>The daemon restricted to this XFS (per-mount mode), its console on the given writers.</summary>
+    private static int RunWatch(string mountPoint, double intervalSeconds, TextWriter output, TextWriter error, CancellationToken ct)
+    {
+        var console = new TextWriterConsole(output, error);
+        var store = FsHealer.Config.Live.ConfigFile.Store(null, out var first);
+        if (!first.Ok) foreach (var e in first.Errors) console.Err($"fshealer: configuration: {e} (using the built-in defaults)");
+        var opts = new DaemonOptions
+        {
+            StateDir = store.Current.StateDir, Only = new HashSet<string> { mountPoint }, OnlyType = "xfs",
+            PollInterval = TimeSpan.FromSeconds(intervalSeconds),
+        };
+        var daemon = new FsHealerDaemon(opts, console, Watchers.Factories, store);
+        return daemon.Run(ct);
     }
 
     private static ulong NowNs() => (ulong)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));

@@ -98,7 +98,7 @@ public static class ConfigLoader
         if (maxAge is { } ma && (ma < 0 || ma > MaxCheckAgeLimitSeconds))
             err($"{p}.max_check_age_seconds", $"must be 0 (off) or a positive number of seconds up to {MaxCheckAgeLimitSeconds} (100 years), got {ma}");
         if (poll is { } pi && pi <= 0) err($"{p}.poll_interval_seconds", $"must be a positive number of seconds, got {pi}");
-        if (full is { } fi && fi < 0) err($"{p}.full_check_interval_seconds", $"must be 0 (never) or a positive number of seconds, got {fi}");
+        if (full is { } fi && fi < 0) err($"{p}.full_check_interval_seconds", $"must be 0 (no limit: a full check for every trigger, as xfs_healer does) or a positive number of seconds, got {fi}");
         if (xfs?.Policy is { } xp && ParseXfs(xp) is null)
             err($"{p}.xfs.policy", $"unknown xfs policy \"{xp}\" (expected autofsck, repair, report or off)");
         if (ext4?.Policy is { } ep && ParseExt4(ep) is null)
@@ -124,13 +124,14 @@ public static class ConfigLoader
     {
         Rule = ruleName,
         Xfs = s.Xfs?.Policy is { } xp && ParseXfs(xp) is { } x ? x : basis.Xfs,
+        XfsOfflineRepair = s.Xfs?.OfflineRepair ?? basis.XfsOfflineRepair,
         Ext4 = s.Ext4?.Policy is { } ep && ParseExt4(ep) is { } e ? e : basis.Ext4,
         BtrfsAutoScrub = s.Btrfs?.AutoScrub ?? basis.BtrfsAutoScrub,
         BtrfsScrubSpeedLimit = s.Btrfs?.ScrubSpeedLimit ?? basis.BtrfsScrubSpeedLimit,
         BtrfsReadOnlyScrub = s.Btrfs?.ReadOnlyScrub ?? basis.BtrfsReadOnlyScrub,
         BtrfsFullScrubInterval = s.Btrfs?.FullScrubIntervalSeconds is { } f ? (f == 0 ? null : TimeSpan.FromSeconds(f)) : basis.BtrfsFullScrubInterval,
         PollInterval = s.PollIntervalSeconds is { } pi && pi > 0 ? TimeSpan.FromSeconds(pi) : basis.PollInterval,
-        FullCheckInterval = s.FullCheckIntervalSeconds is { } fi ? (fi == 0 ? null : TimeSpan.FromSeconds(fi)) : basis.FullCheckInterval,
+        FullCheckInterval = s.FullCheckIntervalSeconds is { } fi && fi >= 0 ? TimeSpan.FromSeconds(fi) : basis.FullCheckInterval,
         MaxCheckAge = s.MaxCheckAgeSeconds is { } ma && ma >= 0 && ma <= MaxCheckAgeLimitSeconds ? (ma == 0 ? null : TimeSpan.FromSeconds(ma)) : basis.MaxCheckAge,
     };
 }
@@ -148,6 +149,17 @@ public sealed class ConfigStore
     }
 
     public FsHealerConfig Current => Volatile.Read(ref _current);
+
+    /// <summary>Reads and validates the file without making it current (a reload that must check more — notification and
+    /// metrics settings — before it commits to it). Never throws.</summary>
+    public ConfigResult LoadCandidate()
+    {
+        try { return _load(); }
+        catch (Exception e) { return new(null, [new ConfigError(null, null, null, null, $"reload failed: {e.Message}")]); }
+    }
+
+    /// <summary>Makes a validated candidate current.</summary>
+    public void Commit(FsHealerConfig config) => Volatile.Write(ref _current, config);
 
     /// <summary>Re-reads the file. On success the new config becomes current and the result has no errors; on
     /// failure the old config stays current and the errors say why.</summary>

@@ -30,6 +30,9 @@ public sealed class XfsSection
 {
     /// <summary>autofsck | repair | report | off</summary>
     public string? Policy { get; set; }
+    /// <summary>Where online repair is impossible (no online scrub in the kernel, or it failed): unmount an idle,
+    /// non-root XFS, xfs_repair it and mount it again. Default false.</summary>
+    public bool? OfflineRepair { get; set; }
 }
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
@@ -90,15 +93,23 @@ public sealed record EffectivePolicy
     public string Rule { get; init; } = "(defaults)";
     public XfsPolicy Xfs { get; init; } = XfsPolicy.Autofsck;
     public Ext4Policy Ext4 { get; init; } = Ext4Policy.Report;
+    /// <summary>xfs.offline_repair: unmount, xfs_repair and remount an idle non-root XFS that cannot be repaired online.</summary>
+    public bool XfsOfflineRepair { get; init; }
     public bool BtrfsAutoScrub { get; init; } = true;
     public long BtrfsScrubSpeedLimit { get; init; }
     public bool BtrfsReadOnlyScrub { get; init; }
     public TimeSpan? BtrfsFullScrubInterval { get; init; }
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(60);
-    public TimeSpan? FullCheckInterval { get; init; }
+    /// <summary>How often level state is polled where the kernel sends no events (XFS before 7.0, btrfs counters, ext4
+    /// error counters, block devices): poll_interval_seconds, else the daemon's --poll-interval.</summary>
+    public TimeSpan PollInterval { get; init; } = DefaultPollInterval;
+    /// <summary>Minimum time between two full checks (xfs_scrub@ starts) of one filesystem, doubled while triggers keep
+    /// coming (<see cref="FsHealer.Healing.ActionGate"/>). Zero: no limit, a full check for every trigger (xfs_healer).</summary>
+    public TimeSpan FullCheckInterval { get; init; } = DefaultFullCheckInterval;
     /// <summary>Check freshness limit (max_check_age_seconds); null = off.</summary>
     public TimeSpan? MaxCheckAge { get; init; }
 
+    public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan DefaultFullCheckInterval = TimeSpan.FromMinutes(5);
     public static readonly EffectivePolicy Defaults = new();
 
     public static string Name(XfsPolicy p) => p switch
@@ -129,7 +140,7 @@ public sealed record EffectivePolicy
             XfsPolicy.Repair => "xfs: online repair of sick metadata",
             XfsPolicy.Report => "xfs: report only",
             _ => "xfs: not monitored",
-        },
+        } + (XfsOfflineRepair && Xfs != XfsPolicy.Off ? "; offline repair (unmount, xfs_repair, remount) when online repair is impossible" : ""),
         "ext4" => Ext4 switch
         {
             Ext4Policy.Report => "ext4: report errors only",

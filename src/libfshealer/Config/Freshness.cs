@@ -42,15 +42,16 @@ public static class Freshness
     }
 }
 
-/// <summary>One filesystem the daemon watches, with its freshness limit (null = none).</summary>
-public readonly record struct FreshnessTarget(string Mount, string FsType, string? Device, TimeSpan? MaxCheckAge);
+/// <summary>One filesystem the daemon watches (by identity; <paramref name="Mount"/> is where it is now), with its
+/// freshness limit (null = none).</summary>
+public readonly record struct FreshnessTarget(string FsId, string Mount, string FsType, string? Device, TimeSpan? MaxCheckAge);
 
 /// <summary>The freshness of one watched filesystem with a limit, after a <see cref="CheckOverdueMonitor.Tick"/>.</summary>
-public readonly record struct FreshnessState(string Mount, string FsType, DateTimeOffset? LastGoodCheck, bool Overdue);
+public readonly record struct FreshnessState(string FsId, string Mount, string FsType, DateTimeOffset? LastGoodCheck, bool Overdue);
 
 /// <summary>
-/// The daemon's freshness signal, pure (time comes in as <c>now</c>). It learns the last successful check per mount
-/// point from the events it sees (as an <see cref="IEventSink"/>: good checks, attaches) and from
+/// The daemon's freshness signal, pure (time comes in as <c>now</c>). It learns the last successful check per
+/// filesystem (by identity, <see cref="FsEvent.FsId"/>; events without one by mount point) from the events it sees (as an <see cref="IEventSink"/>: good checks, attaches) and from
 /// <see cref="Seed"/> (the history at attach). <see cref="Tick"/> returns ONE <see cref="EventClass.CheckOverdue"/>
 /// event when a filesystem becomes overdue, nothing on later ticks while it stays overdue, and arms again only when a
 /// newer successful check is seen (so a clock that jumps backwards and forwards again does not repeat the warning,
@@ -69,13 +70,13 @@ public sealed class CheckOverdueMonitor : IEventSink
     private readonly Lock _lock = new();
     private readonly Dictionary<string, FsFreshness> _fs = new(StringComparer.Ordinal);
 
-    /// <summary>Merge what is known about a mount point: a newer last good check re-arms the warning; the earliest
+    /// <summary>Merge what is known about a filesystem: a newer last good check re-arms the warning; the earliest
     /// first-seen time wins.</summary>
-    public void Seed(string mount, DateTimeOffset? lastGood, DateTimeOffset? firstSeen)
+    public void Seed(string fsId, DateTimeOffset? lastGood, DateTimeOffset? firstSeen)
     {
         lock (_lock)
         {
-            if (!_fs.TryGetValue(mount, out var s)) _fs[mount] = s = new FsFreshness();
+            if (!_fs.TryGetValue(fsId, out var s)) _fs[fsId] = s = new FsFreshness();
             if (lastGood is { } g && (s.LastGood is null || g > s.LastGood))
             {
                 s.LastGood = g;
@@ -87,43 +88,28 @@ public sealed class CheckOverdueMonitor : IEventSink
 
     public void Publish(FsEvent e)
     {
-        if (StatusComputer.IsGoodCheck(e)) Seed(e.Mount, e.Time, null);
-        else if (e.Class == EventClass.Attached) Seed(e.Mount, null, e.Time);
-        else if (e.Class == EventClass.Detached) Forget(e.Mount);
+        string key = e.FsId ?? e.Mount;
+        if (StatusComputer.IsGoodCheck(e)) Seed(key, e.Time, null);
+        else if (e.Class == EventClass.Attached) Seed(key, null, e.Time);
+        else if (e.Class == EventClass.Detached) Forget(key);
     }
 
-    /// <summary>A watched filesystem moved (mount --move): its freshness goes with it, merged with whatever is known
-    /// about the new mount point (the newer last good check, the earlier first attach; a warning already given
-    /// stays given).</summary>
-    public void Moved(string from, string to)
-    {
-        if (from == to) return;
-        lock (_lock)
-        {
-            if (!_fs.Remove(from, out var old)) return;
-            if (!_fs.TryGetValue(to, out var cur)) { _fs[to] = old; return; }
-            if (old.LastGood is { } g && (cur.LastGood is null || g > cur.LastGood)) { cur.LastGood = g; cur.Fired = old.Fired; }
-            else if (old.LastGood == cur.LastGood) cur.Fired |= old.Fired;
-            if (old.FirstSeen is { } f && (cur.FirstSeen is null || f < cur.FirstSeen)) cur.FirstSeen = f;
-        }
-    }
-
-    /// <summary>A mount point went away: forget it unless it is in an overdue episode (then a remount at the same
-    /// place does not warn again). The history keeps the facts; the daemon seeds them again at the next attach.
-    /// Bounds the state to the mounted filesystems plus the overdue ones.</summary>
-    private void Forget(string mount)
+    /// <summary>A filesystem went away: forget it unless it is in an overdue episode (then a remount does not warn
+    /// again). The history keeps the facts; the daemon seeds them again at the next attach. Bounds the state to the
+    /// mounted filesystems plus the overdue ones. A move changes nothing here: the state is keyed by identity.</summary>
+    private void Forget(string fsId)
     {
         lock (_lock)
-            if (_fs.TryGetValue(mount, out var s) && !s.Fired) _fs.Remove(mount);
+            if (_fs.TryGetValue(fsId, out var s) && !s.Fired) _fs.Remove(fsId);
     }
 
-    /// <summary>Mount points with state (tests: the state stays bounded).</summary>
+    /// <summary>Filesystems with state (tests: the state stays bounded).</summary>
     public int Tracked { get { lock (_lock) return _fs.Count; } }
 
-    /// <summary>The last successful check known for a mount point.</summary>
-    public DateTimeOffset? LastGoodCheck(string mount)
+    /// <summary>The last successful check known for a filesystem.</summary>
+    public DateTimeOffset? LastGoodCheck(string fsId)
     {
-        lock (_lock) return _fs.TryGetValue(mount, out var s) ? s.LastGood : null;
+        lock (_lock) return _fs.TryGetValue(fsId, out var s) ? s.LastGood : null;
     }
 
     /// <summary>Evaluate every target with a limit; returns the events to publish (at most one per newly overdue
@@ -137,14 +123,14 @@ public sealed class CheckOverdueMonitor : IEventSink
             {
                 var t = targets[i];
                 if (t.MaxCheckAge is not { } limit || limit <= TimeSpan.Zero) continue;
-                if (!_fs.TryGetValue(t.Mount, out var s)) _fs[t.Mount] = s = new FsFreshness { FirstSeen = now };
+                if (!_fs.TryGetValue(t.FsId, out var s)) _fs[t.FsId] = s = new FsFreshness { FirstSeen = now };
                 var v = Freshness.Evaluate(s.LastGood, s.FirstSeen, limit, now);
-                states?.Add(new FreshnessState(t.Mount, t.FsType, s.LastGood, v.Overdue));
+                states?.Add(new FreshnessState(t.FsId, t.Mount, t.FsType, s.LastGood, v.Overdue));
                 if (!v.Overdue || s.Fired) continue;
                 s.Fired = true;
                 (events ??= []).Add(new FsEvent
                 {
-                    Time = now, Class = EventClass.CheckOverdue, Severity = Severity.Warning, Mount = t.Mount, FsType = t.FsType,
+                    Time = now, Class = EventClass.CheckOverdue, Severity = Severity.Warning, Mount = t.Mount, FsType = t.FsType, FsId = t.FsId,
                     Device = t.Device, Message = $"{t.Mount}: check overdue: {v.Reason}",
                     Count = v.Age is { } a ? (long)a.TotalSeconds : null,
                 });

@@ -11,9 +11,6 @@ public enum Ext4ErrorsPolicy { Default, Continue, RemountRo, Panic }
 /// </summary>
 public sealed record Ext4MountOptions(IReadOnlyList<string> Options)
 {
-    /// <summary>Options the kernel adds to report state; they must not be passed back to mount.</summary>
-    public static readonly string[] StateOnlyOptions = ["emergency_ro", "shutdown", "seclabel"];
-
     private static readonly Dictionary<string, Ext4ErrorsPolicy> Policies = new()
     {
         ["errors=continue"] = Ext4ErrorsPolicy.Continue,
@@ -53,9 +50,6 @@ public sealed record Ext4MountOptions(IReadOnlyList<string> Options)
     public bool EmergencyReadOnly => Options.Contains("emergency_ro");
     public bool Shutdown => Options.Contains("shutdown");
     public bool ReadOnly => Options.Contains("ro") || EmergencyReadOnly;
-
-    /// <summary>The options to remount with: everything except the kernel's state-only options.</summary>
-    public string ForRemount() => string.Join(',', Options.Where(o => !StateOnlyOptions.Contains(o)));
 
     public override string ToString() => string.Join(',', Options);
 }

@@ -5,6 +5,9 @@ namespace FsHealer.Fanotify;
 /// <summary>A filesystem id as fanotify reports it (__kernel_fsid_t, two s32); equals statfs().f_fsid.</summary>
 public readonly record struct FsId(int Val0, int Val1)
 {
+    /// <summary>A zero fsid (ext4 with a null UUID): fanotify cannot mark such a filesystem (ENODEV).</summary>
+    public bool IsZero => Val0 == 0 && Val1 == 0;
+
     public override string ToString() => $"{(uint)Val0:x8} {(uint)Val1:x8}";
 }
 

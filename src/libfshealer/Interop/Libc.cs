@@ -6,7 +6,7 @@ namespace FsHealer.Interop;
 public static unsafe partial class Libc
 {
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000,
-        O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_DIRECT = 0x4000, O_CREAT = 0x40, O_TRUNC = 0x200;
+        O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_DIRECT = 0x4000, O_CREAT = 0x40, O_TRUNC = 0x200, O_EXCL = 0x80;
     public const int AT_FDCWD = -100;
     public const int F_GETFL = 3, F_SETFL = 4;
 
@@ -60,8 +60,22 @@ public static unsafe partial class Libc
         return 0;
     }
 
+    [LibraryImport("libc", EntryPoint = "isatty")]
+    private static partial int isatty(int fd);
+
+    /// <summary>The descriptor is a terminal.</summary>
+    public static bool IsTerminal(int fd) => isatty(fd) == 1;
+
     [LibraryImport("libc", EntryPoint = "getpid")]
     public static partial int getpid();
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int kill(int pid, int sig);
+
+    public const int SIGTERM = 15, SIGKILL = 9;
+
+    /// <summary>kill(2). A negative <paramref name="pid"/> signals a whole process group. Returns 0 or errno.</summary>
+    public static int Kill(int pid, int signal) => kill(pid, signal) == 0 ? 0 : LastErrno;
 
     [LibraryImport("libc", EntryPoint = "geteuid")]
     public static partial uint geteuid();
@@ -126,18 +140,23 @@ public static unsafe partial class Libc
     }
 
     /// <summary>Write all bytes, retrying on EINTR and short writes. Returns 0 or -errno.</summary>
-    public static int WriteAll(SafeFd fd, ReadOnlySpan<byte> data)
+    public static int WriteAll(SafeFd fd, ReadOnlySpan<byte> data) => WriteAll(fd.Fd, data);
+
+    /// <summary><see cref="WriteAll(SafeFd, ReadOnlySpan{byte})"/> on a raw descriptor (stdout, stderr); a descriptor
+    /// in non-blocking mode is waited on with poll when it is full (EAGAIN).</summary>
+    public static int WriteAll(int fd, ReadOnlySpan<byte> data)
     {
         fixed (byte* p = data)
         {
             int off = 0;
             while (off < data.Length)
             {
-                nint n = write(fd.Fd, p + off, (nuint)(data.Length - off));
+                nint n = write(fd, p + off, (nuint)(data.Length - off));
                 if (n < 0)
                 {
                     int e = LastErrno;
                     if (e == 4) continue;
+                    if (e == 11 && Poll.WaitWritable(fd) >= 0) continue;   // EAGAIN
                     return -e;
                 }
                 off += (int)n;

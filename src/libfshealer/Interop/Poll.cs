@@ -5,7 +5,7 @@ namespace FsHealer.Interop;
 /// <summary>poll(2) on up to a few descriptors.</summary>
 public static unsafe partial class Poll
 {
-    public const short POLLIN = 0x1, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
+    public const short POLLIN = 0x1, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd { public int Fd; public short Events; public short Revents; }
@@ -26,6 +26,20 @@ public static unsafe partial class Poll
                 int e = Libc.LastErrno;
                 if (e != 4) return -e;
             }
+        }
+    }
+
+    /// <summary>Wait until <paramref name="fd"/> can be written (or has an error). Returns the poll result or -errno
+    /// (EINTR retried).</summary>
+    public static int WaitWritable(int fd)
+    {
+        var pfd = new PollFd { Fd = fd, Events = POLLOUT };
+        while (true)
+        {
+            int r = poll(&pfd, 1, -1);
+            if (r >= 0) return r;
+            int e = Libc.LastErrno;
+            if (e != 4) return -e;
         }
     }
 }

@@ -46,16 +46,22 @@ public static unsafe class XfsIoctl
     }
 
     /// <summary>XFS_IOC_HEALTH_FD_ON_MONITORED_FS on the monitor fd: 0 if <paramref name="candidate"/> is on the monitored fs, ESTALE otherwise.</summary>
-    public static int FdOnMonitoredFs(SafeFd monitorFd, SafeFd candidate)
+    public static int FdOnMonitoredFs(SafeFd monitorFd, SafeFd candidate) => FdOnMonitoredFs(monitorFd.Fd, candidate.Fd);
+
+    /// <summary><see cref="FdOnMonitoredFs(SafeFd, SafeFd)"/> on raw descriptors.</summary>
+    public static int FdOnMonitoredFs(int monitorFd, int candidate)
     {
         byte* req = stackalloc byte[XfsAbi.HealthFdOnMonitoredFsSize];
-        *(int*)req = candidate.Fd;
+        *(int*)req = candidate;
         *(uint*)(req + 4) = 0;
-        return Libc.ioctl(monitorFd.Fd, XfsAbi.IocHealthFdOnMonitoredFs, req) == 0 ? 0 : Libc.LastErrno;
+        return Libc.ioctl(monitorFd, XfsAbi.IocHealthFdOnMonitoredFs, req) == 0 ? 0 : Libc.LastErrno;
     }
 
     /// <summary>XFS_IOC_SCRUB_METADATA; on success req.Flags holds the out flags.</summary>
-    public static int ScrubMetadata(SafeFd fd, ref ScrubRequest req)
+    public static int ScrubMetadata(SafeFd fd, ref ScrubRequest req) => ScrubMetadata(fd.Fd, ref req);
+
+    /// <summary><see cref="ScrubMetadata(SafeFd, ref ScrubRequest)"/> on a raw descriptor.</summary>
+    public static int ScrubMetadata(int fd, ref ScrubRequest req)
     {
         byte* sm = stackalloc byte[XfsAbi.ScrubMetadataSize];
         new Span<byte>(sm, XfsAbi.ScrubMetadataSize).Clear();
@@ -64,7 +70,7 @@ public static unsafe class XfsIoctl
         *(ulong*)(sm + 8) = req.Ino;
         *(uint*)(sm + 16) = req.Gen;
         *(uint*)(sm + 20) = req.Agno;
-        if (Libc.ioctl(fd.Fd, XfsAbi.IocScrubMetadata, sm) != 0) return Libc.LastErrno;
+        if (Libc.ioctl(fd, XfsAbi.IocScrubMetadata, sm) != 0) return Libc.LastErrno;
         req.Flags = *(uint*)(sm + 4);
         return 0;
     }
@@ -81,16 +87,19 @@ public static unsafe class XfsIoctl
 public static unsafe class XfsHandleIoctl
 {
     /// <summary>XFS_IOC_FD_TO_HANDLE: the 24-byte xfs_handle of an open file.</summary>
-    public static int FdToHandle(SafeFd fd, out XfsHandle handle)
+    public static int FdToHandle(SafeFd fd, out XfsHandle handle) => FdToHandle(fd.Fd, out handle);
+
+    /// <summary><see cref="FdToHandle(SafeFd, out XfsHandle)"/> on a raw descriptor.</summary>
+    public static int FdToHandle(int fd, out XfsHandle handle)
     {
         byte* h = stackalloc byte[64];
         uint hlen = 64;
         byte* req = stackalloc byte[56];
         new Span<byte>(req, 56).Clear();
-        *(uint*)req = (uint)fd.Fd;
+        *(uint*)req = (uint)fd;
         *(nint*)(req + 40) = (nint)h;
         *(nint*)(req + 48) = (nint)(&hlen);
-        if (Libc.ioctl(fd.Fd, XfsAbi.IocFdToHandle, req) != 0) { handle = default; return Libc.LastErrno; }
+        if (Libc.ioctl(fd, XfsAbi.IocFdToHandle, req) != 0) { handle = default; return Libc.LastErrno; }
         return XfsHandle.TryDecode(new ReadOnlySpan<byte>(h, (int)Math.Min(hlen, 64)), out handle) ? 0 : 22;
     }
 

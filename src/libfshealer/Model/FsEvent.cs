@@ -41,8 +41,13 @@ public sealed record FsEvent
     public string? Structure { get; init; }
     public long? Count { get; init; }
     public string? CorrelationId { get; init; }
+    /// <summary>The filesystem's identity (Healing.FilesystemIdentity.Id: "uuid:…" or "dev:M:m"): what history,
+    /// status, freshness and notification windows key on. <see cref="Mount"/> is where it was mounted at the time.</summary>
+    public string? FsId { get; init; }
 
-    public string Key => $"{Class}|{FsType}|{Device ?? Mount}|{Structure}|{Inode}";
+    /// <summary>De-duplication key: the class, the filesystem (its identity, so a move does not make an event new)
+    /// and the object.</summary>
+    public string Key => $"{Class}|{FsType}|{FsId ?? Device ?? Mount}|{Structure}|{Inode}";
 
     /// <summary>"mount: message", without repeating the mount when the message already starts with it
     /// (most producers write "&lt;mount&gt;: ..." themselves, like xfs_healer's lines).</summary>
@@ -100,16 +105,39 @@ public sealed class EventHub : IEventSink
 
     public void Add(IEventSink sink) { lock (_sinks) _sinks.Add(sink); }
 
+    /// <summary>Swap one sink for another in place (a reload); null adds or removes.</summary>
+    public void Replace(IEventSink? old, IEventSink? replacement)
+    {
+        lock (_sinks)
+        {
+            int i = old is null ? -1 : _sinks.IndexOf(old);
+            if (i >= 0 && replacement is not null) _sinks[i] = replacement;
+            else
+            {
+                if (i >= 0) _sinks.RemoveAt(i);
+                if (replacement is not null) _sinks.Add(replacement);
+            }
+        }
+    }
+
     /// <summary>Publish, then wait until every flushable sink (the history store) has it on disk: for the start of an
-    /// action, so that a crash during the action is reported at the next start.</summary>
-    public void PublishDurable(FsEvent e, TimeSpan? timeout = null)
+    /// action, so that a crash during the action is reported at the next start. True only when there is such a sink
+    /// and every one of them confirmed it; an action that changes a filesystem must not run otherwise.</summary>
+    public bool PublishDurable(FsEvent e, TimeSpan? timeout = null)
     {
         Publish(e);
         IEventSink[] sinks;
         lock (_sinks) sinks = [.. _sinks];
+        bool any = false, all = true;
         foreach (var s in sinks)
-            if (s is IFlushableSink f && !f.Flush(timeout ?? TimeSpan.FromSeconds(5)))
-                _diagnostic?.Invoke($"event sink {s.GetType().Name}: could not make '{e.Message}' durable in time");
+        {
+            if (s is not IFlushableSink f) continue;
+            any = true;
+            if (f.Flush(timeout ?? TimeSpan.FromSeconds(5))) continue;
+            all = false;
+            _diagnostic?.Invoke($"event sink {s.GetType().Name}: could not make '{e.Message}' durable in time");
+        }
+        return any && all;
     }
 
     public void Publish(FsEvent e)

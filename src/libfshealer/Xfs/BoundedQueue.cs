@@ -41,6 +41,40 @@ public sealed class BoundedQueue<T>(int capacity)
         }
     }
 
+    /// <summary>
+    /// Add every item in order, waiting while the queue is full (a batch larger than the free space goes in as space
+    /// frees up). One lock and at most one wake-up of the consumers per call, not per item. Returns whether it had to
+    /// wait, and the depth after the last item; (false, -1) if the queue was completed. <paramref name="onFull"/> runs
+    /// (under the queue's lock: keep it to a counter) each time the caller is about to wait for room.
+    /// </summary>
+    public (bool Blocked, int Depth) AddRange(ReadOnlySpan<T> items, Action? onFull = null)
+    {
+        bool blocked = false;
+        lock (_lock)
+        {
+            while (!items.IsEmpty)
+            {
+                while (_count == _ring.Length && !_completed)
+                {
+                    blocked = true;
+                    onFull?.Invoke();
+                    Monitor.Wait(_lock);
+                }
+                if (_completed) return (blocked, -1);
+                bool wasEmpty = _count == 0;
+                int n = Math.Min(items.Length, _ring.Length - _count);
+                int tail = (_head + _count) % _ring.Length;
+                int first = Math.Min(n, _ring.Length - tail);
+                items[..first].CopyTo(_ring.AsSpan(tail));
+                items[first..n].CopyTo(_ring.AsSpan(0));
+                _count += n;
+                items = items[n..];
+                if (wasEmpty) Monitor.PulseAll(_lock);
+            }
+            return (blocked, _count);
+        }
+    }
+
     private void Put(T item)
     {
         _ring[(_head + _count) % _ring.Length] = item;
@@ -48,23 +82,32 @@ public sealed class BoundedQueue<T>(int capacity)
     }
 
     /// <summary>Take up to batch.Length items, waiting while empty. 0 = completed and drained.</summary>
-    public int Take(Span<T> batch)
+    public int Take(Span<T> batch) => Take(batch, wait: true);
+
+    /// <summary>Take up to batch.Length items without waiting; 0 when nothing is queued.</summary>
+    public int TryTake(Span<T> batch) => Take(batch, wait: false);
+
+    private int Take(Span<T> batch, bool wait)
     {
         lock (_lock)
         {
             while (_count == 0)
             {
-                if (_completed) return 0;
+                if (_completed || !wait) return 0;
                 Monitor.Wait(_lock);
             }
             bool wasFull = _count == _ring.Length;
             int n = Math.Min(batch.Length, _count);
-            for (int i = 0; i < n; i++)
+            int first = Math.Min(n, _ring.Length - _head);
+            _ring.AsSpan(_head, first).CopyTo(batch);
+            _ring.AsSpan(0, n - first).CopyTo(batch[first..]);
+            if (System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>())
             {
-                batch[i] = _ring[_head];
-                _ring[_head] = default!;
-                _head = (_head + 1) % _ring.Length;
+                // let the GC have what was taken
+                _ring.AsSpan(_head, first).Clear();
+                _ring.AsSpan(0, n - first).Clear();
             }
+            _head = (_head + n) % _ring.Length;
             _count -= n;
             if (wasFull || _completed) Monitor.PulseAll(_lock);
             return n;

@@ -35,7 +35,7 @@ public sealed class FlagMap
             tag = delimiter;
         }
         var unknown = mask & ~KnownBits;
-        if (unknown != 0) sb.Append(tag).Append("0x").Append(unknown.ToString("x"));
+        if (unknown != 0) sb.Append(tag).Append("0x").AppendHex(unknown);
     }
 
     public string FormatMask(uint mask, string delimiter = ", ")

@@ -19,6 +19,7 @@ public sealed class SimulatedXfsTarget : IXfsTarget
 
     public SimulatedXfsTarget(string mountpoint, IReadOnlyDictionary<string, string>? outcomes = null, string defaultOutcome = "success")
     {
+        _handle = new Handle(this);
         CurrentMountpoint = mountpoint;
         _outcomes = outcomes is null ? new() : new(outcomes);
         _default = defaultOutcome;
@@ -33,6 +34,11 @@ public sealed class SimulatedXfsTarget : IXfsTarget
     /// <summary>Called before each scrub (tests use it to block a worker).</summary>
     public Action<ScrubRequest>? BeforeScrub { get; set; }
     public int OpenCount;
+    /// <summary>Keep every scrub call for <see cref="Calls"/> (tests). `fshealer replay` turns it off: a recorded storm
+    /// must not grow the process by 24 bytes per repair. <see cref="CallCount"/> counts either way.</summary>
+    public bool RecordCalls { get; init; } = true;
+    public long CallCount;
+    private readonly Handle _handle;
 
     public IReadOnlyList<ScrubRequest> Calls { get { lock (_lock) return [.. _calls]; } }
 
@@ -40,15 +46,18 @@ public sealed class SimulatedXfsTarget : IXfsTarget
     {
         Interlocked.Increment(ref OpenCount);
         if (ReopenErrno != 0) { handle = null; return ReopenErrno; }
-        handle = new Handle(this);
+        handle = _handle;   // stateless: one for every caller, nothing allocated per repair
         return 0;
     }
 
     public string? LookupPath(ulong ino, uint gen) => HasParentPointers && Paths.TryGetValue(ino, out var p) ? p : null;
 
+    private static readonly FlagMap[] StructureMaps =
+        [XfsHealthTables.FsStructures, XfsHealthTables.AgStructures, XfsHealthTables.InodeStructures, XfsHealthTables.RtGroupStructures];
+
     public static string StructureName(uint scrubType)
     {
-        foreach (var map in new[] { XfsHealthTables.FsStructures, XfsHealthTables.AgStructures, XfsHealthTables.InodeStructures, XfsHealthTables.RtGroupStructures })
+        foreach (var map in StructureMaps)
             foreach (var e in map.Entries)
                 if (e.ScrubType == scrubType) return e.Name;
         return $"type{scrubType}";
@@ -75,7 +84,8 @@ public sealed class SimulatedXfsTarget : IXfsTarget
         public int Scrub(ref ScrubRequest req)
         {
             t.BeforeScrub?.Invoke(req);
-            lock (t._lock) t._calls.Add(req);
+            Interlocked.Increment(ref t.CallCount);
+            if (t.RecordCalls) lock (t._lock) t._calls.Add(req);
             var name = StructureName(req.Type);
             var outcome = t._outcomes.TryGetValue(name, out var o) ? o : t._default;
             return Apply(outcome, ref req);

@@ -46,7 +46,7 @@ public static class XfsEventFormatter
                 return true;
             case HealthDomain.Ag:
             case HealthDomain.RtGroup:
-                sb.Append(mountpoint).Append(e.Domain == HealthDomain.Ag ? " agno 0x" : " rgno 0x").Append(e.GroupNumber.ToString("x")).Append(' ');
+                sb.Append(mountpoint).Append(e.Domain == HealthDomain.Ag ? " agno 0x" : " rgno 0x").AppendHex(e.GroupNumber).Append(' ');
                 (e.Domain == HealthDomain.Ag ? XfsHealthTables.AgStructures : XfsHealthTables.RtGroupStructures).AppendMask(sb, e.Mask);
                 sb.Append(": ").Append(XfsHealthTables.HealthTypes.ValueName((uint)e.Type));
                 return true;
@@ -59,8 +59,8 @@ public static class XfsEventFormatter
             case HealthDomain.RtDev:
             case HealthDomain.LogDev:
                 sb.Append(mountpoint).Append(' ').Append(XfsHealthTables.DeviceDomains.ValueName((uint)e.Domain))
-                  .Append(" daddr 0x").Append(e.MediaDaddr.ToString("x"))
-                  .Append(" bbcount 0x").Append(e.MediaBbCount.ToString("x")).Append(": media error");
+                  .Append(" daddr 0x").AppendHex(e.MediaDaddr)
+                  .Append(" bbcount 0x").AppendHex(e.MediaBbCount).Append(": media error");
                 return true;
             case HealthDomain.FileRange:
                 AppendInodeWho(sb, mountpoint, path, e.FileIno, e.FileGen);
@@ -82,7 +82,7 @@ public static class XfsEventFormatter
         if (!string.IsNullOrEmpty(path))
             sb.Append(path).Append(' ');
         else
-            sb.Append(mountpoint).Append(" ino ").Append(ino).Append(" gen 0x").Append(gen.ToString("x")).Append(' ');
+            sb.Append(mountpoint).Append(" ino ").Append(ino).Append(" gen 0x").AppendHex(gen).Append(' ');
     }
 
     public static string OutcomeText(RepairOutcome o) => o switch
@@ -97,6 +97,12 @@ public static class XfsEventFormatter
     public static string? FormatRepair(in HealthMonitorEvent e, uint structFlag, RepairOutcome outcome, string mountpoint, string? path = null)
     {
         var sb = new StringBuilder(96);
+        return AppendRepair(sb, e, structFlag, outcome, mountpoint, path) ? sb.ToString() : null;
+    }
+
+    /// <summary><see cref="FormatRepair"/> into a builder; false (nothing appended) for domains without repairs.</summary>
+    public static bool AppendRepair(StringBuilder sb, in HealthMonitorEvent e, uint structFlag, RepairOutcome outcome, string mountpoint, string? path = null)
+    {
         switch (e.Domain)
         {
             case HealthDomain.Inode:
@@ -104,20 +110,35 @@ public static class XfsEventFormatter
                 sb.Append(XfsHealthTables.InodeStructures.LowestName(structFlag));
                 break;
             case HealthDomain.Ag:
-                sb.Append(mountpoint).Append(" agno 0x").Append(e.GroupNumber.ToString("x")).Append(' ')
+                sb.Append(mountpoint).Append(" agno 0x").AppendHex(e.GroupNumber).Append(' ')
                   .Append(XfsHealthTables.AgStructures.LowestName(structFlag));
                 break;
             case HealthDomain.RtGroup:
-                sb.Append(mountpoint).Append(" rgno 0x").Append(e.GroupNumber.ToString("x")).Append(' ')
+                sb.Append(mountpoint).Append(" rgno 0x").AppendHex(e.GroupNumber).Append(' ')
                   .Append(XfsHealthTables.RtGroupStructures.LowestName(structFlag));
                 break;
             case HealthDomain.Fs:
                 sb.Append(mountpoint).Append(' ').Append(XfsHealthTables.FsStructures.LowestName(structFlag));
                 break;
             default:
-                return null;
+                return false;
         }
-        return sb.Append(": ").Append(OutcomeText(outcome)).ToString();
+        sb.Append(": ").Append(OutcomeText(outcome));
+        return true;
+    }
+
+    /// <summary>Lower-case hexadecimal without allocating (what ToString("x") prints).</summary>
+    public static StringBuilder AppendHex(this StringBuilder sb, ulong value)
+    {
+        Span<char> digits = stackalloc char[16];
+        int i = digits.Length;
+        do
+        {
+            int d = (int)(value & 0xF);
+            digits[--i] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
+            value >>= 4;
+        } while (value != 0);
+        return sb.Append(digits[i..]);
     }
 
     /// <summary>fshealer's own one-line description of an event, used in diagnostics ("domain 0x9 type 0x3").</summary>

@@ -1,3 +1,4 @@
+using System.Text;
 using FsHealer.Healing;
 using FsHealer.Service;
 using FsHealer.Text;
@@ -15,11 +16,20 @@ public sealed record XfsEngineSettings
     public int Workers { get; init; } = 1;
     /// <summary>1 MiB of 64-byte events, as xfs_healer.</summary>
     public int QueueCapacity { get; init; } = 16384;
-    /// <summary>Two pages, as xfs_healer's stdio buffer.</summary>
+    /// <summary>Two pages, as xfs_healer's stdio buffer: 128 records per read, handed to the workers in one go. (A
+    /// 64 KiB buffer would save seven of eight reads — about 1 % of a storm's CPU — but let the reader hold a thousand
+    /// records it cannot queue while the workers are busy, instead of leaving them in the kernel ahead of UNMOUNT.)</summary>
     public int ReadBufferSize { get; init; } = 8192;
     public TimeSpan FullCheckInterval { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>--debug: fshealer's own diagnostics (unrecognised records, a truncated tail) also go to stderr.
+    /// Without it stderr carries exactly what xfs_healer prints; the counters in <see cref="XfsEngineStats"/> count
+    /// them either way.</summary>
+    public bool Debug { get; init; }
     public string ScrubUnitTemplate { get; init; } = "xfs_scrub@.service";
 }
+
+/// <summary>Why the engine asks for a full online check (xfs_scrub@).</summary>
+public enum FullCheckReason { EventsLost, RepairFailed, Uncovered }
 
 /// <summary>Counters the engine exposes (status, metrics, tests). Updated with Interlocked.</summary>
 public sealed class XfsEngineStats
@@ -27,6 +37,8 @@ public sealed class XfsEngineStats
     public long RecordsRead, EventsHandled, KernelLostEvents, UnknownEvents, RepairsAttempted, RepairsSucceeded,
         RepairsFailed, RepairsProbablyOk, RepairsUnnecessary, RepairsSkippedShutdown, ReopenFailures,
         FullChecksStarted, FullChecksSuppressed, FullCheckStartFailures, ReaderBlocked, MaxQueueDepth, TrailingBytes;
+    /// <summary>Full checks asked for, by <see cref="FullCheckReason"/> (started or suppressed by the rate limit).</summary>
+    public readonly long[] FullChecksRequested = new long[3];
     public volatile bool ShutdownSeen;
     public volatile bool UnmountSeen;
 }
@@ -43,7 +55,7 @@ public sealed class XfsHealerEngine
     private readonly IXfsTarget? _target;
     private readonly IUnitManager _units;
     private readonly IHealerConsole _con;
-    private readonly FullCheckGate _gate;
+    private readonly ActionGate _gate;
     private readonly HashSet<(uint, uint)> _unknownReported = [];
     private int _shutdownNoticePrinted, _suppressNoticePrinted;
 
@@ -63,7 +75,7 @@ public sealed class XfsHealerEngine
         _target = target;
         _units = units;
         _con = console;
-        _gate = new FullCheckGate(settings.FullCheckInterval, time ?? TimeProvider.System);
+        _gate = new ActionGate(settings.FullCheckInterval, time ?? TimeProvider.System);
         if (settings.WantRepair && target is null)
             throw new ArgumentException("repair mode needs a filesystem target", nameof(target));
     }
@@ -89,14 +101,27 @@ public sealed class XfsHealerEngine
         {
             queue.Complete();
             foreach (var w in workers) w.Join();
+            _con.Flush();
         }
         return rc;
     }
 
+    /// <summary>
+    /// Read whole records (a read need not end on a record boundary; the rest waits for the next read), decode every
+    /// record of one read and hand them to the workers in one go: one lock and at most one wake-up per read, not per
+    /// event. Stops after UNMOUNT: the kernel put it at the head of its queue.
+    /// </summary>
     private int ReadLoop(IRecordSource source, BoundedQueue<HealthMonitorEvent> queue)
     {
         const int R = HealthMonitorEvent.Size;
         var buf = new byte[Math.Max(R, _s.ReadBufferSize / R * R)];
+        var batch = new HealthMonitorEvent[buf.Length / R];
+        // the user-space queue is full: the reader waits (the kernel keeps the rest) — counted as it happens
+        Action onFull = () =>
+        {
+            Interlocked.Increment(ref Stats.ReaderBlocked);
+            Volatile.Write(ref Stats.MaxQueueDepth, queue.Capacity);
+        };
         int have = 0;
         while (true)
         {
@@ -111,59 +136,87 @@ public sealed class XfsHealerEngine
                 if (have != 0)
                 {
                     Interlocked.Add(ref Stats.TrailingBytes, have);
-                    _con.Err($"{_s.Mountpoint}: {have} bytes of a truncated event record at end of stream ignored");
+                    if (_s.Debug) _con.Err($"{_s.Mountpoint}: {have} bytes of a truncated event record at end of stream ignored");
                 }
                 return 0;
             }
             have += n;
-            int off = 0;
+            int off = 0, count = 0;
+            bool unmount = false;
             while (have - off >= R)
             {
                 var e = HealthMonitorEvent.Decode(buf.AsSpan(off, R));
                 off += R;
-                Interlocked.Increment(ref Stats.RecordsRead);
-                if (!queue.TryAdd(e))
-                {
-                    Interlocked.Increment(ref Stats.ReaderBlocked);
-                    queue.Add(e);
-                }
-                var depth = queue.Count;
-                if (depth > Volatile.Read(ref Stats.MaxQueueDepth)) Volatile.Write(ref Stats.MaxQueueDepth, depth);
+                batch[count++] = e;
                 if (e.Domain == HealthDomain.Mount && e.Type == HealthEventType.Unmount)
                 {
-                    // The kernel put UNMOUNT at the head of its queue; stop reading, let the workers drain ours.
-                    Stats.UnmountSeen = true;
-                    return 0;
+                    unmount = true;
+                    break;
                 }
             }
-            // keep a partial record (a read need not end on a record boundary)
+            if (count > 0)
+            {
+                Interlocked.Add(ref Stats.RecordsRead, count);
+                var (_, depth) = queue.AddRange(batch.AsSpan(0, count), onFull);
+                if (depth > Volatile.Read(ref Stats.MaxQueueDepth)) Volatile.Write(ref Stats.MaxQueueDepth, depth);
+            }
+            if (unmount)
+            {
+                // The kernel put UNMOUNT at the head of its queue; stop reading, let the workers drain ours.
+                Stats.UnmountSeen = true;
+                return 0;
+            }
+            // keep a partial record
             if (off < have) Buffer.BlockCopy(buf, off, buf, 0, have - off);
             have -= off;
         }
     }
 
+    /// <summary>What one thread needs to handle events without allocating: a line buffer and the repair plan.</summary>
+    private sealed class Scratch
+    {
+        public readonly StringBuilder Line = new(512);
+        public readonly RepairStep[] Steps = new RepairStep[16];
+    }
+
+    [ThreadStatic] private static Scratch? t_scratch;
+
     private void WorkerLoop(BoundedQueue<HealthMonitorEvent> queue)
     {
-        // one event at a time per worker: with several workers each takes the next event (xfs_healer's workqueue)
-        var batch = new HealthMonitorEvent[1];
-        while (queue.Take(batch) == 1)
+        // With one worker, take what is queued in one go (kernel order is kept); with several, one event at a time
+        // each takes the next event (xfs_healer's workqueue).
+        var batch = new HealthMonitorEvent[_s.Workers > 1 ? 1 : 256];
+        var scratch = t_scratch ??= new Scratch();
+        while (true)
         {
-            var e = batch[0];
-            try
+            int n = queue.TryTake(batch);
+            if (n == 0)
             {
-                Handle(e);
+                // nothing queued: the reader is waiting for the kernel; what was logged goes out before we wait too
+                _con.Flush();
+                n = queue.Take(batch);
+                if (n == 0) break;
             }
-            catch (Exception ex)
+            for (int i = 0; i < n; i++)
             {
-                // A bug in handling one event must not stop the daemon or lose the rest of the queue.
-                _con.Err($"{_s.Mountpoint}: internal error handling {XfsEventFormatter.Describe(e)}: {ex.GetType().Name}: {ex.Message}");
+                try
+                {
+                    Handle(batch[i], scratch);
+                }
+                catch (Exception ex)
+                {
+                    // A bug in handling one event must not stop the daemon or lose the rest of the queue.
+                    _con.Err($"{_s.Mountpoint}: internal error handling {XfsEventFormatter.Describe(batch[i])}: {ex.GetType().Name}: {ex.Message}");
+                }
+                Interlocked.Increment(ref Stats.EventsHandled);
             }
-            Interlocked.Increment(ref Stats.EventsHandled);
         }
     }
 
     /// <summary>Per-event decision, in xfs_healer's order: path lookup, log, LOST → full check, SICK → repair.</summary>
-    public void Handle(in HealthMonitorEvent e)
+    public void Handle(in HealthMonitorEvent e) => Handle(e, t_scratch ??= new Scratch());
+
+    private void Handle(in HealthMonitorEvent e, Scratch scratch)
     {
         bool notActionable = RepairPlanner.IsNotActionable(e.Type);
         bool loggable = _s.Log || notActionable;
@@ -178,14 +231,17 @@ public sealed class XfsHealerEngine
         if ((loggable || willRepair) && _target is { HasParentPointers: true })
             path = LookupPathFor(e);
 
-        if (loggable && XfsEventFormatter.FormatEvent(e, _s.Mountpoint, path) is { } line)
-            _con.Out(line);
+        if (loggable)
+        {
+            var sb = scratch.Line.Clear();
+            if (XfsEventFormatter.AppendEvent(sb, e, _s.Mountpoint, path)) Out(sb);
+        }
 
         switch (e.Type)
         {
             case HealthEventType.Lost when e.Domain == HealthDomain.Mount:
                 Interlocked.Add(ref Stats.KernelLostEvents, (long)Math.Min(e.LostCount, long.MaxValue));
-                if (!_s.Everything && _s.WantRepair) RunFullRepair("events were lost");
+                if (!_s.Everything && _s.WantRepair) RunFullRepair(FullCheckReason.EventsLost);
                 break;
             case HealthEventType.Shutdown when e.Domain == HealthDomain.Mount:
                 Stats.ShutdownSeen = true;
@@ -195,7 +251,23 @@ public sealed class XfsHealerEngine
         OnEvent?.Invoke(e);
         if (Sink is not null && Model.XfsEventMapping.Map(e, _s.Mountpoint, Device, path) is { } fe) Sink.Publish(fe);
 
-        if (willRepair) RepairMetadata(e, path);
+        if (willRepair) RepairMetadata(e, path, scratch);
+    }
+
+    /// <summary>A formatted line to stdout without making a string of it (the builder has one chunk unless the line
+    /// outgrew its 512 characters).</summary>
+    private void Out(StringBuilder sb)
+    {
+        foreach (var chunk in sb.GetChunks())
+        {
+            if (chunk.Length == sb.Length)
+            {
+                _con.Out(chunk.Span);
+                return;
+            }
+            break;
+        }
+        _con.Out(sb.ToString());
     }
 
     private string? LookupPathFor(in HealthMonitorEvent e) => e.Domain switch
@@ -210,11 +282,11 @@ public sealed class XfsHealerEngine
         Interlocked.Increment(ref Stats.UnknownEvents);
         bool first;
         lock (_unknownReported) first = _unknownReported.Add(((uint)e.Domain, (uint)e.Type));
-        if (first)
+        if (first && _s.Debug)
             _con.Err($"{_s.Mountpoint}: unrecognised health event ({XfsEventFormatter.Describe(e)}); newer kernel? logged as far as understood, not acted upon");
     }
 
-    private void RepairMetadata(in HealthMonitorEvent e, string? path)
+    private void RepairMetadata(in HealthMonitorEvent e, string? path, Scratch scratch)
     {
         if (Stats.ShutdownSeen)
         {
@@ -224,10 +296,8 @@ public sealed class XfsHealerEngine
             return;
         }
 
-        var steps = RepairPlanner.Plan(e);
-        int n = steps.Length;
-        if (n == 0) return;
-
+        // Like xfs_healer, reopen the filesystem for every SICK event, whatever its domain and mask: a filesystem
+        // that is no longer the monitored one is reported even when there would be nothing to repair.
         int err = _target!.OpenForRepair(out var handle);
         if (err != 0 || handle is null)
         {
@@ -235,6 +305,12 @@ public sealed class XfsHealerEngine
             _con.Err($"{_s.Mountpoint}: cannot open filesystem to repair: {Errno.Message(err == 0 ? Errno.ESTALE : err)}");
             return;
         }
+        var steps = scratch.Steps;
+        int n = RepairPlanner.Plan(e, steps);
+        // Structures no targeted repair covers (METADIR, METAPATH, AG "inodes", bits the tables do not know) need
+        // the full check once the targeted repairs are done — as xfs_healer 7.2 does.
+        bool uncovered = RepairPlanner.UnrepairableBits(e) != 0;
+        bool failed = false;
         using (handle)
         {
             for (int i = 0; i < n; i++)
@@ -250,14 +326,15 @@ public sealed class XfsHealerEngine
                     case RepairOutcome.ProbablyOk: Interlocked.Increment(ref Stats.RepairsProbablyOk); break;
                     case RepairOutcome.Unnecessary: Interlocked.Increment(ref Stats.RepairsUnnecessary); break;
                 }
-                if (XfsEventFormatter.FormatRepair(e, steps[i].StructFlag, outcome, _s.Mountpoint, path) is { } line)
+                var sb = scratch.Line.Clear();
+                if (XfsEventFormatter.AppendRepair(sb, e, steps[i].StructFlag, outcome, _s.Mountpoint, path))
                 {
-                    _con.Out(line);
+                    Out(sb);
                     Sink?.Publish(new Model.FsEvent
                     {
                         Class = Model.XfsEventMapping.ForOutcome(outcome),
                         Severity = outcome == RepairOutcome.Failed ? Model.Severity.Error : Model.Severity.Notice,
-                        Mount = _s.Mountpoint, FsType = "xfs", Device = Device, Message = line, Structure = steps[i].StructName,
+                        Mount = _s.Mountpoint, FsType = "xfs", Device = Device, Message = sb.ToString(), Structure = steps[i].StructName,
                         Inode = e.Domain == HealthDomain.Inode ? e.InodeIno : null, Path = path, Errno = rc == 0 ? null : rc,
                     });
                 }
@@ -266,16 +343,26 @@ public sealed class XfsHealerEngine
                     path = _target.LookupPath(e.InodeIno, e.InodeGen);
                 if (outcome == RepairOutcome.Failed)
                 {
-                    RunFullRepair("a targeted repair failed");
+                    failed = true;
                     break;
                 }
             }
         }
+        // the first failure stops this event's repairs and starts the full check; so do uncovered structures
+        if (failed) RunFullRepair(FullCheckReason.RepairFailed);
+        else if (uncovered) RunFullRepair(FullCheckReason.Uncovered);
     }
 
     /// <summary>Start the full online check (xfs_scrub@&lt;mnt&gt;.service), at most once per gate window.</summary>
-    private void RunFullRepair(string why)
+    private void RunFullRepair(FullCheckReason reason)
     {
+        Interlocked.Increment(ref Stats.FullChecksRequested[(int)reason]);
+        var why = reason switch
+        {
+            FullCheckReason.EventsLost => "events were lost",
+            FullCheckReason.RepairFailed => "a targeted repair failed",
+            _ => "structures without a targeted repair are sick",
+        };
         if (Stats.ShutdownSeen)
         {
             if (Interlocked.Exchange(ref _shutdownNoticePrinted, 1) == 0)
@@ -301,6 +388,7 @@ public sealed class XfsHealerEngine
             _con.Err($"{_s.Mountpoint}: Could not determine xfs_scrub unit name.");
             return;
         }
+        _con.Flush();   // systemctl writes to the same streams: what we printed comes first
         if (_units.StartNoBlock(unit))
         {
             Interlocked.Increment(ref Stats.FullChecksStarted);

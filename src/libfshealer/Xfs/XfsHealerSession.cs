@@ -49,12 +49,17 @@ public sealed class XfsHealerSession(IHealerConsole console, string progname = "
 
     public XfsHealerEngine? Engine { get; private set; }
 
+    /// <summary>The name getopt's error messages start with: argv[0] as the program was started (glibc prints it
+    /// whole, "/usr/libexec/xfsprogs/xfs_healer: unrecognized option '--x'", where the usage text has the basename).
+    /// Defaults to the program name.</summary>
+    public string? Argv0 { get; init; }
+
     /// <summary>Parse arguments and run. <paramref name="platformFactory"/> is called only when monitoring is needed.</summary>
     public int Run(IReadOnlyList<string> args, Func<XfsHealerOptions, IXfsHealerPlatform> platformFactory,
         bool allowReplayOptions = false, Action<XfsEngineSettings, XfsHealerEngine>? onStart = null,
         Func<bool>? serviceMode = null, Action<TimeSpan>? sleep = null)
     {
-        if (!XfsHealerArgs.TryParse(args, progname, allowReplayOptions, out var o, out var error))
+        if (!XfsHealerArgs.TryParse(args, Argv0 ?? progname, allowReplayOptions, out var o, out var error))
         {
             console.Err(error!);
             return Usage();
@@ -215,6 +220,7 @@ public sealed class XfsHealerSession(IHealerConsole console, string progname = "
             WantRepair = wantRepair,
             Workers = o.Foreground ? Math.Max(1, ProcessorCount) : 1,
             FullCheckInterval = TimeSpan.FromSeconds(o.FullCheckIntervalSeconds),
+            Debug = o.Debug,
         };
         return (SetupResult.Start, settings, target, source);
     }
@@ -231,6 +237,8 @@ public sealed class SimulatedXfsPlatform(XfsHealerOptions o, Func<IRecordSource>
     public int MonitorErrno { get; set; }
     public bool IsXfsMount { get; set; } = true;
     public bool MountOpen { get; private set; }
+    /// <summary>Passed to the target: keep every scrub call (tests) or only count them (replay).</summary>
+    public bool RecordCalls { get; init; } = true;
 
     public int OpenMount(string mountpoint, out XfsFsFacts facts)
     {
@@ -245,7 +253,7 @@ public sealed class SimulatedXfsPlatform(XfsHealerOptions o, Func<IRecordSource>
 
     public int CreateTarget(string mountpoint, out IXfsTarget? target)
     {
-        Target = new SimulatedXfsTarget(mountpoint, o.Outcomes, o.DefaultOutcome) { HasParentPointers = o.SimParent };
+        Target = new SimulatedXfsTarget(mountpoint, o.Outcomes, o.DefaultOutcome) { HasParentPointers = o.SimParent, RecordCalls = RecordCalls };
         target = Target;
         return 0;
     }

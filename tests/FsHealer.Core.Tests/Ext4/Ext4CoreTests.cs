@@ -172,11 +172,13 @@ public class Ext4MountOptionsTests
     }
 
     [Fact]
-    public void ForRemount_DropsStateOnlyOptions()
+    public void Remount_DropsStateOnlyOptions()
     {
-        var o = Ext4MountOptions.Combine("rw,nosuid,relatime", "rw,errors=remount-ro,emergency_ro,shutdown");
-        Assert.Equal("rw,nosuid,relatime,errors=remount-ro", o.ForRemount());
-        Assert.True(o.Shutdown);
+        var m = new FsHealer.Mounts.MountEntry { FsType = "ext4", MountOptions = "rw,nosuid,relatime", SuperOptions = "rw,errors=remount-ro,emergency_ro" };
+        var spec = FsHealer.Healing.RemountSpec.From(m);
+        Assert.Equal("rw,nosuid,relatime,errors=remount-ro", spec.OptionsText);
+        Assert.Equal("errors=remount-ro", spec.Data);
+        Assert.Equal(FsHealer.Healing.RemountSpec.MS_NOSUID | FsHealer.Healing.RemountSpec.MS_RELATIME, spec.Flags);
     }
 
     [Fact]
@@ -255,75 +257,6 @@ public class HandleResolutionGuardTests
         Assert.False(g.ShouldResolve(Ev(4), t));
         Assert.Contains("rate limit", g.LastReason);
         Assert.True(g.ShouldResolve(Ev(4), t.AddSeconds(2))); // a rate-limited inode is not marked as seen
-    }
-}
-
-public class Ext4HealPlannerTests
-{
-    private static Ext4HealInput In(Ext4HealPolicy p, bool errors = true, bool root = false, bool? busy = false, string opts = "rw,relatime,errors=remount-ro") =>
-        new() { MountPoint = "/mnt/x", Device = "/dev/loop3", HasErrors = errors, IsRootFs = root, Busy = busy, Policy = p, Options = Ext4MountOptions.Parse(opts) };
-
-    [Fact]
-    public void NoErrors_Nothing()
-    {
-        var p = Ext4HealPlanner.Plan(In(Ext4HealPolicy.OfflineRepair, errors: false));
-        Assert.Equal(Ext4PlanDecision.Nothing, p.Decision);
-        Assert.Empty(p.Steps);
-    }
-
-    [Fact]
-    public void EmergencyRo_WithoutCounter_StillCountsAsDamaged()
-    {
-        var p = Ext4HealPlanner.Plan(In(Ext4HealPolicy.Report, errors: false, opts: "rw,errors=remount-ro,emergency_ro"));
-        Assert.Equal(Ext4PlanDecision.Report, p.Decision);
-        Assert.Contains(p.Reasons, r => r.Contains("emergency_ro"));
-    }
-
-    [Fact]
-    public void Report_HasNoSteps()
-    {
-        var p = Ext4HealPlanner.Plan(In(Ext4HealPolicy.Report));
-        Assert.Equal(Ext4PlanDecision.Report, p.Decision);
-        Assert.Empty(p.Steps);
-    }
-
-    [Fact]
-    public void Schedule_UsesTune2fsForceFsck()
-    {
-        var p = Ext4HealPlanner.Plan(In(Ext4HealPolicy.Schedule));
-        var s = Assert.Single(p.Steps);
-        Assert.Equal(Ext4StepKind.ScheduleFsck, s.Kind);
-        Assert.Equal(["-E", "force_fsck", "/dev/loop3"], s.Arguments);
-    }
-
-    [Fact]
-    public void RootFs_NeverOffline()
-    {
-        var p = Ext4HealPlanner.Plan(In(Ext4HealPolicy.OfflineRepair, root: true));
-        Assert.Equal(Ext4PlanDecision.Schedule, p.Decision);
-        Assert.DoesNotContain(p.Steps, s => s.Kind == Ext4StepKind.Unmount);
-        Assert.Contains(p.Reasons, r => r.Contains("root filesystem"));
-    }
-
-    [Fact]
-    public void Busy_Schedules()
-    {
-        var p = Ext4HealPlanner.Plan(In(Ext4HealPolicy.OfflineRepair, busy: true));
-        Assert.Equal(Ext4PlanDecision.Schedule, p.Decision);
-        Assert.Contains(p.Reasons, r => r.Contains("busy"));
-    }
-
-    [Fact]
-    public void Offline_StepsInOrder_SameOptions_FallbackSchedule()
-    {
-        var p = Ext4HealPlanner.Plan(In(Ext4HealPolicy.OfflineRepair, busy: null, opts: "rw,relatime,errors=remount-ro,emergency_ro"));
-        Assert.Equal(Ext4PlanDecision.OfflineRepair, p.Decision);
-        Assert.Equal([Ext4StepKind.Unmount, Ext4StepKind.Repair, Ext4StepKind.VerifyClean, Ext4StepKind.Remount, Ext4StepKind.VerifyMounted],
-            p.Steps.Select(s => s.Kind));
-        Assert.Equal(["-f", "-y", "/dev/loop3"], p.Steps[1].Arguments);
-        Assert.Equal(["-t", "ext4", "-o", "rw,relatime,errors=remount-ro", "/dev/loop3", "/mnt/x"], p.Steps[3].Arguments);
-        Assert.Equal(Ext4StepKind.ScheduleFsck, p.Fallback!.Kind);
-        Assert.Contains("never lazy", p.Steps[0].Description);
     }
 }
 

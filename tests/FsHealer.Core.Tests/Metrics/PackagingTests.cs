@@ -22,10 +22,7 @@ public class PackagingTests
         return m.Render().Split('\n').Where(l => l.StartsWith("# TYPE ")).Select(l => l.Split(' ')[2]).ToHashSet();
     }
 
-    private static readonly Dictionary<string, string[]> Labels = new MetricsSink() is var s
-        ? new[] { s.Events, s.Repairs, s.LostEvents, s.Scrubs, s.FullChecks, s.Healthy, s.SickStructures, s.Watched, s.LastScrub, s.LastEvent, s.Up, s.StartTime, s.LastGoodCheck, s.CheckOverdue }
-            .ToDictionary(f => f.Name, f => f.LabelNames.ToArray())
-        : [];
+    private static readonly Dictionary<string, string[]> Labels = new MetricsSink().Families.ToDictionary(f => f.Name, f => f.LabelNames.ToArray());
 
     private static void CheckExpr(string expr)
     {
@@ -63,5 +60,37 @@ public class PackagingTests
         foreach (var p in panels)
             foreach (var t in p.GetProperty("targets").EnumerateArray()) { CheckExpr(t.GetProperty("expr").GetString()!); n++; }
         Assert.True(n >= panels.Count);
+    }
+
+    [Fact]
+    public void Grafana_uses_rate_interval_and_takes_daemon_up_from_the_scrape()
+    {
+        var text = File.ReadAllText(Path.Combine(Root(), "packaging/grafana/fshealer-dashboard.json"));
+        using var doc = JsonDocument.Parse(text);
+        var exprs = doc.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray()).Select(t => t.GetProperty("expr").GetString()!).ToList();
+        // rate()/increase() over $__rate_interval (at least 4 scrapes); $__interval can be shorter than two scrapes
+        foreach (var e in exprs.Where(e => Regex.IsMatch(e, @"\b(rate|increase|irate|changes)\(")))
+            Assert.Matches(@"\[(\$__rate_interval|\d+[hd])\]", e);
+        Assert.DoesNotContain("$__interval]", text);
+        // "is the daemon up" comes from Prometheus' own scrape result, which still answers when the daemon is dead
+        var up = Assert.Single(exprs, e => e.Contains("up{job="));
+        Assert.Contains("$job", up);
+        var vars = doc.RootElement.GetProperty("templating").GetProperty("list").EnumerateArray().Select(v => v.GetProperty("name").GetString()).ToList();
+        Assert.Contains("job", vars);
+        Assert.Contains("instance", vars);
+    }
+
+    [Fact]
+    public void Journal_catalog_has_one_entry_per_message_id()
+    {
+        var text = File.ReadAllText(Path.Combine(Root(), "packaging/journal/fshealer.catalog"));
+        var ids = Regex.Matches(text, @"^-- ([0-9a-f]{32})$", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(FsHealer.Service.Journal.JournalFormat.MessageIds.Values.OrderBy(x => x), ids.OrderBy(x => x));
+        // each entry's class header names the class of its id; substituted fields are ones the records carry
+        foreach (var (cls, id) in FsHealer.Service.Journal.JournalFormat.MessageIds)
+            Assert.Matches($@"-- {id}\nSubject: [^\n]+\n(?:[A-Za-z-]+: [^\n]*\n)*X-FsHealer-Class: {cls}\n", text);
+        var fields = new HashSet<string> { "MOUNT", "FSTYPE", "DEVICE", "INODE", "FILE_PATH", "ERRNO", "ERRNO_NAME", "STRUCTURE", "COUNT", "CORRELATION_ID" };
+        foreach (Match m in Regex.Matches(text, "@([A-Z_]+)@")) Assert.Contains(m.Groups[1].Value, fields);
     }
 }

@@ -179,40 +179,29 @@ public class FreshnessTests
 
     // ---- the daemon's state machine ----
 
-    private static readonly FreshnessTarget A = new("/mnt/a", "ext4", "/dev/loop0", TimeSpan.FromDays(30));
+    private static readonly FreshnessTarget A = new("/mnt/a", "/mnt/a", "ext4", "/dev/loop0", TimeSpan.FromDays(30));
 
     [Fact]
-    public void Monitor_carries_freshness_to_a_moved_mount_point()
+    public void Monitor_keys_by_identity_so_a_move_changes_nothing()
     {
         var m = new CheckOverdueMonitor();
-        m.Seed("/mnt/a", T0 - 29 * Day, T0 - 100 * Day);
-        m.Moved("/mnt/a", "/srv/a");
-        Assert.Null(m.LastGoodCheck("/mnt/a"));
-        Assert.Equal(T0 - 29 * Day, m.LastGoodCheck("/srv/a"));
-        var moved = A with { Mount = "/srv/a" };
-        Assert.Empty(m.Tick([moved], T0));
-        // overdue on the day it would have been at the old place: the move restarted no grace period
-        Assert.Equal("/srv/a: check overdue: last successful check 31d ago, older than max_check_age 30d",
-                     Assert.Single(m.Tick([moved], T0 + 2 * Day)).Message);
-        // a warning given before a move is not given again after it
-        m.Moved("/srv/a", "/mnt/a");
-        Assert.Empty(m.Tick([A], T0 + 3 * Day));
-        Assert.Equal(1, m.Tracked);
-    }
-
-    [Fact]
-    public void Monitor_move_onto_a_known_mount_point_keeps_the_newer_check_and_the_earlier_attach()
-    {
-        var m = new CheckOverdueMonitor();
-        m.Seed("/mnt/a", T0 - 10 * Day, T0 - 100 * Day);
-        m.Seed("/srv/a", T0 - 40 * Day, T0 - 50 * Day);
-        m.Moved("/mnt/a", "/srv/a");
-        Assert.Equal(T0 - 10 * Day, m.LastGoodCheck("/srv/a"));
-        Assert.Empty(m.Tick([A with { Mount = "/srv/a" }], T0));   // 10 days old: fresh
-        m.Moved("/nowhere", "/srv/a");                              // unknown source: nothing changes
-        m.Moved("/srv/a", "/srv/a");
-        Assert.Equal(T0 - 10 * Day, m.LastGoodCheck("/srv/a"));
-        Assert.Equal(1, m.Tracked);
+        var at = new FreshnessTarget("uuid:1", "/mnt/a", "ext4", "/dev/loop0", TimeSpan.FromDays(30));
+        m.Seed("uuid:1", T0 - 29 * Day, T0 - 100 * Day);
+        Assert.Empty(m.Tick([at], T0));
+        // moved (mount --move): same identity, new mount point; overdue on the day it would have been anyway
+        var moved = at with { Mount = "/srv/a" };
+        Assert.Empty(m.Tick([moved], T0 + 0.5 * Day));
+        var e = Assert.Single(m.Tick([moved], T0 + 2 * Day));
+        Assert.Equal("/srv/a: check overdue: last successful check 31d ago, older than max_check_age 30d", e.Message);
+        Assert.Equal("uuid:1", e.FsId);
+        // a warning given before a move back is not given again; another filesystem at the old place is another one
+        Assert.Empty(m.Tick([at], T0 + 3 * Day));
+        var other = new FreshnessTarget("uuid:2", "/srv/a", "ext4", "/dev/loop1", TimeSpan.FromDays(30));
+        Assert.Empty(m.Tick([other], T0 + 3 * Day));                 // its grace period starts now
+        // a good check of the moved filesystem (its events carry the identity) re-arms it
+        m.Publish(new FsEvent { Class = EventClass.RepairSucceeded, Severity = Severity.Notice, Mount = "/srv/a", FsType = "ext4", FsId = "uuid:1", Message = "ok", Time = T0 + 4 * Day });
+        Assert.Equal(T0 + 4 * Day, m.LastGoodCheck("uuid:1"));
+        Assert.Equal(2, m.Tracked);
     }
 
     [Fact]
@@ -230,7 +219,7 @@ public class FreshnessTests
         Assert.Equal("/dev/loop0", e.Device);
         Assert.Equal("/mnt/a: check overdue: last successful check 31d ago, older than max_check_age 30d", e.Message);
         Assert.Equal((long)(31 * Day).TotalSeconds, e.Count);
-        Assert.Equal(new FreshnessState("/mnt/a", "ext4", T0 - 29 * Day, true), Assert.Single(states));
+        Assert.Equal(new FreshnessState("/mnt/a", "/mnt/a", "ext4", T0 - 29 * Day, true), Assert.Single(states));
         for (int i = 0; i < 100; i++) Assert.Empty(m.Tick([A], T0 + 2 * Day + TimeSpan.FromMinutes(i)));
     }
 
@@ -302,8 +291,8 @@ public class FreshnessTests
     public void Monitor_ignores_targets_without_limit_and_keeps_filesystems_apart()
     {
         var m = new CheckOverdueMonitor();
-        var b = new FreshnessTarget("/mnt/b", "xfs", null, TimeSpan.FromDays(1));
-        var none = new FreshnessTarget("/mnt/c", "xfs", null, null);
+        var b = new FreshnessTarget("/mnt/b", "/mnt/b", "xfs", null, TimeSpan.FromDays(1));
+        var none = new FreshnessTarget("/mnt/c", "/mnt/c", "xfs", null, null);
         m.Seed("/mnt/a", T0 - 40 * Day, null);
         m.Seed("/mnt/b", T0 - 2 * Day, null);
         m.Seed("/mnt/c", T0 - 400 * Day, null);
@@ -408,7 +397,7 @@ public class FreshnessTests
         m.Publish(Ev(EventClass.CheckOverdue, T0, Severity.Warning));
         Assert.Equal(1, m.Value(m.CheckOverdue, "/mnt/a", "ext4"));
         Assert.Contains("fshealer_check_overdue{mount=\"/mnt/a\",fstype=\"ext4\"} 1\n", m.Render());
-        Assert.Contains("fshealer_events_total{mount=\"/mnt/a\",fstype=\"ext4\",class=\"checkoverdue\",severity=\"warning\"} 1\n", m.Render());
+        Assert.Contains("fshealer_events_total{mount=\"/mnt/a\",fstype=\"ext4\",class=\"checkoverdue\"} 1\n", m.Render());
         m.Publish(Ev(EventClass.ScrubFinished, T0 + Day));
         Assert.Equal(0, m.Value(m.CheckOverdue, "/mnt/a", "ext4"));
         Assert.Equal((T0 + Day).ToUnixTimeSeconds(), m.Value(m.LastGoodCheck, "/mnt/a", "ext4"));

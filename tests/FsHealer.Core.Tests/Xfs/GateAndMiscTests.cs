@@ -18,7 +18,7 @@ public class GateAndMiscTests
     public void Gate_OnePerWindow_BackoffDoubles_ResetsAfterQuiet()
     {
         var t = new ManualTime();
-        var g = new FullCheckGate(TimeSpan.FromMinutes(5), t);
+        var g = new ActionGate(TimeSpan.FromMinutes(5), t);
         Assert.True(g.TryAcquire(out _));
         for (int i = 0; i < 1000; i++) Assert.False(g.TryAcquire(out _));
         t.Advance(TimeSpan.FromMinutes(5));
@@ -40,7 +40,7 @@ public class GateAndMiscTests
     public void Gate_BackoffIsCapped()
     {
         var t = new ManualTime();
-        var g = new FullCheckGate(TimeSpan.FromSeconds(1), t, TimeSpan.FromSeconds(4));
+        var g = new ActionGate(TimeSpan.FromSeconds(1), t, TimeSpan.FromSeconds(4));
         Assert.True(g.TryAcquire(out _));
         for (int i = 0; i < 10; i++)
         {
@@ -55,7 +55,7 @@ public class GateAndMiscTests
     [Fact]
     public void Gate_ZeroInterval_NeverSuppresses()
     {
-        var g = new FullCheckGate(TimeSpan.Zero, new ManualTime());
+        var g = new ActionGate(TimeSpan.Zero, new ManualTime());
         for (int i = 0; i < 100; i++) Assert.True(g.TryAcquire(out _));
     }
 

@@ -38,6 +38,6 @@ public sealed class Ext4MovedPolicyTests
         Assert.Contains(d.Lines, l => l.StartsWith($"{b}: heal plan:", StringComparison.Ordinal));
         Assert.DoesNotContain(d.Lines, l => l.StartsWith($"{a}: heal plan:", StringComparison.Ordinal));
         var history = Sh.Fshealer("history", "--state-dir", state, "--class", "Decision").Out;
-        Assert.Contains($"{b}: decision (Schedule policy, rule at-a)", history);
+        Assert.Contains($"{b}: decision (schedule policy, rule at-a)", history);
     }
 }

@@ -235,8 +235,14 @@ public class XfsPollKernelTests
         Assert.Contains("symlink: sick", o.Text);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(4), "within one polling interval (+ margin)");
         Sh.Check("xfs_io", "-x", "-c", "shutdown -f", fs.Mount);
+        // like xfs_healer, it reports the shutdown and stays until the filesystem is unmounted
+        sw.Restart();
+        while (!o.Text.Contains("filesystem shut down") && sw.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(50);
+        Assert.Contains($"{fs.Mount}: filesystem shut down", o.Text);
+        Assert.False(task.IsCompleted, "still attached after the shutdown");
+        Assert.True(fs.Unmount());
         var done = await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
-        Assert.True(done == task, "the CLI exits after reporting the shutdown");
+        Assert.True(done == task, "the CLI exits after the unmount");
         Log("stdout: " + o.Text); Log("stderr: " + err.Text);
         Assert.Equal(0, await task);
         Assert.Matches($"(?m)^{fs.Mount}: filesystem shut down due to .*forced unmount", o.Text);

@@ -13,6 +13,11 @@ internal static class XfsPristine
 
     public static void RequireEnvironment() => ScratchFs.Require("xfs", "xfs_db", "xfs_io", "mount", "umount", "setfattr");
 
+    /// <summary>Whether <see cref="RequireEnvironment"/> would pass (root, the XFS tools, the kernel's xfs).</summary>
+    public static bool Available =>
+        FsHealer.Interop.Libc.IsRoot && new[] { "mkfs.xfs", "xfs_db", "xfs_io", "setfattr" }.All(Sh.Has)
+        && File.ReadAllText("/proc/filesystems").Contains("\txfs\n", StringComparison.Ordinal);
+
     private static string Build()
     {
         var pristine = new ScratchFs("xfspoll-pristine"); // the image outlives this method: removed when the run ends

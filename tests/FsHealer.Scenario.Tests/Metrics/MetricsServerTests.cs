@@ -42,7 +42,7 @@ public class MetricsServerTests
         Assert.Equal("text/plain; version=0.0.4; charset=utf-8", resp.Content.Headers.ContentType!.ToString());
         var body = await resp.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Assert.Equal(m.Render(), body);
-        Assert.Contains("fshealer_events_total{mount=\"/srv\",fstype=\"xfs\",class=\"metadatasick\",severity=\"error\"} 1", body);
+        Assert.Contains("fshealer_events_total{mount=\"/srv\",fstype=\"xfs\",class=\"metadatasick\"} 1", body);
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"http://127.0.0.1:{port}/nope", TestContext.Current.CancellationToken)).StatusCode);
     }
 
@@ -117,5 +117,58 @@ public class MetricsServerTests
             writer.Join();
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>Clients that reset, or send garbage with line breaks and terminal escapes: the endpoint keeps serving,
+    /// and the daemon's log gets at most one line per interval, escaped, never a line a client wrote.</summary>
+    [Fact]
+    public async Task Bad_clients_neither_stop_the_endpoint_nor_flood_or_forge_the_log()
+    {
+        var m = Sample();
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var s = new MetricsServer(m, log.Enqueue);
+        string? err = "not started";
+        int port = 0;
+        for (int i = 0; i < 5 && err is not null; i++) err = s.StartHttp($"127.0.0.1:{FreePort()}", out port);
+        Assert.Null(err);
+        var sock = Path.Combine(Path.GetTempPath(), $"fshealer-metrics-{Guid.NewGuid():N}.sock");
+        Assert.Null(s.StartUnix(sock));
+        var ct = TestContext.Current.CancellationToken;
+        byte[][] garbage =
+        [
+            "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"u8.ToArray(),
+            "GARBAGE\r\n\r\n"u8.ToArray(),
+            "GET /\u0001\nfshealer: forged line HTTP/1.1\r\n\r\n"u8.ToArray(),
+            "GET /\u001b[31mred HTTP/1.1\r\nHost: a\nb\r\n\r\n"u8.ToArray(),
+            [.. "GET /"u8, .. Enumerable.Repeat((byte)'A', 20000), .. " HTTP/1.1\r\n\r\n"u8],
+        ];
+        for (int i = 0; i < 40; i++)
+        {
+            // a scrape, then a reset before the response is read (the write fails on the server side)
+            using var c = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await c.ConnectAsync(IPAddress.Loopback, port, ct);
+            await c.SendAsync(i % 8 == 0 ? garbage[i / 8 % garbage.Length] : Encoding.ASCII.GetBytes($"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"), ct);
+            c.LingerState = new LingerOption(true, 0);
+            c.Close();
+            using var u = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await u.ConnectAsync(new UnixDomainSocketEndPoint(sock), ct);
+            await u.SendAsync(garbage[i % garbage.Length], ct);
+            u.LingerState = new LingerOption(true, 0);
+            u.Close();
+        }
+        await Task.Delay(300, ct);
+        using var http = new HttpClient();
+        var body = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", ct);
+        Assert.Contains("fshealer_up 1", body);
+        var lines = log.ToArray();
+        Assert.True(s.ClientFailures > 0, "no client failure happened: the test did not test anything");
+        Assert.True(lines.Length <= 1, $"{lines.Length} log lines for bad clients:\n{string.Join("\n", lines)}");
+        foreach (var l in lines)
+        {
+            Assert.DoesNotContain('\n', l);
+            Assert.DoesNotContain('\u001b', l);
+            Assert.StartsWith("metrics: ", l);
+        }
+        File.Delete(sock);
     }
 }

@@ -15,8 +15,8 @@ internal sealed class CountingConsole : IHealerConsole
     private readonly object _lock = new();
     public List<string> Matching { get; } = [];
     public Func<string, bool> Keep { get; init; } = _ => false;
-    public void Out(string line) { Interlocked.Increment(ref OutLines); Add(line); }
-    public void Err(string line) { Interlocked.Increment(ref ErrLines); Add("ERR " + line); }
+    public void Out(ReadOnlySpan<char> line) { Interlocked.Increment(ref OutLines); Add(line.ToString()); }
+    public void Err(ReadOnlySpan<char> line) { Interlocked.Increment(ref ErrLines); Add("ERR " + line.ToString()); }
     private void Add(string l)
     {
         lock (_lock)

@@ -62,7 +62,7 @@ public static class Sim
 {
     public static (XfsHealerEngine Engine, MemoryConsole Console, SimulatedXfsTarget Target, RecordingUnitManager Units) Engine(
         bool repair = false, bool log = true, bool everything = false, int workers = 1, double fullCheckSeconds = 300,
-        string mnt = "/mnt/scratch", Action<SimulatedXfsTarget>? setup = null, int queueCapacity = 16384)
+        string mnt = "/mnt/scratch", Action<SimulatedXfsTarget>? setup = null, int queueCapacity = 16384, bool debug = false)
     {
         var con = new MemoryConsole();
         var target = new SimulatedXfsTarget(mnt);
@@ -71,7 +71,7 @@ public static class Sim
         var engine = new XfsHealerEngine(new XfsEngineSettings
         {
             Mountpoint = mnt, WantRepair = repair, Log = log, Everything = everything, Workers = workers,
-            FullCheckInterval = TimeSpan.FromSeconds(fullCheckSeconds), QueueCapacity = queueCapacity,
+            FullCheckInterval = TimeSpan.FromSeconds(fullCheckSeconds), QueueCapacity = queueCapacity, Debug = debug,
         }, target, units, con);
         return (engine, con, target, units);
     }

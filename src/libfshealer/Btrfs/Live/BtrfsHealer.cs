@@ -28,7 +28,9 @@ public sealed record BtrfsScrubReport(ScrubRequest Request, ScrubOutcome Outcome
 /// </summary>
 public sealed class BtrfsHealer : IDisposable
 {
-    private readonly string _mountPoint;
+    private readonly Func<string> _path;
+    /// <summary>Where the filesystem is mounted now (read at each use: a moved filesystem is followed).</summary>
+    private string _mountPoint => _path();
     private readonly BtrfsHealerOptions _opt;
     private readonly IHealerConsole _console;
     private readonly DevStatsMonitor _monitor;
@@ -43,9 +45,11 @@ public sealed class BtrfsHealer : IDisposable
     private string? _fsid;
     private string? _lastPollError;
 
-    public BtrfsHealer(string mountPoint, BtrfsHealerOptions options, IHealerConsole console)
+    public BtrfsHealer(string mountPoint, BtrfsHealerOptions options, IHealerConsole console) : this(() => mountPoint, options, console) { }
+
+    public BtrfsHealer(Func<string> mountPoint, BtrfsHealerOptions options, IHealerConsole console)
     {
-        _mountPoint = mountPoint; _opt = options; _console = console;
+        _path = mountPoint; _opt = options; _console = console;
         DevStatsState? saved = null;
         if (options.StateFile is { } sf)
         {
@@ -170,7 +174,7 @@ public sealed class BtrfsHealer : IDisposable
     {
         _console.Out($"btrfs: scrubbing {req.Path} (devid {req.Devid}) of {_mountPoint}: {req.Why}{(req.ReadOnly ? " [read-only]" : "")}");
         BtrfsScrubRunner? runner = null;
-        runner = new BtrfsScrubRunner(_mountPoint, req, _opt.ScrubProgressInterval, log: _console.Out);
+        runner = new BtrfsScrubRunner(_mountPoint, req, _opt.ScrubProgressInterval, log: line => _console.Out(line));
         lock (_lock) _runners.Add(runner);
         var r = runner;
         if (!runner.Start()) { Finish(r); return; }

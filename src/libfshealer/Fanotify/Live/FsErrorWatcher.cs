@@ -11,6 +11,9 @@ namespace FsHealer.Fanotify.Live;
 public sealed record FsErrorReport(FsErrorEvent Event, string? MountPoint, string? Device, string? Path, string? PathNote,
     DateTimeOffset ReceivedAt)
 {
+    /// <summary>What the registration was added with (<see cref="FsErrorWatcher.Add"/>): the daemon's filesystem.</summary>
+    public object? Tag { get; init; }
+
     public override string ToString()
     {
         var e = Event;
@@ -36,8 +39,12 @@ public sealed class FsErrorWatcher : IDisposable
 {
     private sealed class Watched
     {
-        public required string MountPoint;
+        public required Func<string> CurrentPath;
+        public string MountPoint => CurrentPath();
         public required FsId Fsid;
+        public object? Tag;
+        /// <summary>No fanotify mark (the kernel refused one): errors are found by polling the sysfs counters only.</summary>
+        public bool PollOnly;
         public string? Device;
         public Ext4ErrorReconciler? Reconciler;
         public string? ErrorsCountPath;
@@ -47,6 +54,7 @@ public sealed class FsErrorWatcher : IDisposable
     private readonly SafeFd _stopRead, _stopWrite;
     private readonly object _lock = new();
     private readonly Dictionary<FsId, Watched> _byFsid = [];
+    private readonly List<Watched> _pollOnly = [];
     private readonly HandleResolutionGuard _guard;
     private readonly bool _resolvePaths;
     private readonly Action<FsErrorReport> _sink;
@@ -83,31 +91,64 @@ public sealed class FsErrorWatcher : IDisposable
         return new FsErrorWatcher(g, sink, diagnostics, resolvePaths);
     }
 
-    /// <summary>Start watching the filesystem mounted at <paramref name="mountPoint"/>. Returns 0 or errno with a message.</summary>
-    public int Add(string mountPoint, out string? error)
+    /// <summary>Start watching the filesystem mounted at <paramref name="mountPoint"/>. Returns 0 or errno with a message.
+    /// <paramref name="currentPath"/> tells where it is mounted later (it may move); <paramref name="tag"/> comes back in
+    /// every report. When the kernel refuses the fanotify mark and <paramref name="allowPollOnly"/> is set (an ext4 whose
+    /// fsid is zero — a null UUID — gets ENODEV), its sysfs error counters are polled instead: <paramref name="pollOnly"/>.</summary>
+    public int Add(string mountPoint, out string? error, Func<string>? currentPath = null, object? tag = null,
+        bool allowPollOnly = false) => Add(mountPoint, out error, out _, currentPath, tag, allowPollOnly);
+
+    public int Add(string mountPoint, out string? error, out bool pollOnly, Func<string>? currentPath = null, object? tag = null,
+        bool allowPollOnly = false)
     {
         error = null;
+        pollOnly = false;
         int e = Statfs.Get(mountPoint, out long type, out var fsid);
         if (e != 0) { error = $"statfs({mountPoint}): {Errno.Name(e)}: {Errno.Message(e)}"; return e; }
         lock (_lock)
-            if (_byFsid.ContainsKey(fsid)) { error = $"{mountPoint}: filesystem fsid {fsid} is already watched"; return Errno.EEXIST; }
+            if (_byFsid.ContainsKey(fsid) && !(fsid.IsZero && allowPollOnly))
+            { error = $"{mountPoint}: filesystem fsid {fsid} is already watched"; return Errno.EEXIST; }
         // No fd is kept on the mount: it would make the filesystem busy and block an offline repair.
         e = FanotifySyscalls.Mark(_group, FanotifyAbi.FAN_MARK_ADD | FanotifyAbi.FAN_MARK_FILESYSTEM, FanotifyAbi.FAN_FS_ERROR, Libc.AT_FDCWD, mountPoint);
         if (e != 0)
         {
             error = $"fanotify_mark(FAN_MARK_ADD|FAN_MARK_FILESYSTEM, FAN_FS_ERROR, {mountPoint}): {Errno.Name(e)}: {Errno.Message(e)}";
-            return e;
+            if (!allowPollOnly || type != Statfs.EXT4_SUPER_MAGIC) return e;
+            pollOnly = true;
         }
-        var w = new Watched { MountPoint = mountPoint, Fsid = fsid };
+        var w = new Watched { CurrentPath = currentPath ?? (() => mountPoint), Fsid = fsid, Tag = tag, PollOnly = pollOnly };
         if (type == Statfs.EXT4_SUPER_MAGIC && Ext4SysfsReader.FindMount(mountPoint) is { } m && Ext4SysfsReader.DeviceName(m) is { } dev)
         {
             w.Device = dev;
             w.Reconciler = new Ext4ErrorReconciler(fsid, dev);
         }
-        lock (_lock) _byFsid[fsid] = w;
+        if (pollOnly && w.Reconciler is null)
+        {
+            error += "; and its sysfs error counters cannot be found either";
+            return e;
+        }
+        lock (_lock)
+        {
+            if (pollOnly) _pollOnly.Add(w);
+            else _byFsid[fsid] = w;
+        }
         // Errors recorded before we started watching (daemon down): reported now from the persistent counter.
         if (w.Reconciler is not null) ReconcileOne(w);
         return 0;
+    }
+
+    /// <summary>Stop watching the registration added with <paramref name="tag"/>. Returns false if there was none.</summary>
+    public bool RemoveTag(object tag)
+    {
+        Watched? w;
+        lock (_lock)
+        {
+            w = _byFsid.Values.FirstOrDefault(x => ReferenceEquals(x.Tag, tag)) ?? _pollOnly.FirstOrDefault(x => ReferenceEquals(x.Tag, tag));
+            if (w is null) return false;
+            if (w.PollOnly) { _pollOnly.Remove(w); return true; }
+            _byFsid.Remove(w.Fsid);
+        }
+        return RemoveMark(w);
     }
 
     /// <summary>Stop watching (the filesystem went away or is no longer wanted). Returns false if it was not watched.</summary>
@@ -120,6 +161,12 @@ public sealed class FsErrorWatcher : IDisposable
             if (w is null) return false;
             _byFsid.Remove(w.Fsid);
         }
+        return RemoveMark(w);
+    }
+
+    private bool RemoveMark(Watched w)
+    {
+        string mountPoint = w.MountPoint;
         // The kernel drops the mark itself when the filesystem is unmounted; then this fails harmlessly.
         if (Statfs.Get(mountPoint, out _, out var now) == 0 && now == w.Fsid)
         {
@@ -191,7 +238,7 @@ public sealed class FsErrorWatcher : IDisposable
                     else note = _guard.LastReason;
                 }
                 foreach (var nt in ev.Notes) _diag($"{w?.MountPoint ?? "fanotify"}: {nt}");
-                Deliver(new FsErrorReport(ev, w?.MountPoint, w?.Device, path, note, now));
+                Deliver(new FsErrorReport(ev, w?.MountPoint, w?.Device, path, note, now) { Tag = w?.Tag });
             }
             if (overflow) ReconcileAll(drainFirst: false, buf);
         }
@@ -214,7 +261,7 @@ public sealed class FsErrorWatcher : IDisposable
     private void ReconcileAll(bool drainFirst, byte[] buf)
     {
         List<Watched> list;
-        lock (_lock) list = _byFsid.Values.Where(w => w.Reconciler is not null).ToList();
+        lock (_lock) list = _byFsid.Values.Concat(_pollOnly).Where(w => w.Reconciler is not null).ToList();
         // Idle cost: one small read per filesystem. The other attributes are read only when errors_count moved
         // (or cannot be read: the full read names the problem).
         var states = new List<Ext4SysfsState?>(list.Count);
@@ -236,7 +283,7 @@ public sealed class FsErrorWatcher : IDisposable
         var notes = new List<string>();
         var missed = w.Reconciler!.Reconcile(state, notes);
         foreach (var n in notes) _diag($"{w.MountPoint}: {n}");
-        if (missed is not null) Deliver(new FsErrorReport(missed, w.MountPoint, w.Device, null, null, DateTimeOffset.UtcNow));
+        if (missed is not null) Deliver(new FsErrorReport(missed, w.MountPoint, w.Device, null, null, DateTimeOffset.UtcNow) { Tag = w.Tag });
     }
 
     private void Deliver(FsErrorReport r)
@@ -250,7 +297,7 @@ public sealed class FsErrorWatcher : IDisposable
         _stopping = true;
         Libc.WriteAll(_stopWrite, [1]);
         if (_thread is not null && Thread.CurrentThread != _thread) _thread.Join(TimeSpan.FromSeconds(5));
-        lock (_lock) _byFsid.Clear();
+        lock (_lock) { _byFsid.Clear(); _pollOnly.Clear(); }
         _group.Dispose();
         _stopRead.Dispose();
         _stopWrite.Dispose();

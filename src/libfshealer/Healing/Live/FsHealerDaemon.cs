@@ -14,73 +14,6 @@ using FsHealer.Service.Live;
 
 namespace FsHealer.Healing.Live;
 
-/// <summary>A running monitor for one filesystem (one mount target).</summary>
-public interface IFsWatcher : IDisposable
-{
-    /// <summary>How this filesystem is watched ("XFS health monitor", "fanotify FAN_FS_ERROR", ...).</summary>
-    string How { get; }
-    /// <summary>The filesystem moved to another mount point.</summary>
-    void Moved(string newPath) { }
-}
-
-/// <summary>Creates watchers for a filesystem type. A data table maps fs types to factories.</summary>
-public delegate IFsWatcher? WatcherFactory(MountTarget target, DaemonContext ctx);
-
-public sealed class DaemonContext(IHealerConsole console, DaemonOptions options)
-{
-    public IHealerConsole Console { get; } = console;
-    public DaemonOptions Options { get; } = options;
-    /// <summary>Every watcher publishes here; history, status, notifications and metrics subscribe.</summary>
-    public FsHealer.Model.EventHub Events { get; } = new(d => console.Err($"fshealer: {d}"));
-
-    /// <summary>The configuration (reloaded on SIGHUP); null = built-in defaults.</summary>
-    public FsHealer.Config.ConfigStore? Config { get; init; }
-
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<MountTarget, FsHealer.Config.EffectivePolicy> _policies = new();
-
-    /// <summary>The effective policy for a filesystem: the first matching config rule over the command-line options.
-    /// Computed once per attached target (watchers and the decision record all ask; UUID/label may cost a blkid run).</summary>
-    public FsHealer.Config.EffectivePolicy PolicyFor(MountTarget t) =>
-        _policies.TryGetValue(t, out var p) ? p : _policies.GetValue(t, ComputePolicy);   // hit: no callback delegate allocated
-
-    /// <summary>A filesystem moved (same superblock, new mount point): it keeps the policy it was attached and recorded
-    /// with, rather than the one a mount-point rule would give the new path.</summary>
-    public void CarryPolicy(MountTarget from, MountTarget to) => _policies.AddOrUpdate(to, PolicyFor(from));
-
-    private FsHealer.Config.EffectivePolicy ComputePolicy(MountTarget t)
-    {
-        var cfg = Config?.Current;
-        // UUID/label lookups (udev links, blkid) only when a rule matches on them: attach stays cheap otherwise
-        var id = cfg is not null && cfg.Rules.Any(r => r.Uuid is not null || r.Label is not null)
-            ? FsHealer.Mounts.Live.SupportedFilesystems.Identify(t)
-            : new FsHealer.Config.FsIdentity(t.PreferredPath, t.FsType);
-        var p = cfg?.PolicyFor(id) ?? FsHealer.Config.EffectivePolicy.Defaults;
-        // command-line switches raise the policy (they never lower what the configuration asks for)
-        if (Options.Repair && p.Xfs is FsHealer.Config.XfsPolicy.Autofsck or FsHealer.Config.XfsPolicy.Report) p = p with { Xfs = FsHealer.Config.XfsPolicy.Repair };
-        if (Options.OfflineRepair) p = p with { Ext4 = FsHealer.Config.Ext4Policy.OfflineRepair };
-        else if (Options.Ext4Schedule && p.Ext4 == FsHealer.Config.Ext4Policy.Report) p = p with { Ext4 = FsHealer.Config.Ext4Policy.Schedule };
-        return p;
-    }
-}
-
-public sealed record DaemonOptions
-{
-    public string? MountNamespace { get; init; }
-    public string StateDir { get; init; } = "/var/lib/fshealer";
-    public string? ConfigPath { get; init; }
-    /// <summary>Stop after this long (tests, demo); null = until SIGTERM/SIGINT.</summary>
-    public TimeSpan? Duration { get; init; }
-    public bool Repair { get; init; }
-    /// <summary>Allow unmount + offline repair + remount of idle, non-root filesystems when online repair is impossible.</summary>
-    public bool OfflineRepair { get; init; }
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(10);
-    /// <summary>Scheduled media scan interval (null = off) and its bandwidth limit.</summary>
-    public TimeSpan? MediaScanInterval { get; init; }
-    public long MediaScanBytesPerSecond { get; init; } = 50L << 20;
-    /// <summary>ext4 with errors: make sure the next boot-time check repairs it (tune2fs -E force_fsck).</summary>
-    public bool Ext4Schedule { get; init; }
-}
-
 /// <summary>
 /// `fshealer run`: one process that follows every mount in its mount namespace (fanotify mount events with
 /// listmount/statmount, or /proc/self/mountinfo polling on older kernels), attaches a watcher to every supported
@@ -88,15 +21,35 @@ public sealed record DaemonOptions
 /// Watchers never hold an fd on a filesystem between operations, so the daemon never pins a mount.
 /// </summary>
 public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console, IReadOnlyDictionary<string, WatcherFactory> factories,
-    FsHealer.Config.ConfigStore? config = null)
+    FsHealer.Config.ConfigStore? config = null, IHealHost? host = null)
 {
-    private readonly Dictionary<ulong, (MountTarget Target, IFsWatcher? Watcher)> _watched = [];
-    private readonly DaemonContext _ctx = new(console, options) { Config = config };
+    /// <summary>Superblock device → the filesystem and its watcher.</summary>
+    private readonly Dictionary<ulong, (WatchedFilesystem Fs, IFsWatcher? Watcher)> _watched = [];
+    /// <summary>Superblock device → the mount target it was attached (or last moved) as: rule matching on reload.</summary>
+    private readonly Dictionary<ulong, MountTarget> _targets = [];
+    private volatile bool _reloadRequested;
+
+    /// <summary>SIGHUP: reload the configuration on the daemon's thread (see <see cref="Reload"/>).</summary>
+    public void RequestReload() => _reloadRequested = true;
+
+    /// <summary>A reload's second half, given the validated candidate: check the service settings the configuration
+    /// carries (notifications, metrics) and return their errors (then nothing is changed), or apply them and return none.</summary>
+    public Func<FsHealer.Config.FsHealerConfig, bool, IReadOnlyList<string>>? ReloadServices { get; init; }
+    /// <summary>Filesystems that went away recently, by identity: one that comes back (an offline repair remounts it,
+    /// an administrator remounts it) keeps the rate limits of its actions.</summary>
+    private readonly Dictionary<string, (WatchedFilesystem Fs, DateTime At)> _recent = [];
+    private readonly DaemonContext _ctx = new(console, options, config, host);
     /// <summary>Block devices under each filesystem: follow-ups to problem events, periodic device counter checks.</summary>
     private DeviceHealthWatcher? _devices;
 
     /// <summary>The event hub (add sinks before <see cref="Run"/>).</summary>
     public FsHealer.Model.EventHub Events => _ctx.Events;
+
+    /// <summary>The shared daemon state (tests, the per-mount commands).</summary>
+    public DaemonContext Context => _ctx;
+
+    /// <summary>The filesystems watched now.</summary>
+    public IReadOnlyList<WatchedFilesystem> Filesystems { get { lock (_watched) return [.. _watched.Values.Select(v => v.Fs)]; } }
 
     public int Watched { get { lock (_watched) return _watched.Count; } }
 
@@ -104,8 +57,9 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
     private DateTime _lastFreshnessTick = DateTime.MinValue;
 
     /// <summary>Check freshness at attach (only for filesystems with max_check_age_seconds): the last successful
-    /// check and the first recorded attach of a mount point, from the history store. Null = only what this run sees.</summary>
-    public Func<string, (DateTimeOffset? LastGoodCheck, DateTimeOffset? FirstAttached)>? FreshnessLookup { get; init; }
+    /// check and the first recorded attach of a filesystem (by identity, and by mount point for rows recorded before
+    /// identities were), from the history store. Null = only what this run sees.</summary>
+    public Func<string, string, (DateTimeOffset? LastGoodCheck, DateTimeOffset? FirstAttached)>? FreshnessLookup { get; init; }
 
     /// <summary>Called at every freshness tick for each watched filesystem with a limit (the metrics gauges).</summary>
     public Action<FsHealer.Config.FreshnessState>? FreshnessObserved { get; init; }
@@ -125,10 +79,21 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         _devices = new DeviceHealthWatcher(_ctx.Events, pollInterval: options.PollInterval);
         diags.Clear();
         Apply(tracker.Apply(source.Snapshot(diags)));
+        _startedOnly = true;
         foreach (var d in diags) console.Err($"fshealer: {d}");
+        if (options.Only is not null && Watched < options.Only.Count)
+        {
+            foreach (var p in options.Only.Where(p => Filesystems.All(f => f.Path != p)))
+                console.Err($"fshealer: {p}: not the mount point of " +
+                            (options.OnlyType is { } ot ? $"a filesystem of type {ot}" : "a supported filesystem (xfs, ext4, btrfs)"));
+            if (Watched == 0) return 1;
+        }
 
         using var notify = new SdNotify();
-        notify.Send($"READY=1\nSTATUS=watching {Watched} filesystem(s) ({source.Kind} mount events)");
+        _ctx.Events.Add(_status);
+        _how = $"{source.Kind} mount events";
+        int sentWatched = Watched, sentVersion = _status.Version;
+        notify.Send($"READY=1\nSTATUS={StatusText}");
         console.Out($"fshealer: watching {Watched} filesystem(s); following mounts via {source.Kind}");
         TrimMemory(force: true);
         var watchdog = SdNotify.WatchdogInterval();
@@ -147,6 +112,16 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
                 return 1;
             }
             Apply(events);
+            if (options.Only is not null && _onlyIds.Count > 0 && Watched == 0 && !_ctx.Healing.Busy)
+            {
+                _goneSince ??= DateTime.UtcNow;
+                if (DateTime.UtcNow - _goneSince > TimeSpan.FromSeconds(2))
+                {
+                    console.Out($"fshealer: {string.Join(", ", options.Only)}: unmounted; stopping");
+                    break;
+                }
+            }
+            else _goneSince = null;
             _devices.Tick();
             // once start-up has settled (attach events written, watchers' first reconciliation done), give its garbage back
             if (!_settled && DateTime.UtcNow - _startedAt > TimeSpan.FromSeconds(2)) { _settled = true; TrimMemory(force: true, threshold: 0); }
@@ -154,10 +129,24 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             if (media is not null)
             {
                 List<(string, string)> targets;
-                lock (_watched) { targets = new(_watched.Count); foreach (var v in _watched.Values) targets.Add((v.Target.PreferredPath, v.Target.Source)); }
+                lock (_watched) { targets = new(_watched.Count); foreach (var v in _watched.Values) targets.Add((v.Fs.Path, v.Fs.Source)); }
                 media.Tick(targets);
             }
             if (DateTime.UtcNow - _lastFreshnessTick >= TimeSpan.FromSeconds(1)) FreshnessTick();
+            // STATUS= kept current: the number of filesystems and the last problem
+            if (Watched != sentWatched || _status.Version != sentVersion)
+            {
+                sentWatched = Watched;
+                sentVersion = _status.Version;
+                notify.Send($"STATUS={StatusText}");
+            }
+            if (_reloadRequested)
+            {
+                _reloadRequested = false;
+                notify.Send($"RELOADING=1\nMONOTONIC_USEC={SdNotify.MonotonicMicroseconds()}");
+                try { Reload(); }
+                finally { notify.Send($"READY=1\nSTATUS={StatusText}"); }
+            }
             if (watchdog is { } w && DateTime.UtcNow - lastPing > w / 2)
             {
                 notify.Send("WATCHDOG=1");
@@ -165,13 +154,23 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             }
         }
         notify.Send("STOPPING=1");
+        // a healing action between unmount and remount is let finish (bounded), or aborted and rolled back
+        if (_ctx.Healing.Stop(options.StopGrace) is { } how) console.Out($"fshealer: {how}");
         lock (_watched)
         {
-            foreach (var (_, (t, w)) in _watched) w?.Dispose();
+            foreach (var (_, (_, w)) in _watched) w?.Dispose();
             _watched.Clear();
         }
+        _ctx.Dispose();
+        ToolRunner.KillAll();
         return 0;
     }
+
+    private readonly FsHealer.Service.ServiceStatus _status = new();
+    private string _how = "starting";
+
+    /// <summary>What STATUS= says now (also sent with READY=1 after a configuration reload).</summary>
+    public string StatusText => _status.Text(Watched, _how);
 
     private long _allocatedAtTrim;
     private DateTime _lastTrim = DateTime.MinValue;
@@ -230,8 +229,8 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         var targets = _freshnessTargets;   // reused: this runs every second, and an idle daemon should allocate nothing
         targets.Clear();
         lock (_watched)
-            foreach (var (t, _) in _watched.Values)
-                if (_ctx.PolicyFor(t).MaxCheckAge is { } limit) targets.Add(new(t.PreferredPath, t.FsType, t.Source, limit));
+            foreach (var (fs, _) in _watched.Values)
+                if (fs.Policy.MaxCheckAge is { } limit) targets.Add(new(fs.Identity.Id, fs.Path, fs.FsType, fs.Source, limit));
         if (targets.Count == 0) return;
         var states = _freshnessStates;
         states.Clear();
@@ -243,7 +242,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         if (FreshnessObserved is not { } observe) return;
         // the gauges change when a check succeeds or a filesystem becomes overdue: pass on changes only
         foreach (var st in states)
-            if (!_observedFreshness.TryGetValue(st.Mount, out var was) || was != st) { _observedFreshness[st.Mount] = st; observe(st); }
+            if (!_observedFreshness.TryGetValue(st.FsId, out var was) || was != st) { _observedFreshness[st.FsId] = st; observe(st); }
     }
 
     private readonly List<FsHealer.Config.FreshnessState> _freshnessStates = [];
@@ -251,10 +250,59 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
     /// a detached mount's series), so the next tick sets them all again.</summary>
     private readonly Dictionary<string, FsHealer.Config.FreshnessState> _observedFreshness = new(StringComparer.Ordinal);
 
-    private void Publish(MountTarget t, EventClass c, string msg) => _ctx.Events.Publish(new FsEvent
+    /// <summary>
+    /// Reload everything, atomically: the file is read and validated, the service settings it carries (notifications,
+    /// metrics) are checked, and only when all of it is good does it become current — then the services are rebuilt
+    /// and every attached filesystem's policy is computed again from the new rules (with its identity and where it is
+    /// mounted now); each filesystem whose policy changed says so, gets a new decision record, and its watcher is
+    /// restarted with the new policy. A broken file changes nothing and says why.
+    /// </summary>
+    public void Reload()
     {
-        Class = c, Severity = Severity.Info, Mount = t.PreferredPath, FsType = t.FsType, Device = t.Source, Message = $"{t.PreferredPath}: {msg}",
-    });
+        if (config is null) { console.Out("fshealer: reload: no configuration file in use; nothing to reload"); return; }
+        var candidate = config.LoadCandidate();
+        if (!candidate.Ok)
+        {
+            foreach (var e in candidate.Errors) console.Err($"fshealer: configuration reload failed, keeping the old one: {e}");
+            return;
+        }
+        var cfg = candidate.Config!;
+        if (ReloadServices?.Invoke(cfg, false) is { Count: > 0 } bad)
+        {
+            foreach (var e in bad) console.Err($"fshealer: configuration reload failed, keeping the old one: {e}");
+            return;
+        }
+        config.Commit(cfg);
+        ReloadServices?.Invoke(cfg, true);
+        int changed = 0;
+        List<(ulong Dev, WatchedFilesystem Fs, IFsWatcher? Watcher, MountTarget Target)> all;
+        lock (_watched) all = [.. _watched.Select(kv => (kv.Key, kv.Value.Fs, kv.Value.Watcher, _targets[kv.Key]))];
+        foreach (var (dev, fs, watcher, target) in all)
+        {
+            var now = _ctx.ComputePolicy(target with { PreferredPath = fs.Path });
+            var old = fs.Policy;
+            if (now == old) continue;
+            changed++;
+            fs.ChangePolicy(now);
+            console.Out($"{fs.Path}: policy changed on reload: {old.Describe(fs.FsType)} -> {now.Describe(fs.FsType)}");
+            _ctx.Events.Publish(fs.Event(EventClass.Decision, Severity.Info, $"{fs.Path}: policy: {now.Describe(fs.FsType)}") with { Structure = now.ActionName(fs.FsType) });
+            // the watcher was built for the old policy (poll interval, repair mode): a new one for the new
+            watcher?.Dispose();
+            IFsWatcher? w = null;
+            try { w = factories.TryGetValue(fs.FsType, out var f) ? f(fs, _ctx) : null; }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or ExternalException)
+            {
+                console.Err($"{fs.Path}: watcher failed to restart after the reload: {ex.Message}");
+            }
+            lock (_watched) if (_watched.ContainsKey(dev)) _watched[dev] = (fs, w);
+        }
+        console.Out($"fshealer: configuration reloaded from {cfg.SourcePath ?? "(defaults)"}: {changed} filesystem(s) changed policy");
+    }
+
+    /// <summary>Per-mount mode: the identities of the filesystems found at the given places at start.</summary>
+    private readonly HashSet<string> _onlyIds = [];
+    private bool _startedOnly;
+    private DateTime? _goneSince;
 
     private void Apply(List<TargetEvent> events)
     {
@@ -264,61 +312,113 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             var t = e.Target;
             switch (e.Kind)
             {
-                case TargetEventKind.Attached:
-                    lock (_watched)
-                    {
-                        // the same superblock attached again before its old mount's detach was seen: replace, don't leak
-                        if (_watched.Remove(t.DevKey, out var stale)) stale.Watcher?.Dispose();
-                    }
-                    IFsWatcher? w = null;
-                    string how;
-                    try
-                    {
-                        w = factories.TryGetValue(t.FsType, out var f) ? f(t, _ctx) : null;
-                        how = w?.How ?? "no watcher for this filesystem type";
-                    }
-                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or ExternalException)
-                    {
-                        how = $"watcher failed to start: {ex.Message}";
-                    }
-                    lock (_watched) _watched[t.DevKey] = (t, w);
-                    console.Out($"{t.PreferredPath}: {t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
-                    if (_devices is not null) console.Out($"{t.PreferredPath}: block devices: {_devices.Attach(t)}");
-                    Publish(t, w is DeferredWatcher ? EventClass.Deferred : EventClass.Attached, $"{t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}); {how}");
-                    var pol = _ctx.PolicyFor(t);
-                    _ctx.Events.Publish(new FsEvent { Class = EventClass.Decision, Severity = Severity.Info, Mount = t.PreferredPath, FsType = t.FsType, Device = t.Source, Message = $"{t.PreferredPath}: policy: {pol.Describe(t.FsType)}", Structure = pol.ActionName(t.FsType) });
-                    if (pol.MaxCheckAge is not null && FreshnessLookup is { } lookup)
-                    {
-                        var (good, first) = lookup(t.PreferredPath);
-                        _freshness.Seed(t.PreferredPath, good, first);
-                    }
-                    break;
-                case TargetEventKind.Detached:
-                    lock (_watched)
-                    {
-                        if (_watched.Remove(t.DevKey, out var old)) old.Watcher?.Dispose();
-                    }
-                    _devices?.Detach(t);
-                    console.Out($"{t.PreferredPath}: {t.FsType} filesystem detached (dev {t.Dev}); stopped watching");
-                    Publish(t, EventClass.Detached, $"{t.FsType} filesystem detached (dev {t.Dev})");
-                    break;
-                case TargetEventKind.Moved:
-                    lock (_watched)
-                    {
-                        if (_watched.TryGetValue(t.DevKey, out var cur))
-                        {
-                            // same filesystem, same policy: the one it was attached (and recorded) with
-                            _ctx.CarryPolicy(cur.Target, t);
-                            cur.Watcher?.Moved(t.PreferredPath);
-                            _watched[t.DevKey] = (t, cur.Watcher);
-                        }
-                    }
-                    _devices?.Moved(t);
-                    if (e.OldPath is { } from) _freshness.Moved(from, t.PreferredPath);
-                    console.Out($"{t.PreferredPath}: {t.FsType} filesystem moved from {e.OldPath}");
-                    Publish(t, EventClass.Moved, $"{t.FsType} filesystem moved from {e.OldPath}");
-                    break;
+                case TargetEventKind.Attached: Attach(t); break;
+                case TargetEventKind.Detached: Detach(t); break;
+                case TargetEventKind.Moved: Move(t, e.OldPath); break;
             }
         }
+    }
+
+    private void Attach(MountTarget t)
+    {
+        if (options.OnlyType is { } type && t.FsType != type) return;
+        var identity = LiveHealHost.IdentityOf(t.DevKey, t.FsType, t.Source);
+        if (options.Only is { } only)
+        {
+            // per-mount mode: the filesystems mounted at those places at start, and nothing else, ever (one of them
+            // mounted again, by an offline repair or by hand, is taken back)
+            string key = identity.Id + "\0" + identity.Dev;
+            if (!_startedOnly ? !only.Contains(t.PreferredPath) : !_onlyIds.Contains(key)) return;
+            _onlyIds.Add(key);
+        }
+        lock (_watched)
+        {
+            // the same superblock attached again before its old mount's detach was seen: replace, don't leak
+            if (_watched.Remove(t.DevKey, out var stale)) stale.Watcher?.Dispose();
+        }
+        var policy = _ctx.ComputePolicy(t);
+        WatchedFilesystem? before = null;
+        lock (_recent)
+        {
+            PruneRecent();
+            if (_recent.Remove(identity.Id + "\0" + identity.Dev, out var b)) before = b.Fs;
+        }
+        // remounted where it was (an offline repair mounts it again, or an administrator does): the same filesystem at
+        // the same place keeps the policy it was attached with, even if that came with it from an earlier place
+        if (before is not null && before.Path == t.PreferredPath) policy = before.Policy;
+        var fs = new WatchedFilesystem(identity, t.PreferredPath, t.PreferredMountId, t.Source, policy);
+        if (before is not null) fs.InheritGates(before);
+        IFsWatcher? w = null;
+        string how;
+        try
+        {
+            w = factories.TryGetValue(t.FsType, out var f) ? f(fs, _ctx) : null;
+            how = w?.How ?? "no watcher for this filesystem type";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or ExternalException)
+        {
+            how = $"watcher failed to start: {ex.Message}";
+        }
+        if (w is null && !how.StartsWith("watcher failed", StringComparison.Ordinal) && factories.ContainsKey(t.FsType))
+            how = "NOT WATCHED: its watcher could not start (see the message above)";
+        lock (_watched) { _watched[t.DevKey] = (fs, w); _targets[t.DevKey] = t; }
+        string uuid = identity.Uuid is { } u ? $", uuid {u:D}" : "";
+        console.Out($"{t.PreferredPath}: {t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}{uuid}); {how}");
+        if (_devices is not null) console.Out($"{t.PreferredPath}: block devices: {_devices.Attach(t)}");
+        _ctx.Events.Publish(fs.Event(w is DeferredWatcher ? EventClass.Deferred : EventClass.Attached, w is null ? Severity.Warning : Severity.Info,
+            $"{t.PreferredPath}: {t.FsType} filesystem attached (dev {t.Dev}, source {t.Source}{uuid}); {how}"));
+        var pol = fs.Policy;
+        _ctx.Events.Publish(fs.Event(EventClass.Decision, Severity.Info, $"{t.PreferredPath}: policy: {pol.Describe(t.FsType)}") with { Structure = pol.ActionName(t.FsType) });
+        if (pol.MaxCheckAge is not null && FreshnessLookup is { } lookup)
+        {
+            var (good, first) = lookup(identity.Id, t.PreferredPath);
+            _freshness.Seed(identity.Id, good, first);
+        }
+    }
+
+    private void Detach(MountTarget t)
+    {
+        WatchedFilesystem? fs = null;
+        lock (_watched)
+        {
+            _targets.Remove(t.DevKey);
+            if (_watched.Remove(t.DevKey, out var old))
+            {
+                fs = old.Fs;
+                old.Watcher?.Detached();
+                old.Watcher?.Dispose();
+            }
+        }
+        if (fs is null) return;
+        lock (_recent) _recent[fs.Identity.Id + "\0" + fs.Identity.Dev] = (fs, DateTime.UtcNow);
+        _devices?.Detach(t);
+        console.Out($"{fs.Path}: {t.FsType} filesystem detached (dev {t.Dev}); stopped watching");
+        _ctx.Events.Publish(fs.Event(EventClass.Detached, Severity.Info, $"{fs.Path}: {t.FsType} filesystem detached (dev {t.Dev})"));
+    }
+
+    private void Move(MountTarget t, string? oldPath)
+    {
+        WatchedFilesystem? fs;
+        IFsWatcher? w;
+        lock (_watched)
+        {
+            if (!_watched.TryGetValue(t.DevKey, out var cur)) return;
+            (fs, w) = cur;
+            _targets[t.DevKey] = t;
+        }
+        // same superblock: one attribute changes; policy, gates, freshness and notification state stay with it
+        fs.MovedTo(t.PreferredPath, t.PreferredMountId);
+        w?.Moved();
+        _devices?.Moved(t);
+        console.Out($"{t.PreferredPath}: {t.FsType} filesystem moved from {oldPath}");
+        _ctx.Events.Publish(fs.Event(EventClass.Moved, Severity.Info, $"{t.PreferredPath}: {t.FsType} filesystem moved from {oldPath}"));
+    }
+
+    /// <summary>Forget filesystems gone for more than 10 minutes.</summary>
+    private void PruneRecent()
+    {
+        if (_recent.Count == 0) return;
+        var cutoff = DateTime.UtcNow - TimeSpan.FromMinutes(10);
+        foreach (var k in _recent.Where(kv => kv.Value.At < cutoff).Select(kv => kv.Key).ToList()) _recent.Remove(k);
     }
 }

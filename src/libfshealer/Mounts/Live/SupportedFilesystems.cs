@@ -51,7 +51,7 @@ public static class SupportedFilesystems
     /// matched to the wrong filesystem. Never throws.</summary>
     public static (string? Uuid, string? Label) Blkid(string device)
     {
-        var (_, output) = new FsHealer.Healing.Live.ProcessCommandRunner().Run("blkid", ["-p", "-o", "export", device], TimeSpan.FromSeconds(3));
+        var (_, output) = new FsHealer.Healing.Live.ToolRunner().Run("blkid", ["-p", "-o", "export", device], TimeSpan.FromSeconds(3));
         string? uuid = null, label = null;
         foreach (var line in output.Split('\n'))
         {

@@ -29,6 +29,11 @@ public sealed class SdNotify : IDisposable
         return ulong.TryParse(usec, out var u) && u > 0 ? TimeSpan.FromMicroseconds(u) : null;
     }
 
+    /// <summary>CLOCK_MONOTONIC in microseconds (MONOTONIC_USEC= of a RELOADING=1 message). Stopwatch's timestamp is
+    /// CLOCK_MONOTONIC on Linux.</summary>
+    public static long MonotonicMicroseconds() =>
+        (long)(System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000.0 / System.Diagnostics.Stopwatch.Frequency));
+
     public bool Send(string state)
     {
         if (_socket is null) return false;

@@ -20,6 +20,56 @@ internal sealed partial class MetricsJsonContext : JsonSerializerContext;
 
 public sealed record MetricsSettings(string? Listen, string? Socket, string? Textfile, TimeSpan TextfileInterval)
 {
+    /// <summary>The HTTP listen address: HOST:PORT with a loopback HOST (127.0.0.0/8, [::1], localhost). The exporter
+    /// has no TLS and no authentication, so any other address is refused, by <c>config check</c> and by the daemon
+    /// alike (one rule, here); expose it through a reverse proxy or use the unix socket or textfile instead.
+    /// <paramref name="host"/> is the address in its canonical text form ("127.0.0.1", "::1"). Pure text parsing.</summary>
+    public static bool TryParseListen(string hostPort, out string host, out int port, out string? error)
+    {
+        host = "";
+        port = 0;
+        var colon = hostPort.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(hostPort.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+        {
+            error = $"\"{hostPort}\" is not HOST:PORT (e.g. 127.0.0.1:9723)";
+            return false;
+        }
+        var h = hostPort[..colon];
+        if (h.StartsWith('[') && h.EndsWith(']')) h = h[1..^1];
+        string? loopback = h == "localhost" ? "127.0.0.1" : IsLoopbackV4(h) ? h : IsLoopbackV6(h) ? "::1" : null;
+        if (loopback is null)
+        {
+            error = $"\"{hostPort}\" is not a loopback address (the exporter has no TLS or authentication: listen on 127.0.0.1 or [::1] and put a reverse proxy in front, or use metrics.socket / metrics.textfile)";
+            return false;
+        }
+        host = loopback;
+        error = null;
+        return true;
+    }
+
+    /// <summary>Dotted quad 127.a.b.c, every part 0–255 in decimal.</summary>
+    private static bool IsLoopbackV4(string h)
+    {
+        var parts = h.Split('.');
+        return parts.Length == 4 && parts[0] == "127" && parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit) && int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) <= 255);
+    }
+
+    /// <summary>::1 in any of its spellings (0:0:0:0:0:0:0:1, ::0:1, ...).</summary>
+    private static bool IsLoopbackV6(string h)
+    {
+        if (h.Count(c => c == ':') < 2 || h.Contains(":::")) return false;
+        var halves = h.Split("::");
+        if (halves.Length > 2) return false;
+        static string[] Groups(string s) => s.Length == 0 ? [] : s.Split(':');
+        var left = Groups(halves[0]);
+        var right = halves.Length == 2 ? Groups(halves[1]) : [];
+        int missing = 8 - left.Length - right.Length;
+        if (halves.Length == 1 ? missing != 0 : missing < 1) return false;
+        var all = left.Concat(Enumerable.Repeat("0", missing)).Concat(right).ToArray();
+        if (all.Any(g => g.Length is 0 or > 4 || !g.All(char.IsAsciiHexDigit))) return false;
+        return all.Take(7).All(g => Convert.ToInt32(g, 16) == 0) && Convert.ToInt32(all[7], 16) == 1;
+    }
+
     public bool Enabled => Listen is not null || Socket is not null || Textfile is not null;
 
     public static MetricsSettings? Parse(JsonElement? section, List<string> errors)
@@ -31,6 +81,7 @@ public sealed record MetricsSettings(string? Listen, string? Socket, string? Tex
         catch (JsonException ex) { errors.Add($"metrics: {ex.Message}"); return null; }
         if (dto is null) { errors.Add("metrics: must be an object"); return null; }
         int before = errors.Count;
+        if (dto.Listen is { } l && !TryParseListen(l, out _, out _, out var lerr)) errors.Add($"metrics.listen: {lerr}");
         if (dto.Socket is { } s && !s.StartsWith('/')) errors.Add($"metrics.socket: \"{s}\" is not an absolute path");
         if (dto.Textfile is { } t && (!t.StartsWith('/') || !t.EndsWith(".prom", StringComparison.Ordinal)))
             errors.Add($"metrics.textfile: \"{t}\" must be an absolute path ending in .prom (node_exporter reads only *.prom)");

@@ -25,6 +25,19 @@ public sealed class MetricFamily(string name, string help, MetricType type, para
 
     internal void Set(double value, string[] labels) => Series[SeriesKey(labels)] = (labels, value);
     internal void Remove(string[] labels) => Series.Remove(SeriesKey(labels));
+
+    /// <summary>Every series of one filesystem (the first two labels are mount and fstype).</summary>
+    internal void RemoveFilesystem(string mount, string fsType)
+    {
+        if (LabelNames.Count < 2 || LabelNames[0] != "mount") return;
+        List<string>? gone = null;
+        foreach (var (k, (labels, _)) in Series)
+            if (labels[0] == mount && labels[1] == fsType) (gone ??= []).Add(k);
+        if (gone is not null) foreach (var k in gone) Series.Remove(k);
+    }
+
+    /// <summary>Create the series at 0 unless it exists (a counter's first increase is then an increase).</summary>
+    internal void Initialise(string[] labels) => Series.TryAdd(SeriesKey(labels), (labels, 0));
     /// <summary>The series' value (0 when it does not exist).</summary>
     internal double ValueOf(string[] labels) => Series.TryGetValue(SeriesKey(labels), out var v) ? v.Value : 0;
     internal bool Contains(string[] labels) => Series.ContainsKey(SeriesKey(labels));
@@ -41,6 +54,8 @@ public sealed class MetricsSink : IEventSink
     private readonly List<MetricFamily> _families = [];
 
     public MetricFamily Events { get; }
+    public MetricFamily EventsBySeverity { get; }
+    public MetricFamily BuildInfo { get; }
     public MetricFamily Repairs { get; }
     public MetricFamily LostEvents { get; }
     public MetricFamily Scrubs { get; }
@@ -65,7 +80,8 @@ public sealed class MetricsSink : IEventSink
 
     public MetricsSink()
     {
-        Events = Family("fshealer_events_total", "Filesystem events seen, by filesystem, type, class and severity.", MetricType.Counter, "mount", "fstype", "class", "severity");
+        Events = Family("fshealer_events_total", "Filesystem events seen, by filesystem, type and class.", MetricType.Counter, "mount", "fstype", "class");
+        EventsBySeverity = Family("fshealer_events_by_severity_total", "Filesystem events seen, by filesystem, type and severity.", MetricType.Counter, "mount", "fstype", "severity");
         Repairs = Family("fshealer_repairs_total", "Repairs attempted, by filesystem and outcome.", MetricType.Counter, "mount", "fstype", "outcome");
         LostEvents = Family("fshealer_lost_events_total", "Events the kernel dropped before fshealer could read them.", MetricType.Counter, "mount", "fstype");
         Scrubs = Family("fshealer_scrubs_total", "Scrubs finished, by result (clean or errors).", MetricType.Counter, "mount", "fstype", "result");
@@ -79,6 +95,7 @@ public sealed class MetricsSink : IEventSink
         StartTime = Family("fshealer_start_time_seconds", "Unix time the daemon started.", MetricType.Gauge);
         LastGoodCheck = Family("fshealer_last_good_check_timestamp_seconds", "Unix time of the last successful check or repair, per filesystem (from the history at attach when max_check_age_seconds is set, else since the daemon started).", MetricType.Gauge, "mount", "fstype");
         CheckOverdue = Family("fshealer_check_overdue", "1 when the last successful check is older than the filesystem's max_check_age_seconds (only filesystems with a limit).", MetricType.Gauge, "mount", "fstype");
+        BuildInfo = Family("fshealer_build_info", "Always 1; the labels say which fshealer build this is.", MetricType.Gauge, "version", "runtime", "aot");
     }
 
     private MetricFamily Family(string name, string help, MetricType t, params string[] labels)
@@ -93,7 +110,11 @@ public sealed class MetricsSink : IEventSink
         lock (_lock)
         {
             string mount = e.Mount, fs = e.FsType;
-            Events.Add(1, [mount, fs, ClassName(e.Class), e.Severity.ToString().ToLowerInvariant()]);
+            // every counter series a filesystem can have exists (at 0) from its attach on: Prometheus' increase()
+            // does not count a series' first appearance, so an alert on the first event needs the 0 before it
+            if (e.Class is EventClass.Attached or EventClass.Moved or EventClass.Deferred) InitialiseFilesystem(mount, fs);
+            Events.Add(1, [mount, fs, ClassName(e.Class)]);
+            EventsBySeverity.Add(1, [mount, fs, SeverityNames[(int)e.Severity]]);
             LastEvent.Set(e.Time.ToUnixTimeMilliseconds() / 1000.0, [mount, fs]);
             if (RepairOutcomes.TryGetValue(e.Class, out var outcome)) Repairs.Add(1, [mount, fs, outcome]);
             if (FsHealer.Config.StatusComputer.IsGoodCheck(e))
@@ -119,10 +140,8 @@ public sealed class MetricsSink : IEventSink
                     SickStructures.Set(0, [mount, fs]);
                     break;
                 case EventClass.Detached:
-                    Healthy.Remove([mount, fs]);
-                    SickStructures.Remove([mount, fs]);
-                    LastGoodCheck.Remove([mount, fs]);
-                    CheckOverdue.Remove([mount, fs]);
+                    // the filesystem is gone: so are its series (a re-attach starts them at 0 again)
+                    foreach (var f in _families) f.RemoveFilesystem(mount, fs);
                     break;
                 case EventClass.CheckOverdue:
                     CheckOverdue.Set(1, [mount, fs]);
@@ -143,6 +162,34 @@ public sealed class MetricsSink : IEventSink
     }
 
     private static double Get(MetricFamily f, params string[] labels) => f.ValueOf(labels);
+
+    private static readonly string[] ClassNames = Enum.GetValues<EventClass>().Select(ClassName).ToArray();
+    private static readonly string[] SeverityNames = Enum.GetValues<Severity>().Select(s => s.ToString().ToLowerInvariant()).ToArray();
+    /// <summary>The label values of the counters that are not per class/severity (data: what the alert rules count).</summary>
+    public static readonly string[] ScrubResults = ["clean", "errors"], FullCheckStates = ["started", "suppressed"];
+
+    /// <summary>Every counter series of one filesystem at 0 (those that exist keep their value).</summary>
+    private void InitialiseFilesystem(string mount, string fs)
+    {
+        foreach (var c in ClassNames) Events.Initialise([mount, fs, c]);
+        foreach (var s in SeverityNames) EventsBySeverity.Initialise([mount, fs, s]);
+        foreach (var o in RepairOutcomes.Values) Repairs.Initialise([mount, fs, o]);
+        LostEvents.Initialise([mount, fs]);
+        foreach (var r in ScrubResults) Scrubs.Initialise([mount, fs, r]);
+        foreach (var st in FullCheckStates) FullChecks.Initialise([mount, fs, st]);
+    }
+
+    /// <summary>Every family, in exposition order.</summary>
+    public IReadOnlyList<MetricFamily> Families => _families;
+
+    /// <summary>fshealer_build_info{version, runtime, aot} 1.</summary>
+    public void SetBuildInfo(string version, string runtime, bool aot)
+    {
+        lock (_lock) BuildInfo.Set(1, [version, runtime, aot ? "true" : "false"]);
+    }
+
+    /// <summary>When set, the process_* families are rendered from it at every scrape (null sample: left out).</summary>
+    public Func<ProcessSample?>? ProcessSource { get; set; }
 
     private static bool Has(MetricFamily f, params string[] labels) => f.Contains(labels);
 
@@ -177,6 +224,8 @@ public sealed class MetricsSink : IEventSink
         var sb = new StringBuilder();
         int? watched = null;
         try { watched = WatchedSource?.Invoke(); } catch (Exception) { }
+        ProcessSample? proc = null;
+        try { proc = ProcessSource?.Invoke(); } catch (Exception) { }
         lock (_lock)
         {
             if (watched is { } w) Watched.Set(w, []);
@@ -201,7 +250,22 @@ public sealed class MetricsSink : IEventSink
                 }
             }
         }
+        if (proc is { } p) RenderProcess(sb, p);
         return sb.ToString();
+    }
+
+    /// <summary>The standard process_* families (the names Prometheus' client libraries use).</summary>
+    private static void RenderProcess(StringBuilder sb, ProcessSample p)
+    {
+        void One(string name, string help, string type, double v) =>
+            sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(' ').Append(type).Append('\n')
+              .Append(name).Append(' ').Append(FormatValue(v)).Append('\n');
+        One("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter", p.CpuSeconds);
+        One("process_open_fds", "Number of open file descriptors.", "gauge", p.OpenFds);
+        if (p.MaxFds >= 0) One("process_max_fds", "Maximum number of open file descriptors.", "gauge", p.MaxFds);
+        One("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", p.VirtualBytes);
+        One("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", p.ResidentBytes);
+        if (p.StartTimeSeconds > 0) One("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge", p.StartTimeSeconds);
     }
 
     public static string ClassName(EventClass c) => c.ToString().ToLowerInvariant();

@@ -75,7 +75,14 @@ public sealed class NotificationPolicy
     private DateTimeOffset _lastDigest;
     private DateTimeOffset _lastHeartbeat;
 
-    private sealed class FsState { public bool Problem; public DateTimeOffset? HealedAt; public string FsType = ""; }
+    /// <summary>Per filesystem (by identity, <see cref="FsEvent.FsId"/>; by mount point for events without one): its
+    /// health, and where it is mounted now (the latest event's mount point), so a move changes nothing here.</summary>
+    private sealed class FsState { public bool Problem; public DateTimeOffset? HealedAt; public string FsType = ""; public string Mount = ""; }
+
+    private static string FsKey(FsEvent e) => e.FsId ?? e.Mount;
+
+    /// <summary>The mount point to show for a filesystem key: where it was last seen.</summary>
+    private string MountOf(string key) => _fs.TryGetValue(key, out var st) && st.Mount.Length > 0 ? st.Mount : key;
 
     public NotificationPolicy(NotifyPolicyOptions options, TimeProvider time)
     {
@@ -117,7 +124,7 @@ public sealed class NotificationPolicy
         }
         else
         {
-            var k = (e.Mount, e.Class);
+            var k = (FsKey(e), e.Class);
             _pending[k] = _pending.GetValueOrDefault(k) + 1;
         }
         Collect(now, output);
@@ -138,8 +145,9 @@ public sealed class NotificationPolicy
     private void Collect(DateTimeOffset now, List<NotifyMessage> output)
     {
         if (_pending.Count > 0 && now - _lastDigest >= _o.DigestInterval) output.Add(MakeDigest(now));
-        foreach (var (mount, st) in _fs)
+        foreach (var (_, st) in _fs)
         {
+            string mount = st.Mount;
             if (st.Problem && st.HealedAt is { } h && now - h >= _o.SettleTime)
             {
                 st.Problem = false;
@@ -159,7 +167,7 @@ public sealed class NotificationPolicy
     private NotifyMessage MakeDigest(DateTimeOffset now)
     {
         var counts = new List<(string Mount, EventClass Class, long Count)>(_pending.Count);
-        foreach (var p in _pending) counts.Add((p.Key.Mount, p.Key.Class, p.Value));
+        foreach (var p in _pending) counts.Add((MountOf(p.Key.Mount), p.Key.Class, p.Value));
         counts.Sort((a, b) => string.CompareOrdinal(a.Mount, b.Mount) is var c and not 0 ? c : a.Class.CompareTo(b.Class));
         long total = 0;
         var sev = Severity.Info;
@@ -203,7 +211,7 @@ public sealed class NotificationPolicy
         NotifyThreshold? t = null;
         foreach (var th in _o.Thresholds) if (th.Class == e.Class) { t = th; break; }
         if (t is null || t.Count <= 1) return true;
-        var k = (e.Mount, e.Class);
+        var k = (FsKey(e), e.Class);
         if (!_thresholdWindows.TryGetValue(k, out var q)) _thresholdWindows[k] = q = new Queue<DateTimeOffset>();
         q.Enqueue(now);
         while (q.Count > 0 && now - q.Peek() > t.Within) q.Dequeue();
@@ -213,9 +221,11 @@ public sealed class NotificationPolicy
 
     private void TrackHealth(FsEvent e, DateTimeOffset now)
     {
-        if (!_fs.TryGetValue(e.Mount, out var st)) _fs[e.Mount] = st = new FsState();
+        string key = FsKey(e);
+        if (!_fs.TryGetValue(key, out var st)) _fs[key] = st = new FsState();
         st.FsType = e.FsType;
-        if (e.Class == EventClass.Detached) { _fs.Remove(e.Mount); return; }
+        if (e.Mount.Length > 0) st.Mount = e.Mount;
+        if (e.Class == EventClass.Detached) { _fs.Remove(key); return; }
         if (ProblemClasses.Contains(e.Class) || e.Severity >= Severity.Error) { st.Problem = true; st.HealedAt = null; }
         else if (st.Problem && HealingClasses.Contains(e.Class) && e.Severity <= Severity.Notice) st.HealedAt = now;
     }

@@ -65,9 +65,25 @@ public sealed class LinuxXfsTarget : IXfsTarget
 
     public int OpenForRepair(out IScrubHandle? handle)
     {
-        var fd = Reopen(validate: true, out int err);
-        handle = fd is null ? null : new FdScrubHandle(fd);
-        return fd is null ? err : 0;
+        // The common case in xfs_healer's three system calls: open the stored mount point, compare its XFS handle
+        // (fsid, root inode and generation) and let the kernel confirm it is the monitored superblock — which makes
+        // the VFS handle and st_dev checks of the general path redundant. Anything else takes the general path.
+        if (_hasXfsRoot && MonitorFd is { IsInvalid: false } mon)
+        {
+            int fd = Libc.open(CurrentMountpoint, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC);
+            if (fd >= 0)
+            {
+                if (XfsHandleIoctl.FdToHandle(fd, out var xh) == 0 && xh == _xfsRoot && XfsIoctl.FdOnMonitoredFs(mon.Fd, fd) == 0)
+                {
+                    handle = RawFdScrubHandle.For(fd);
+                    return 0;
+                }
+                Libc.close(fd);
+            }
+        }
+        var sfd = Reopen(validate: true, out int err);
+        handle = sfd is null ? null : new FdScrubHandle(sfd);
+        return sfd is null ? err : 0;
     }
 
     /// <summary>Reopen the filesystem root. Returns null with errno (ESTALE when nothing acceptable is mounted).</summary>
@@ -152,6 +168,34 @@ public sealed class LinuxXfsTarget : IXfsTarget
     {
         public int Scrub(ref ScrubRequest req) => XfsIoctl.ScrubMetadata(fd, ref req);
         public void Dispose() => fd.Dispose();
+    }
+
+    /// <summary>
+    /// A repair fd that lives for one event's repairs, in one object per thread that is reused: a storm of SICK events
+    /// allocates nothing (no SafeHandle, no finalizer to register per repair). A thread finishes one event's repairs
+    /// (and disposes the handle) before it opens the next, so one object per thread is enough.
+    /// </summary>
+    private sealed class RawFdScrubHandle : IScrubHandle
+    {
+        [ThreadStatic] private static RawFdScrubHandle? t_handle;
+        private int _fd = -1;
+
+        public static RawFdScrubHandle For(int fd)
+        {
+            var h = t_handle ??= new RawFdScrubHandle();
+            if (h._fd >= 0) Libc.close(h._fd);   // not disposed by its last user: do not leak the fd
+            h._fd = fd;
+            return h;
+        }
+
+        public int Scrub(ref ScrubRequest req) => XfsIoctl.ScrubMetadata(_fd, ref req);
+
+        public void Dispose()
+        {
+            int fd = _fd;
+            _fd = -1;
+            if (fd >= 0) Libc.close(fd);
+        }
     }
 }
 

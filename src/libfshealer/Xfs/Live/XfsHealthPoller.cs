@@ -79,7 +79,12 @@ public sealed class XfsHealthPoller
     private bool _rtGroupsUnsupported;
     private XfsInodeLayout _layout;
 
-    public string MountPoint { get; }
+    public string MountPoint { get; private set; }
+
+    /// <summary>The same filesystem is now mounted at <paramref name="mountPoint"/> (mount --move): poll there; the
+    /// health state and the inode walk carry on.</summary>
+    public void MovedTo(string mountPoint) => MountPoint = mountPoint.Length > 1 ? mountPoint.TrimEnd('/') : mountPoint;
+
     /// <summary>The kernel's name for the data device ("loop3"), from /proc/self/mountinfo; null if unknown.</summary>
     public string? Device { get; private set; }
     public bool IsShutDown => _shutdownReported;

@@ -1,57 +1,53 @@
-using FsHealer.Btrfs.Live;
-using FsHealer.Devices.Live;
-using FsHealer.Ext4.Live;
-using FsHealer.Healing.Live;
-using FsHealer.Media.Live;
+using FsHealer.Config;
 using FsHealer.Healing;
+using FsHealer.Healing.Live;
+using FsHealer.Model;
 using FsHealer.Service;
-using FsHealer.Xfs;
-using FsHealer.Mounts;
-using FsHealer.Xfs.Live;
+using FsHealer.Text;
 
 namespace FsHealer.Xfs.Live;
 
 /// <summary>
 /// XFS through the Linux 7.0 health monitor: the xfs_healer pipeline on its own thread. The monitor fd does not pin
 /// the mount; the engine exits when the kernel reports UNMOUNT. Returns null when the kernel has no monitor, so that
-/// the caller can fall back (health polling on older kernels).
+/// the caller can fall back (health polling on older kernels). A repair the kernel cannot do online ("offline repair
+/// required") goes to the healing pipeline, which applies xfs.offline_repair.
 /// </summary>
 public sealed class XfsMonitorWatcher : IFsWatcher
 {
     private readonly Thread _thread;
-    private readonly LiveXfsPlatform _platform;
     public string How { get; }
 
     private XfsMonitorWatcher(LiveXfsPlatform platform, XfsHealerEngine engine, IRecordSource source, string how)
     {
-        _platform = platform;
         How = how;
         _thread = new Thread(() => { engine.Run(source); platform.Dispose(); }) { IsBackground = true, Name = "xfs-monitor" };
         _thread.Start();
     }
 
-    public static IFsWatcher? Create(MountTarget t, DaemonContext ctx, out bool ownedByAnother)
+    public static IFsWatcher? Create(WatchedFilesystem fs, DaemonContext ctx, out bool ownedByAnother)
     {
         var platform = new LiveXfsPlatform();
         ownedByAnother = false;
         var session = new XfsHealerSession(ctx.Console);
-        var policy = ctx.PolicyFor(t);
+        var policy = fs.Policy;
         var o = new XfsHealerOptions
         {
-            Mountpoint = t.PreferredPath,
-            Repair = policy.Xfs == FsHealer.Config.XfsPolicy.Repair,
-            Autofsck = policy.Xfs == FsHealer.Config.XfsPolicy.Autofsck,
-            FullCheckIntervalSeconds = (policy.FullCheckInterval ?? TimeSpan.FromMinutes(5)).TotalSeconds,
+            Mountpoint = fs.Path,
+            Repair = policy.Xfs == XfsPolicy.Repair,
+            Autofsck = policy.Xfs == XfsPolicy.Autofsck,
+            FullCheckIntervalSeconds = policy.FullCheckInterval.TotalSeconds,
         };
         var (result, settings, target, source) = session.Setup(o, platform, quietUnsupported: true);
         if (result != XfsHealerSession.SetupResult.Start)
         {
             // EEXIST: xfs_healer (or another fshealer) already owns this filesystem's health monitor: defer to it
-            ownedByAnother = platform.LastMonitorErrno == FsHealer.Text.Errno.EEXIST;
+            ownedByAnother = platform.LastMonitorErrno == Errno.EEXIST;
             platform.Dispose();
             return null;
         }
-        var engine = new XfsHealerEngine(settings!, target, platform.Units, ctx.Console) { Sink = ctx.Events, Device = t.Source };
+        var sink = new WatchedSink(fs, ctx, e => e.Class == EventClass.RepairFailed ? $"online repair failed: {e.Message}" : null);
+        var engine = new XfsHealerEngine(settings!, target, platform.Units, ctx.Console) { Sink = sink, Device = fs.Source };
         return new XfsMonitorWatcher(platform, engine, source!, settings!.WantRepair ? "XFS health monitor, repairing" : "XFS health monitor, reporting");
     }
 

@@ -37,9 +37,14 @@ public sealed class HistorySink : IFlushableSink, IDisposable
     }
 
     /// <summary>Opens the store under <paramref name="stateDir"/> and starts a sink; null (and why) on failure.</summary>
-    public static HistorySink? Open(string stateDir, Action<string>? diagnostic, out string? error)
+    public static HistorySink? Open(string stateDir, Action<string>? diagnostic, out string? error) =>
+        Open(stateDir, diagnostic, out error, out _);
+
+    /// <summary>As <see cref="Open(string, Action{string}?, out string?)"/>; a corrupt database is moved aside and a new
+    /// one started (<see cref="HistoryStore.OpenForWriting"/>): <paramref name="movedAside"/> says so.</summary>
+    public static HistorySink? Open(string stateDir, Action<string>? diagnostic, out string? error, out string? movedAside)
     {
-        var store = HistoryStore.Open(stateDir, out error);
+        var store = HistoryStore.OpenForWriting(stateDir, out error, out movedAside);
         return store is null ? null : new HistorySink(store, diagnostic);
     }
 
@@ -94,6 +99,7 @@ public sealed class HistorySink : IFlushableSink, IDisposable
                 }
                 catch (Exception ex)
                 {
+                    Interlocked.Increment(ref _failures);
                     lock (_lock) { _dropped += batchEvents + dropped; _droppedTotal += batchEvents; }
                     if (!_writeFailedReported)
                     {
@@ -113,17 +119,22 @@ public sealed class HistorySink : IFlushableSink, IDisposable
         }
     }
 
-    /// <summary>Waits until everything queued so far is written (or <paramref name="timeout"/>).</summary>
+    /// <summary>Waits until everything queued so far is written (or <paramref name="timeout"/>). False at once when a
+    /// write fails meanwhile: the caller must not act as if it were recorded.</summary>
     public bool Flush(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
+        long failures = Interlocked.Read(ref _failures);
         while (DateTime.UtcNow < deadline)
         {
+            if (Interlocked.Read(ref _failures) != failures) return false;
             if (Interlocked.Read(ref _pending) == 0) lock (_lock) if (_dropped == 0) return true;
             Thread.Sleep(5);
         }
         return false;
     }
+
+    private long _failures;
 
     /// <summary>Stops accepting events, writes what is queued (bounded wait) and closes the store.</summary>
     public void Dispose()

@@ -4,10 +4,26 @@ using Microsoft.Data.Sqlite;
 
 namespace FsHealer.Service.History.Live;
 
+/// <summary>One filesystem in the history: its identity (<see cref="FsEvent.FsId"/>) and, for rows recorded before
+/// identities were (schema 1), its mount point.</summary>
+public sealed record FsSelector(string? FsId, string Mount)
+{
+    /// <summary>SQL condition on the events table; parameters $fsid and $mount. A schema-1 database (read-only, not yet
+    /// upgraded by the daemon) has no fs_id: by mount point only.</summary>
+    internal string Where(bool hasFsId) => FsId is null || !hasFsId ? "mount = $mount" : "(fs_id = $fsid OR (fs_id IS NULL AND mount = $mount))";
+    internal void Bind(SqliteCommand c)
+    {
+        c.Parameters.AddWithValue("$mount", Mount);
+        if (FsId is not null) c.Parameters.AddWithValue("$fsid", FsId);
+    }
+}
+
 public sealed record HistoryQuery
 {
     public DateTimeOffset? Since { get; init; }
     public string? Mount { get; init; }
+    /// <summary>One filesystem (by identity); overrides <see cref="Mount"/>.</summary>
+    public FsSelector? Fs { get; init; }
     public EventClass? Class { get; init; }
     public int Limit { get; init; } = 1000;
 }
@@ -22,12 +38,88 @@ public sealed record StoredEvent(long Id, FsEvent Event);
 /// </summary>
 public sealed class HistoryStore : IDisposable
 {
-    public const int SchemaVersion = 1;
+    /// <summary>1: events, fs_state. 2: events.fs_id (the filesystem's identity) and its index.</summary>
+    public const int SchemaVersion = 2;
     public const string FileName = "history.db";
     private readonly SqliteConnection _db;
     public string Path { get; }
 
-    private HistoryStore(SqliteConnection db, string path) { _db = db; Path = path; }
+    private HistoryStore(SqliteConnection db, string path, long version) { _db = db; Path = path; _hasFsId = version >= 2; }
+    private readonly bool _hasFsId;
+
+    /// <summary>
+    /// Opens the history for writing; a database that is corrupt (not a database, malformed, or failing
+    /// <c>PRAGMA quick_check</c>) is moved aside — kept, renamed history.db.corrupt-YYYYMMDDTHHMMSSZ with its -wal/-shm —
+    /// and a fresh one is started; <paramref name="movedAside"/> then says where the old one went.
+    /// </summary>
+    public static HistoryStore? OpenForWriting(string stateDir, out string? error, out string? movedAside)
+    {
+        movedAside = null;
+        var store = Open(stateDir, out error);
+        string? why = null;
+        if (store is not null)
+        {
+            try { why = store.QuickCheck() is var q && q == "ok" ? null : $"quick_check: {q}"; }
+            catch (SqliteException e) { why = e.Message; }
+            if (why is null) return store;
+            store.Dispose();
+        }
+        else if (error is null || !IsCorruption(error)) return null;
+        why ??= error;
+        string path = System.IO.Path.Combine(stateDir, FileName);
+        string aside = $"{path}.corrupt-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}";
+        try
+        {
+            SqliteConnection.ClearAllPools();
+            File.Move(path, aside);
+            foreach (var suffix in new[] { "-wal", "-shm" })
+                if (File.Exists(path + suffix)) File.Move(path + suffix, aside + suffix);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = $"{path} is corrupt ({why}) and could not be moved aside: {e.Message}";
+            return null;
+        }
+        movedAside = $"{path} was corrupt ({why}); kept as {aside}, a new history was started";
+        return Open(stateDir, out error);
+    }
+
+    private static bool IsCorruption(string message) =>
+        message.Contains("not a database", StringComparison.OrdinalIgnoreCase) || message.Contains("malformed", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("corrupt", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>PRAGMA quick_check: "ok", or the first problem.</summary>
+    public string QuickCheck() { using var c = _db.CreateCommand(); c.CommandText = "PRAGMA quick_check(1);"; return (string)c.ExecuteScalar()!; }
+
+    /// <summary>
+    /// Can the daemon record the start of an action here right now? Null when it can, else why not (read-only
+    /// filesystem, no space, not writable, corrupt). Used by <c>fshealer status</c>: offline repairs do not run while
+    /// their start cannot be recorded. Reads only.
+    /// </summary>
+    public static string? WriteProblem(string stateDir)
+    {
+        string path = System.IO.Path.Combine(stateDir, FileName);
+        if (!Directory.Exists(stateDir)) return null;   // created at the daemon's first start
+        try
+        {
+            if (FsHealer.Interop.Statvfs.Get(stateDir, out var sv) == 0)
+            {
+                if (sv.ReadOnly) return $"{stateDir} is on a read-only filesystem";
+                if (sv.AvailableBlocks == 0) return $"{stateDir} has no free space";
+            }
+            if (File.Exists(path) && !FsHealer.Interop.Statvfs.Writable(path)) return $"{path} is not writable";
+            if (!FsHealer.Interop.Statvfs.Writable(stateDir)) return $"{stateDir} is not writable";
+            if (File.Exists(path))
+            {
+                using var store = Open(stateDir, out var err, readOnly: true);
+                if (store is null) return err is not null && IsCorruption(err) ? $"{path} is corrupt: {err}" : null;
+                var q = store.QuickCheck();
+                if (q != "ok") return $"{path} is corrupt: {q}";
+            }
+        }
+        catch (SqliteException e) { return $"{path}: {e.Message}"; }
+        return null;
+    }
 
     /// <summary>Opens (creating the directory and schema if needed) the database at
     /// <paramref name="stateDir"/>/history.db. Returns null and the reason on failure. Never throws.</summary>
@@ -71,7 +163,7 @@ public sealed class HistoryStore : IDisposable
                 db.Dispose();
                 return null;
             }
-            if (version < SchemaVersion && readOnly)
+            if (version < 1 && readOnly)
             {
                 error = $"{path}: not initialised (schema version {version})";
                 db.Dispose();
@@ -106,6 +198,17 @@ public sealed class HistoryStore : IDisposable
                     PRAGMA user_version=1;
                     """, tx);
                 tx.Commit();
+                version = 1;
+            }
+            if (version < 2 && !readOnly)
+            {
+                using var tx = db.BeginTransaction();
+                Exec(db, """
+                    ALTER TABLE events ADD COLUMN fs_id TEXT;
+                    CREATE INDEX IF NOT EXISTS events_fsid_time ON events(fs_id, time_ms) WHERE fs_id IS NOT NULL;
+                    PRAGMA user_version=2;
+                    """, tx);
+                tx.Commit();
             }
             // Not part of schema version 1's definition: added to existing databases on their next read-write open
             // (an index changes no reader). Partial: only action-related events carry a correlation id.
@@ -113,7 +216,7 @@ public sealed class HistoryStore : IDisposable
             foreach (var suffix in new[] { "-wal", "-shm" })
                 if (File.Exists(path + suffix)) TryChmod(path + suffix);
             error = null;
-            return new HistoryStore(db, path);
+            return new HistoryStore(db, path, Scalar(db, "PRAGMA user_version;"));
         }
         catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
@@ -155,8 +258,8 @@ public sealed class HistoryStore : IDisposable
         using var c = _db.CreateCommand();
         c.Transaction = tx;
         c.CommandText = """
-            INSERT INTO events(time_ms, class, severity, mount, fs_type, device, inode, path, errno, structure, count, message, correlation_id, key)
-            VALUES($t, $cl, $sev, $m, $fs, $dev, $ino, $p, $err, $st, $n, $msg, $cid, $key);
+            INSERT INTO events(time_ms, class, severity, mount, fs_type, device, inode, path, errno, structure, count, message, correlation_id, key, fs_id)
+            VALUES($t, $cl, $sev, $m, $fs, $dev, $ino, $p, $err, $st, $n, $msg, $cid, $key, $fsid);
             """;
         var pt = c.Parameters.Add("$t", SqliteType.Integer);
         var pcl = c.Parameters.Add("$cl", SqliteType.Text);
@@ -172,6 +275,7 @@ public sealed class HistoryStore : IDisposable
         var pmsg = c.Parameters.Add("$msg", SqliteType.Text);
         var pcid = c.Parameters.Add("$cid", SqliteType.Text);
         var pkey = c.Parameters.Add("$key", SqliteType.Text);
+        var pfsid = c.Parameters.Add("$fsid", SqliteType.Text);
         c.Prepare();
         foreach (var e in events)
         {
@@ -189,6 +293,7 @@ public sealed class HistoryStore : IDisposable
             pmsg.Value = e.Message;
             pcid.Value = (object?)e.CorrelationId ?? DBNull.Value;
             pkey.Value = e.Key;
+            pfsid.Value = (object?)e.FsId ?? DBNull.Value;
             c.ExecuteNonQuery();
         }
         tx.Commit();
@@ -200,7 +305,8 @@ public sealed class HistoryStore : IDisposable
         using var c = _db.CreateCommand();
         var where = new List<string>();
         if (q.Since is { } s) { where.Add("time_ms >= $since"); c.Parameters.AddWithValue("$since", s.ToUnixTimeMilliseconds()); }
-        if (q.Mount is { } m) { where.Add("mount = $mount"); c.Parameters.AddWithValue("$mount", m); }
+        if (q.Fs is { } f) { where.Add(f.Where(_hasFsId)); f.Bind(c); }
+        else if (q.Mount is { } m) { where.Add("mount = $mount"); c.Parameters.AddWithValue("$mount", m); }
         if (q.Class is { } cl) { where.Add("class = $class"); c.Parameters.AddWithValue("$class", cl.ToString()); }
         c.CommandText = $"SELECT {Columns} FROM events"
             + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") + " ORDER BY id DESC LIMIT $limit;";
@@ -245,19 +351,22 @@ public sealed class HistoryStore : IDisposable
     /// it (the daemon's per-attach policy line comes first among them), at most <paramref name="limit"/> rows, in
     /// recording order. Empty when the mount was never attached.
     /// </summary>
-    public List<StoredEvent> PolicyEvents(string mount, int limit = 20)
+    public List<StoredEvent> PolicyEvents(string mount, int limit = 20) => PolicyEvents(new FsSelector(null, mount), limit);
+
+    public List<StoredEvent> PolicyEvents(FsSelector fs, int limit = 20)
     {
-        // "+mount": walk the rowids after the attach, not every row of the mount (measured: 1M-row history, 150k
-        // rows on the mount, no attach: ~0.2 s, all in finding that there is none)
+        // walk the rowids after the attach, not every row of the filesystem (measured: 1M-row history, 150k rows on the
+        // mount, no attach: ~0.2 s, all in finding that there is none)
         using var c = _db.CreateCommand();
+        string w = fs.Where(_hasFsId);
         c.CommandText = $"""
-            WITH b AS (SELECT id FROM events WHERE mount = $m AND class IN ('Attached', 'Deferred', 'Detached') ORDER BY id DESC LIMIT 1)
+            WITH b AS (SELECT id FROM events WHERE {w} AND class IN ('Attached', 'Deferred', 'Detached') ORDER BY id DESC LIMIT 1)
             SELECT {Columns} FROM events
-            WHERE +mount = $m AND id >= (SELECT id FROM b)
+            WHERE id >= (SELECT id FROM b) AND {w.Replace("fs_id =", "+fs_id =").Replace("mount =", "+mount =")}
               AND (id = (SELECT id FROM b) OR (class = 'Decision' AND correlation_id IS NULL))
             ORDER BY id LIMIT $limit;
             """;
-        c.Parameters.AddWithValue("$m", mount);
+        fs.Bind(c);
         c.Parameters.AddWithValue("$limit", Math.Max(0, limit));
         return Read(c);
     }
@@ -265,27 +374,32 @@ public sealed class HistoryStore : IDisposable
     /// <summary>Check freshness of one mount point, two bounded index walks (events_mount_time): the time of the
     /// newest successful check/repair (StatusComputer.IsGoodCheck's definition, in SQL; a test checks they agree) and
     /// of the first recorded attach. Null where there is none.</summary>
-    public (DateTimeOffset? LastGoodCheck, DateTimeOffset? FirstAttached) FreshnessFacts(string mount)
+    public (DateTimeOffset? LastGoodCheck, DateTimeOffset? FirstAttached) FreshnessFacts(string mount) => FreshnessFacts(new FsSelector(null, mount));
+
+    public (DateTimeOffset? LastGoodCheck, DateTimeOffset? FirstAttached) FreshnessFacts(FsSelector fs)
     {
         using var c = _db.CreateCommand();
-        c.CommandText = """
+        string w = fs.Where(_hasFsId);
+        c.CommandText = $"""
             SELECT
-              (SELECT time_ms FROM events WHERE mount = $m
+              (SELECT time_ms FROM events WHERE {w}
                  AND (class IN ('RepairSucceeded', 'RepairUnnecessary')
                       OR (class IN ('ScrubFinished', 'OfflineRepair') AND severity IN ('Debug', 'Info', 'Notice')))
                  ORDER BY time_ms DESC LIMIT 1),
-              (SELECT time_ms FROM events WHERE mount = $m AND class = 'Attached' ORDER BY time_ms LIMIT 1);
+              (SELECT time_ms FROM events WHERE {w} AND class = 'Attached' ORDER BY time_ms LIMIT 1);
             """;
-        c.Parameters.AddWithValue("$m", mount);
+        fs.Bind(c);
         using var r = c.ExecuteReader();
         if (!r.Read()) return (null, null);
         DateTimeOffset? At(int i) => r.IsDBNull(i) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i));
         return (At(0), At(1));
     }
 
-    private const string Columns = "id, time_ms, class, severity, mount, fs_type, device, inode, path, errno, structure, count, message, correlation_id";
+    private string Columns => _hasFsId ? ColumnsV2 : ColumnsV1 + ", NULL";
+    private const string ColumnsV1 = "id, time_ms, class, severity, mount, fs_type, device, inode, path, errno, structure, count, message, correlation_id";
+    private const string ColumnsV2 = ColumnsV1 + ", fs_id";
 
-    private static List<StoredEvent> Read(SqliteCommand c)
+    private List<StoredEvent> Read(SqliteCommand c)
     {
         var list = new List<StoredEvent>();
         using var r = c.ExecuteReader();
@@ -306,6 +420,7 @@ public sealed class HistoryStore : IDisposable
                 Count = r.IsDBNull(11) ? null : r.GetInt64(11),
                 Message = r.GetString(12),
                 CorrelationId = r.IsDBNull(13) ? null : r.GetString(13),
+                FsId = r.IsDBNull(14) ? null : r.GetString(14),
             }));
         }
         return list;

@@ -37,13 +37,8 @@ public sealed class MetricsServer : IDisposable
     /// <summary>Listens on http://HOST:PORT/metrics. Only loopback addresses are accepted (no TLS, no auth).</summary>
     public string? StartHttp(string hostPort, out int port)
     {
-        port = 0;
-        var colon = hostPort.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(hostPort[(colon + 1)..], out port) || port is < 1 or > 65535)
-            return $"metrics listen address \"{hostPort}\" is not HOST:PORT";
-        var host = hostPort[..colon].Trim('[', ']');
-        if (!IPAddress.TryParse(host == "localhost" ? "127.0.0.1" : host, out var ip) || !IPAddress.IsLoopback(ip))
-            return $"metrics listen address \"{hostPort}\" is not a loopback address (use a reverse proxy to expose it)";
+        if (!MetricsSettings.TryParseListen(hostPort, out var host, out port, out var error)) return $"metrics listen address {error}";
+        var ip = IPAddress.Parse(host);
         try
         {
             var l = new HttpListener();
@@ -65,7 +60,13 @@ public sealed class MetricsServer : IDisposable
         {
             HttpListenerContext ctx;
             try { ctx = l.GetContext(); }
-            catch (Exception) { return; }
+            catch (Exception ex) when (ex is HttpListenerException or IOException or InvalidOperationException or ObjectDisposedException)
+            {
+                // a stopped listener ends the loop; anything a client did must not end it
+                if (_cts.IsCancellationRequested || !l.IsListening) return;
+                ClientFailure("http request", ex);
+                continue;
+            }
             try
             {
                 var (status, ctype, body) = Respond(ctx.Request.HttpMethod, ctx.Request.Url?.AbsolutePath ?? "/");
@@ -75,7 +76,12 @@ public sealed class MetricsServer : IDisposable
                 ctx.Response.OutputStream.Write(body);
                 ctx.Response.Close();
             }
-            catch (Exception ex) { _log($"metrics: http response failed: {ex.Message}"); try { ctx.Response.Abort(); } catch (Exception) { } }
+            catch (Exception ex) when (ex is HttpListenerException or IOException or InvalidOperationException or ObjectDisposedException)
+            {
+                // the client went away (reset, timeout) or sent something unusable: its problem, not the daemon's
+                ClientFailure("http response", ex);
+                try { ctx.Response.Abort(); } catch (Exception) { }
+            }
         }
     }
 
@@ -134,10 +140,39 @@ public sealed class MetricsServer : IDisposable
                     if (parts[0] != "HEAD") c.Send(body);
                     c.Shutdown(SocketShutdown.Both);
                 }
-                catch (Exception ex) when (ex is SocketException or ObjectDisposedException) { }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException) { ClientFailure("unix socket request", ex); }
             }
         }
     }
+
+    private readonly Lock _failLock = new();
+    private DateTime _lastFailureLog = DateTime.MinValue;
+    private long _failuresSinceLog;
+
+    /// <summary>Failures caused by clients (resets, timeouts, malformed requests). A client decides how many there are,
+    /// so they are logged at most once per <see cref="ClientFailureLogInterval"/>, with a count, and as one escaped,
+    /// bounded line: a client cannot flood, split or forge the daemon's log.</summary>
+    private void ClientFailure(string what, Exception ex)
+    {
+        string? line = null;
+        lock (_failLock)
+        {
+            _failuresSinceLog++;
+            ClientFailures++;
+            if (DateTime.UtcNow - _lastFailureLog >= ClientFailureLogInterval)
+            {
+                line = $"metrics: {_failuresSinceLog} failed client request(s) since the last report; latest: {what}: {FsHealer.Text.LogText.OneLine(ex.Message)}";
+                _failuresSinceLog = 0;
+                _lastFailureLog = DateTime.UtcNow;
+            }
+        }
+        if (line is not null) _log(line);
+    }
+
+    /// <summary>Failed client requests so far (tests).</summary>
+    public long ClientFailures { get; private set; }
+
+    public static TimeSpan ClientFailureLogInterval { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Reads up to the end of the request head (8 KiB at most); returns the request line.</summary>
     private static string ReadHead(Socket c)

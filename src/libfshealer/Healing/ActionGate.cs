@@ -1,14 +1,14 @@
-using FsHealer.Service;
-using FsHealer.Xfs;
 namespace FsHealer.Healing;
 
 /// <summary>
-/// Rate limit for full filesystem checks (xfs_scrub@ starts). xfs_healer starts one for every failed repair and
-/// every LOST event; an event storm would start it thousands of times. The gate allows at most one start per
-/// window; a trigger inside a window is suppressed and doubles the next window (up to <see cref="MaxInterval"/>),
-/// a quiet period of two windows resets it. Interval zero disables the gate (xfs_healer behaviour).
+/// The one rate limit of every healing action (full checks — xfs_scrub@ starts —, offline repairs, scheduled
+/// checks): at most one start per window; a trigger inside a window is suppressed and doubles the next window (up to
+/// <see cref="MaxInterval"/>, 16× by default), a quiet period of two windows resets it. Interval zero disables the
+/// gate: every trigger starts (xfs_healer's behaviour for full checks, <c>full_check_interval_seconds: 0</c>).
+/// xfs_healer starts a full check for every failed repair and every LOST event; an event storm would start it
+/// thousands of times — hence the gate.
 /// </summary>
-public sealed class FullCheckGate(TimeSpan interval, TimeProvider time, TimeSpan? maxInterval = null)
+public sealed class ActionGate(TimeSpan interval, TimeProvider time, TimeSpan? maxInterval = null)
 {
     private readonly object _lock = new();
     private DateTimeOffset? _last;

@@ -1,0 +1,195 @@
+using FsHealer.Model;
+using FsHealer.Service;
+
+namespace FsHealer.Healing.Live;
+
+/// <summary>
+/// The one healing pipeline for problems that online repair cannot fix, for every filesystem type:
+/// problem → the filesystem's policy (resolved when it was attached) → its gate (<see cref="ActionGate"/>) → a plan of
+/// typed steps (<see cref="OfflinePlanner"/>, from facts looked up now) → the action journal (the start is made
+/// durable first; if it cannot be, nothing offline runs) → the executor (<see cref="OfflineExecutor"/>: identity
+/// re-proven before every destructive step) → the outcome, published. One action at a time, on a thread of its own;
+/// requests for a filesystem already queued are merged. <see cref="Stop"/> lets a running action finish (bounded) or
+/// aborts and rolls it back, and says which.
+/// </summary>
+public sealed class HealingPipeline : IDisposable
+{
+    private sealed record Request(WatchedFilesystem Fs, string Reason);
+
+    private readonly EventHub _events;
+    private readonly IHealerConsole _console;
+    private readonly IHealHost _host;
+    private readonly Func<WatchedFilesystem, HealAction, OfflineFacts> _facts;
+    private readonly Queue<Request> _queue = new();
+    private readonly HashSet<string> _queued = [];
+    private readonly object _lock = new();
+    private readonly Thread _worker;
+    private HealControl? _current;
+    private string? _currentWhat;
+    private bool _stopping;
+    private readonly ManualResetEventSlim _idle = new(true);
+
+    /// <summary>Why the action journal could not be made durable the last time it was needed (null: it could). The
+    /// daemon shows this as a degraded state.</summary>
+    public string? NotDurable { get; private set; }
+
+    public HealingPipeline(EventHub events, IHealerConsole console, IHealHost? host = null,
+        Func<WatchedFilesystem, HealAction, OfflineFacts>? facts = null)
+    {
+        _events = events;
+        _console = console;
+        _host = host ?? new LiveHealHost();
+        _facts = facts ?? ((fs, wanted) => LiveHealHost.Facts(fs, wanted));
+        _worker = new Thread(Work) { IsBackground = true, Name = "fshealer-heal" };
+        _worker.Start();
+    }
+
+    private void Out(string line) { try { _console.Out(line); } catch (Exception) { /* logging never interrupts healing */ } }
+    private void Err(string line) { try { _console.Err(line); } catch (Exception) { } }
+    private void Publish(FsEvent e) { try { _events.Publish(e); } catch (Exception) { } }
+
+    /// <summary>A problem on <paramref name="fs"/> that online repair does not handle. Returns false when the daemon
+    /// is stopping or the filesystem already has a request waiting (merged).</summary>
+    public bool Submit(WatchedFilesystem fs, string reason)
+    {
+        if (OfflinePlanner.Wanted(fs.FsType, fs.Policy) == HealAction.Report) return false;
+        lock (_lock)
+        {
+            if (_stopping || !_queued.Add(fs.Identity.Id + "\0" + fs.Identity.Dev)) return false;
+            _queue.Enqueue(new Request(fs, reason));
+            _idle.Reset();
+            Monitor.Pulse(_lock);
+        }
+        return true;
+    }
+
+    /// <summary>True while an action runs or requests wait.</summary>
+    public bool Busy { get { lock (_lock) return _queue.Count > 0 || _current is not null; } }
+
+    /// <summary>Wait until nothing is queued or running (tests).</summary>
+    public bool WaitIdle(TimeSpan timeout) => _idle.Wait(timeout);
+
+    private void Work()
+    {
+        while (true)
+        {
+            Request r;
+            lock (_lock)
+            {
+                while (_queue.Count == 0 && !_stopping) { _idle.Set(); Monitor.Wait(_lock); }
+                if (_queue.Count == 0) { _idle.Set(); return; }
+                r = _queue.Dequeue();
+                _queued.Remove(r.Fs.Identity.Id + "\0" + r.Fs.Identity.Dev);
+                if (_stopping)
+                {
+                    Out($"{r.Fs.Path}: not healing ({r.Reason}): the daemon is stopping");
+                    continue;
+                }
+                _current = new HealControl();
+                _currentWhat = r.Fs.Path;
+            }
+            try { Heal(r, _current); }
+            catch (Exception e) { Err($"{r.Fs.Path}: healing failed: {e.GetType().Name}: {e.Message}"); }
+            finally { lock (_lock) { _current = null; _currentWhat = null; } }
+        }
+    }
+
+    private void Heal(Request r, HealControl control)
+    {
+        var fs = r.Fs;
+        var wanted = OfflinePlanner.Wanted(fs.FsType, fs.Policy);
+        var gate = fs.Gate(wanted == HealAction.OfflineRepair ? ActionKind.OfflineRepair : ActionKind.Schedule);
+        if (!gate.TryAcquire(out var next))
+        {
+            Out($"{fs.Path}: {r.Reason}: no new {(wanted == HealAction.OfflineRepair ? "offline repair" : "scheduled check")} before {next:HH:mm:ss} (rate limit)");
+            return;
+        }
+        var facts = _facts(fs, wanted);
+        var plan = OfflinePlanner.Plan(facts);
+        string cid = ActionJournal.NewCorrelationId();
+        string path = fs.Path;
+        if (plan.Decision == HealDecision.OfflineRepair)
+        {
+            // the action journal first: a crash between unmount and remount must be found at the next start
+            var started = fs.Event(EventClass.ActionStarted, Severity.Warning,
+                $"{path}: offline repair of {facts.Device} ({fs.Identity}) started: {string.Join(" -> ", plan.Steps)}", cid);
+            bool durable;
+            try { durable = _events.PublishDurable(started); }
+            catch (Exception) { durable = false; }
+            if (!durable)
+            {
+                NotDurable = "the history store did not confirm the start of an action (full, read-only, corrupt or disabled)";
+                Err($"{path}: {NotDurable}: no offline action runs");
+                plan = OfflinePlanner.Plan(facts with { Durable = false, NotDurableReason = NotDurable });
+                Publish(fs.Event(EventClass.Diagnostic, Severity.Error, $"{path}: offline repair not started: {NotDurable}", cid));
+            }
+            else NotDurable = null;
+        }
+        Out($"{path}: heal plan: {plan} (trigger: {r.Reason})");
+        Publish(fs.Event(EventClass.Decision, Severity.Notice,
+            $"{path}: decision ({OfflinePlannerName(wanted)} policy, rule {fs.Policy.Rule}): {plan}", cid));
+
+        if (plan.Decision == HealDecision.Refuse)
+        {
+            string why = string.Join("; ", plan.Reasons);
+            Err($"{path}: REFUSED to heal {fs.Identity}: {why}");
+            Publish(fs.Event(EventClass.RepairRefused, Severity.Error, $"{path}: repair of {fs.Identity} refused: {why}", cid));
+            return;
+        }
+        if (plan.Decision == HealDecision.Report) return;
+
+        var outcome = new OfflineExecutor(_host, fs.Identity, facts.Remount is null ? 0 : fs.MountId, s => Out($"{path}: {s}"))
+            .Execute(plan, control);
+        var (cls, sev) = outcome switch
+        {
+            { Refusal: not null } => (EventClass.RepairRefused, Severity.Error),
+            { LeftUnmounted: true } => (EventClass.OfflineRepair, Severity.Critical),
+            { Final: HealDecision.Schedule } => (EventClass.CheckScheduled, outcome.Success ? Severity.Notice : Severity.Error),
+            { Verified: true } => (EventClass.OfflineRepair, Severity.Notice),
+            _ => (EventClass.OfflineRepair, Severity.Error),
+        };
+        string msg = $"{path}: heal {outcome.Final}: {outcome.Summary}";
+        if (outcome.Refusal is not null) Err($"{path}: REFUSED after starting: {outcome.Refusal}");
+        (sev >= Severity.Error ? (Action<string>)Err : Out)(msg);
+        Publish(fs.Event(cls, sev, outcome.Refusal is { } rf ? $"{path}: repair of {fs.Identity} refused: {rf}" : msg, cid));
+    }
+
+    private static string OfflinePlannerName(HealAction a) => a switch
+    {
+        HealAction.OfflineRepair => "offline-repair", HealAction.Schedule => "schedule", _ => "report",
+    };
+
+    /// <summary>
+    /// The daemon is stopping: nothing new starts; an action that has not unmounted anything gives up at once; one in
+    /// progress gets <paramref name="grace"/> to finish (it always mounts the filesystem again), after which its tool is
+    /// killed and the filesystem mounted again unrepaired. Returns what happened, for the log; null when idle.
+    /// </summary>
+    public string? Stop(TimeSpan grace)
+    {
+        HealControl? current;
+        string? what;
+        lock (_lock)
+        {
+            _stopping = true;
+            current = _current;
+            what = _currentWhat;
+            Monitor.PulseAll(_lock);
+        }
+        if (current is null) { _worker.Join(TimeSpan.FromSeconds(5)); return null; }
+        current.RequestStop();
+        Out($"{what}: stop requested during a healing action: letting it finish (up to {grace.TotalSeconds:0} s)");
+        if (_worker.Join(grace)) return $"{what}: the healing action finished before the daemon stopped";
+        current.RequestAbort();
+        Err($"{what}: the healing action did not finish within {grace.TotalSeconds:0} s: killing its tool and mounting the filesystem again");
+        bool done = _worker.Join(TimeSpan.FromSeconds(120));
+        int killed = ToolRunner.KillAll();
+        return done ? $"{what}: the healing action was aborted and rolled back (the filesystem is mounted again unrepaired)"
+                    : $"{what}: the healing action did not roll back in time{(killed > 0 ? $"; killed {killed} tool(s)" : "")}";
+    }
+
+    public void Dispose()
+    {
+        Stop(TimeSpan.FromSeconds(30));
+        _idle.Dispose();
+    }
+}

@@ -1,0 +1,240 @@
+using FsHealer.Text;
+
+namespace FsHealer.Healing;
+
+/// <summary>What running a tool gave: its exit status (-1: could not run or timed out), its output, and whether it was
+/// killed because the daemon had to stop.</summary>
+public sealed record ToolResult(int Exit, string Output, bool Killed = false);
+
+/// <summary>
+/// The system, as an offline repair sees it. The live implementation (Healing.Live.LiveHealHost) looks and acts for
+/// real; scenario tests script it. Every method reports failures as values and never throws.
+/// </summary>
+public interface IHealHost
+{
+    MountProbe ProbeMount(string path);
+    DeviceProbe ProbeDevice(string device);
+    /// <summary>umount(2) without MNT_DETACH. 0 or errno.</summary>
+    int Unmount(string path);
+    /// <summary>Run a program in its own process group; <paramref name="abort"/> kills the group.</summary>
+    ToolResult Run(string program, IReadOnlyList<string> args, CancellationToken abort);
+    /// <summary>Mount <paramref name="device"/> at <paramref name="path"/> as <paramref name="spec"/> says. 0 or errno, and what was tried.</summary>
+    int Mount(string device, string path, RemountSpec spec, out string detail);
+    /// <summary>Replay a dirty XFS log: mount the device somewhere private and unmount it again. 0 or errno.</summary>
+    int ReplayLog(string device, string fsType, out string detail);
+    void Sleep(TimeSpan t);
+}
+
+/// <summary>How a stop request reaches a running action: <see cref="Stopping"/> = do not start anything new (an
+/// action that has not unmounted yet gives up); <see cref="Abort"/> = kill the running tool and roll back.</summary>
+public sealed class HealControl
+{
+    private readonly CancellationTokenSource _stopping = new(), _abort = new();
+    public CancellationToken Stopping => _stopping.Token;
+    public CancellationToken Abort => _abort.Token;
+    public void RequestStop() { try { _stopping.Cancel(); } catch (ObjectDisposedException) { } }
+    public void RequestAbort() { RequestStop(); try { _abort.Cancel(); } catch (ObjectDisposedException) { } }
+    public static HealControl None { get; } = new();
+}
+
+/// <summary>Not planned: recorded when xfs_repair found a dirty log and the executor replayed it.</summary>
+public sealed record ReplayLogStep(string Device) : HealStep($"replay the dirty log of {Device} (mount and unmount it privately; never zero it)");
+
+public sealed record StepResult(HealStep Step, bool Ok, string Detail)
+{
+    public override string ToString() => $"{(Ok ? "ok" : "FAILED")}: {Step.Description}: {Detail}";
+}
+
+/// <summary>What an executed plan ended as.</summary>
+public sealed record HealOutcome(HealDecision Final, bool Success, IReadOnlyList<StepResult> Steps, IReadOnlyList<string> Messages)
+{
+    /// <summary>The identity proof failed: nothing (or nothing more) was done to what is there now.</summary>
+    public string? Refusal { get; init; }
+    /// <summary>The filesystem was unmounted and could not be mounted again.</summary>
+    public bool LeftUnmounted { get; init; }
+    /// <summary>A stop request killed the repair tool; the filesystem was mounted again unrepaired.</summary>
+    public bool Aborted { get; init; }
+    /// <summary>Repaired (or found clean) and verified clean by the check tool, and mounted again.</summary>
+    public bool Verified { get; init; }
+
+    public string Summary => Refusal is { } r ? $"refused: {r}"
+        : Aborted ? "aborted by a stop request: the repair tool was killed" + (LeftUnmounted ? "; the filesystem is NOT MOUNTED" : "; mounted again unrepaired")
+        : LeftUnmounted ? "FAILED: the filesystem is NOT MOUNTED again"
+        : Final == HealDecision.OfflineRepair && Verified ? "repaired, verified clean, mounted again"
+        : $"{Final} {(Success ? "succeeded" : "FAILED")}";
+}
+
+/// <summary>
+/// Runs a <see cref="HealPlan"/> against an <see cref="IHealHost"/> (pure: everything it touches goes through the
+/// host). Rules: every destructive step is preceded by a proof of identity; once unmounted, the filesystem is always
+/// mounted again, whatever happened in between (tool failure, refusal, stop request); a stop request before the
+/// unmount cancels the action, during the repair it kills the tool and rolls back; logging never interrupts.
+/// </summary>
+public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, ulong mountId, Action<string>? log = null)
+{
+    private void Log(List<string> messages, string s)
+    {
+        messages.Add(s);
+        try { log?.Invoke(s); }
+        catch (Exception) { /* a failing log sink must never interrupt an action between unmount and remount */ }
+    }
+
+    public HealOutcome Execute(HealPlan plan, HealControl? control = null)
+    {
+        control ??= HealControl.None;
+        var results = new List<StepResult>();
+        var messages = new List<string>(plan.Reasons);
+        void Record(HealStep step, bool ok, string detail)
+        {
+            var r = new StepResult(step, ok, detail);
+            results.Add(r);
+            Log(messages, r.ToString());
+        }
+
+        if (plan.Decision is HealDecision.Report or HealDecision.Refuse)
+            return new(plan.Decision, plan.Decision == HealDecision.Report, results, messages)
+                { Refusal = plan.Decision == HealDecision.Refuse ? string.Join("; ", plan.Reasons) : null };
+
+        if (plan.Decision == HealDecision.Schedule)
+        {
+            bool scheduled = true;
+            foreach (var s in plan.Steps.OfType<ScheduleStep>()) scheduled &= RunSchedule(s, control, Record);
+            return new(HealDecision.Schedule, scheduled, results, messages);
+        }
+
+        // offline repair. "down": unmounted and not yet mounted again.
+        bool down = false, everDown = false, failed = false, wantSchedule = false, aborted = false;
+        bool repairedOrClean = false, verified = false, remountProven = false;
+        string? refusal = null;
+        foreach (var step in plan.Steps)
+        {
+            switch (step)
+            {
+                case ProveMountStep pm:
+                {
+                    var why = IdentityProof.Mount(target, mountId, pm.Path, host.ProbeMount(pm.Path));
+                    Record(step, why is null, why ?? "same superblock, same UUID, same mount");
+                    if (why is not null) { refusal = why; goto done; }
+                    break;
+                }
+                case UnmountStep u:
+                {
+                    if (control.Stopping.IsCancellationRequested)
+                    {
+                        Record(step, false, "not started: the daemon is stopping");
+                        refusal = "the daemon is stopping; the offline repair was not started";
+                        goto done;
+                    }
+                    int e = host.Unmount(u.Path), attempts = 1;
+                    while (e == Errno.EBUSY && attempts < u.Attempts && !control.Stopping.IsCancellationRequested)
+                    {
+                        host.Sleep(u.RetryDelay);
+                        e = host.Unmount(u.Path);
+                        attempts++;
+                    }
+                    string tries = attempts > 1 ? $" (attempt {attempts})" : "";
+                    if (e == 0) { down = everDown = true; Record(step, true, "unmounted" + tries); break; }
+                    Record(step, false, $"umount({u.Path}): {Errno.Name(e)}: {Errno.Message(e)}{tries}");
+                    if (e == Errno.EBUSY) Log(messages, $"{u.Path} is busy: not unmounting it (never lazily)");
+                    else failed = true;
+                    wantSchedule = true;
+                    goto done;
+                }
+                case ProveDeviceStep pd when down && refusal is null && !aborted:
+                {
+                    var why = IdentityProof.Device(target, host.ProbeDevice(pd.Device));
+                    Record(step, why is null, why ?? "the device and its superblock are the watched filesystem's; nobody holds it");
+                    if (why is not null) { refusal = why; failed = true; }
+                    break;
+                }
+                case FsckStep { Mode: FsckMode.Repair } f when down && refusal is null && !aborted:
+                {
+                    var (outcome, detail, killed) = RunFsck(f, control);
+                    if (outcome == FsckOutcome.DirtyLog && f.Tool.ReplaysDirtyLogByMount && !killed)
+                    {
+                        Record(step, false, detail);
+                        var replay = new ReplayLogStep(f.Device);
+                        int re = host.ReplayLog(f.Device, f.Tool.FsType, out var rd);
+                        Record(replay, re == 0, re == 0 ? rd : $"{Errno.Name(re)}: {Errno.Message(re)} ({rd})");
+                        if (re != 0) { failed = true; wantSchedule = true; break; }
+                        var why = IdentityProof.Device(target, host.ProbeDevice(f.Device));
+                        Record(new ProveDeviceStep(f.Device), why is null, why ?? "still the watched filesystem's device; nobody holds it");
+                        if (why is not null) { refusal = why; failed = true; break; }
+                        (outcome, detail, killed) = RunFsck(f, control);
+                    }
+                    if (killed) { aborted = true; failed = true; Record(step, false, detail); break; }
+                    bool good = outcome is FsckOutcome.Clean or FsckOutcome.Repaired;
+                    Record(step, good, detail);
+                    if (good) repairedOrClean = true;
+                    else { failed = true; wantSchedule = true; }
+                    break;
+                }
+                case FsckStep f when down && refusal is null && !aborted && repairedOrClean:
+                {
+                    var (outcome, detail, killed) = RunFsck(f, control);
+                    if (killed) { aborted = true; failed = true; Record(step, false, detail); break; }
+                    verified = outcome == FsckOutcome.Clean;
+                    Record(step, verified, verified ? "clean" : $"still not clean: {detail}");
+                    if (!verified) { failed = true; wantSchedule = true; }
+                    break;
+                }
+                case RemountStep r when down:
+                {
+                    if (aborted) wantSchedule = true;
+                    if (wantSchedule && plan.Fallback is { } fb) { RunSchedule(fb, HealControl.None, Record); wantSchedule = false; }
+                    int e = host.Mount(r.Device, r.Path, r.Spec, out var detail);
+                    if (e == 0) { down = false; Record(step, true, $"mounted ({detail})"); break; }
+                    failed = true;
+                    Record(step, false, $"{Errno.Name(e)}: {Errno.Message(e)} ({detail})");
+                    Log(messages, $"REMOUNT FAILED: {r.Device} is NO LONGER MOUNTED at {r.Path}: {Errno.Message(e)}; mount it by hand: " +
+                                  $"mount -t {r.Spec.FsType} -o {r.Spec.OptionsText} {r.Device} {r.Path}");
+                    break;
+                }
+                case ProveRemountedStep pr when everDown && !down:
+                {
+                    var why = IdentityProof.Mount(target, 0, pr.Path, host.ProbeMount(pr.Path));
+                    remountProven = why is null;
+                    Record(step, remountProven, why ?? "the watched filesystem is mounted there again");
+                    if (!remountProven) failed = true;
+                    break;
+                }
+            }
+        }
+    done:
+        var final = everDown ? HealDecision.OfflineRepair : refusal is not null ? HealDecision.Refuse : HealDecision.OfflineRepair;
+        if (wantSchedule && plan.Fallback is { } fallback)
+        {
+            if (!RunSchedule(fallback, HealControl.None, Record)) failed = true;
+            if (!everDown) final = HealDecision.Schedule;
+        }
+        return new(final, !failed && refusal is null && !aborted && (everDown ? verified && remountProven : !wantSchedule || final == HealDecision.Schedule),
+            results, messages)
+        {
+            Refusal = refusal, LeftUnmounted = down, Aborted = aborted,
+            Verified = verified && remountProven && refusal is null && !aborted,
+        };
+    }
+
+    private (FsckOutcome Outcome, string Detail, bool Killed) RunFsck(FsckStep f, HealControl control)
+    {
+        var r = host.Run(f.Tool.Program, f.Tool.Arguments(f.Mode, f.Device), control.Abort);
+        if (r.Killed) return (FsckOutcome.Failed, $"{f.Tool.Program} killed", true);
+        var outcome = f.Tool.Classify(f.Mode, r.Exit);
+        return (outcome, $"{f.Tool.Program} exit {r.Exit} ({outcome.ToString().ToLowerInvariant()}){Tail(r.Output)}", false);
+    }
+
+    private bool RunSchedule(ScheduleStep s, HealControl control, Action<HealStep, bool, string> record)
+    {
+        var r = host.Run(s.Tool.Program, [.. s.Tool.ArgsBeforeDevice, s.Device], control.Abort);
+        bool ok = r.Exit == 0;
+        record(s, ok, ok ? "boot-time check scheduled" : $"{s.Tool.Program} exit {r.Exit}{Tail(r.Output)}");
+        return ok;
+    }
+
+    private static string Tail(string output)
+    {
+        if (string.IsNullOrWhiteSpace(output)) return "";
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return ": " + string.Join(" / ", lines.TakeLast(3));
+    }
+}
