@@ -44,6 +44,12 @@ public sealed class DeviceState
     public string Uuid { get; set; } = "";
     public string Path { get; set; } = "";
     public ulong[] Counters { get; set; } = new ulong[BtrfsAbi.DevStatValuesMax];
+    /// <summary>The counters right after the last scrub of this device that left it clean (completed, nothing
+    /// uncorrectable): what health compares the live counters with (issue 17: counters are persistent; errors a
+    /// scrub repaired must not keep a clean filesystem degraded forever). Null: no clean scrub recorded.</summary>
+    public ulong[]? CleanCounters { get; set; }
+    /// <summary>When <see cref="CleanCounters"/> was taken.</summary>
+    public DateTimeOffset? CleanAt { get; set; }
 }
 
 /// <summary>Persisted state for one filesystem.</summary>
@@ -202,6 +208,18 @@ public sealed class DevStatsMonitor
             Dirty = true;
         }
         return events;
+    }
+
+    /// <summary>A scrub of <paramref name="devid"/> left it clean: its counters now are the baseline health compares
+    /// with. Call after the counters the scrub moved were observed. False when the device is not known.</summary>
+    public bool RecordCleanScrub(string fsid, ulong devid, DateTimeOffset when)
+    {
+        var d = _state.Find(fsid)?.Devices.Find(x => x.Devid == devid);
+        if (d is null) return false;
+        d.CleanCounters = [.. d.Counters];
+        d.CleanAt = when;
+        Dirty = true;
+        return true;
     }
 
     public void RecordFullScrub(string fsid, DateTimeOffset when)
