@@ -55,7 +55,7 @@ check() { if "$@"; then ok=$((ok+1)); else fail=$((fail+1)); echo "   ✗ FAILED
 mkdir -p "$W"/{xfs,ext4,btrfs}/mnt "$W/state"
 
 say "Preparing scratch filesystems"
-# XFS with a corrupt directory block (xfs_db; test-machine.md §1)
+# XFS with a corrupt directory block (xfs_db)
 truncate -s 320M "$W/xfs/img"; mkfs.xfs -q -f -m rmapbt=1 "$W/xfs/img"
 loop "$W/xfs/img"; XL=$LOOP; mount "$XL" "$W/xfs/mnt"
 mkdir "$W/xfs/mnt/bigdir"; for i in $(seq 1 400); do : > "$W/xfs/mnt/bigdir/file_with_long_name_$i"; done

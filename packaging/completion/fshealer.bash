@@ -38,20 +38,20 @@ _fshealer() {
         replay) opts="--mount --outcome --default-outcome --autofsck --no-rmapbt --no-parent --no-repair-support --debug --everything --foreground --no-autofsck --quiet --repair --full-check-interval" ;;
         healthmon) opts="-b -c -d -p -v -o" ;;
         watch) opts="--config --state-dir --duration --repair --offline-repair --schedule-fsck --poll-interval" ;;
-        run) opts="--config --state-dir --mount-namespace --duration --repair --offline-repair --poll-interval --stop-timeout --schedule-fsck --media-scan-interval --media-scan-limit" ;;
+        run) opts="--config --state-dir --mount-namespace --duration --repair --offline-repair --poll-interval --stop-timeout --schedule-fsck --media-scan-interval --media-scan-speed-limit" ;;
         demo) opts="" ;;
         "notify test") opts="--config" ;;
-        verify-media) opts="--device --start --end --max-io --rest-us --report --fallback --bwlimit --whole-device --state-dir --pinpoint" ;;
+        verify-media) opts="--device --start --end --max-io --rest-us --report --fallback --speed-limit --whole-device --state-dir --pinpoint" ;;
         status) opts="--json --state-dir --config --fs" ;;
         history) opts="--since --fs --class --limit --json --state-dir --config" ;;
         "config check") opts="" ;;
         "config show") opts="--config --json" ;;
         mounts) opts="--json --all" ;;
-        xfs-poll) opts="--interval --once --inode-budget" ;;
+        xfs-poll) opts="--poll-interval --once --inode-budget" ;;
         "btrfs status") opts="" ;;
         "btrfs reset-counters") opts="--state-dir --config" ;;
-        "btrfs scrub") opts="--device --readonly --limit --progress-interval" ;;
-        "btrfs watch") opts="--interval --state --readonly --limit --no-scrub --full-scrub-days --config --state-dir --duration --repair --offline-repair --schedule-fsck --poll-interval" ;;
+        "btrfs scrub") opts="--device --readonly --speed-limit --progress-interval" ;;
+        "btrfs watch") opts="--readonly --speed-limit --no-scrub --full-scrub-interval --config --state-dir --duration --repair --offline-repair --schedule-fsck --poll-interval" ;;
         ext4-watch) opts="--no-paths --policy --config --state-dir --duration --repair --offline-repair --schedule-fsck --poll-interval" ;;
         devices) opts="--sysfs" ;;
     esac

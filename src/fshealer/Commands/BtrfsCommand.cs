@@ -117,21 +117,17 @@ public static class BtrfsCommand
         var mp = new Argument<string>("MOUNTPOINT") { Description = "mounted btrfs" };
         var dev = new Option<ulong?>("--device") { Description = "scrub only this devid (default: every device, in parallel)" };
         var ro = new Option<bool>("--readonly") { Description = "report only, do not repair" };
-        var limit = new Option<string?>("--limit") { Description = "bandwidth limit per device in bytes/s (e.g. 50M); sets devinfo/<id>/scrub_speed_max for the scrub" };
-        var interval = new Option<double>("--progress-interval") { Description = "seconds between progress lines", DefaultValueFactory = _ => 2.0 };
+        var limit = CliOptions.Size("--speed-limit", "bandwidth limit per device, bytes/s (e.g. 50M); sets devinfo/<id>/scrub_speed_max for the scrub");
+        var interval = CliOptions.Duration("--progress-interval", "time between progress lines (default 2s)", min: TimeSpan.FromMilliseconds(100));
         var cmd = new Command("scrub", "scrub a btrfs (or one device), print progress, the result and the files hurt by uncorrectable errors");
         cmd.Arguments.Add(mp);
         cmd.Options.Add(dev); cmd.Options.Add(ro); cmd.Options.Add(limit); cmd.Options.Add(interval);
+        var limitOld = CliOptions.HiddenAlias(cmd, CliOptions.Size("--limit", ""));
         cmd.SetAction((pr, ct) =>
         {
-            ulong? lim = null;
-            if (pr.GetValue(limit) is { } ls)
-            {
-                if (!ByteSize.TryParse(ls, out ulong b, out var le)) { Console.Error.WriteLine($"fshealer: --limit: {le}"); return Task.FromResult(1); }
-                lim = b;
-            }
-            return Task.FromResult(Scrub(pr.GetValue(mp)!, pr.GetValue(dev), pr.GetValue(ro), lim,
-                TimeSpan.FromSeconds(Math.Max(0.1, pr.GetValue(interval))), Console.Out, Console.Error, ct));
+            var lim = CliOptions.Get(pr, limit, limitOld);
+            return Task.FromResult(Scrub(pr.GetValue(mp)!, pr.GetValue(dev), pr.GetValue(ro), lim is 0 ? null : lim,
+                pr.GetValue(interval) ?? TimeSpan.FromSeconds(2), Console.Out, Console.Error, ct));
         });
         return cmd;
     }
@@ -185,36 +181,35 @@ public static class BtrfsCommand
     private static Command CreateWatch()
     {
         var mp = new Argument<string>("MOUNTPOINT") { Description = "mounted btrfs" };
-        var interval = new Option<double>("--interval") { Description = "seconds between counter polls", DefaultValueFactory = _ => 5.0 };
-        var state = new Option<string?>("--state") { Description = "state file for last-seen counters (JSON, 0600)" };
         var ro = new Option<bool>("--readonly") { Description = "scrub read-only (report, no repair)" };
-        var limit = new Option<string?>("--limit") { Description = "scrub bandwidth limit per device (bytes/s)" };
+        var limit = CliOptions.Size("--speed-limit", "scrub bandwidth limit per device, bytes/s (e.g. 50M)");
         var noScrub = new Option<bool>("--no-scrub") { Description = "report counter rises only" };
-        var full = new Option<double?>("--full-scrub-days") { Description = "scheduled full scrub every N days (skipped if one ran within that time)" };
+        var full = CliOptions.Duration("--full-scrub-interval", "scheduled full scrub this often (e.g. 30d; skipped if one ran within that time)", bareUnit: TimeSpan.FromDays(1));
         var cmd = new Command("watch", "watch device error counters; scrub a device whose counters rise; run until interrupted");
         cmd.Arguments.Add(mp);
-        cmd.Options.Add(interval); cmd.Options.Add(state); cmd.Options.Add(ro); cmd.Options.Add(limit); cmd.Options.Add(noScrub); cmd.Options.Add(full);
-        var common = new WatchCommand.Common();
+        cmd.Options.Add(ro); cmd.Options.Add(limit); cmd.Options.Add(noScrub); cmd.Options.Add(full);
+        var common = new WatchCommand.Common();   // --poll-interval (default here 5s), --state-dir (counters and history), ...
         common.AddTo(cmd);
+        // the old spellings, hidden: --interval (seconds), --state FILE (the counters file itself), --limit, --full-scrub-days N
+        var intervalOld = CliOptions.HiddenAlias(cmd, CliOptions.Duration("--interval", "", min: TimeSpan.FromMilliseconds(100)));
+        var state = CliOptions.HiddenAlias(cmd, new Option<string?>("--state"));
+        var limitOld = CliOptions.HiddenAlias(cmd, CliOptions.Size("--limit", ""));
+        var fullOld = CliOptions.HiddenAlias(cmd, CliOptions.Duration("--full-scrub-days", "", bareUnit: TimeSpan.FromDays(1)));
         cmd.SetAction(pr =>
         {
-            ulong? lim = null;
-            if (pr.GetValue(limit) is { } ls)
-            {
-                if (!ByteSize.TryParse(ls, out ulong b, out var le)) { Console.Error.WriteLine($"fshealer: --limit: {le}"); return 1; }
-                lim = b;
-            }
+            var lim = CliOptions.Get(pr, limit, limitOld);
+            var fullEvery = CliOptions.Get(pr, full, fullOld);
             // `fshealer watch` for one btrfs: the daemon's watcher and healing, these switches over the configuration
             return WatchCommand.Run(pr, common, [pr.GetValue(mp)!], "btrfs", o => o with
             {
-                PollInterval = pr.GetResult(interval) is { Implicit: false } ? TimeSpan.FromSeconds(Math.Max(0.1, pr.GetValue(interval))) : o.PollInterval ?? TimeSpan.FromSeconds(5),
+                PollInterval = CliOptions.Get(pr, common.PollInterval, intervalOld) ?? TimeSpan.FromSeconds(5),
                 BtrfsStateFile = pr.GetValue(state),
                 PolicyOverlay = p => p with
                 {
                     BtrfsAutoScrub = p.BtrfsAutoScrub && !pr.GetValue(noScrub),
                     BtrfsReadOnlyScrub = p.BtrfsReadOnlyScrub || pr.GetValue(ro),
                     BtrfsScrubSpeedLimit = lim is { } l ? (long)Math.Min(l, long.MaxValue) : p.BtrfsScrubSpeedLimit,
-                    BtrfsFullScrubInterval = pr.GetValue(full) is { } d ? TimeSpan.FromDays(d) : p.BtrfsFullScrubInterval,
+                    BtrfsFullScrubInterval = fullEvery ?? p.BtrfsFullScrubInterval,
                 },
             });
         });

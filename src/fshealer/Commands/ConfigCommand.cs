@@ -4,6 +4,9 @@ using System.Text.Json.Serialization;
 using FsHealer.Config;
 using FsHealer.Mounts;
 using FsHealer.Mounts.Live;
+using FsHealer.Config.Live;
+using FsHealer.Service.Metrics;
+using FsHealer.Service.Notify;
 
 namespace FsHealer.Cli.Commands;
 
@@ -30,36 +33,29 @@ public static class ConfigCommand
         return cmd;
     }
 
+    /// <summary>Exit 0 valid, 78 (EX_CONFIG) invalid: every error is printed, one per line, like a compiler's.</summary>
     public static int Check(string? path, TextWriter stdout, TextWriter stderr)
     {
-        var r = path is null ? FsHealer.Config.Live.ConfigFile.LoadOrDefault(null) : FsHealer.Config.Live.ConfigFile.Load(path);
+        var r = path is null ? ConfigFile.LoadOrDefault(null) : ConfigFile.Load(path);
         if (r.Ok)
         {
-            // the notify and metrics sections belong to their own parsers: validate them too
-            var errors = new List<string>();
-            FsHealer.Service.Notify.NotifySettings.Parse(r.Config!.Document.Notify, errors);
-            FsHealer.Service.Metrics.MetricsSettings.Parse(r.Config!.Document.Metrics, errors);
-            if (errors.Count > 0)
-            {
-                foreach (var e in errors) stderr.WriteLine($"{path ?? FsHealerConfig.DefaultPath}: {e}");
-                return 1;
-            }
             stdout.WriteLine(path is null && !File.Exists(FsHealerConfig.DefaultPath)
                 ? $"OK (no {FsHealerConfig.DefaultPath}: safe defaults)"
                 : $"{path ?? FsHealerConfig.DefaultPath}: OK ({r.Config!.Rules.Count} rule(s))");
             return 0;
         }
         foreach (var e in r.Errors) stderr.WriteLine(e.ToString());
-        return 1;
+        if (r.Errors.Count > 1) stderr.WriteLine($"{r.Errors.Count} errors");
+        return ExitCodes.Config;
     }
 
     public static int Show(string? path, bool json, TextWriter stdout, TextWriter stderr)
     {
-        var r = FsHealer.Config.Live.ConfigFile.LoadOrDefault(path);
+        var r = ConfigFile.LoadOrDefault(path);
         if (!r.Ok)
         {
             foreach (var e in r.Errors) stderr.WriteLine(e.ToString());
-            return 1;
+            return ExitCodes.Config;
         }
         var cfg = r.Config!;
         var dto = new ConfigShowDto
@@ -68,6 +64,7 @@ public static class ConfigCommand
             StateDir = cfg.StateDir,
             Global = PolicyDto.From(cfg.Global),
             Rules = cfg.Rules.Select(x => x.Name).ToList(),
+            HistoryMaxAgeDays = cfg.History.MaxAge.TotalDays, HistoryMaxSizeMb = cfg.History.MaxBytes / 1048576.0,
         };
         foreach (var fs in SupportedFilesystems.List(stderr))
         {
@@ -86,11 +83,12 @@ public static class ConfigCommand
         stdout.WriteLine($"config: {dto.Source}");
         stdout.WriteLine($"state dir: {dto.StateDir}");
         stdout.WriteLine($"global: xfs {dto.Global.Xfs}, ext4 {dto.Global.Ext4}, btrfs auto-scrub {(cfg.Global.BtrfsAutoScrub ? "on" : "off")}, poll every {dto.Global.PollIntervalSeconds}s, max check age {(cfg.Global.MaxCheckAge is { } ma ? FsHealer.Config.Freshness.FormatAge(ma) : "off")}");
+        stdout.WriteLine($"history: keep {dto.HistoryMaxAgeDays:0.##} days, at most {dto.HistoryMaxSizeMb:0.##} MiB");
         stdout.WriteLine($"rules: {(dto.Rules.Count == 0 ? "(none)" : string.Join(", ", dto.Rules))}");
         foreach (var f in dto.Filesystems)
             stdout.WriteLine($"  {f.MountPoint} ({f.FsType} {f.Device}{(f.Uuid is null ? "" : $" uuid {f.Uuid}")}{(f.Label is null ? "" : $" label {f.Label}")}): {f.Action}");
-        stdout.WriteLine("document:");
-        stdout.WriteLine(cfg.ToJson());
+        stdout.WriteLine("document (secrets shown as ***):");
+        stdout.WriteLine(SecretRedaction.Json(cfg.ToJson()));
         return 0;
     }
 }
@@ -138,6 +136,8 @@ public sealed class ConfigShowDto
     public string StateDir { get; set; } = "";
     public PolicyDto Global { get; set; } = new();
     public List<string> Rules { get; set; } = [];
+    public double HistoryMaxAgeDays { get; set; }
+    public double HistoryMaxSizeMb { get; set; }
     public List<FsRuleDto> Filesystems { get; set; } = [];
 }
 

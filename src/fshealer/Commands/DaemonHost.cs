@@ -38,6 +38,13 @@ public static class DaemonHost
                 console.Err($"fshealer: {lockMessage}");
                 return 1;
             }
+            // a state directory someone else could have planted or swapped (a symlink, another owner, writable by
+            // others): refuse it, like sshd's StrictModes, rather than chmod its target or trust its history
+            if (lockState == FsHealer.Service.Live.LockState.Unsafe)
+            {
+                console.Err($"fshealer: {lockMessage}");
+                return ExitCodes.Config;
+            }
             // an unusable state directory (read-only after errors, full) must not stop a health daemon
             if (lockState == FsHealer.Service.Live.LockState.Unavailable)
                 Diag($"{lockMessage}; running without the single-instance lock: make sure no other fshealer daemon uses {opts.StateDir}");
@@ -64,7 +71,7 @@ public static class DaemonHost
         HistorySink? historySink = null;
         if (history)
         {
-            historySink = HistorySink.Open(opts.StateDir, Diag, out var herr, out var movedAside);
+            historySink = HistorySink.Open(opts.StateDir, Diag, out var herr, out var movedAside, store.Current.History);
             if (historySink is null) Diag($"history disabled: {herr}; offline repairs will not run (their start cannot be recorded)");
             else
             {
@@ -122,15 +129,16 @@ public static class DaemonHost
 
         public IReadOnlyList<string> Reload(FsHealerConfig cfg, bool apply)
         {
+            // the notify and metrics sections were validated with the rest of the file (an invalid one is refused whole)
             var errors = new List<string>();
-            var notifySettings = FsHealer.Service.Notify.NotifySettings.Parse(cfg.Document.Notify, errors, Environment.MachineName);
-            var metricsSettings = FsHealer.Service.Metrics.MetricsSettings.Parse(cfg.Document.Metrics, errors);
+            var notifySettings = cfg.Notify;
+            var metricsSettings = cfg.Metrics;
             if (!apply || _daemon is null) return errors;
             string notifyShape = cfg.Document.Notify?.GetRawText() ?? "", metricsShape = cfg.Document.Metrics?.GetRawText() ?? "";
             if (notifyShape != _notifyShape)
             {
-                var next = cfg.Document.Notify is not null && notifySettings is not null
-                    ? FsHealer.Service.Notify.Live.NotifyDestinations.CreateDispatcher(notifySettings, Diag) : null;
+                var next = cfg.Document.Notify is not null
+                    ? FsHealer.Service.Notify.Live.NotifyDestinations.CreateDispatcher(notifySettings, Diag, version: Cli.Version) : null;
                 if (next is not null) next.WatchedSource = () => _daemon.Watched;
                 _daemon.Events.Replace(_notifier, next);
                 if (_notifier is not null) console.Out($"fshealer: notifications reconfigured{(next is null ? ": off" : "")}");
@@ -192,7 +200,7 @@ public static class DaemonHost
         foreach (var a in interrupted.Select(r => r.Event))
         {
             bool mounted = mounts.Contains(a.Mount);
-            var msg = $"{a.Mount}: INTERRUPTED: \"{a.Message}\" (started {a.Time:u}) never finished — fshealer stopped during it; " +
+            var msg = $"{a.Mount}: INTERRUPTED: \"{a.Message}\" (started {FsHealer.Text.TimeFormat.Utc(a.Time)}) never finished — fshealer stopped during it; " +
                       (mounted ? "the filesystem is mounted; check it (fshealer status) and let the policy act again"
                                : $"the filesystem is NOT MOUNTED now: check {a.Device} (e2fsck/xfs_repair -n) and mount it again");
             console.Err(msg);

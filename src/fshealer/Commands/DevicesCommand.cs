@@ -4,6 +4,7 @@ using FsHealer.Mounts;
 using FsHealer.Devices.Live;
 using FsHealer.Interop;
 using FsHealer.Mounts.Live;
+using FsHealer.Text;
 
 namespace FsHealer.Cli.Commands;
 
@@ -48,14 +49,14 @@ public static class DevicesCommand
             var diags = new List<string>();
             var tracker = new MountTracker();
             tracker.Apply(MountChange.Snapshot(MountTable.ReadAll(diags, out _)));
-            foreach (var d in diags) stderr.WriteLine($"fshealer: {d}");
+            foreach (var d in diags) stderr.WriteLine(PathBytes.Show($"fshealer: {d}"));
             targets.AddRange(tracker.Targets.OrderBy(t => t.PreferredPath, StringComparer.Ordinal).Select(t => (t.PreferredPath, t.FsType, t.Dev)));
         }
         int rc = 0;
         foreach (var p in paths)
         {
             int e = Statx.Get(p, out var st);
-            if (e != 0) { stderr.WriteLine($"fshealer: {p}: statx: {FsHealer.Text.Errno.Name(e)}: {FsHealer.Text.Errno.Message(e)}"); rc = 1; continue; }
+            if (e != 0) { stderr.WriteLine(PathBytes.Show($"fshealer: {p}: statx: {Errno.Name(e)}: {Errno.Message(e)}")); rc = 1; continue; }
             // a major of 0 is an anonymous device: btrfs (or a filesystem without a block device)
             targets.Add((p, st.DevMajor == 0 ? "btrfs" : "", st.Dev));
         }
@@ -64,10 +65,11 @@ public static class DevicesCommand
             var notes = new List<string>();
             var spec = FsDeviceSpecs.For(mount, fsType, dev, notes);
             var roots = spec.Resolve(view, notes);
-            stdout.WriteLine(roots.Count == 0 ? $"{mount}: no block device found (dev {dev})" : $"{mount}: {string.Join(", ", roots.Select(r => r.Describe()))}");
+            // one line each, names shown (PathBytes.Show): a backing file or mount point cannot add a line
+            stdout.WriteLine(PathBytes.Show(roots.Count == 0 ? $"{mount}: no block device found (dev {dev})" : $"{mount}: {string.Join(", ", roots.Select(r => r.Describe()))}"));
             foreach (var n in BlockNode.AllOf(roots))
-                stdout.WriteLine("  " + DeviceHealth.FormatSample(n, DeviceHealth.Sample(view, n)));
-            foreach (var note in notes) stdout.WriteLine("  note: " + note);
+                stdout.WriteLine(PathBytes.Show("  " + DeviceHealth.FormatSample(n, DeviceHealth.Sample(view, n))));
+            foreach (var note in notes) stdout.WriteLine(PathBytes.Show("  note: " + note));
         }
         return rc;
     }

@@ -34,7 +34,7 @@ public static class Ext4Command
                 if (!Policies.TryGetValue(name, out var v))
                 {
                     Console.Error.WriteLine($"fshealer ext4-watch: unknown policy \"{name}\" (report, schedule, offline-repair)");
-                    return 2;
+                    return ExitCodes.Usage;
                 }
                 p = v;
             }

@@ -21,8 +21,26 @@ public static class HealthmonCommand
         return cmd;
     }
 
+    public const string Usage = "Usage: fshealer healthmon [-b bufsize] [-c] [-d delay_ms] [-p] [-v] [-o FILE] MOUNTPOINT";
+
     public static int Run(IReadOnlyList<string> args)
     {
+        if (args.Any(a => a is "--help" or "-h"))
+        {
+            Console.Out.WriteLine(Usage);
+            Console.Out.WriteLine("""
+
+                Dump XFS health monitor events of the filesystem at MOUNTPOINT (Linux 7.0), like xfs_io -c healthmon:
+                  -b bufsize   read buffer size in bytes (default 4096)
+                  -c           do not keep the mount pinned (always the case: the mount is closed once the monitor is open)
+                  -d delay_ms  sleep this long between reads
+                  -p           only probe whether the health monitor can be opened (exit 0 yes, 1 no)
+                  -v           verbose: also the events the kernel filters by default
+                  -o FILE      also record the raw 64-byte records to FILE (for fshealer replay)
+                Exit status: 0 at the end of the stream, 1 on an error, 64 on a usage error.
+                """);
+            return 0;
+        }
         int bufsize = 4096, delay = 0;
         bool probe = false, verbose = false;
         string? path = null, record = null;
@@ -85,8 +103,8 @@ public static class HealthmonCommand
         static int Bad(string msg)
         {
             Console.Error.WriteLine($"healthmon: {msg}");
-            Console.Error.WriteLine("Usage: fshealer healthmon [-b bufsize] [-c] [-d delay_ms] [-p] [-v] [-o FILE] MOUNTPOINT");
-            return 1;
+            Console.Error.WriteLine(Usage);
+            return FsHealer.Cli.ExitCodes.Usage;
         }
     }
 }

@@ -3,8 +3,11 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FsHealer.Config;
+using FsHealer.Config.Live;
 using FsHealer.Model;
+using Microsoft.Data.Sqlite;
 using FsHealer.Service.History.Live;
+using FsHealer.Text;
 
 namespace FsHealer.Cli.Commands;
 
@@ -15,7 +18,7 @@ public static class HistoryCommand
     {
         var since = new Option<string?>("--since") { Description = "Only events newer than a duration (30m, 2h, 7d) or a time (2026-11-21T10:00Z)" };
         var fs = new Option<string?>("--fs") { Description = "Only events of this mount point" };
-        var cls = new Option<string?>("--class") { Description = "Only events of this class (e.g. IoError, RepairSucceeded)" };
+        var cls = new Option<string?>("--class") { Description = "Only events of this class (e.g. io_error, repair_succeeded; see fshealer(8) for the list)" };
         var limit = new Option<int>("--limit") { Description = "At most N events (newest)", DefaultValueFactory = _ => 100 };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var stateDir = new Option<string?>("--state-dir") { Description = "State directory (default: from the configuration, /var/lib/fshealer)" };
@@ -31,28 +34,21 @@ public static class HistoryCommand
     public static string StateDir(string? explicitDir, string? configPath, TextWriter stderr)
     {
         if (explicitDir is not null) return explicitDir;
-        var r = FsHealer.Config.Live.ConfigFile.LoadOrDefault(configPath);
+        var r = ConfigFile.LoadOrDefault(configPath);
         if (!r.Ok)
         {
-            foreach (var e in r.Errors) stderr.WriteLine($"fshealer: {e} (using {FsHealerConfig.DefaultStateDir})");
+            foreach (var e in r.Errors) stderr.WriteLine(PathBytes.Show($"fshealer: {e} (using {FsHealerConfig.DefaultStateDir})"));
             return FsHealerConfig.DefaultStateDir;
         }
         return r.Config!.StateDir;
     }
 
-    /// <summary>"30s", "15m", "2h", "7d", "1w" before <paramref name="now"/>, or an ISO time.</summary>
+    /// <summary>A duration before <paramref name="now"/> ("30s", "15m", "2h", "7d", "1w", "1h30m"), or a time.</summary>
     public static DateTimeOffset? ParseSince(string s, DateTimeOffset now)
     {
         s = s.Trim();
-        if (s.Length >= 2 && long.TryParse(s.AsSpan(0, s.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out long n))
-        {
-            TimeSpan? unit = s[^1] switch
-            {
-                's' => TimeSpan.FromSeconds(1), 'm' => TimeSpan.FromMinutes(1), 'h' => TimeSpan.FromHours(1),
-                'd' => TimeSpan.FromDays(1), 'w' => TimeSpan.FromDays(7), _ => null,
-            };
-            if (unit is { } u && n < 1_000_000) return now - u * n;
-        }
+        if (s.Length > 0 && char.IsAsciiDigit(s[^1]) && !s.Contains('-') && !s.Contains(':')) return null; // a bare number: which unit?
+        if (FsHealer.Text.Units.TryParseDuration(s, out var d, out _)) return now - d;
         if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)) return t;
         return null;
     }
@@ -62,23 +58,34 @@ public static class HistoryCommand
         var q = new HistoryQuery { Mount = fs, Limit = limit <= 0 ? 100 : limit };
         if (since is not null)
         {
-            if (ParseSince(since, now) is not { } t) { stderr.WriteLine($"fshealer: --since \"{since}\": expected a duration like 30m, 2h, 7d or a time like 2026-11-21T10:00Z"); return 2; }
+            if (ParseSince(since, now) is not { } t) { stderr.WriteLine($"fshealer: --since \"{since}\": expected a duration like 30m, 2h, 7d or a time like 2026-11-21T10:00Z"); return ExitCodes.Usage; }
             q = q with { Since = t };
         }
         if (cls is not null)
         {
-            if (!Enum.TryParse<EventClass>(cls, ignoreCase: true, out var c) || !Enum.IsDefined(c))
+            if (ClassNames.Parse(cls) is not { } c)
             {
-                stderr.WriteLine($"fshealer: --class \"{cls}\": unknown event class (one of {string.Join(", ", Enum.GetNames<EventClass>())})");
-                return 2;
+                stderr.WriteLine($"fshealer: --class \"{cls}\": unknown event class{ClassNames.DidYouMean(cls)} (one of {string.Join(", ", ClassNames.All)})");
+                return ExitCodes.Usage;
             }
             q = q with { Class = c };
         }
-        using var store = HistoryStore.Open(stateDir, out var error, readOnly: true);
-        if (store is null) { stderr.WriteLine($"fshealer: {error}"); return 1; }
+        using var store = HistoryStore.Open(stateDir, out var error, out var failure, readOnly: true);
+        if (store is null)
+        {
+            if (failure == HistoryStore.OpenFailure.Missing)
+            {
+                // no database yet: nothing happened (JSON readers get an empty list, not an error)
+                if (json) stdout.WriteLine("[]");
+                else stdout.WriteLine($"no events (no history yet: {Path.Combine(stateDir, HistoryStore.FileName)} does not exist)");
+                return 0;
+            }
+            stderr.WriteLine(PathBytes.Show($"fshealer: {error}"));
+            return 1;
+        }
         List<StoredEvent> rows;
         try { rows = store.Query(q); }
-        catch (Microsoft.Data.Sqlite.SqliteException e) { stderr.WriteLine($"fshealer: {store.Path}: {e.Message}"); return 1; }
+        catch (SqliteException e) { stderr.WriteLine(PathBytes.Show($"fshealer: {store.Path}: {e.Message}")); return 1; }
         rows.Reverse(); // oldest first
         if (json)
         {
@@ -89,8 +96,10 @@ public static class HistoryCommand
         foreach (var r in rows)
         {
             var e = r.Event;
-            stdout.WriteLine($"{e.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {e.Severity.ToString().ToLowerInvariant(),-8} {e.Class,-18} {(e.Mount.Length > 0 ? e.Headline : "-: " + e.Message)}"
-                + (e.CorrelationId is { } cid ? $" [{cid}]" : ""));
+            // one line per event: names and messages shown (no control characters; non-UTF-8 bytes as \xNN)
+            stdout.WriteLine($"{TimeFormat.Utc(e.Time)} {ClassNames.Of(e.Severity),-8} {ClassNames.Of(e.Class),-19} {PathBytes.Show(e.Mount.Length > 0 ? e.Headline : "-: " + e.Message)}"
+                + (e.CorrelationId is { } cid ? $" [{PathBytes.Show(cid)}]" : "")
+                + (r.Repeats > 1 ? $" (x{r.Repeats}, the last at {TimeFormat.Utc(r.LastTime ?? e.Time)})" : ""));
         }
         if (rows.Count == 0) stdout.WriteLine("no events");
         return 0;
@@ -115,16 +124,22 @@ public sealed class HistoryEventDto
     public string? CorrelationId { get; set; }
     /// <summary>The filesystem's identity ("uuid:…" or "dev:M:m"); null for events recorded before identities were.</summary>
     public string? FsId { get; set; }
+    /// <summary>Identical events this row stands for (an event storm folded into one row); 1 for most rows.</summary>
+    public long Repeats { get; set; } = 1;
+    /// <summary>The time of the last of them (only when <see cref="Repeats"/> &gt; 1).</summary>
+    public string? LastTime { get; set; }
 
     public static HistoryEventDto From(StoredEvent s) => new()
     {
-        Id = s.Id, Time = s.Event.Time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
-        Class = s.Event.Class.ToString(), Severity = s.Event.Severity.ToString(), Mount = s.Event.Mount, FsType = s.Event.FsType,
+        Id = s.Id, Time = TimeFormat.UtcMillis(s.Event.Time),
+        Class = ClassNames.Of(s.Event.Class), Severity = ClassNames.Of(s.Event.Severity), Mount = s.Event.Mount, FsType = s.Event.FsType,
         Device = s.Event.Device, Inode = s.Event.Inode, Path = s.Event.Path, Errno = s.Event.Errno, Structure = s.Event.Structure,
         Count = s.Event.Count, Message = s.Event.Message, CorrelationId = s.Event.CorrelationId, FsId = s.Event.FsId,
+        Repeats = s.Repeats, LastTime = s.Repeats > 1 ? TimeFormat.UtcMillis(s.LastTime ?? s.Event.Time) : null,
     };
 }
 
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(ExactStringJsonConverter)])]
 [JsonSerializable(typeof(List<HistoryEventDto>))]
 public partial class HistoryJsonContext : JsonSerializerContext;

@@ -3,13 +3,17 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using FsHealer.Mounts;
 using FsHealer.Mounts.Live;
+using FsHealer.Text;
+using System.Text;
 
 namespace FsHealer.Cli.Commands;
 
 /// <summary>
 /// <c>fshealer mounts [--json] [--all]</c>: the mount table as the mount tracker sees it (like xfs_io listmount).
 /// By default only mounts of supported filesystem types (xfs, ext4, btrfs) and mounts of block devices are listed;
-/// <c>--all</c> lists every mount (proc, sysfs, tmpfs, ...).
+/// <c>--all</c> lists every mount (proc, sysfs, tmpfs, ...). Names are bytes: the table shows them with
+/// <see cref="PathBytes.Show"/> (no control characters, <c>x\xff</c> distinct from <c>x\uFFFD</c>), the JSON keeps
+/// them exact (<see cref="ExactStringJsonConverter"/>).
 /// </summary>
 public static class MountsCommand
 {
@@ -28,7 +32,7 @@ public static class MountsCommand
     {
         var diags = new List<string>();
         var entries = MountTable.ReadAll(diags, out string method);
-        foreach (var d in diags) stderr.WriteLine($"fshealer: {d}");
+        foreach (var d in diags) stderr.WriteLine(PathBytes.Show($"fshealer: {d}"));
         var report = MountsReport.Build(entries, method, all);
         if (json) stdout.WriteLine(JsonSerializer.Serialize(report, MountsJsonContext.Default.MountsReportDto));
         else stdout.Write(MountsReport.FormatTable(report));
@@ -68,7 +72,8 @@ public sealed class MountsReportDto
     public List<MountTargetDto> Targets { get; set; } = [];
 }
 
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    Converters = [typeof(ExactStringJsonConverter)])]
 [JsonSerializable(typeof(MountsReportDto))]
 public partial class MountsJsonContext : JsonSerializerContext;
 
@@ -100,18 +105,20 @@ public static class MountsReport
         return r;
     }
 
+    /// <summary>The table; every name in it shown with <see cref="PathBytes.Show"/>.</summary>
     public static string FormatTable(MountsReportDto r)
     {
         string[] head = ["MNT_ID", "PARENT", "DEV", "TYPE", "SOURCE", "MOUNTPOINT", "ROOT", "MONITOR"];
+        static string S(string s) => PathBytes.Show(s);
         var rows = r.Mounts.Select(m => new[]
         {
-            m.MntId.ToString(), m.ParentId.ToString(), m.Dev, m.FsType, m.Source, m.MountPoint, m.Root,
+            m.MntId.ToString(), m.ParentId.ToString(), m.Dev, S(m.FsType), S(m.Source), S(m.MountPoint), S(m.Root),
             m.Role switch { "target" => "yes", "bind" => "no (subtree)", _ => "unsupported" },
         }).ToList();
         var w = new int[head.Length];
         for (int i = 0; i < head.Length; i++)
             w[i] = Math.Max(head[i].Length, rows.Count == 0 ? 0 : rows.Max(x => x[i].Length));
-        var sb = new System.Text.StringBuilder();
+        var sb = new StringBuilder();
         void Line(string[] cells)
         {
             for (int i = 0; i < cells.Length; i++)
@@ -122,7 +129,7 @@ public static class MountsReport
         foreach (var row in rows) Line(row);
         sb.Append($"{r.Targets.Count} filesystem(s) to monitor (mount table from {r.Method})\n");
         foreach (var t in r.Targets)
-            sb.Append($"  {t.FsType} {t.Dev} {t.Source} at {t.Path}{(t.MountPoints.Count > 1 ? $" (also {string.Join(", ", t.MountPoints.Where(p => p != t.Path))})" : "")}\n");
+            sb.Append($"  {S(t.FsType)} {t.Dev} {S(t.Source)} at {S(t.Path)}{(t.MountPoints.Count > 1 ? $" (also {string.Join(", ", t.MountPoints.Where(p => p != t.Path).Select(S))})" : "")}\n");
         return sb.ToString();
     }
 }

@@ -10,7 +10,7 @@ namespace FsHealer.Cli.Commands;
 /// <summary>
 /// <c>fshealer notify test [--config FILE]</c>: sends one test message to every configured destination (hooks
 /// directory, sendmail, webhooks) and reports the result per destination. Exit 0 when all succeeded, 1 when any
-/// failed, 2 for a configuration error.
+/// failed (or none is configured), 78 (EX_CONFIG) for a configuration error.
 /// </summary>
 public static class NotifyCommand
 {
@@ -27,24 +27,13 @@ public static class NotifyCommand
         return cmd;
     }
 
-    /// <summary>Reads the "notify" section of a configuration file (JSON with comments).</summary>
+    /// <summary>The "notify" section of a configuration file, validated with the whole file (every error, with line
+    /// and column, goes to <paramref name="errors"/>).</summary>
     public static NotifySettings? Load(string? path, List<string> errors)
     {
-        path ??= File.Exists(DefaultConfig) ? DefaultConfig : null;
-        if (path is null) return NotifySettings.Parse(null, errors, Environment.MachineName);
-        string text;
-        try { text = File.ReadAllText(path); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { errors.Add($"{path}: {ex.Message}"); return null; }
-        try
-        {
-            using var doc = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) { errors.Add($"{path}: the top level must be a JSON object"); return null; }
-            JsonElement? section = doc.RootElement.TryGetProperty("notify", out var n) ? n.Clone() : null;
-            var s = NotifySettings.Parse(section, errors, Environment.MachineName);
-            for (int i = 0; i < errors.Count; i++) errors[i] = $"{path}: {errors[i]}";
-            return s;
-        }
-        catch (JsonException ex) { errors.Add($"{path}: line {ex.LineNumber + 1}, column {ex.BytePositionInLine + 1}: {ex.Message}"); return null; }
+        var r = FsHealer.Config.Live.ConfigFile.LoadOrDefault(path);
+        if (!r.Ok) { errors.AddRange(r.Errors.Select(e => e.ToString())); return null; }
+        return r.Config!.Notify;
     }
 
     public static int Test(string? configPath, TextWriter stdout, TextWriter stderr, IReadOnlyList<INotifyDestination>? destinations = null)
@@ -54,8 +43,8 @@ public static class NotifyCommand
         {
             var settings = Load(configPath, errors);
             foreach (var e in errors) stderr.WriteLine($"fshealer: {e}");
-            if (settings is null) return 2;
-            destinations = NotifyDestinations.Create(settings, l => stderr.WriteLine($"fshealer: {l}"));
+            if (settings is null) return ExitCodes.Config;
+            destinations = NotifyDestinations.Create(settings, l => stderr.WriteLine($"fshealer: {l}"), version: Cli.Version);
         }
         if (destinations.Count == 0) { stdout.WriteLine("no notification destinations are configured"); return 1; }
         var now = DateTimeOffset.UtcNow;
@@ -66,7 +55,7 @@ public static class NotifyCommand
             Message = $"fshealer notification test from {host}", CorrelationId = "test",
         };
         var msg = new NotifyMessage(NotifyKind.Test, Severity.Notice, $"[fshealer] {host}: notification test",
-            $"This is a test message from fshealer on {host} ({now:u}). If you read it, this destination works.\n", now) { Event = ev, Mount = "/" };
+            $"This is a test message from fshealer {Cli.Version} on {host} ({FsHealer.Text.TimeFormat.Utc(now)}). If you read it, this destination works.\n", now) { Event = ev, Mount = "/" };
         int failed = 0;
         foreach (var d in destinations)
         {

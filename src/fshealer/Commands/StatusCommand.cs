@@ -9,9 +9,15 @@ using FsHealer.Xfs;
 using FsHealer.Btrfs.Live;
 using FsHealer.Ext4.Live;
 using FsHealer.Fanotify.Live;
+using FsHealer.Healing;
 using FsHealer.Healing.Live;
 using FsHealer.Interop;
 using FsHealer.Service.History.Live;
+using FsHealer.Config.Live;
+using FsHealer.Devices.Live;
+using FsHealer.Service.Live;
+using FsHealer.Text;
+using Microsoft.Data.Sqlite;
 
 namespace FsHealer.Cli.Commands;
 
@@ -36,22 +42,25 @@ public static class StatusCommand
 
     public static int Run(bool json, string? stateDirOpt, string? configPath, string? onlyMount, TextWriter stdout, TextWriter stderr)
     {
-        var cr = FsHealer.Config.Live.ConfigFile.LoadOrDefault(configPath);
-        foreach (var e in cr.Errors) stderr.WriteLine($"fshealer: {e} (using the built-in defaults)");
+        var cr = ConfigFile.LoadOrDefault(configPath);
+        foreach (var e in cr.Errors) stderr.WriteLine(PathBytes.Show($"fshealer: {e} (using the built-in defaults)"));
         var cfg = cr.Config ?? FsHealerConfig.Default;
         string stateDir = stateDirOpt ?? cfg.StateDir;
         var now = DateTimeOffset.UtcNow;
 
-        using var store = HistoryStore.Open(stateDir, out var histError, readOnly: true);
+        using var store = HistoryStore.Open(stateDir, out var histError, out var histFailure, readOnly: true);
         var report = new StatusReportDto { StateDir = stateDir, History = store is null ? histError : store.Path };
+        // not root: say so, naming the path (not "no history yet", not "not attached")
+        if (histFailure == HistoryStore.OpenFailure.PermissionDenied) stderr.WriteLine($"fshealer: {histError}");
         // is a daemon running on this state directory? (tests its lock without taking it)
-        bool? running = FsHealer.Service.Live.DaemonLock.Probe(stateDir, out var daemonPid, out var probeError);
+        bool? running = DaemonLock.Probe(stateDir, out var daemonPid, out var probeError);
         report.DaemonRunning = running;
         report.DaemonPid = daemonPid;
-        if (probeError is not null) stderr.WriteLine($"fshealer: {probeError}");
+        if (probeError is not null) stderr.WriteLine(PathBytes.Show($"fshealer: {probeError}") + $"{(probeError.Contains("Permission denied", StringComparison.Ordinal) ? " (cannot tell whether a daemon runs; run as root)" : "")}");
         var healths = new List<Health>();
         // the action journal: offline repairs only run while their start can be recorded
-        if (HistoryStore.WriteProblem(stateDir) is { } histProblem)
+        // (not from a user who cannot even read it: whether the daemon can write it is then unknown, not a problem)
+        if (histFailure != HistoryStore.OpenFailure.PermissionDenied && HistoryStore.WriteProblem(stateDir) is { } histProblem)
         {
             report.Problems.Add($"history store: {histProblem}: offline repairs will not run until it is writable");
             healths.Add(Health.Degraded);
@@ -77,10 +86,12 @@ public static class StatusCommand
                     // check freshness: beyond the newest 5000 events too (only asked when the policy has a limit)
                     if (policy.MaxCheckAge is not null) fresh = store.FreshnessFacts(selector);
                 }
-                catch (Microsoft.Data.Sqlite.SqliteException e) { stderr.WriteLine($"fshealer: {store.Path}: {e.Message}"); }
+                catch (SqliteException e) { stderr.WriteLine(PathBytes.Show($"fshealer: {store.Path}: {e.Message}")); }
             }
             // what the daemon applies to the current mount, else what the configuration says
             var applied = AppliedPolicySelector.Select(policyEvents, policy, id.FsType, running);
+            if (histFailure == HistoryStore.OpenFailure.PermissionDenied && applied.Source == PolicySource.Config)
+                applied = applied with { Source = PolicySource.Unknown };
             var level = ReadLevel(fs, stateDir, identity.Uuid);
             if (fresh.LastGoodCheck is not null || fresh.FirstAttached is not null)
                 level = level with { LastGoodCheck = Later(level.LastGoodCheck, fresh.LastGoodCheck), FirstAttached = fresh.FirstAttached };
@@ -91,47 +102,64 @@ public static class StatusCommand
                 MountPoint = id.MountPoint, FsType = id.FsType, Device = fs.Source, Uuid = id.Uuid, Label = id.Label, FsId = identity.Id,
                 Health = st.Health.ToString().ToLowerInvariant(), Reasons = [.. st.Reasons],
                 ErrorCount = level.ErrorCount, Shutdown = level.Shutdown, ReadOnly = level.ReadOnly, Sick = [.. level.SickStructures],
-                LastGoodCheck = st.LastGoodCheck?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                LastGoodCheck = st.LastGoodCheck is { } lgc ? TimeFormat.Utc(lgc) : null,
                 LastGoodCheckAgeSeconds = st.LastGoodCheckAge is { } a ? (long)a.TotalSeconds : null,
-                LastEvent = st.LastEvent is { } le ? $"{le.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {le.Class}: {le.Message}" : null,
+                LastEvent = st.LastEvent is { } le ? $"{TimeFormat.Utc(le.Time)} {ClassNames.Of(le.Class)}: {le.Message}" : null,
                 CheckOverdue = st.CheckOverdue, MaxCheckAgeSeconds = st.MaxCheckAge is { } ma ? (long)ma.TotalSeconds : null,
                 EventsSinceGoodCheck = st.EventsSinceGoodCheck, Rule = applied.Rule, Policy = applied.Text,
                 PolicySource = applied.SourceName, PolicyAction = applied.Action,
-                PolicySince = applied.Since?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), PolicyLine = applied.Line,
+                PolicySince = applied.Since is { } since ? TimeFormat.Utc(since) : null, PolicyLine = applied.Line,
                 Diagnostics = [.. level.Diagnostics, .. st.Notes ?? []], Devices = DevicesCommand.StatusLine(id.MountPoint, id.FsType, fs.Dev),
             });
         }
         if (only is not null && report.Filesystems.Count == 0)
         {
-            stderr.WriteLine($"fshealer: {only}: not the mount point of a supported filesystem (xfs, ext4, btrfs)");
+            stderr.WriteLine(PathBytes.Show($"fshealer: {only}: not the mount point of a supported filesystem (xfs, ext4, btrfs)"));
             return (int)Health.Unknown;
         }
         var overall = StatusComputer.Overall(healths);
+        // no daemon on this state directory: nothing watches or heals these filesystems — not healthy, whatever they are
+        if (running == false)
+        {
+            report.Problems.Add($"no fshealer daemon is running (state directory {stateDir}): nothing watches or heals these filesystems");
+            if (overall is Health.Healthy or Health.Unknown) overall = Health.Degraded;
+        }
+        // not root (or a broken state directory): what the daemon saw and whether it runs cannot be read — not "healthy"
+        if (overall == Health.Healthy && (running is null || histFailure == HistoryStore.OpenFailure.PermissionDenied))
+        {
+            report.Problems.Add(histFailure == HistoryStore.OpenFailure.PermissionDenied
+                ? $"the history cannot be read ({histError}): events and the daemon's decisions are unknown"
+                : $"cannot tell whether a daemon runs ({probeError})");
+            overall = Health.Unknown;
+        }
+        report.Monitored = running;
         report.Health = overall.ToString().ToLowerInvariant();
         if (json) stdout.WriteLine(JsonSerializer.Serialize(report, StatusJsonContext.Default.StatusReportDto));
         else
         {
+            // one line each, names shown (PathBytes.Show): no control characters, non-UTF-8 bytes as \xNN
+            void W(string line) => stdout.WriteLine(PathBytes.Show(line));
             foreach (var f in report.Filesystems)
             {
-                stdout.WriteLine($"{f.MountPoint}  {f.FsType}  {f.Device}  {f.Health.ToUpperInvariant()}");
-                foreach (var r in f.Reasons) stdout.WriteLine($"    {r}");
-                if (f.ErrorCount is { } ec) stdout.WriteLine($"    error count: {ec}");
-                stdout.WriteLine($"    last good check/repair: {(f.LastGoodCheck is null ? "never recorded" : $"{f.LastGoodCheck} ({FormatAge(f.LastGoodCheckAgeSeconds!.Value)} ago)")}");
-                if (f.MaxCheckAgeSeconds is { } mca) stdout.WriteLine($"    max check age: {Freshness.FormatAge(TimeSpan.FromSeconds(mca))}{(f.CheckOverdue ? " (OVERDUE)" : "")}");
-                if (f.LastEvent is not null) stdout.WriteLine($"    last event: {f.LastEvent}");
-                stdout.WriteLine($"    policy: {f.PolicyLine}");
-                if (f.Devices is not null) stdout.WriteLine($"    devices: {f.Devices}");
-                foreach (var d in f.Diagnostics) stdout.WriteLine($"    note: {d}");
+                W($"{f.MountPoint}  {f.FsType}  {f.Device}  {f.Health.ToUpperInvariant()}");
+                foreach (var r in f.Reasons) W($"    {r}");
+                if (f.ErrorCount is { } ec) W($"    error count: {ec}");
+                W($"    last good check/repair: {(f.LastGoodCheck is null ? "never recorded" : $"{f.LastGoodCheck} ({FormatAge(f.LastGoodCheckAgeSeconds!.Value)} ago)")}");
+                if (f.MaxCheckAgeSeconds is { } mca) W($"    max check age: {Freshness.FormatAge(TimeSpan.FromSeconds(mca))}{(f.CheckOverdue ? " (OVERDUE)" : "")}");
+                if (f.LastEvent is not null) W($"    last event: {f.LastEvent}");
+                W($"    policy: {f.PolicyLine}");
+                if (f.Devices is not null) W($"    devices: {f.Devices}");
+                foreach (var d in f.Diagnostics) W($"    note: {d}");
             }
-            if (report.Filesystems.Count == 0) stdout.WriteLine("no supported filesystems mounted");
-            foreach (var p in report.Problems) stdout.WriteLine($"DEGRADED: {p}");
-            stdout.WriteLine(report.DaemonRunning switch
+            if (report.Filesystems.Count == 0) W("no supported filesystems mounted");
+            foreach (var p in report.Problems) W($"{(overall == Health.Unknown ? "UNKNOWN" : "DEGRADED")}: {p}");
+            W(report.DaemonRunning switch
             {
                 true => $"daemon: running{(report.DaemonPid is { } p ? $" (pid {p})" : "")}",
-                false => "daemon: not running",
+                false => "daemon: NOT RUNNING — nothing watches or heals these filesystems (start it: systemctl start fshealer)",
                 null => "daemon: unknown",
             });
-            stdout.WriteLine($"overall: {report.Health} (history: {report.History})");
+            W($"overall: {report.Health} (history: {report.History})");
         }
         return (int)overall;
     }
@@ -140,7 +168,7 @@ public static class StatusCommand
     {
         int c = dev.IndexOf(':');
         return c > 0 && uint.TryParse(dev.AsSpan(0, c), out uint maj) && uint.TryParse(dev.AsSpan(c + 1), out uint min)
-            ? FsHealer.Healing.FilesystemIdentity.DevKeyOf(maj, min) : 0;
+            ? FilesystemIdentity.DevKeyOf(maj, min) : 0;
     }
 
     private static DateTimeOffset? Later(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a > b ? a : b);
@@ -161,7 +189,7 @@ public static class StatusCommand
             {
                 case "ext4":
                 {
-                    var blk = FsHealer.Devices.Live.BlockDeviceName.Of(fs.Dev);
+                    var blk = BlockDeviceName.Of(fs.Dev);
                     if (blk is null) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"no block device for {fs.Dev}"] };
                     var s = Ext4SysfsReader.Read(blk);
                     return new LevelState { ErrorCount = s.ErrorsCount, ReadOnly = fs.ReadOnly, Readable = s.ErrorsCount is not null, Diagnostics = [.. s.Diagnostics] };
@@ -197,11 +225,11 @@ public static class StatusCommand
                 {
                     using var fd = Libc.Open(fs.Identity.MountPoint, Libc.O_RDONLY | Libc.O_DIRECTORY, out int errno);
                     // A shut-down XFS refuses even open() of its root with EIO.
-                    if (fd.IsInvalid && errno == 5) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = [$"open {fs.Identity.MountPoint}: EIO (the filesystem is shut down)"] };
-                    if (fd.IsInvalid) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"open {fs.Identity.MountPoint}: {FsHealer.Text.Errno.Name(errno)} ({FsHealer.Text.Errno.Message(errno)})"] };
+                    if (fd.IsInvalid && errno == Errno.EIO) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = [$"open {fs.Identity.MountPoint}: EIO (the filesystem is shut down)"] };
+                    if (fd.IsInvalid) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"open {fs.Identity.MountPoint}: {Errno.Name(errno)} ({Errno.Message(errno)})"] };
                     int r = XfsIoctl.GetGeometry(fd, out var g);
-                    if (r == 5) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = ["XFS_IOC_FSGEOMETRY: EIO (the filesystem is shut down)"] };
-                    if (r != 0) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"XFS_IOC_FSGEOMETRY: {FsHealer.Text.Errno.Name(r)} ({FsHealer.Text.Errno.Message(r)})"] };
+                    if (r == Errno.EIO) return new LevelState { Shutdown = true, ReadOnly = fs.ReadOnly, Readable = true, Diagnostics = ["XFS_IOC_FSGEOMETRY: EIO (the filesystem is shut down)"] };
+                    if (r != 0) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [$"XFS_IOC_FSGEOMETRY: {Errno.Name(r)} ({Errno.Message(r)})"] };
                     var sick = g.Sick == 0 ? [] : XfsHealthTables.FsStructures.FormatMask(g.Sick).Split(", ");
                     return new LevelState { Shutdown = false, ReadOnly = fs.ReadOnly, Readable = true, SickStructures = sick };
                 }
@@ -260,12 +288,17 @@ public sealed class StatusReportDto
     public string? History { get; set; }
     /// <summary>A daemon holds the state directory's lock (null: could not tell).</summary>
     public bool? DaemonRunning { get; set; }
+    /// <summary>Something watches and heals these filesystems (a daemon runs); false makes the overall health at
+    /// least degraded. Null: could not tell.</summary>
+    public bool? Monitored { get; set; }
     public int? DaemonPid { get; set; }
     public List<FsStatusDto> Filesystems { get; set; } = [];
-    /// <summary>Problems of fshealer itself that make the whole report degraded (an unwritable history store).</summary>
+    /// <summary>Problems of fshealer itself that make the whole report degraded (an unwritable history store, no daemon
+    /// running) or unknown (the state directory cannot be read).</summary>
     public List<string> Problems { get; set; } = [];
 }
 
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    Converters = [typeof(ExactStringJsonConverter)])]
 [JsonSerializable(typeof(StatusReportDto))]
 public partial class StatusJsonContext : JsonSerializerContext;

@@ -25,13 +25,14 @@ public static class VerifyMediaCommand
         var rest = new Option<uint>("--rest-us") { Description = "Microseconds to sleep between reads" };
         var report = new Option<bool>("--report") { Description = "Report errors as health events (media error, data lost)" };
         var fallback = new Option<bool>("--fallback") { Description = "Use the read scan even if the kernel has XFS_IOC_VERIFY_MEDIA" };
-        var bw = new Option<string?>("--bwlimit") { Description = "Read scan bandwidth limit in bytes/s (suffixes allowed), 0 = unlimited" };
+        var bw = new Option<string?>("--speed-limit") { Description = "Read scan bandwidth limit, bytes/s (e.g. 50M), 0 = unlimited", HelpName = "SIZE" };
         var pinpoint = new Option<bool>("--pinpoint") { Description = "Ioctl path: narrow each failed read to the 512-byte sector" };
         var whole = new Option<bool>("--whole-device") { Description = "Read scan: also read free space" };
         var state = new Option<string?>("--state-dir") { Description = "Read scan: directory for the resume checkpoint (resumes an interrupted scan)" };
         var cmd = new Command("verify-media", "Verify the storage media under a filesystem and name the files that bad sectors hurt");
         cmd.Arguments.Add(mount);
         foreach (var o in new Option[] { device, start, end, maxIo, rest, report, fallback, bw, whole, state, pinpoint }) cmd.Options.Add(o);
+        var bwOld = CliOptions.HiddenAlias(cmd, new Option<string?>("--bwlimit"));
         cmd.SetAction(pr =>
         {
             using var cts = new CancellationTokenSource();
@@ -40,7 +41,7 @@ public static class VerifyMediaCommand
             try
             {
                 return Run(new Args(pr.GetValue(mount)!, pr.GetValue(device) ?? "data", pr.GetValue(start), pr.GetValue(end), pr.GetValue(maxIo),
-                    pr.GetValue(rest), pr.GetValue(report), pr.GetValue(fallback), pr.GetValue(bw), pr.GetValue(whole), pr.GetValue(state), pr.GetValue(pinpoint)),
+                    pr.GetValue(rest), pr.GetValue(report), pr.GetValue(fallback), CliOptions.Get(pr, bw, bwOld), pr.GetValue(whole), pr.GetValue(state), pr.GetValue(pinpoint)),
                     Console.Out, Console.Error, null, cts.Token);
             }
             finally { Console.CancelKeyPress -= h; }
@@ -60,7 +61,7 @@ public static class VerifyMediaCommand
     {
         void Out(string s) { stdout.WriteLine(s); stdout.Flush(); }
         void Err(string s) { stderr.WriteLine(s); stderr.Flush(); }
-        if (!Devices.TryGetValue(a.Device, out var dev)) { Err($"fshealer verify-media: unknown device \"{a.Device}\" (data, log, rt)"); return 2; }
+        if (!Devices.TryGetValue(a.Device, out var dev)) { Err($"fshealer verify-media: unknown device \"{a.Device}\" (data, log, rt)"); return ExitCodes.Usage; }
         ulong? Num(string? s, string what, out bool bad)
         {
             bad = false;
@@ -69,9 +70,16 @@ public static class VerifyMediaCommand
             if (v is null) { Err($"non-numeric {what} argument -- {s}"); bad = true; }
             return v;
         }
-        ulong? startB = Num(a.Start, "start", out bool b1), endB = Num(a.End, "end", out bool b2), maxIo = Num(a.MaxIo, "maxio", out bool b3), bw = Num(a.BwLimit, "bwlimit", out bool b4);
-        if (b1 || b2 || b3 || b4) return 2;
-        if (maxIo > uint.MaxValue) { Err($"fshealer verify-media: --max-io {a.MaxIo} is too large"); return 2; }
+        ulong? startB = Num(a.Start, "start", out bool b1), endB = Num(a.End, "end", out bool b2), maxIo = Num(a.MaxIo, "maxio", out bool b3);
+        ulong? bw = null;
+        bool b4 = false;
+        if (a.BwLimit is { } bws)
+        {
+            if (FsHealer.Text.Units.TryParseSize(bws, out var bwv, out var bwErr)) bw = bwv;
+            else { Err($"fshealer verify-media: --speed-limit: {bwErr}"); b4 = true; }
+        }
+        if (b1 || b2 || b3 || b4) return ExitCodes.Usage;
+        if (maxIo > uint.MaxValue) { Err($"fshealer verify-media: --max-io {a.MaxIo} is too large"); return ExitCodes.Usage; }
 
         string mount = Path.TrimEndingDirectorySeparator(Path.GetFullPath(a.Mount));
         if (mount.Length == 0) mount = "/";

@@ -19,11 +19,12 @@ public static class WatchCommand
     {
         public readonly Option<string?> Config = new("--config") { Description = $"Configuration file (default {FsHealerConfig.DefaultPath}); its rules apply here too." };
         public readonly Option<string?> StateDir = new("--state-dir") { Description = $"State directory: the history is recorded there (default: the configuration's, {FsHealerConfig.DefaultStateDir}). Offline repairs run only when their start can be recorded." };
-        public readonly Option<double?> Duration = new("--duration") { Description = "Stop after this many seconds." };
+        public readonly Option<TimeSpan?> Duration = CliOptions.Duration("--duration", "Stop after this long (e.g. 90s, 1h).", min: TimeSpan.Zero);
         public readonly Option<bool> Repair = new("--repair") { Description = "XFS: repair online where the kernel can (otherwise the autofsck property decides)." };
         public readonly Option<bool> Offline = new("--offline-repair") { Description = "Allow offline repair (unmount, fsck, remount) of an idle, non-root filesystem that cannot be repaired online." };
         public readonly Option<bool> Schedule = new("--schedule-fsck") { Description = "ext4 with errors: schedule a boot-time check (tune2fs -E force_fsck)." };
-        public readonly Option<double?> PollInterval = new("--poll-interval") { Description = "Seconds between health polls where the kernel sends no events (default 10)." };
+        public readonly Option<TimeSpan?> PollInterval = CliOptions.Duration("--poll-interval", "How often to poll health where the kernel sends no events (default 10s; e.g. 30s, 5m).",
+            min: TimeSpan.FromMilliseconds(100), max: TimeSpan.FromDays(1));
 
         public void AddTo(Command c)
         {
@@ -51,18 +52,18 @@ public static class WatchCommand
         if (!first.Ok)
         {
             foreach (var e in first.Errors) console.Err($"fshealer: configuration: {e}");
-            return 2;
+            return ExitCodes.Config;
         }
         string? stateDir = pr.GetValue(common.StateDir);
         var opts = new DaemonOptions
         {
             StateDir = stateDir ?? store.Current.StateDir,
             ConfigPath = pr.GetValue(common.Config),
-            Duration = pr.GetValue(common.Duration) is { } s and > 0 ? TimeSpan.FromSeconds(s) : null,
+            Duration = pr.GetValue(common.Duration) is { } s && s > TimeSpan.Zero ? s : null,
             Repair = pr.GetValue(common.Repair),
             OfflineRepair = pr.GetValue(common.Offline),
             Ext4Schedule = pr.GetValue(common.Schedule),
-            PollInterval = pr.GetValue(common.PollInterval) is { } pi ? TimeSpan.FromSeconds(Math.Clamp(pi, 0.1, 86400)) : null,
+            PollInterval = pr.GetValue(common.PollInterval),
             Only = DaemonHost.MountSet(mounts),
             OnlyType = onlyType,
         };

@@ -40,6 +40,8 @@ public static class ReplayCommand
         return cmd;
     }
 
+    public const string Usage = "Usage: fshealer replay FILE --mount PATH [xfs_healer options] [--outcome STRUCT=success|unnecessary|xfail|fail|errno:N]... [--default-outcome R] [--autofsck none|check|optimize|repair] [--no-rmapbt] [--no-parent] [--no-repair-support]";
+
     public static int Run(IReadOnlyList<string> args)
     {
         var console = FsHealer.Service.Live.FdConsole.Create();
@@ -55,17 +57,35 @@ public static class ReplayCommand
 
     private static int Replay(IReadOnlyList<string> args, IHealerConsole console)
     {
+        if (args.Contains("--help") || args.Contains("-h"))
+        {
+            Console.Out.WriteLine(Usage);
+            Console.Out.WriteLine("""
+
+                Feed a recorded health monitor stream (as fshealer healthmon writes it) through the xfs_healer pipeline with a
+                simulated scrub backend and print what live mode would print: the policy dry-run.
+                  --mount PATH            the mount point the records belong to
+                  xfs_healer options      --repair, --no-autofsck, --everything, --quiet, --debug, ...
+                  --outcome S=R           the simulated result of repairing structure S (success, unnecessary, xfail,
+                                          fail, errno:N); repeatable
+                  --default-outcome R     the result of every other repair (default success)
+                  --autofsck V            the simulated autofsck property (none, check, optimize, repair)
+                  --no-rmapbt, --no-parent, --no-repair-support   simulate a filesystem without these features
+                Exit status: xfs_healer's (0 done, 1 error); 64 on a usage error.
+                """);
+            return 0;
+        }
         // First positional = the record file; the mount point comes from --mount.
         if (!XfsHealerArgs.TryParse(args, "fshealer replay", true, out var probe, out var err))
         {
             console.Err(err!);
-            console.Err("Usage: fshealer replay FILE --mount PATH [xfs_healer options] [--outcome STRUCT=success|unnecessary|xfail|fail|errno:N]... [--default-outcome R] [--autofsck none|check|optimize|repair] [--no-rmapbt] [--no-parent] [--no-repair-support]");
-            return 1;
+            console.Err(Usage);
+            return ExitCodes.Usage;
         }
         if (probe.Positionals.Count != 1 || probe.ReplayMount is null)
         {
-            console.Err("Usage: fshealer replay FILE --mount PATH [xfs_healer options] [--outcome STRUCT=success|unnecessary|xfail|fail|errno:N]... [--default-outcome R] [--autofsck none|check|optimize|repair] [--no-rmapbt] [--no-parent] [--no-repair-support]");
-            return 1;
+            console.Err(Usage);
+            return ExitCodes.Usage;
         }
         var file = probe.Positionals[0];
         // Re-run as xfs_healer with the mount point as the positional argument.

@@ -21,7 +21,7 @@ public static class XfsPollCommand
     public static Command Create()
     {
         var mount = new Argument<string>("mountpoint") { Description = "XFS mount point to poll" };
-        var interval = new Option<double>("--interval") { Description = "Seconds between polls (default 10)", DefaultValueFactory = _ => 10.0 };
+        var interval = CliOptions.Duration("--poll-interval", "Time between polls (default 10s; e.g. 30s, 5m)", min: TimeSpan.FromMilliseconds(1), max: TimeSpan.FromDays(1));
         var once = new Option<bool>("--once") { Description = "Poll once, print, exit" };
         var budget = new Option<int>("--inode-budget") { Description = "Most inodes bulkstatted per poll (0 = all; the walk resumes next poll)" };
         var cmd = new Command("xfs-poll", "Poll XFS health (sick bits, shutdown, kernel log) where the kernel has no health monitor");
@@ -29,6 +29,7 @@ public static class XfsPollCommand
         cmd.Options.Add(interval);
         cmd.Options.Add(once);
         cmd.Options.Add(budget);
+        var intervalOld = CliOptions.HiddenAlias(cmd, CliOptions.Duration("--interval", "", min: TimeSpan.FromMilliseconds(1), max: TimeSpan.FromDays(1)));
         cmd.SetAction(pr =>
         {
             using var cts = new CancellationTokenSource();
@@ -36,18 +37,18 @@ public static class XfsPollCommand
             Console.CancelKeyPress += h;
             try
             {
-                return Run(pr.GetValue(mount)!, pr.GetValue(interval), pr.GetValue(once), pr.GetValue(budget), Console.Out, Console.Error, cts.Token);
+                return Run(pr.GetValue(mount)!, (CliOptions.Get(pr, interval, intervalOld) ?? TimeSpan.FromSeconds(10)).TotalSeconds, pr.GetValue(once), pr.GetValue(budget), Console.Out, Console.Error, cts.Token);
             }
             finally { Console.CancelKeyPress -= h; }
         });
         return cmd;
     }
 
-    /// <summary>Exit codes: 0 done (once, unmounted, shut down or cancelled), 1 the mount cannot be polled, 2 bad arguments.</summary>
+    /// <summary>Exit codes: 0 done (once, unmounted, shut down or cancelled), 1 the mount cannot be polled, 64 bad arguments.</summary>
     public static int Run(string mountPoint, double intervalSeconds, bool once, int inodeBudget, TextWriter output, TextWriter error, CancellationToken ct)
     {
-        if (!(intervalSeconds > 0) || intervalSeconds > 86400) { error.WriteLine($"xfs-poll: --interval must be in (0, 86400] seconds, got {intervalSeconds}"); return 2; }
-        if (inodeBudget < 0) { error.WriteLine("xfs-poll: --inode-budget must be >= 0"); return 2; }
+        if (!(intervalSeconds > 0) || intervalSeconds > 86400) { error.WriteLine($"xfs-poll: --poll-interval must be in (0, 86400] seconds, got {intervalSeconds}"); return ExitCodes.Usage; }
+        if (inodeBudget < 0) { error.WriteLine("xfs-poll: --inode-budget must be >= 0"); return ExitCodes.Usage; }
         mountPoint = Path.GetFullPath(mountPoint);
         if (mountPoint.Length > 1) mountPoint = mountPoint.TrimEnd('/');
 

@@ -1,14 +1,14 @@
 namespace FsHealer.Btrfs;
 
 /// <summary>
-/// btrfs ioctl ABI (x86_64), from kernel-abi.md §6 and &lt;linux/btrfs.h&gt;. Request codes, structure sizes and
+/// btrfs ioctl ABI (x86_64), from include/uapi/linux/btrfs.h and btrfs_tree.h. Request codes, structure sizes and
 /// field offsets. Data only; decoders live in <see cref="BtrfsDecode"/>.
 /// </summary>
 public static class BtrfsAbi
 {
     public const byte IoctlMagic = 0x94;
 
-    // Request codes (kernel-abi.md §6 table / Appendix A; INO_LOOKUP, INO_PATHS, LOGICAL_INO(_V2) from linux/btrfs.h).
+    // Request codes (_IOR/_IOW/_IOWR(BTRFS_IOCTL_MAGIC, nr, struct) of include/uapi/linux/btrfs.h).
     public const uint IocInoLookup = 0xD0009412;      // _IOWR(0x94, 18, btrfs_ioctl_ino_lookup_args) 4096
     public const uint IocScrub = 0xC400941B;          // _IOWR(0x94, 27, btrfs_ioctl_scrub_args) 1024
     public const uint IocScrubCancel = 0x0000941C;    // _IO(0x94, 28)
@@ -61,10 +61,6 @@ public static class BtrfsAbi
     public const ulong LogicalInoFlagIgnoreOffset = 1;
     /// <summary>LOGICAL_INO (v1) caps the container at 64 KiB; V2 allows up to 16 MiB.</summary>
     public const int LogicalInoV1MaxSize = 65536;
-
-    // errnos that carry btrfs-specific meaning (x86_64).
-    public const int EINPROGRESS = 115, ENOTCONN = 107, ECANCELED = 125, ENODEV = 19, EROFS = 30, EOPNOTSUPP = 95,
-        ENOTTY = 25, EINVAL = 22, EPERM = 1, ENOENT = 2;
 
     /// <summary>Top-level subvolume (FS_TREE) id.</summary>
     public const ulong FsTreeObjectId = 5;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using FsHealer.Text;
 
 namespace FsHealer.Btrfs;
 
@@ -233,7 +234,7 @@ public static class BtrfsDecode
             var s = vals[(int)rel..];
             int nul = s.IndexOf((byte)0);
             if (nul < 0) { error = $"INO_PATHS btrfs_data_container: path {i} at offset {rel} is not NUL-terminated"; return false; }
-            paths.Add(Encoding.UTF8.GetString(s[..nul]));
+            paths.Add(PathBytes.Decode(s[..nul]));
         }
         result = new InoPathsResult(paths, missed, bytesMissing);
         return true;
@@ -287,7 +288,7 @@ public static class BtrfsDecode
     internal static string CString(ReadOnlySpan<byte> b)
     {
         int nul = b.IndexOf((byte)0);
-        return Encoding.UTF8.GetString(nul < 0 ? b : b[..nul]);
+        return PathBytes.Decode(nul < 0 ? b : b[..nul]);
     }
 
     private static string Printable(string s)

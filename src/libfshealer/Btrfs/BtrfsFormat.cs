@@ -46,26 +46,8 @@ public static class BtrfsFormat
 }
 
 /// <summary>Parses sizes like "4096", "10M", "1.5GiB", "20MiB/s" (binary units) for --limit.</summary>
+/// <summary>Sizes and rates ("50M", "1.5GiB/s"): <see cref="FsHealer.Text.Units.TryParseSize"/>, the one parser.</summary>
 public static class ByteSize
 {
-    private static readonly (string Suffix, ulong Mult)[] Units =
-    [
-        ("kib", 1UL << 10), ("mib", 1UL << 20), ("gib", 1UL << 30), ("tib", 1UL << 40),
-        ("kb", 1UL << 10), ("mb", 1UL << 20), ("gb", 1UL << 30), ("tb", 1UL << 40),
-        ("k", 1UL << 10), ("m", 1UL << 20), ("g", 1UL << 30), ("t", 1UL << 40), ("b", 1),
-    ];
-
-    public static bool TryParse(string? text, out ulong bytes, out string? error)
-    {
-        bytes = 0; error = null;
-        var s = (text ?? "").Trim().ToLowerInvariant();
-        if (s.EndsWith("/s", StringComparison.Ordinal)) s = s[..^2];
-        ulong mult = 1;
-        foreach (var (suf, m) in Units)
-            if (s.EndsWith(suf, StringComparison.Ordinal)) { mult = m; s = s[..^suf.Length]; break; }
-        if (!decimal.TryParse(s, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var v) || v < 0)
-        { error = $"invalid size \"{text}\" (use e.g. 4096, 10M, 1GiB)"; return false; }
-        try { bytes = checked((ulong)(v * mult)); return true; }
-        catch (OverflowException) { error = $"size \"{text}\" is too large"; return false; }
-    }
+    public static bool TryParse(string? text, out ulong bytes, out string? error) => FsHealer.Text.Units.TryParseSize(text, out bytes, out error);
 }

@@ -44,7 +44,7 @@ public static class DamageResolver
             int e = lookup.LogicalToInodes(logical, out var refs);
             if (e != 0 || refs is null)
             {
-                string why = e == BtrfsAbi.ENOENT
+                string why = e == Errno.ENOENT
                     ? "no file data here (metadata or freed space)"
                     : $"BTRFS_IOC_LOGICAL_INO on {mountPoint}: {Errno.Name(e)}: {Errno.Message(e)}";
                 result.Add(new DamagedExtent(logical, null, null, null, [], why));

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using FsHealer.Text;
 
 namespace FsHealer.Btrfs;
 
@@ -111,7 +112,8 @@ public sealed class DevStatsState
     }
 }
 
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    Converters = [typeof(ExactStringJsonConverter)])] // device paths are kept exact
 [JsonSerializable(typeof(DevStatsState))]
 internal sealed partial class BtrfsJsonContext : JsonSerializerContext;
 

@@ -42,12 +42,12 @@ public sealed record ScrubOutcome(ScrubOutcomeKind Kind, ulong Devid, ScrubProgr
         {
             0 => new(ScrubOutcomeKind.Completed, devid, p, 0,
                 $"scrub of {device} (devid {devid}) finished: {p.BytesScrubbed} bytes, {p.CorrectedErrors} corrected, {p.UncorrectableErrors} uncorrectable"),
-            BtrfsAbi.EINPROGRESS => new(ScrubOutcomeKind.AlreadyRunning, devid, p, errno,
+            Text.Errno.EINPROGRESS => new(ScrubOutcomeKind.AlreadyRunning, devid, p, errno,
                 $"scrub of {device} (devid {devid}): already running (EINPROGRESS), treated as success"),
-            BtrfsAbi.ECANCELED => new(ScrubOutcomeKind.Cancelled, devid, p, errno,
+            Text.Errno.ECANCELED => new(ScrubOutcomeKind.Cancelled, devid, p, errno,
                 $"scrub of {device} (devid {devid}) cancelled at physical {p.LastPhysical}"),
             _ => new(ScrubOutcomeKind.Failed, devid, p, errno,
-                $"scrub of {device} (devid {devid}): BTRFS_IOC_SCRUB failed: {FsHealer.Text.Errno.Name(errno)}: {FsHealer.Text.Errno.Message(errno)}"),
+                $"scrub of {device} (devid {devid}): BTRFS_IOC_SCRUB failed: {Text.Errno.Name(errno)}: {Text.Errno.Message(errno)}"),
         };
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using FsHealer.Model;
 
 namespace FsHealer.Config;
@@ -16,6 +15,9 @@ public enum PolicySource
     /// <summary>No daemon is running on this state directory: nothing acts on the filesystem now; the configuration's
     /// policy is what a started daemon would apply.</summary>
     Stopped,
+    /// <summary>The history cannot be read (permission denied): what the daemon applies is unknown; the
+    /// configuration's policy is shown.</summary>
+    Unknown,
 }
 
 /// <summary>The policy shown for one filesystem. <see cref="Text"/> is <see cref="EffectivePolicy.Describe"/>'s line
@@ -25,7 +27,8 @@ public sealed record AppliedPolicy(PolicySource Source, string Text, string? Act
 {
     public string SourceName => Source switch
     {
-        PolicySource.Daemon => "daemon", PolicySource.Deferred => "deferred", PolicySource.Stopped => "stopped", _ => "config",
+        PolicySource.Daemon => "daemon", PolicySource.Deferred => "deferred", PolicySource.Stopped => "stopped",
+        PolicySource.Unknown => "unknown", _ => "config",
     };
 
     /// <summary>The status line after "policy: ".</summary>
@@ -34,11 +37,12 @@ public sealed record AppliedPolicy(PolicySource Source, string Text, string? Act
         PolicySource.Daemon => $"{Text} — applied by the daemon since {Stamp(Since)}",
         PolicySource.Deferred => $"{Text} — not applied: the daemon defers this filesystem to another healer (xfs_healer?) since {Stamp(Since)}",
         PolicySource.Stopped => $"{Text} (from the configuration; no fshealer daemon is running, so nothing acts on this filesystem now)",
+        PolicySource.Unknown => $"{Text} (from the configuration; the history cannot be read, so what the daemon applies is unknown)",
         _ => $"{Text} (from the configuration; the daemon has not attached this filesystem)",
     };
 
     private static string Stamp(DateTimeOffset? t) =>
-        t is { } v ? v.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + "Z" : "an unknown time";
+        t is { } v ? FsHealer.Text.TimeFormat.Utc(v) : "an unknown time";
 }
 
 /// <summary>

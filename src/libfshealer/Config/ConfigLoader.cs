@@ -1,16 +1,20 @@
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using FsHealer.Service.Metrics;
+using FsHealer.Service.Notify;
 
 namespace FsHealer.Config;
 
-/// <summary>A configuration error: where (file, line/column for syntax errors; JSON path for semantic ones) and what.</summary>
+/// <summary>A configuration error: where (file, line/column, JSON path) and what.</summary>
 public sealed record ConfigError(string? File, long? Line, long? Column, string? JsonPath, string Message)
 {
+    /// <summary>"fshealer.json:3:20: $.xfs.polcy: unknown key "polcy" (did you mean "policy"?)" — like a compiler.</summary>
     public override string ToString()
     {
         var where = File ?? "config";
         if (Line is { } l) where += $":{l}" + (Column is { } c ? $":{c}" : "");
-        if (JsonPath is { Length: > 0 } p) where += $" ({p})";
-        return $"{where}: {Message}";
+        return JsonPath is { Length: > 0 } p ? $"{where}: {p}: {Message}" : $"{where}: {Message}";
     }
 }
 
@@ -19,36 +23,88 @@ public sealed record ConfigResult(FsHealerConfig? Config, IReadOnlyList<ConfigEr
     public bool Ok => Config is not null && Errors.Count == 0;
 }
 
-/// <summary>Parses and validates the configuration. Never throws.</summary>
+/// <summary>Parses and validates the configuration. Never throws. Every error is reported (not only the first):
+/// syntax errors with line and column; unknown keys, wrong types and bad values with their JSON path and the line
+/// and column of the value.</summary>
 public static class ConfigLoader
 {
+    /// <summary>The largest configuration file accepted (a real one is a few KiB; a huge one is a mistake and would
+    /// cost memory in proportion).</summary>
+    public const int MaxFileBytes = 1 << 20;
+
+    private static readonly JsonDocumentOptions Lenient = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, MaxDepth = 64 };
+
+    /// <summary>The shapes of the sections that other parsers own (kept as opaque JSON in <see cref="ConfigDocument"/>).</summary>
+    private static readonly Dictionary<string, JsonTypeInfo> SectionShapes = new(StringComparer.Ordinal)
+    {
+        ["$.notify"] = NotifySettings.Shape,
+        ["$.metrics"] = MetricsSettings.Shape,
+    };
+
     public static ConfigResult Parse(string text, string? fileName = null)
     {
-        ConfigDocument? doc;
+        if (text.Length > MaxFileBytes) return TooLarge(fileName, Encoding.UTF8.GetByteCount(text));
+        return Parse(Encoding.UTF8.GetBytes(text), fileName);
+    }
+
+    public static ConfigError TooLargeError(string? fileName, long bytes) =>
+        new(fileName, null, null, null, $"the file is {FsHealer.Text.Units.FormatSize((ulong)bytes)} ({bytes} bytes); a configuration may be at most {FsHealer.Text.Units.FormatSize(MaxFileBytes)}: is this the right file?");
+
+    private static ConfigResult TooLarge(string? fileName, long bytes) => new(null, [TooLargeError(fileName, bytes)]);
+
+    public static ConfigResult Parse(byte[] utf8, string? fileName)
+    {
+        if (utf8.Length > MaxFileBytes) return TooLarge(fileName, utf8.Length);
+        int bom = utf8.Length >= 3 && utf8[0] == 0xEF && utf8[1] == 0xBB && utf8[2] == 0xBF ? 3 : 0;
+        if (bom > 0) utf8 = utf8[bom..];
+        var positions = JsonPositions.Build(utf8);
+        JsonDocument doc;
         try
         {
-            doc = JsonSerializer.Deserialize(text, ConfigJsonContext.Default.ConfigDocument);
+            doc = JsonDocument.Parse(utf8, Lenient);
         }
         catch (JsonException e)
         {
-            // LineNumber and BytePositionInLine are 0-based; people count from 1.
+            // LineNumber and BytePositionInLine are 0-based and count bytes; people count characters from 1.
             string msg = e.Message;
-            int cut = msg.IndexOf(" Path: ", StringComparison.Ordinal);
-            if (cut > 0) msg = msg[..cut];
-            return new(null, [new ConfigError(fileName, e.LineNumber + 1, e.BytePositionInLine + 1, e.Path, msg)]);
+            foreach (var cut in new[] { " Path: ", " LineNumber: ", " | LineNumber" })
+            {
+                int i = msg.IndexOf(cut, StringComparison.Ordinal);
+                if (i > 0) msg = msg[..i].TrimEnd();
+            }
+            if (utf8.Length == 0 || utf8.AsSpan().Trim(" \t\r\n"u8).Length == 0) msg = "the file is empty (an empty configuration is \"{}\")";
+            long line = (e.LineNumber ?? 0) + 1;
+            return new(null, [new ConfigError(fileName, line, positions.CharColumn(line, e.BytePositionInLine ?? 0), e.Path is { Length: > 1 } p ? p : null, msg)]);
         }
-        catch (Exception e) when (e is NotSupportedException or InvalidOperationException or ArgumentException)
+        using (doc)
         {
-            return new(null, [new ConfigError(fileName, null, null, null, e.Message)]);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                return new(null, [new ConfigError(fileName, positions.Of("$")?.Line ?? 1, positions.Of("$")?.Column ?? 1, "$",
+                    $"the configuration must be a JSON object ({{ ... }}), got {JsonShape.Describe(root)}")]);
+            var problems = new List<JsonProblem>();
+            var cleaned = JsonShape.Check(root, ConfigJsonContext.Default.ConfigDocument, "$", problems, SectionShapes);
+            ConfigDocument? dto;
+            try { dto = cleaned is null ? null : System.Text.Json.JsonSerializer.Deserialize(cleaned, ConfigJsonContext.Default.ConfigDocument); }
+            catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or ArgumentException or FormatException or OverflowException)
+            {
+                // the shape check should make this impossible; say what happened rather than crash
+                problems.Add(new JsonProblem("$", $"cannot read the configuration: {e.Message}"));
+                dto = null;
+            }
+            return Validate(dto ?? new ConfigDocument(), fileName, problems, positions);
         }
-        if (doc is null) return new(null, [new ConfigError(fileName, 1, 1, "$", "the configuration must be a JSON object, not null")]);
-        return Validate(doc, fileName);
     }
 
-    public static ConfigResult Validate(ConfigDocument doc, string? fileName)
+    public static ConfigResult Validate(ConfigDocument doc, string? fileName) => Validate(doc, fileName, [], null);
+
+    private static ConfigResult Validate(ConfigDocument doc, string? fileName, List<JsonProblem> problems, JsonPositions? positions)
     {
-        var errors = new List<ConfigError>();
-        void Err(string path, string msg) => errors.Add(new ConfigError(fileName, null, null, path, msg));
+        var found = new List<(JsonProblem P, int Order)>();
+        foreach (var pr in problems) found.Add((pr, found.Count));
+        // a meaning check on a value the shape check already refused (and dropped) would only repeat it
+        var refused = problems.Select(p => p.Path).ToHashSet(StringComparer.Ordinal);
+        void Err(string path, string msg) { if (!refused.Contains(path)) found.Add((new JsonProblem(path, msg), found.Count)); }
 
         string stateDir = doc.StateDir ?? FsHealerConfig.DefaultStateDir;
         if (stateDir.Length == 0 || stateDir[0] != '/') Err("$.state_dir", $"must be an absolute path, got \"{stateDir}\"");
@@ -64,7 +120,7 @@ public static class ConfigLoader
         {
             var r = doc.Rules![i];
             string p = $"$.rules[{i}]";
-            if (r is null) { Err(p, "a rule must be an object"); continue; }
+            if (r is null) { if (!problems.Any(x => x.Path.StartsWith(p, StringComparison.Ordinal))) Err(p, "a rule must be an object"); continue; }
             string name = r.Name ?? $"#{i + 1}";
             if (!names.Add(name)) Err($"{p}.name", $"duplicate rule name \"{name}\"");
             var m = r.Match;
@@ -80,8 +136,35 @@ public static class ConfigLoader
             CheckSections(p, r.PollIntervalSeconds, r.FullCheckIntervalSeconds, r.MaxCheckAgeSeconds, r.Xfs, r.Ext4, r.Btrfs, Err);
             rules.Add(new ConfigRule(name, m?.MountPoint, m?.Uuid, m?.Label, m?.FsType, r));
         }
-        if (errors.Count > 0) return new(null, errors);
-        return new(new FsHealerConfig { SourcePath = fileName, StateDir = stateDir, Global = global, Rules = rules, Document = doc }, []);
+
+        var history = HistoryRetention.Default;
+        if (doc.History is { } h)
+        {
+            if (h.MaxAgeDays is { } d && !(d > 0 && d <= 36500)) Err("$.history.max_age_days", $"must be a positive number of days up to 36500 (100 years), got {d}");
+            if (h.MaxSizeMb is { } mb && !(mb >= 1 && mb <= 1 << 20)) Err("$.history.max_size_mb", $"must be between 1 and 1048576 MiB (1 TiB), got {mb}");
+            history = new HistoryRetention(
+                h.MaxAgeDays is { } dd && dd > 0 && dd <= 36500 ? TimeSpan.FromDays(dd) : history.MaxAge,
+                h.MaxSizeMb is { } mm && mm >= 1 && mm <= 1 << 20 ? (long)(mm * 1048576) : history.MaxBytes);
+        }
+        // the sections other parsers own: their meaning is checked here too, so that every error shows at once and a
+        // broken section refuses the whole file (at start and on reload) like any other error
+        var notify = NotifySettings.Parse(doc.Notify, Err);
+        var metrics = MetricsSettings.Parse(doc.Metrics, Err);
+
+        if (found.Count > 0)
+        {
+            var errors = found
+                .Select(f => (f.P, f.Order, Pos: positions?.Of(f.P.Path, f.P.AtKey)))
+                .OrderBy(f => f.Pos is null ? 1 : 0).ThenBy(f => f.Pos?.Line ?? 0).ThenBy(f => f.Pos?.Column ?? 0).ThenBy(f => f.Order)
+                .Select(f => new ConfigError(fileName, f.Pos?.Line, f.Pos?.Column, f.P.Path, f.P.Message))
+                .ToList();
+            return new(null, errors);
+        }
+        return new(new FsHealerConfig
+        {
+            SourcePath = fileName, StateDir = stateDir, Global = global, Rules = rules, Document = doc,
+            History = history, Notify = notify ?? NotifySettings.Defaults, Metrics = metrics ?? MetricsSettings.Off,
+        }, []);
     }
 
     private static void CheckGlob(string path, string? glob, Action<string, string> err)
@@ -100,12 +183,15 @@ public static class ConfigLoader
         if (poll is { } pi && pi <= 0) err($"{p}.poll_interval_seconds", $"must be a positive number of seconds, got {pi}");
         if (full is { } fi && fi < 0) err($"{p}.full_check_interval_seconds", $"must be 0 (no limit: a full check for every trigger, as xfs_healer does) or a positive number of seconds, got {fi}");
         if (xfs?.Policy is { } xp && ParseXfs(xp) is null)
-            err($"{p}.xfs.policy", $"unknown xfs policy \"{xp}\" (expected autofsck, repair, report or off)");
+            err($"{p}.xfs.policy", $"unknown xfs policy \"{xp}\"{DidYouMean(xp, XfsNames.Keys)} (expected autofsck, repair, report or off)");
         if (ext4?.Policy is { } ep && ParseExt4(ep) is null)
-            err($"{p}.ext4.policy", $"unknown ext4 policy \"{ep}\" (expected report, schedule or offline-repair)");
+            err($"{p}.ext4.policy", $"unknown ext4 policy \"{ep}\"{DidYouMean(ep, Ext4Names.Keys)} (expected report, schedule or offline-repair)");
         if (btrfs?.ScrubSpeedLimit is { } sl && sl < 0) err($"{p}.btrfs.scrub_speed_limit", $"must be 0 (unlimited) or bytes per second, got {sl}");
         if (btrfs?.FullScrubIntervalSeconds is { } fs && fs < 0) err($"{p}.btrfs.full_scrub_interval_seconds", $"must be 0 (never) or a positive number of seconds, got {fs}");
     }
+
+    private static string DidYouMean(string value, IEnumerable<string> names) =>
+        JsonShape.Suggest(value, names.ToList()) is { } s ? $" (did you mean \"{s}\"?)" : "";
 
     private static readonly Dictionary<string, XfsPolicy> XfsNames = new()
     {

@@ -4,8 +4,8 @@ using System.Text.Json.Serialization;
 namespace FsHealer.Config;
 
 /// <summary>The on-disk JSON shape of /etc/fshealer/fshealer.json (snake_case keys). Every field is optional; missing
-/// fields take the safe defaults of <see cref="EffectivePolicy.Defaults"/>. Unknown top-level sections are kept in
-/// <see cref="Extra"/> and written back unchanged; unknown keys inside the known sections are errors (typos).</summary>
+/// fields take the safe defaults of <see cref="EffectivePolicy.Defaults"/>. Unknown keys at every level are errors
+/// (typos: <c>"rulez"</c>, <c>"poll_interval"</c>), found by <see cref="JsonShape"/> from this shape.</summary>
 public sealed class ConfigDocument
 {
     public string? StateDir { get; set; }
@@ -22,7 +22,18 @@ public sealed class ConfigDocument
     public JsonElement? Notify { get; set; }
     /// <summary>Owned by the metrics exporter; kept opaque here.</summary>
     public JsonElement? Metrics { get; set; }
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
+    /// <summary>History retention (<see cref="HistorySection"/>).</summary>
+    public HistorySection? History { get; set; }
+}
+
+/// <summary>The "history" section: how much history the daemon keeps.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed class HistorySection
+{
+    /// <summary>Events older than this many days are deleted (default 90; also "90d", "12w").</summary>
+    public double? MaxAgeDays { get; set; }
+    /// <summary>The database is kept below this many MiB (default 64; also "64M", "1G"); the oldest events go first.</summary>
+    public double? MaxSizeMb { get; set; }
 }
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
@@ -154,6 +165,14 @@ public sealed record EffectivePolicy
     } + (MaxCheckAge is { } ma ? $", a successful check at least every {Freshness.FormatAge(ma)}" : "") + $" (rule {Rule})";
 }
 
+/// <summary>How much history the daemon keeps: events older than <see cref="MaxAge"/> go, and the database stays
+/// below <see cref="MaxBytes"/> (oldest first). The facts status needs survive both: per filesystem the newest
+/// successful check, the first attach, the latest attach with its policy decision.</summary>
+public sealed record HistoryRetention(TimeSpan MaxAge, long MaxBytes)
+{
+    public static readonly HistoryRetention Default = new(TimeSpan.FromDays(90), 64L << 20);
+}
+
 /// <summary>The identity of a filesystem that rules match against.</summary>
 public sealed record FsIdentity(string MountPoint, string FsType, string? Uuid = null, string? Label = null);
 
@@ -178,6 +197,12 @@ public sealed class FsHealerConfig
     public EffectivePolicy Global { get; init; } = EffectivePolicy.Defaults;
     public IReadOnlyList<ConfigRule> Rules { get; init; } = [];
     public ConfigDocument Document { get; init; } = new();
+    /// <summary>History retention (the "history" section, validated).</summary>
+    public HistoryRetention History { get; init; } = HistoryRetention.Default;
+    /// <summary>Notifications (the "notify" section, validated; defaults when absent).</summary>
+    public FsHealer.Service.Notify.NotifySettings Notify { get; init; } = FsHealer.Service.Notify.NotifySettings.Defaults;
+    /// <summary>Metrics exporter (the "metrics" section, validated; off when absent).</summary>
+    public FsHealer.Service.Metrics.MetricsSettings Metrics { get; init; } = FsHealer.Service.Metrics.MetricsSettings.Off;
 
     public static FsHealerConfig Default { get; } = new();
 

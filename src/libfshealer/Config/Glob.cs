@@ -26,7 +26,92 @@ public static class Glob
         return null;
     }
 
-    public static bool IsMatch(string pattern, string text) => Validate(pattern) is null && Match(pattern, 0, text, 0);
+    public static bool IsMatch(string pattern, string text) => Validate(pattern) is null && Match(pattern, text, out _);
+
+    /// <summary>
+    /// Whole-string match without backtracking: the pattern is a sequence of tokens (a literal, <c>?</c>, a class,
+    /// <c>*</c>, <c>**</c>) and the text is read once, left to right, keeping the set of token positions that the
+    /// prefix read so far can have reached (a Thompson NFA simulation). Cost: at most (tokens + 1) steps per text
+    /// character — O(|pattern| × |text|) whatever the number of stars (the recursive matcher this replaced was
+    /// exponential in the number of <c>**</c>). <paramref name="steps"/> counts the state visits (tests bound it).
+    /// The pattern must be valid (<see cref="Validate"/>).
+    /// </summary>
+    public static bool Match(string pattern, string text, out long steps)
+    {
+        var tokens = Compile(pattern);
+        int n = tokens.Count;
+        var cur = new bool[n + 1];
+        var next = new bool[n + 1];
+        steps = 0;
+        cur[0] = true;
+        Close(tokens, cur, ref steps);
+        foreach (char ch in text)
+        {
+            Array.Clear(next);
+            bool any = false;
+            for (int i = 0; i < n; i++)
+            {
+                if (!cur[i]) continue;
+                steps++;
+                var t = tokens[i];
+                switch (t.Kind)
+                {
+                    case TokenKind.Star: if (ch != '/') { next[i] = true; any = true; } break;          // * stays on '/'-free runs
+                    case TokenKind.DeepStar: next[i] = true; any = true; break;                           // ** stays on anything
+                    case TokenKind.Any: if (ch != '/') { next[i + 1] = true; any = true; } break;
+                    case TokenKind.Class: if (ClassMatch(pattern, t.Start, t.End, ch)) { next[i + 1] = true; any = true; } break;
+                    default: if (ch == t.Char) { next[i + 1] = true; any = true; } break;
+                }
+            }
+            if (!any) return false;
+            Close(tokens, next, ref steps);
+            (cur, next) = (next, cur);
+        }
+        return cur[n];
+    }
+
+    // A star may match nothing: a state before a star also stands after it (in order, so chains of stars close).
+    private static void Close(List<Token> tokens, bool[] states, ref long steps)
+    {
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            steps++;
+            if (states[i] && tokens[i].Kind is TokenKind.Star or TokenKind.DeepStar) states[i + 1] = true;
+        }
+    }
+
+    private enum TokenKind : byte { Literal, Any, Class, Star, DeepStar }
+
+    private readonly record struct Token(TokenKind Kind, char Char = '\0', int Start = 0, int End = 0);
+
+    private static List<Token> Compile(string p)
+    {
+        var list = new List<Token>(p.Length);
+        for (int i = 0; i < p.Length; i++)
+        {
+            char c = p[i];
+            if (c == '*')
+            {
+                int j = i;
+                while (j + 1 < p.Length && p[j + 1] == '*') j++;
+                list.Add(new Token(j > i ? TokenKind.DeepStar : TokenKind.Star)); // two or more stars: across '/'
+                i = j;
+            }
+            else if (c == '?') list.Add(new Token(TokenKind.Any));
+            else if (c == '[')
+            {
+                int end = ClassEnd(p, i);
+                list.Add(new Token(TokenKind.Class, Start: i + 1, End: end));
+                i = end;
+            }
+            else
+            {
+                if (c == '\\') c = p[++i];
+                list.Add(new Token(TokenKind.Literal, c));
+            }
+        }
+        return list;
+    }
 
     // Index of the closing ']' of the class opening at i, or -1.
     private static int ClassEnd(string p, int i)
@@ -40,45 +125,6 @@ public static class Glob
             if (p[j] == ']') return j;
         }
         return -1;
-    }
-
-    private static bool Match(string p, int pi, string t, int ti)
-    {
-        while (pi < p.Length)
-        {
-            char c = p[pi];
-            if (c == '*')
-            {
-                bool deep = pi + 1 < p.Length && p[pi + 1] == '*';
-                int next = pi + (deep ? 2 : 1);
-                while (next < p.Length && p[next] == '*') next++;
-                for (int k = ti; k <= t.Length; k++)
-                {
-                    if (Match(p, next, t, k)) return true;
-                    if (k < t.Length && !deep && t[k] == '/') return false;
-                }
-                return false;
-            }
-            if (ti >= t.Length) return false;
-            if (c == '?')
-            {
-                if (t[ti] == '/') return false;
-                pi++; ti++;
-            }
-            else if (c == '[')
-            {
-                int end = ClassEnd(p, pi);
-                if (!ClassMatch(p, pi + 1, end, t[ti])) return false;
-                pi = end + 1; ti++;
-            }
-            else
-            {
-                if (c == '\\') { pi++; c = p[pi]; }
-                if (t[ti] != c) return false;
-                pi++; ti++;
-            }
-        }
-        return ti == t.Length;
     }
 
     private static bool ClassMatch(string p, int start, int end, char ch)

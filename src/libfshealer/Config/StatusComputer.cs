@@ -106,7 +106,7 @@ public static class StatusComputer
         if (echoes > 0) notes.Add($"{echoes} event(s) right after the last successful check/repair repeat problems it covered (raised before or during it); not counted");
         foreach (var (cls, n) in counted.OrderBy(k => k.Key))
             Raise(Fatal.Contains(cls) ? Health.Error : Health.Degraded,
-                cls == EventClass.Shutdown ? $"{n} shutdown event(s) since the last mount" : $"{n} {cls} event(s) since the last successful check/repair");
+                cls == EventClass.Shutdown ? $"{n} shutdown event(s) since the last mount" : $"{n} {ClassNames.Of(cls)} event(s) since the last successful check/repair");
 
         if (level.Shutdown == true) Raise(Health.Error, "filesystem is shut down");
         if (level.ErrorCount is { } total && total > 0)

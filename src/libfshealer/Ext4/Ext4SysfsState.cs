@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Buffers.Binary;
 
 namespace FsHealer.Ext4;
 
@@ -81,10 +82,10 @@ public sealed record Ext4Superblock(ushort State, ushort ErrorsBehaviour, uint E
     {
         diagnostic = null;
         if (sb.Length < 0x27C) { diagnostic = $"superblock buffer of {sb.Length} bytes is too short"; return null; }
-        ushort magic = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(sb[0x38..]);
+        ushort magic = BinaryPrimitives.ReadUInt16LittleEndian(sb[0x38..]);
         if (magic != Magic) { diagnostic = $"bad ext4 superblock magic 0x{magic:x4}"; return null; }
-        static uint U32(ReadOnlySpan<byte> b, int o) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(b[o..]);
-        static ushort U16(ReadOnlySpan<byte> b, int o) => System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(b[o..]);
+        static uint U32(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt32LittleEndian(b[o..]);
+        static ushort U16(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt16LittleEndian(b[o..]);
         static string Str(ReadOnlySpan<byte> b)
         {
             int n = b.IndexOf((byte)0);

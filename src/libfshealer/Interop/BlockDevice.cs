@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using FsHealer.Media;
+using FsHealer.Text;
 
 namespace FsHealer.Interop;
 
@@ -17,7 +18,7 @@ public sealed unsafe partial class BlockDevice : IBlockReader, IDisposable
     public int SectorSize { get; }
 
     [LibraryImport("libc", EntryPoint = "pread64", SetLastError = true)]
-    private static partial nint pread(int fd, void* buf, nuint count, long offset);
+    private static partial nint pread(SafeFd fd, void* buf, nuint count, long offset);
 
     private BlockDevice(string path, SafeFd fd, long size, int sector) { Path = path; _fd = fd; Size = size; SectorSize = sector; }
 
@@ -26,17 +27,17 @@ public sealed unsafe partial class BlockDevice : IBlockReader, IDisposable
     {
         error = null;
         var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_DIRECT, out int errno);
-        if (fd.IsInvalid) { error = $"open({path}, O_DIRECT): {FsHealer.Text.Errno.Name(errno)}: {FsHealer.Text.Errno.Message(errno)}"; return null; }
+        if (fd.IsInvalid) { error = $"open({path}, O_DIRECT): {Errno.Name(errno)}: {Errno.Message(errno)}"; return null; }
         ulong size = 0;
         int sector = 0;
-        if (Libc.ioctl(fd.Fd, BLKGETSIZE64, &size) != 0)
+        if (Libc.ioctl(fd, BLKGETSIZE64, &size) != 0)
         {
             int e = Libc.LastErrno;
             fd.Dispose();
-            error = $"ioctl({path}, BLKGETSIZE64): {FsHealer.Text.Errno.Name(e)}: {FsHealer.Text.Errno.Message(e)}";
+            error = $"ioctl({path}, BLKGETSIZE64): {Errno.Name(e)}: {Errno.Message(e)}";
             return null;
         }
-        if (Libc.ioctl(fd.Fd, BLKSSZGET, &sector) != 0 || sector < 512) sector = 512;
+        if (Libc.ioctl(fd, BLKSSZGET, &sector) != 0 || sector < 512) sector = 512;
         return new BlockDevice(path, fd, (long)size, sector);
     }
 
@@ -52,11 +53,11 @@ public sealed unsafe partial class BlockDevice : IBlockReader, IDisposable
         }
         while (true)
         {
-            nint n = pread(_fd.Fd, _buf, (nuint)len, offset);
+            nint n = pread(_fd, _buf, (nuint)len, offset);
             if (n < 0)
             {
                 int e = Libc.LastErrno;
-                if (e == 4) continue;
+                if (e == Errno.EINTR) continue;
                 return -e;
             }
             new ReadOnlySpan<byte>(_buf, (int)n).CopyTo(buffer);

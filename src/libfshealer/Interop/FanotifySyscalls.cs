@@ -1,28 +1,35 @@
+using System.Runtime.InteropServices;
 using FsHealer.Fanotify;
 
 namespace FsHealer.Interop;
 
-/// <summary>fanotify_init(2) / fanotify_mark(2) (x86_64 syscalls 300 / 301).</summary>
-public static unsafe class FanotifySyscalls
+/// <summary>fanotify_init(2) / fanotify_mark(2) through glibc's wrappers.</summary>
+public static partial class FanotifySyscalls
 {
-    public const int SYS_fanotify_init = 300, SYS_fanotify_mark = 301;
+    [LibraryImport("libc", EntryPoint = "fanotify_init", SetLastError = true)]
+    private static partial int fanotify_init(uint flags, uint eventFFlags);
 
-    /// <summary>Create a fanotify group; returns the fd or an invalid SafeFd with errno.</summary>
+    // int fanotify_mark(int fanotify_fd, unsigned int flags, uint64_t mask, int dirfd, const char *pathname);
+    [LibraryImport("libc", EntryPoint = "fanotify_mark", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
+    private static partial int fanotify_mark(SafeFd group, uint flags, ulong mask, int dirfd, string? path);
+
+    [LibraryImport("libc", EntryPoint = "fanotify_mark", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
+    private static partial int fanotify_mark(SafeFd group, uint flags, ulong mask, SafeFd dirfd, string? path);
+
+    /// <summary>Create a fanotify group (FAN_CLOEXEC added); returns the fd or an invalid SafeFd with errno.</summary>
     public static SafeFd Init(uint flags, int eventFFlags, out int errno)
     {
-        nint fd = Libc.syscall(SYS_fanotify_init, (nint)(flags | FanotifyAbi.FAN_CLOEXEC), eventFFlags, 0, 0, 0);
+        int fd = fanotify_init(flags | FanotifyAbi.FAN_CLOEXEC, (uint)eventFFlags);
         errno = fd < 0 ? Libc.LastErrno : 0;
-        return fd < 0 ? SafeFd.Invalid : new SafeFd((int)fd);
+        return Libc.FromRaw(fd);
     }
 
-    /// <summary>fanotify_mark with a path (or null with dirfd as the object). Returns 0 or errno.</summary>
-    public static int Mark(SafeFd group, uint flags, ulong mask, int dirfd, string? path)
-    {
-        byte[]? p = path is null ? null : System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* pp = p)
-        {
-            nint r = Libc.syscall(SYS_fanotify_mark, group.Fd, (nint)flags, (nint)mask, dirfd, (nint)pp);
-            return r < 0 ? Libc.LastErrno : 0;
-        }
-    }
+    /// <summary>fanotify_mark on the object at <paramref name="path"/>. Returns 0 or errno.</summary>
+    public static int Mark(SafeFd group, uint flags, ulong mask, string path) =>
+        fanotify_mark(group, flags, mask, Libc.AT_FDCWD, path) < 0 ? Libc.LastErrno : 0;
+
+    /// <summary>fanotify_mark on the object an open fd refers to (a mount namespace file for FAN_MARK_MNTNS).
+    /// Returns 0 or errno.</summary>
+    public static int Mark(SafeFd group, uint flags, ulong mask, SafeFd target) =>
+        fanotify_mark(group, flags, mask, target, null) < 0 ? Libc.LastErrno : 0;
 }

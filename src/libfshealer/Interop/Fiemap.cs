@@ -24,7 +24,7 @@ public static unsafe class Fiemap
             BinaryPrimitives.WriteUInt32LittleEndian(s[16..], FlagSync);
             BinaryPrimitives.WriteUInt32LittleEndian(s[24..], Batch);
             int rc;
-            fixed (byte* p = buf) rc = Libc.ioctl(fd.Fd, FS_IOC_FIEMAP, p);
+            fixed (byte* p = buf) rc = Libc.ioctl(fd, FS_IOC_FIEMAP, p);
             if (rc != 0) return Libc.LastErrno;
             uint n = Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(s[20..]), Batch);
             if (n == 0) return 0;

@@ -2,10 +2,9 @@ using System.Runtime.InteropServices;
 
 namespace FsHealer.Interop;
 
-/// <summary>name_to_handle_at(2) / open_by_handle_at(2) (x86_64 syscalls 303 / 304).</summary>
-public static unsafe class FileHandles
+/// <summary>name_to_handle_at(2) / open_by_handle_at(2) through glibc's wrappers.</summary>
+public static unsafe partial class FileHandles
 {
-    public const int SYS_name_to_handle_at = 303, SYS_open_by_handle_at = 304;
     public const int MAX_HANDLE_SZ = 128;
     public const int AT_EMPTY_PATH = 0x1000, AT_SYMLINK_FOLLOW = 0x400, AT_HANDLE_FID = 0x200, AT_HANDLE_MNT_ID_UNIQUE = 0x001;
 
@@ -16,19 +15,41 @@ public static unsafe class FileHandles
         public override string ToString() => $"type {Type} {Convert.ToHexString(Bytes).ToLowerInvariant()}";
     }
 
-    /// <summary>Handle of <paramref name="path"/> relative to dirfd (AT_EMPTY_PATH with path "" = dirfd itself).
-    /// With AT_HANDLE_MNT_ID_UNIQUE in flags, <paramref name="mountId"/> is the 64-bit unique id.</summary>
-    public static int NameToHandle(int dirfd, string path, int flags, out FileHandle handle, out ulong mountId)
+    // int name_to_handle_at(int dirfd, const char *pathname, struct file_handle *handle, int *mount_id, int flags);
+    // With AT_HANDLE_MNT_ID_UNIQUE (6.12) the kernel writes a u64 through mount_id, so it always gets 8 bytes.
+    [LibraryImport("libc", EntryPoint = "name_to_handle_at", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
+    private static partial int name_to_handle_at(SafeFd dirfd, string path, byte* handle, ulong* mountId, int flags);
+
+    [LibraryImport("libc", EntryPoint = "name_to_handle_at", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
+    private static partial int name_to_handle_at(int dirfd, string path, byte* handle, ulong* mountId, int flags);
+
+    [LibraryImport("libc", EntryPoint = "open_by_handle_at", SetLastError = true)]
+    private static partial int open_by_handle_at(SafeFd mountFd, byte* handle, int flags);
+
+    /// <summary>Handle of the open file <paramref name="fd"/> itself (AT_EMPTY_PATH). With AT_HANDLE_MNT_ID_UNIQUE in
+    /// <paramref name="flags"/>, <paramref name="mountId"/> is the 64-bit unique id. Returns 0 or errno.</summary>
+    public static int NameToHandle(SafeFd fd, int flags, out FileHandle handle, out ulong mountId)
     {
         byte* buf = stackalloc byte[8 + MAX_HANDLE_SZ];
-        *(uint*)buf = MAX_HANDLE_SZ;
         ulong mnt = 0;
-        var p = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* pp = p)
-        {
-            nint r = Libc.syscall(SYS_name_to_handle_at, dirfd, (nint)pp, (nint)buf, (nint)(&mnt), flags);
-            if (r < 0) { handle = default; mountId = 0; return Libc.LastErrno; }
-        }
+        *(uint*)buf = MAX_HANDLE_SZ;
+        int r = name_to_handle_at(fd, "", buf, &mnt, flags | AT_EMPTY_PATH);
+        return Decode(r, buf, mnt, flags, out handle, out mountId);
+    }
+
+    /// <summary>Handle of <paramref name="path"/> (relative to the working directory). Returns 0 or errno.</summary>
+    public static int NameToHandle(string path, int flags, out FileHandle handle, out ulong mountId)
+    {
+        byte* buf = stackalloc byte[8 + MAX_HANDLE_SZ];
+        ulong mnt = 0;
+        *(uint*)buf = MAX_HANDLE_SZ;
+        int r = name_to_handle_at(Libc.AT_FDCWD, path, buf, &mnt, flags);
+        return Decode(r, buf, mnt, flags, out handle, out mountId);
+    }
+
+    private static int Decode(int r, byte* buf, ulong mnt, int flags, out FileHandle handle, out ulong mountId)
+    {
+        if (r < 0) { handle = default; mountId = 0; return Libc.LastErrno; }
         uint n = *(uint*)buf;
         int type = *(int*)(buf + 4);
         handle = new FileHandle(type, new ReadOnlySpan<byte>(buf + 8, (int)Math.Min(n, MAX_HANDLE_SZ)).ToArray());
@@ -36,15 +57,15 @@ public static unsafe class FileHandles
         return 0;
     }
 
-    /// <summary>open_by_handle_at(mountFd, handle, flags). Needs CAP_DAC_READ_SEARCH.</summary>
+    /// <summary>open_by_handle_at(mountFd, handle, flags | O_CLOEXEC). Needs CAP_DAC_READ_SEARCH.</summary>
     public static SafeFd OpenByHandle(SafeFd mountFd, FileHandle h, int flags, out int errno)
     {
         byte* buf = stackalloc byte[8 + MAX_HANDLE_SZ];
-        *(uint*)buf = (uint)h.Bytes.Length;
+        *(uint*)buf = (uint)Math.Min(h.Bytes.Length, MAX_HANDLE_SZ);
         *(int*)(buf + 4) = h.Type;
         h.Bytes.AsSpan(0, Math.Min(h.Bytes.Length, MAX_HANDLE_SZ)).CopyTo(new Span<byte>(buf + 8, MAX_HANDLE_SZ));
-        nint fd = Libc.syscall(SYS_open_by_handle_at, mountFd.Fd, (nint)buf, flags | Libc.O_CLOEXEC, 0, 0);
+        int fd = open_by_handle_at(mountFd, buf, flags | Libc.O_CLOEXEC);
         errno = fd < 0 ? Libc.LastErrno : 0;
-        return fd < 0 ? SafeFd.Invalid : new SafeFd((int)fd);
+        return Libc.FromRaw(fd);
     }
 }

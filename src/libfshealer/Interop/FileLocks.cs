@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using FsHealer.Text;
 
 namespace FsHealer.Interop;
 
@@ -26,19 +27,19 @@ public static unsafe partial class FileLocks
     }
 
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    private static partial int fcntl(int fd, int cmd, Flock* lk);
+    private static partial int fcntl(SafeFd fd, int cmd, Flock* lk);
 
     [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
-    private static partial int ftruncate(int fd, long length);
+    private static partial int ftruncate(SafeFd fd, long length);
 
     [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
-    private static partial nint pwrite(int fd, void* buf, nuint count, long offset);
+    private static partial nint pwrite(SafeFd fd, void* buf, nuint count, long offset);
 
     /// <summary>Try to take a whole-file write lock without waiting. 0, or the errno (EAGAIN/EACCES = held elsewhere).</summary>
     public static int TryLockExclusive(SafeFd fd)
     {
         var lk = new Flock { Type = F_WRLCK, Whence = SEEK_SET };
-        return fcntl(fd.Fd, F_OFD_SETLK, &lk) == 0 ? 0 : Libc.LastErrno;
+        return fcntl(fd, F_OFD_SETLK, &lk) == 0 ? 0 : Libc.LastErrno;
     }
 
     /// <summary>Is a whole-file write lock held by another open file description? (errno on failure)</summary>
@@ -46,7 +47,7 @@ public static unsafe partial class FileLocks
     {
         var lk = new Flock { Type = F_WRLCK, Whence = SEEK_SET };
         locked = false;
-        if (fcntl(fd.Fd, F_OFD_GETLK, &lk) != 0) return Libc.LastErrno;
+        if (fcntl(fd, F_OFD_GETLK, &lk) != 0) return Libc.LastErrno;
         locked = lk.Type != F_UNLCK;
         return 0;
     }
@@ -54,12 +55,12 @@ public static unsafe partial class FileLocks
     /// <summary>Replace the file's content (ftruncate + pwrite at 0). 0, or the errno.</summary>
     public static int Rewrite(SafeFd fd, ReadOnlySpan<byte> data)
     {
-        if (ftruncate(fd.Fd, 0) != 0) return Libc.LastErrno;
+        if (ftruncate(fd, 0) != 0) return Libc.LastErrno;
         fixed (byte* p = data)
         {
-            nint n = pwrite(fd.Fd, p, (nuint)data.Length, 0);
+            nint n = pwrite(fd, p, (nuint)data.Length, 0);
             if (n < 0) return Libc.LastErrno;
-            if (n != data.Length) return FsHealer.Text.Errno.EIO; // a short write of a few bytes to a local file
+            if (n != data.Length) return Errno.EIO; // a short write of a few bytes to a local file
         }
         return 0;
     }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using FsHealer.Text;
 
 namespace FsHealer.Interop;
 
@@ -15,14 +16,14 @@ public static unsafe partial class FsIoctl
     {
         byte* buf = stackalloc byte[17];
         new Span<byte>(buf, 17).Clear();
-        if (Libc.ioctl(fd.Fd, FS_IOC_GETFSUUID, buf) != 0) { errno = Libc.LastErrno; return null; }
+        if (Libc.ioctl(fd, FS_IOC_GETFSUUID, buf) != 0) { errno = Libc.LastErrno; return null; }
         errno = 0;
         int len = buf[0];
-        if (len != 16) { errno = FsHealer.Text.Errno.EINVAL; return null; }
+        if (len != 16) { errno = Errno.EINVAL; return null; }
         return new Guid(new ReadOnlySpan<byte>(buf + 1, 16), bigEndian: true);
     }
 
-    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
     private static partial int stat(string path, byte* statbuf);
 
     public const uint S_IFMT = 0xF000, S_IFBLK = 0x6000, S_IFDIR = 0x4000;

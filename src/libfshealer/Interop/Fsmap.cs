@@ -25,7 +25,7 @@ public static unsafe class Fsmap
             low.CopyTo(s[HeadSize..]);
             s.Slice(HeadSize + RecSize, 32).Fill(0xFF); // high key: device, flags, physical, owner, offset all ones
             int rc;
-            fixed (byte* p = buf) rc = Libc.ioctl(fd.Fd, FS_IOC_GETFSMAP, p);
+            fixed (byte* p = buf) rc = Libc.ioctl(fd, FS_IOC_GETFSMAP, p);
             if (rc != 0) return Libc.LastErrno;
             uint n = Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(s[12..]), Batch);
             if (n == 0) return 0;

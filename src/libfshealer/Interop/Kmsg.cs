@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using FsHealer.Kmsg;
 using FsHealer.Text;
 
@@ -7,7 +6,7 @@ namespace FsHealer.Interop;
 /// <summary>The result of one <see cref="KmsgReader.Read"/>: a record, "records were lost", nothing yet, or an error.</summary>
 public readonly record struct KmsgReadResult(KmsgRecord? Record, bool Overrun, ulong Missed, int Errno, string? Diagnostic)
 {
-    public bool WouldBlock => Record is null && !Overrun && Errno == 11;
+    public bool WouldBlock => Record is null && !Overrun && Errno == FsHealer.Text.Errno.EAGAIN;
 }
 
 /// <summary>
@@ -15,17 +14,13 @@ public readonly record struct KmsgReadResult(KmsgRecord? Record, bool Overrun, u
 /// returns exactly one record; EPIPE means records were overwritten before we read them (reported as an overrun,
 /// then reading continues); EAGAIN means nothing new.
 /// </summary>
-public sealed unsafe partial class KmsgReader : IDisposable
+public sealed class KmsgReader : IDisposable
 {
     public const string DevicePath = "/dev/kmsg";
-    private const int SEEK_END = 2, EPIPE = 32, EAGAIN = 11, EINVAL = 22;
     private const int BufferSize = 16384; // the kernel's record limit is below 8 KiB (CONSOLE_EXT_LOG_MAX)
     private readonly SafeFd _fd;
     private readonly byte[] _buffer = new byte[BufferSize];
     private readonly KmsgSequenceTracker _seq = new();
-
-    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
-    private static partial long lseek(int fd, long offset, int whence);
 
     private KmsgReader(SafeFd fd) => _fd = fd;
 
@@ -34,9 +29,9 @@ public sealed unsafe partial class KmsgReader : IDisposable
     {
         var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_NONBLOCK, out int errno);
         if (fd.IsInvalid) { diagnostic = $"open {path}: {Errno.Name(errno)} ({Errno.Message(errno)})"; return null; }
-        if (lseek(fd.Fd, 0, SEEK_END) < 0)
+        if (Libc.Seek(fd, 0, Libc.SEEK_END) is var off and < 0)
         {
-            int e = Libc.LastErrno;
+            int e = (int)-off;
             fd.Dispose();
             diagnostic = $"lseek(SEEK_END) on {path}: {Errno.Name(e)} ({Errno.Message(e)})";
             return null;
@@ -52,11 +47,11 @@ public sealed unsafe partial class KmsgReader : IDisposable
         if (n < 0)
         {
             int e = -n;
-            if (e == EPIPE) return new KmsgReadResult(null, true, 0, e, "kernel log records were overwritten before they were read (EPIPE)");
-            if (e == EAGAIN) return new KmsgReadResult(null, false, 0, e, null);
-            return new KmsgReadResult(null, false, 0, e, $"read {DevicePath}: {Errno.Name(e)} ({Errno.Message(e)})" + (e == EINVAL ? " (record larger than the buffer)" : ""));
+            if (e == Errno.EPIPE) return new KmsgReadResult(null, true, 0, e, "kernel log records were overwritten before they were read (EPIPE)");
+            if (e == Errno.EAGAIN) return new KmsgReadResult(null, false, 0, e, null);
+            return new KmsgReadResult(null, false, 0, e, $"read {DevicePath}: {Errno.Name(e)} ({Errno.Message(e)})" + (e == Errno.EINVAL ? " (record larger than the buffer)" : ""));
         }
-        if (n == 0) return new KmsgReadResult(null, false, 0, EAGAIN, null);
+        if (n == 0) return new KmsgReadResult(null, false, 0, Errno.EAGAIN, null);
         if (!KmsgParser.TryParse(_buffer.AsSpan(0, n), out var rec, out var err))
             return new KmsgReadResult(null, false, 0, 0, $"{DevicePath}: malformed record: {err}");
         ulong missed = _seq.Observe(rec!.Sequence);

@@ -1,64 +1,73 @@
 using System.Runtime.InteropServices;
+using FsHealer.Text;
 
 namespace FsHealer.Interop;
 
-/// <summary>Basic libc calls used by every kernel interface. Errors come back as errno via <see cref="LastErrno"/>.</summary>
+/// <summary>
+/// File descriptors: open(2)/openat(2), read(2)/write(2), close(2), lseek(2), pipe2(2), fcntl(2) and ioctl(2), the
+/// calls every other kernel interface builds on. Descriptors are <see cref="SafeFd"/>s in every signature; paths are
+/// marshalled byte-exactly (<see cref="PathMarshaller"/>). Errors come back as errno via <see cref="LastErrno"/>.
+/// </summary>
 public static unsafe partial class Libc
 {
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000,
         O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_DIRECT = 0x4000, O_CREAT = 0x40, O_TRUNC = 0x200, O_EXCL = 0x80;
     public const int AT_FDCWD = -100;
-    public const int F_GETFL = 3, F_SETFL = 4;
+    public const int F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_SETPIPE_SZ = 1031, FD_CLOEXEC = 1;
+    public const int SEEK_SET = 0, SEEK_END = 2;
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
 
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int open(string path, int flags, int mode = 0);
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
+    internal static partial int open(string path, int flags, int mode);
 
-    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int openat(int dirfd, string path, int flags, int mode = 0);
+    /// <summary>open(2) returning the raw descriptor (the caller owns it: the xfs_healer engine's hot path, stdio).</summary>
+    internal static int open(string path, int flags) => open(path, flags, 0);
 
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
+    private static partial int openat(SafeFd dirfd, string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
+    private static partial int openat(int dirfd, string path, int flags, int mode);
+
+    /// <summary>close(2) of a descriptor nothing owns (one the kernel handed us inside a record, e.g. a fanotify
+    /// event's fd). Owned descriptors are <see cref="SafeFd"/>s and close themselves.</summary>
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int close(int fd);
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    public static partial nint read(int fd, void* buf, nuint count);
+    private static partial nint read(SafeFd fd, void* buf, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static partial nint read(int fd, void* buf, nuint count);
 
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    public static partial nint write(int fd, void* buf, nuint count);
+    private static partial nint write(SafeFd fd, void* buf, nuint count);
 
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static partial nint write(int fd, void* buf, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    private static partial long lseek(SafeFd fd, long offset, int whence);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int ioctl(SafeFd fd, nuint request, void* arg);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int ioctl(SafeFd fd, nuint request, nint arg);
+
+    /// <summary>ioctl(2) on a raw descriptor (the xfs_healer engine's allocation-free repair path).</summary>
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     public static partial int ioctl(int fd, nuint request, void* arg);
 
-    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
-    public static partial int ioctl(int fd, nuint request, nint arg);
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int fcntl(SafeFd fd, int cmd, int arg);
 
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    public static partial int fcntl(int fd, int cmd, int arg);
+    internal static partial int fcntl(int fd, int cmd, int arg);
 
     [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
-    public static partial int pipe2(int* fds, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial nint fgetxattr(int fd, string name, void* value, nuint size);
-
-    [LibraryImport("libc", EntryPoint = "fsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int fsetxattr(int fd, string name, void* value, nuint size, int flags);
-
-    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
-    public static partial nint syscall(nint number, nint a1, nint a2, nint a3, nint a4, nint a5);
-
-    [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
-    private static partial int fstat(int fd, byte* statbuf);
-
-    /// <summary>st_dev of an open file (x86_64 struct stat: u64 st_dev at offset 0). Returns 0 or errno.</summary>
-    public static int DeviceOf(SafeFd fd, out ulong dev)
-    {
-        byte* buf = stackalloc byte[256];
-        if (fstat(fd.Fd, buf) != 0) { dev = 0; return LastErrno; }
-        dev = *(ulong*)buf;
-        return 0;
-    }
+    private static partial int pipe2(int* fds, int flags);
 
     [LibraryImport("libc", EntryPoint = "isatty")]
     private static partial int isatty(int fd);
@@ -80,18 +89,26 @@ public static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "geteuid")]
     public static partial uint geteuid();
 
-    /// <summary>open(2) returning a SafeFd; errno on failure.</summary>
-    public static SafeFd Open(string path, int flags, out int errno)
+    public static bool IsRoot => geteuid() == 0;
+
+    /// <summary>open(2) with O_CLOEXEC returning a SafeFd (invalid on failure, with errno).</summary>
+    public static SafeFd Open(string path, int flags, out int errno) => Open(path, flags, 0, out errno);
+
+    /// <summary>open(2) with O_CLOEXEC and a creation mode.</summary>
+    public static SafeFd Open(string path, int flags, int mode, out int errno)
     {
-        int fd = open(path, flags | O_CLOEXEC);
+        int fd = open(path, flags | O_CLOEXEC, mode);
         errno = fd < 0 ? LastErrno : 0;
-        return fd < 0 ? SafeFd.Invalid : new SafeFd(fd);
+        return FromRaw(fd);
     }
 
-    /// <summary>read(2) retrying on EINTR. Returns bytes read, 0 at EOF, or -errno.</summary>
-    public static int Read(SafeFd fd, Span<byte> buffer) => Read(fd.Fd, buffer);
+    /// <summary>An owned descriptor from a call that returns one (or -1). A P/Invoke cannot return SafeFd itself:
+    /// SafeHandle marshalling reads a pointer-sized value, and these calls return a 32-bit int (-1 would become
+    /// 0xFFFFFFFF, a "valid" handle).</summary>
+    public static SafeFd FromRaw(int fd) => fd < 0 ? SafeFd.Invalid : new SafeFd(fd);
 
-    private static int Read(int fd, Span<byte> buffer)
+    /// <summary>read(2) retrying on EINTR. Returns bytes read, 0 at EOF, or -errno.</summary>
+    public static int Read(SafeFd fd, Span<byte> buffer)
     {
         fixed (byte* p = buffer)
         {
@@ -100,16 +117,14 @@ public static unsafe partial class Libc
                 nint n = read(fd, p, (nuint)buffer.Length);
                 if (n >= 0) return (int)n;
                 int e = LastErrno;
-                if (e != 4 /* EINTR */) return -e;
+                if (e != Errno.EINTR) return -e;
             }
         }
     }
 
     /// <summary>Read until <paramref name="buffer"/> is full or end of file (short reads and EINTR retried). Returns the
     /// bytes read, or -errno.</summary>
-    public static int ReadFull(SafeFd fd, Span<byte> buffer) => ReadFull(fd.Fd, buffer);
-
-    private static int ReadFull(int fd, Span<byte> buffer)
+    public static int ReadFull(SafeFd fd, Span<byte> buffer)
     {
         int total = 0;
         while (total < buffer.Length)
@@ -122,20 +137,64 @@ public static unsafe partial class Libc
         return total;
     }
 
+    /// <summary>Read a whole file (a /proc or /sys file, whose size stat does not know) into memory. Null with
+    /// errno on failure.</summary>
+    public static byte[]? ReadAllBytes(string path, out int errno)
+    {
+        using var fd = Open(path, O_RDONLY, out errno);
+        if (fd.IsInvalid) return null;
+        return ReadToEnd(fd, out errno);
+    }
+
+    /// <summary>Read from the current position to end of file. Null with errno on failure.</summary>
+    public static byte[]? ReadToEnd(SafeFd fd, out int errno)
+    {
+        var ms = new MemoryStream();
+        var buf = new byte[65536];
+        while (true)
+        {
+            int n = Read(fd, buf);
+            if (n < 0) { errno = -n; return null; }
+            if (n == 0) break;
+            ms.Write(buf, 0, n);
+        }
+        errno = 0;
+        return ms.ToArray();
+    }
+
     /// <summary>Read a small file relative to an open directory into <paramref name="buffer"/>: openat, read until full
     /// or EOF, close. Returns the bytes read or -errno. No handle object: sysfs polls read a dozen attributes of every
     /// device every few seconds, most of them absent, and each SafeHandle is a finalizable allocation.</summary>
-    public static int ReadFileAt(SafeFd dir, string relativePath, Span<byte> buffer) => ReadFileAt(dir.Fd, relativePath, buffer);
+    public static int ReadFileAt(SafeFd dir, string relativePath, Span<byte> buffer) =>
+        ReadSmall(openat(dir, relativePath, O_RDONLY | O_CLOEXEC, 0), buffer);
 
     /// <summary><see cref="ReadFileAt(SafeFd, string, Span{byte})"/> for a path (absolute, or relative to the working
     /// directory).</summary>
-    public static int ReadFile(string path, Span<byte> buffer) => ReadFileAt(AT_FDCWD, path, buffer);
+    public static int ReadFile(string path, Span<byte> buffer) => ReadSmall(openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0), buffer);
 
-    private static int ReadFileAt(int dirFd, string path, Span<byte> buffer)
+    private static int ReadSmall(int fd, Span<byte> buffer)
     {
-        int fd = openat(dirFd, path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) return -LastErrno;
-        try { return ReadFull(fd, buffer); }
+        try
+        {
+            int total = 0;
+            fixed (byte* p = buffer)
+            {
+                while (total < buffer.Length)
+                {
+                    nint n = read(fd, p + total, (nuint)(buffer.Length - total));
+                    if (n < 0)
+                    {
+                        int e = LastErrno;
+                        if (e == Errno.EINTR) continue;
+                        return -e;
+                    }
+                    if (n == 0) break;
+                    total += (int)n;
+                }
+            }
+            return total;
+        }
         finally { close(fd); }
     }
 
@@ -155,8 +214,8 @@ public static unsafe partial class Libc
                 if (n < 0)
                 {
                     int e = LastErrno;
-                    if (e == 4) continue;
-                    if (e == 11 && Poll.WaitWritable(fd) >= 0) continue;   // EAGAIN
+                    if (e == Errno.EINTR) continue;
+                    if (e == Errno.EAGAIN && Poll.WaitWritable(fd) >= 0) continue;
                     return -e;
                 }
                 off += (int)n;
@@ -165,46 +224,39 @@ public static unsafe partial class Libc
         }
     }
 
+    /// <summary>lseek(2). Returns the new offset or -errno.</summary>
+    public static long Seek(SafeFd fd, long offset, int whence)
+    {
+        long r = lseek(fd, offset, whence);
+        return r < 0 ? -LastErrno : r;
+    }
+
     /// <summary>A pipe (O_CLOEXEC): (read end, write end).</summary>
     public static (SafeFd Read, SafeFd Write) Pipe()
     {
         int* fds = stackalloc int[2];
-        if (pipe2(fds, O_CLOEXEC) != 0) throw new IOException($"pipe2: {FsHealer.Text.Errno.Message(LastErrno)}");
+        if (pipe2(fds, O_CLOEXEC) != 0) throw new IOException($"pipe2: {Errno.Message(LastErrno)}");
         return (new SafeFd(fds[0]), new SafeFd(fds[1]));
     }
 
-    /// <summary>Read an xattr value (up to maxSize). Returns the bytes or null with errno.</summary>
-    public static byte[]? GetXattr(SafeFd fd, string name, int maxSize, out int errno)
+    /// <summary>Resize a pipe's buffer (rounded up to a page by the kernel). Returns 0 or errno.</summary>
+    public static int SetPipeSize(SafeFd fd, int size) => fcntl(fd, F_SETPIPE_SZ, size) < 0 ? LastErrno : 0;
+
+    /// <summary>Set or clear FD_CLOEXEC on a descriptor. Returns 0 or errno.</summary>
+    public static int SetCloseOnExec(SafeFd fd, bool on)
     {
-        var buf = new byte[maxSize];
-        fixed (byte* p = buf)
-        {
-            nint n = fgetxattr(fd.Fd, name, p, (nuint)maxSize);
-            if (n < 0) { errno = LastErrno; return null; }
-            errno = 0;
-            return buf.AsSpan(0, (int)n).ToArray();
-        }
+        int flags = fcntl(fd, F_GETFD, 0);
+        if (flags < 0) return LastErrno;
+        int want = on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
+        return want == flags || fcntl(fd, F_SETFD, want) >= 0 ? 0 : LastErrno;
     }
 
-    public static bool IsRoot => geteuid() == 0;
-
-    public const int F_SETPIPE_SZ = 1031;
-
-    /// <summary>Resize a pipe's buffer (rounded up to a page by the kernel). Returns 0 or errno.</summary>
-    public static int SetPipeSize(SafeFd fd, int size) => fcntl(fd.Fd, F_SETPIPE_SZ, size) < 0 ? LastErrno : 0;
-}
-
-public static unsafe partial class LibcPaths
-{
-    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint realpath(string path, byte* resolved);
-
-    /// <summary>realpath(3): canonical absolute path with symlinks resolved, or null with errno.</summary>
-    public static string? RealPath(string path, out int errno)
+    /// <summary>Mark a descriptor number this code does not own (listed in /proc/self/fd) FD_CLOEXEC, so that a
+    /// child process does not inherit it. Returns 0 or errno (EBADF: it was closed meanwhile).</summary>
+    public static int MarkCloseOnExec(int fd)
     {
-        byte* buf = stackalloc byte[4097];
-        if (realpath(path, buf) == 0) { errno = Libc.LastErrno; return null; }
-        errno = 0;
-        return System.Runtime.InteropServices.Marshal.PtrToStringUTF8((nint)buf);
+        int flags = fcntl(fd, F_GETFD, 0);
+        if (flags < 0) return LastErrno;
+        return (flags & FD_CLOEXEC) != 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) >= 0 ? 0 : LastErrno;
     }
 }

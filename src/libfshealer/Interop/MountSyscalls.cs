@@ -1,15 +1,20 @@
 using System.Runtime.InteropServices;
 using FsHealer.Mounts;
+using FsHealer.Text;
 
 namespace FsHealer.Interop;
 
-/// <summary>statmount(2) / listmount(2) (x86_64 syscalls 457 / 458) with struct mnt_id_req VER1 (32 bytes),
-/// plus poll(2) and FS_IOC_GETFSUUID used by the mount layer.</summary>
+/// <summary>
+/// statmount(2) / listmount(2) (Linux 6.8) with struct mnt_id_req VER1 (32 bytes). glibc 2.36 (Debian 12) has no
+/// wrappers for them, so these two — and only these — go through syscall(2) with their numbers, which are the same on
+/// every architecture (include/uapi/asm-generic/unistd.h: 457 / 458).
+/// </summary>
 public static unsafe partial class MountSyscalls
 {
     public const int SYS_statmount = 457, SYS_listmount = 458;
-    public const int ENOENT = 2, EINVAL = 22, ENOSYS = 38, EOVERFLOW = 75, ENOTTY = 25, EINTR = 4;
-    public const uint FS_IOC_GETFSUUID = 0x80111500;
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial nint syscall(nint number, nint a1, nint a2, nint a3, nint a4);
     /// <summary>First statmount buffer: fixed part + PATH_MAX, like xfsprogs.</summary>
     public const int InitialBufferSize = StatmountAbi.FixedSize + 4096;
     public const int MaxBufferSize = 1 << 20;
@@ -28,20 +33,21 @@ public static unsafe partial class MountSyscalls
     /// statmount(mntId, mask). Grows the buffer on EOVERFLOW. Returns 0 with the raw buffer (length = bytes valid), or
     /// an errno (ENOENT = the mount is gone, which callers treat as "vanished", not as an error).
     /// </summary>
-    public static int Statmount(ulong mntId, ulong mask, int nsFd, out byte[] buffer) =>
-        Statmount(mntId, mask, nsFd, InitialBufferSize, out buffer, out _);
+    public static int Statmount(ulong mntId, ulong mask, SafeFd? ns, out byte[] buffer) =>
+        Statmount(mntId, mask, ns, InitialBufferSize, out buffer, out _);
 
     /// <summary>statmount with an explicit first buffer size; <paramref name="growths"/> counts EOVERFLOW retries.</summary>
-    public static int Statmount(ulong mntId, ulong mask, int nsFd, int initialSize, out byte[] buffer, out int growths)
+    public static int Statmount(ulong mntId, ulong mask, SafeFd? ns, int initialSize, out byte[] buffer, out int growths)
     {
+        using var nsRef = new FdRef(ns);
         int size = Math.Max(initialSize, StatmountAbi.FixedSize);
         growths = 0;
         while (true)
         {
             var buf = new byte[size];
-            var req = new MntIdReq { Size = StatmountAbi.MNT_ID_REQ_SIZE_VER1, MntNsFd = (uint)Math.Max(nsFd, 0), MntId = mntId, Param = mask };
+            var req = new MntIdReq { Size = StatmountAbi.MNT_ID_REQ_SIZE_VER1, MntNsFd = nsRef.Fd, MntId = mntId, Param = mask };
             nint r;
-            fixed (byte* p = buf) r = Libc.syscall(SYS_statmount, (nint)(&req), (nint)p, (nint)size, 0, 0);
+            fixed (byte* p = buf) r = syscall(SYS_statmount, (nint)(&req), (nint)p, (nint)size, 0);
             if (r >= 0)
             {
                 uint used = BitConverter.ToUInt32(buf, 0);
@@ -49,8 +55,8 @@ public static unsafe partial class MountSyscalls
                 return 0;
             }
             int e = Libc.LastErrno;
-            if (e == EINTR) continue;
-            if (e == EOVERFLOW && size < MaxBufferSize) { size *= 2; growths++; continue; }
+            if (e == Errno.EINTR) continue;
+            if (e == Errno.EOVERFLOW && size < MaxBufferSize) { size *= 2; growths++; continue; }
             buffer = [];
             return e;
         }
@@ -60,31 +66,32 @@ public static unsafe partial class MountSyscalls
     /// namespace fd). 6.18 returns EINVAL. Returns 0 with the raw buffer, or an errno.</summary>
     public static int StatmountByFd(SafeFd fd, ulong mask, out byte[] buffer)
     {
+        using var fdRef = new FdRef(fd);
         const uint STATMOUNT_BY_FD = 1;
         int size = InitialBufferSize;
         while (true)
         {
             var buf = new byte[size];
-            var req = new MntIdReq { Size = StatmountAbi.MNT_ID_REQ_SIZE_VER1, MntNsFd = (uint)fd.Fd, MntId = 0, Param = mask };
+            var req = new MntIdReq { Size = StatmountAbi.MNT_ID_REQ_SIZE_VER1, MntNsFd = fdRef.Fd, MntId = 0, Param = mask };
             nint r;
-            fixed (byte* p = buf) r = Libc.syscall(SYS_statmount, (nint)(&req), (nint)p, (nint)size, (nint)STATMOUNT_BY_FD, 0);
+            fixed (byte* p = buf) r = syscall(SYS_statmount, (nint)(&req), (nint)p, (nint)size, (nint)STATMOUNT_BY_FD);
             if (r >= 0) { buffer = buf; return 0; }
             int e = Libc.LastErrno;
-            if (e == EINTR) continue;
-            if (e == EOVERFLOW && size < MaxBufferSize) { size *= 2; continue; }
+            if (e == Errno.EINTR) continue;
+            if (e == Errno.EOVERFLOW && size < MaxBufferSize) { size *= 2; continue; }
             buffer = [];
             return e;
         }
     }
 
     /// <summary>statmount + decode. Returns 0 and the entry, ENOENT for a vanished mount, or another errno.</summary>
-    public static int StatmountEntry(ulong mntId, int nsFd, List<string> diagnostics, out MountEntry? entry, ulong mask = StatmountAbi.AllKnown)
+    public static int StatmountEntry(ulong mntId, SafeFd? ns, List<string> diagnostics, out MountEntry? entry, ulong mask = StatmountAbi.AllKnown)
     {
         entry = null;
-        int e = Statmount(mntId, mask, nsFd, out var buf);
+        int e = Statmount(mntId, mask, ns, out var buf);
         if (e != 0) return e;
         var info = StatmountDecoder.Decode(buf, diagnostics);
-        if (info is null) return EINVAL;
+        if (info is null) return Errno.EINVAL;
         entry = info.ToMountEntry(mntId);
         return 0;
     }
@@ -93,20 +100,21 @@ public static unsafe partial class MountSyscalls
     /// listmount over the whole namespace (or the children of <paramref name="parent"/>), paginating with the last id
     /// as cursor, <paramref name="batch"/> ids per call. Returns 0 or an errno (ENOSYS: no listmount).
     /// </summary>
-    public static int ListAll(out List<ulong> ids, int nsFd = 0, ulong parent = StatmountAbi.LSMT_ROOT, int batch = 256)
+    public static int ListAll(out List<ulong> ids, SafeFd? ns = null, ulong parent = StatmountAbi.LSMT_ROOT, int batch = 256)
     {
+        using var nsRef = new FdRef(ns);
         ids = [];
         var chunk = new ulong[batch];
         ulong cursor = 0;
         while (true)
         {
-            var req = new MntIdReq { Size = StatmountAbi.MNT_ID_REQ_SIZE_VER1, MntNsFd = (uint)Math.Max(nsFd, 0), MntId = parent, Param = cursor };
+            var req = new MntIdReq { Size = StatmountAbi.MNT_ID_REQ_SIZE_VER1, MntNsFd = nsRef.Fd, MntId = parent, Param = cursor };
             nint r;
-            fixed (ulong* p = chunk) r = Libc.syscall(SYS_listmount, (nint)(&req), (nint)p, batch, 0, 0);
+            fixed (ulong* p = chunk) r = syscall(SYS_listmount, (nint)(&req), (nint)p, batch, 0);
             if (r < 0)
             {
                 int e = Libc.LastErrno;
-                if (e == EINTR) continue;
+                if (e == Errno.EINTR) continue;
                 return e;
             }
             if (r == 0) return 0;
@@ -116,37 +124,24 @@ public static unsafe partial class MountSyscalls
         }
     }
 
-    /// <summary>FS_IOC_GETFSUUID: the filesystem UUID (XFS, ext4; ENOTTY on btrfs). Returns 0 or errno.</summary>
-    public static int GetFsUuid(SafeFd fd, out byte[] uuid)
+    /// <summary>The number of a descriptor that goes inside a request structure (mnt_id_req.mnt_ns_fd), held open
+    /// for the call; 0 (the caller's own namespace) for none.</summary>
+    private readonly ref struct FdRef
     {
-        byte* b = stackalloc byte[17];
-        new Span<byte>(b, 17).Clear();
-        if (Libc.ioctl(fd.Fd, FS_IOC_GETFSUUID, b) != 0) { uuid = []; return Libc.LastErrno; }
-        int len = Math.Min((int)b[0], 16);
-        uuid = new ReadOnlySpan<byte>(b + 1, len).ToArray();
-        return 0;
+        private readonly SafeFd? _fd;
+        private readonly bool _added;
+        public uint Fd { get; }
+
+        public FdRef(SafeFd? fd)
+        {
+            _fd = fd;
+            if (fd is null) return;
+            bool added = false;
+            fd.DangerousAddRef(ref added);
+            _added = added;
+            Fd = (uint)(int)fd.DangerousGetHandle();
+        }
+
+        public void Dispose() { if (_added) _fd!.DangerousRelease(); }
     }
-
-    public const short POLLIN = 0x1, POLLPRI = 0x2, POLLERR = 0x8;
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct PollFd { public int Fd; public short Events; public short Revents; }
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static partial int poll(PollFd* fds, nuint nfds, int timeout);
-
-    /// <summary>poll(2) one fd. Returns revents (0 on timeout) or -errno.</summary>
-    public static int Poll(SafeFd fd, short events, int timeoutMs)
-    {
-        var p = new PollFd { Fd = fd.Fd, Events = events };
-        int r = poll(&p, 1, timeoutMs);
-        if (r < 0) return -Libc.LastErrno;
-        return r == 0 ? 0 : p.Revents;
-    }
-
-    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
-    private static partial long lseek(int fd, long offset, int whence);
-
-    /// <summary>Rewind an fd (re-reading /proc/self/mountinfo from the same fd keeps POLLPRI semantics).</summary>
-    public static int Rewind(SafeFd fd) => lseek(fd.Fd, 0, 0) < 0 ? Libc.LastErrno : 0;
 }

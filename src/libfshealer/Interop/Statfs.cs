@@ -8,7 +8,7 @@ public static unsafe partial class Statfs
 {
     public const long EXT4_SUPER_MAGIC = 0xEF53, XFS_SUPER_MAGIC = 0x58465342, BTRFS_SUPER_MAGIC = 0x9123683E;
 
-    [LibraryImport("libc", EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
     private static partial int statfs(string path, byte* buf);
 
     /// <summary>struct statfs on x86_64 is 120 bytes: f_type at 0, f_fsid (2 x s32) at 56.</summary>

@@ -5,10 +5,10 @@ namespace FsHealer.Interop;
 /// <summary>statvfs(3) and access(2): is there room, and may we write, where the state is kept.</summary>
 public static unsafe partial class Statvfs
 {
-    [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
     private static partial int statvfs(string path, byte* buf);
 
-    [LibraryImport("libc", EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
     private static partial int access(string path, int mode);
 
     public const ulong ST_RDONLY = 1;

@@ -6,7 +6,7 @@ namespace FsHealer.Interop;
 /// failing with EBUSY.</summary>
 public static partial class Umount
 {
-    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
     private static partial int mount(string source, string target, string fstype, nuint flags, string? data);
 
     /// <summary>mount(2) a block device. Returns 0 or errno.</summary>
@@ -18,7 +18,7 @@ public static partial class Umount
 
     public const int MNT_FORCE = 1, MNT_DETACH = 2, UMOUNT_NOFOLLOW = 8;
 
-    [LibraryImport("libc", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(PathMarshaller))]
     private static partial int umount2(string target, int flags);
 
     /// <summary>Unmount <paramref name="target"/> (not lazily). Returns 0 or errno (EBUSY when in use).</summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using FsHealer.Text;
 using FsHealer.Xfs;
 
 namespace FsHealer.Interop;
@@ -28,7 +29,7 @@ public static unsafe class XfsIoctl
     {
         byte* buf = stackalloc byte[XfsAbi.FsGeometrySize];
         new Span<byte>(buf, XfsAbi.FsGeometrySize).Clear();
-        if (Libc.ioctl(fd.Fd, XfsAbi.IocFsGeometry, buf) != 0) { geometry = default; return Libc.LastErrno; }
+        if (Libc.ioctl(fd, XfsAbi.IocFsGeometry, buf) != 0) { geometry = default; return Libc.LastErrno; }
         geometry = XfsGeometry.Decode(new ReadOnlySpan<byte>(buf, XfsAbi.FsGeometrySize));
         return 0;
     }
@@ -40,7 +41,7 @@ public static unsafe class XfsIoctl
         new Span<byte>(req, XfsAbi.HealthMonitorRequestSize).Clear();
         *(ulong*)req = verbose ? XfsAbi.HealthMonitorVerbose : 0;
         req[8] = XfsAbi.HealthMonitorFormatV0;
-        int fd = Libc.ioctl(rootFd.Fd, XfsAbi.IocHealthMonitor, req);
+        int fd = Libc.ioctl(rootFd, XfsAbi.IocHealthMonitor, req);
         errno = fd < 0 ? Libc.LastErrno : 0;
         return fd < 0 ? SafeFd.Invalid : new SafeFd(fd);
     }
@@ -100,7 +101,7 @@ public static unsafe class XfsHandleIoctl
         *(nint*)(req + 40) = (nint)h;
         *(nint*)(req + 48) = (nint)(&hlen);
         if (Libc.ioctl(fd, XfsAbi.IocFdToHandle, req) != 0) { handle = default; return Libc.LastErrno; }
-        return XfsHandle.TryDecode(new ReadOnlySpan<byte>(h, (int)Math.Min(hlen, 64)), out handle) ? 0 : 22;
+        return XfsHandle.TryDecode(new ReadOnlySpan<byte>(h, (int)Math.Min(hlen, 64)), out handle) ? 0 : Errno.EINVAL;
     }
 
     /// <summary>XFS_IOC_GETPARENTS_BY_HANDLE, one call: records + out flags.</summary>
@@ -115,7 +116,7 @@ public static unsafe class XfsHandleIoctl
         {
             *(uint*)(req + 24 + 20) = (uint)buffer.Length;
             *(nint*)(req + 24 + 32) = (nint)b;
-            if (Libc.ioctl(anyFd.Fd, XfsAbi.IocGetParentsByHandle, req) != 0) { oflags = 0; return Libc.LastErrno; }
+            if (Libc.ioctl(anyFd, XfsAbi.IocGetParentsByHandle, req) != 0) { oflags = 0; return Libc.LastErrno; }
         }
         oflags = *(ushort*)(req + 24 + 18);
         new Span<byte>(req + 24, 16).CopyTo(cursor16);

@@ -14,7 +14,7 @@ public static unsafe class XfsScan
         if (buffer.Length < XfsAbi.FsGeometrySize) throw new ArgumentException($"xfs_fsop_geom is {XfsAbi.FsGeometrySize} bytes", nameof(buffer));
         buffer[..XfsAbi.FsGeometrySize].Clear();
         fixed (byte* p = buffer)
-            return Libc.ioctl(fd.Fd, XfsAbi.IocFsGeometry, p) != 0 ? Libc.LastErrno : 0;
+            return Libc.ioctl(fd, XfsAbi.IocFsGeometry, p) != 0 ? Libc.LastErrno : 0;
     }
 
     public static int AgGeometry(SafeFd fd, uint agno, out AgGeometry geometry)
@@ -22,7 +22,7 @@ public static unsafe class XfsScan
         byte* buf = stackalloc byte[XfsScanAbi.AgGeometrySize];
         var span = new Span<byte>(buf, XfsScanAbi.AgGeometrySize);
         FsHealer.Xfs.AgGeometry.EncodeRequest(span, agno);
-        if (Libc.ioctl(fd.Fd, XfsAbi.IocAgGeometry, buf) != 0) { geometry = default; return Libc.LastErrno; }
+        if (Libc.ioctl(fd, XfsAbi.IocAgGeometry, buf) != 0) { geometry = default; return Libc.LastErrno; }
         FsHealer.Xfs.AgGeometry.TryDecode(span, out geometry);
         return 0;
     }
@@ -32,7 +32,7 @@ public static unsafe class XfsScan
         byte* buf = stackalloc byte[XfsScanAbi.RtGroupGeometrySize];
         var span = new Span<byte>(buf, XfsScanAbi.RtGroupGeometrySize);
         FsHealer.Xfs.RtGroupGeometry.EncodeRequest(span, rgno);
-        if (Libc.ioctl(fd.Fd, XfsAbi.IocRtGroupGeometry, buf) != 0) { geometry = default; return Libc.LastErrno; }
+        if (Libc.ioctl(fd, XfsAbi.IocRtGroupGeometry, buf) != 0) { geometry = default; return Libc.LastErrno; }
         FsHealer.Xfs.RtGroupGeometry.TryDecode(span, out geometry);
         return 0;
     }
@@ -48,7 +48,7 @@ public static unsafe class XfsScan
         var buf = new byte[size];
         new BulkIreq(cursor, 0, (uint)into.Length, 0, 0).Encode(buf);
         fixed (byte* p = buf)
-            if (Libc.ioctl(fd.Fd, XfsAbi.IocInumbers, p) != 0) return Libc.LastErrno;
+            if (Libc.ioctl(fd, XfsAbi.IocInumbers, p) != 0) return Libc.LastErrno;
         BulkIreq.TryDecode(buf, out var hdr);
         count = BulkRecords.DecodeInumbers(buf.AsSpan(XfsScanAbi.BulkIreqSize), hdr.OCount, into);
         cursor = hdr.Ino;
@@ -67,7 +67,7 @@ public static unsafe class XfsScan
         var buf = new byte[size];
         new BulkIreq(startIno, 0, (uint)into.Length, 0, 0).Encode(buf);
         fixed (byte* p = buf)
-            if (Libc.ioctl(fd.Fd, XfsAbi.IocBulkstat, p) != 0) return Libc.LastErrno;
+            if (Libc.ioctl(fd, XfsAbi.IocBulkstat, p) != 0) return Libc.LastErrno;
         BulkIreq.TryDecode(buf, out var hdr);
         count = BulkRecords.DecodeBulkstat(buf.AsSpan(XfsScanAbi.BulkIreqSize), hdr.OCount, into);
         next = hdr.Ino;

@@ -3,7 +3,7 @@ using FsHealer.Xfs;
 
 namespace FsHealer.Interop;
 
-/// <summary>XFS_IOC_VERIFY_MEDIA (7.0, kernel-abi.md §1.9) on an fd of the filesystem.</summary>
+/// <summary>XFS_IOC_VERIFY_MEDIA (Linux 7.0, fs/xfs/xfs_verify_media.c) on an fd of the filesystem.</summary>
 public sealed unsafe class XfsVerifyMedia(SafeFd fd) : IVerifyMediaIoctl
 {
     public int Call(ref VerifyMediaRequest request)
@@ -11,7 +11,7 @@ public sealed unsafe class XfsVerifyMedia(SafeFd fd) : IVerifyMediaIoctl
         byte* buf = stackalloc byte[VerifyMediaRequest.Size];
         var span = new Span<byte>(buf, VerifyMediaRequest.Size);
         request.Encode(span);
-        int rc = Libc.ioctl(fd.Fd, XfsAbi.IocVerifyMedia, buf); // EINTR (fatal signal) is reported, not retried
+        int rc = Libc.ioctl(fd, XfsAbi.IocVerifyMedia, buf); // EINTR (fatal signal) is reported, not retried
         if (rc != 0) return Libc.LastErrno;
         request = VerifyMediaRequest.Decode(span);
         return 0;

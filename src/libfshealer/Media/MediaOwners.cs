@@ -1,5 +1,6 @@
 using FsHealer.Model;
 using FsHealer.Xfs;
+using System.Globalization;
 
 namespace FsHealer.Media;
 
@@ -157,14 +158,15 @@ public sealed class MediaScanSchedule
     public static bool TryParseInterval(string s, out TimeSpan? interval, out string? error)
     {
         interval = null; error = null;
-        s = s.Trim().ToLowerInvariant();
-        if (s is "off" or "0" or "") return true;
-        if (s.Length >= 2 && long.TryParse(s.AsSpan(0, s.Length - 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n) && n > 0 && n < 100_000)
+        var t = s.Trim().ToLowerInvariant();
+        if (t is "off" or "0" or "") return true;
+        // a bare number is days (the unit scans are scheduled in)
+        if (FsHealer.Text.Units.TryParseDuration(t, out var d, out var err, TimeSpan.FromDays(1)) && d >= TimeSpan.FromMinutes(1))
         {
-            interval = s[^1] switch { 'w' => TimeSpan.FromDays(7 * n), 'd' => TimeSpan.FromDays(n), 'h' => TimeSpan.FromHours(n), 'm' => TimeSpan.FromMinutes(n), _ => null };
-            if (interval is not null) return true;
+            interval = d;
+            return true;
         }
-        error = $"invalid media scan interval \"{s}\" (use off, Nm, Nh, Nd or Nw)";
+        error = $"invalid media scan interval \"{s}\" (use off or a duration of a minute or more: 12h, 30d, 2w){(err is null ? "" : $": {err}")}";
         return false;
     }
 }

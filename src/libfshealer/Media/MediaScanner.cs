@@ -1,5 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Diagnostics;
+using System.Globalization;
+using FsHealer.Text;
 
 namespace FsHealer.Media;
 
@@ -21,7 +24,7 @@ public interface IScanClock
 
 public sealed class SystemScanClock : IScanClock
 {
-    private readonly System.Diagnostics.Stopwatch _sw = System.Diagnostics.Stopwatch.StartNew();
+    private readonly Stopwatch _sw = Stopwatch.StartNew();
     public TimeSpan Now => _sw.Elapsed;
     public void Sleep(TimeSpan t, CancellationToken ct) { if (t > TimeSpan.Zero) ct.WaitHandle.WaitOne(t); }
 }
@@ -66,7 +69,7 @@ public sealed record MediaScanProgress(long DoneBytes, long TotalBytes, long Pos
     public double BytesPerSecond => Elapsed.TotalSeconds <= 0 ? 0 : DoneBytes / Elapsed.TotalSeconds;
 
     /// <summary>"scanned 12.0/64.0 MiB (18.8%) at 95.2 MiB/s, ETA 0:00:01, 0 bad ranges"</summary>
-    public string Format() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+    public string Format() => string.Create(CultureInfo.InvariantCulture,
         $"scanned {DoneBytes / 1048576.0:0.0}/{TotalBytes / 1048576.0:0.0} MiB ({Percent:0.0}%) at {BytesPerSecond / 1048576.0:0.0} MiB/s, ETA {(Eta is { } e ? e.ToString(@"h\:mm\:ss") : "?")}, {BadRanges} bad range{(BadRanges == 1 ? "" : "s")}");
 }
 
@@ -251,6 +254,7 @@ public sealed record BadRangeDto(long Offset, long Length, int Errno)
     public static BadRangeDto From(BadRange r) => new(r.Offset, r.Length, r.Errno);
 }
 
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    Converters = [typeof(ExactStringJsonConverter)])] // the mount point is compared as it was: exact
 [JsonSerializable(typeof(MediaScanCheckpoint))]
 internal sealed partial class MediaJsonContext : JsonSerializerContext;

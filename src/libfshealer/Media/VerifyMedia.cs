@@ -2,13 +2,14 @@ using System.Buffers.Binary;
 using System.Globalization;
 using FsHealer.Text;
 using FsHealer.Xfs;
+using System.Diagnostics;
 
 namespace FsHealer.Media;
 
 /// <summary>Which XFS device to verify (<c>enum xfs_device</c>).</summary>
 public enum XfsVerifyDevice : uint { Data = 1, Log = 2, Rt = 3 }
 
-/// <summary><c>struct xfs_verify_media</c> (40 bytes, kernel-abi.md §1.9). Offsets are 512-byte daddrs.</summary>
+/// <summary><c>struct xfs_verify_media</c> (40 bytes, fs/xfs/libxfs/xfs_fs.h, Linux 7.0). Offsets are 512-byte daddrs.</summary>
 public struct VerifyMediaRequest
 {
     public const uint FlagReport = 1;
@@ -49,7 +50,8 @@ public interface IVerifyMediaIoctl
     int Call(ref VerifyMediaRequest request);
 }
 
-/// <summary>Options of <c>verifymedia</c> (xfs-healer-behavior.md §8.2); byte offsets as given by the user.</summary>
+/// <summary>Options of xfs_io's <c>verifymedia [-d|-l|-r] [-R] [-b maxio] [-s rest_us] [start [end]]</c>
+/// (xfsprogs 7.x, xfs_io(8)); byte offsets as given by the user.</summary>
 public sealed record VerifyMediaOptions
 {
     public XfsVerifyDevice Device { get; init; } = XfsVerifyDevice.Data;
@@ -138,7 +140,7 @@ public static class VerifyMediaTool
             }
             else if (start < end && verifiedThisCall(newStart) == 0)
             {
-                // nothing verified and no error: not §1.9 behaviour; stop instead of spinning
+                // nothing verified and no error: the kernel always advances or fails; stop instead of spinning
                 stderr($"xfs_io: ioctl(XFS_IOC_VERIFY_MEDIA) [\"{file}\"]: kernel made no progress at daddr {start}");
                 return new(1, verified, Bytes(requestedEnd - firstStart), o.StartBytes, calls, clock() - t0, errors, null);
             }
@@ -227,7 +229,7 @@ public static class VerifyMediaTool
 
     private static Func<TimeSpan> StopwatchClock()
     {
-        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var sw = Stopwatch.StartNew();
         return () => sw.Elapsed;
     }
 }

@@ -142,6 +142,8 @@ public sealed class EventHub : IEventSink
 
     public void Publish(FsEvent e)
     {
+        // one device naming in everything users see: /dev/loop0, never the bare kernel name loop0
+        if (e.Device is { Length: > 0 } dev && dev[0] != '/') e = e with { Device = FsHealer.Text.DeviceName.AsPath(dev) };
         IEventSink[] sinks;
         lock (_sinks) sinks = [.. _sinks];
         foreach (var s in sinks)

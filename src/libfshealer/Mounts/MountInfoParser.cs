@@ -1,25 +1,31 @@
-using System.Text;
+using FsHealer.Text;
 
 namespace FsHealer.Mounts;
 
 /// <summary>
 /// Parses /proc/self/mountinfo (proc(5)): "ID PARENT MAJ:MIN ROOT POINT OPTS [optional...] - FSTYPE SOURCE SUPEROPTS".
-/// Octal escapes (\040 space, \011 tab, \012 newline, \134 backslash) are decoded. Bad lines give a diagnostic
-/// naming the line number and are skipped; nothing throws.
+/// The file is parsed as bytes: the kernel writes names as they are (show_mountinfo() in fs/proc_namespace.c), only
+/// escaping space, tab, newline and backslash as \ooo (mangle()), so the octal escapes are decoded to bytes and the
+/// result is decoded byte-exactly with <see cref="PathBytes.Decode"/> (a mount point that is not UTF-8 keeps its
+/// bytes). Bad lines give a diagnostic naming the line number and are skipped; nothing throws.
 /// </summary>
 public static class MountInfoParser
 {
     /// <summary>Lines longer than this are rejected (the kernel never produces them; garbage protection).</summary>
     public const int MaxLineLength = 64 * 1024;
 
-    public static List<MountEntry> ParseAll(string text, List<string> diagnostics)
+    /// <summary>Every line of the file's bytes.</summary>
+    public static List<MountEntry> ParseAll(ReadOnlySpan<byte> text, List<string> diagnostics)
     {
         var result = new List<MountEntry>();
         int lineNo = 0;
-        foreach (var raw in text.Split('\n'))
+        while (!text.IsEmpty)
         {
             lineNo++;
-            if (raw.Length == 0) continue;
+            int nl = text.IndexOf((byte)'\n');
+            var raw = nl < 0 ? text : text[..nl];
+            text = nl < 0 ? default : text[(nl + 1)..];
+            if (raw.IsEmpty) continue;
             var e = ParseLine(raw, out string? err);
             if (e is not null) result.Add(e);
             else diagnostics.Add($"mountinfo line {lineNo}: {err}");
@@ -27,29 +33,40 @@ public static class MountInfoParser
         return result;
     }
 
-    public static MountEntry? ParseLine(string line, out string? error)
+    /// <summary><see cref="ParseAll(ReadOnlySpan{byte}, List{string})"/> of a string (tests; a string from
+    /// <see cref="PathBytes.Decode"/> gives exactly the same result as the bytes it came from).</summary>
+    public static List<MountEntry> ParseAll(string text, List<string> diagnostics) => ParseAll(PathBytes.Encode(text), diagnostics);
+
+    public static MountEntry? ParseLine(string line, out string? error) => ParseLine(PathBytes.Encode(line), out error);
+
+    public static MountEntry? ParseLine(ReadOnlySpan<byte> line, out string? error)
     {
         error = null;
-        if (line.Length > MaxLineLength) { error = $"line of {line.Length} characters is too long"; return null; }
-        var f = line.Split(' ');
-        if (f.Length < 10) { error = $"only {f.Length} fields, need at least 10"; return null; }
-        int sep = Array.IndexOf(f, "-", 6);
+        if (line.Length > MaxLineLength) { error = $"line of {line.Length} bytes is too long"; return null; }
+        var f = new List<Range>(12);
+        int start = 0;
+        for (int i = 0; i <= line.Length; i++)
+            if (i == line.Length || line[i] == (byte)' ') { f.Add(start..i); start = i + 1; }
+        if (f.Count < 10) { error = $"only {f.Count} fields, need at least 10"; return null; }
+        int sep = -1;
+        for (int i = 6; i < f.Count; i++) if (line[f[i]] is [(byte)'-']) { sep = i; break; }
         if (sep < 0) { error = "no \" - \" separator after the optional fields"; return null; }
-        if (f.Length - sep - 1 < 3) { error = "fewer than 3 fields after the \" - \" separator"; return null; }
-        if (!uint.TryParse(f[0], out uint id)) { error = $"bad mount id \"{Trim(f[0])}\""; return null; }
-        if (!uint.TryParse(f[1], out uint parent)) { error = $"bad parent id \"{Trim(f[1])}\""; return null; }
-        int colon = f[2].IndexOf(':');
-        if (colon < 0 || !uint.TryParse(f[2].AsSpan(0, colon), out uint maj) || !uint.TryParse(f[2].AsSpan(colon + 1), out uint min))
-        { error = $"bad device number \"{Trim(f[2])}\""; return null; }
-        string root = Unescape(f[3]), point = Unescape(f[4]);
+        if (f.Count - sep - 1 < 3) { error = "fewer than 3 fields after the \" - \" separator"; return null; }
+        if (!uint.TryParse(line[f[0]], out uint id)) { error = $"bad mount id \"{Trim(PathBytes.Decode(line[f[0]]))}\""; return null; }
+        if (!uint.TryParse(line[f[1]], out uint parent)) { error = $"bad parent id \"{Trim(PathBytes.Decode(line[f[1]]))}\""; return null; }
+        var dev = line[f[2]];
+        int colon = dev.IndexOf((byte)':');
+        if (colon < 0 || !uint.TryParse(dev[..colon], out uint maj) || !uint.TryParse(dev[(colon + 1)..], out uint min))
+        { error = $"bad device number \"{Trim(PathBytes.Decode(line[f[2]]))}\""; return null; }
+        string root = Unescape(line[f[3]]), point = Unescape(line[f[4]]);
         if (root.Length == 0 || point.Length == 0) { error = "empty root or mount point"; return null; }
-        string mntOpts = f[5];
-        string fstype = Unescape(f[sep + 1]);
+        string mntOpts = PathBytes.Decode(line[f[5]]);
+        string fstype = Unescape(line[f[sep + 1]]);
         string subtype = "";
         int dot = fstype.IndexOf('.');
         if (dot > 0) { subtype = fstype[(dot + 1)..]; fstype = fstype[..dot]; }
-        string source = Unescape(f[sep + 2]);
-        string superOpts = Unescape(string.Join(' ', f, sep + 3, f.Length - sep - 3));
+        string source = Unescape(line[f[sep + 2]]);
+        string superOpts = Unescape(line[f[sep + 3].Start..]);
         bool mntRo = HasOption(mntOpts, "ro"), sbRo = HasOption(superOpts, "ro");
         return new MountEntry
         {
@@ -71,12 +88,13 @@ public static class MountInfoParser
 
     /// <summary>The topmost (last listed) mount at <paramref name="mountPoint"/>, or null. A trailing '/' is ignored
     /// ("/mnt/x/" finds "/mnt/x"; "/" stays "/"). Later mounts hide earlier ones at the same place, and mountinfo lists
-    /// them in mount order, so the last match is the one a path lookup reaches.</summary>
+    /// them in mount order, so the last match is the one a path lookup reaches. Names compare as bytes (ordinal, on
+    /// strings decoded byte-exactly).</summary>
     public static MountEntry? FindTopmost(IEnumerable<MountEntry> entries, string mountPoint)
     {
         mountPoint = mountPoint.Length > 1 ? mountPoint.TrimEnd('/') : mountPoint;
         MountEntry? found = null;
-        foreach (var e in entries) if (e.MountPoint == mountPoint) found = e;
+        foreach (var e in entries) if (string.Equals(e.MountPoint, mountPoint, StringComparison.Ordinal)) found = e;
         return found;
     }
 
@@ -89,27 +107,27 @@ public static class MountInfoParser
 
     private static string Trim(string s) => s.Length > 40 ? s[..40] + "..." : s;
 
-    /// <summary>Decode \ooo octal escapes; anything else (including a malformed escape) is kept literally.</summary>
-    public static string Unescape(string s)
+    /// <summary>Decode \ooo octal escapes to the byte they stand for; anything else (including a malformed escape) is
+    /// kept literally. The bytes are decoded with <see cref="PathBytes.Decode"/>.</summary>
+    public static string Unescape(ReadOnlySpan<byte> s)
     {
-        if (s.IndexOf('\\') < 0) return s;
-        var bytes = new List<byte>(s.Length);
-        Span<byte> tmp = stackalloc byte[4];
+        if (s.IndexOf((byte)'\\') < 0) return PathBytes.Decode(s);
+        var bytes = new byte[s.Length];
+        int n = 0;
         for (int i = 0; i < s.Length; i++)
         {
-            char c = s[i];
-            if (c == '\\'
-                && IsOct(s, i + 1) && IsOct(s, i + 2) && IsOct(s, i + 3))
+            if (s[i] == (byte)'\\' && IsOct(s, i + 1) && IsOct(s, i + 2) && IsOct(s, i + 3))
             {
                 int v = (s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0');
-                if (v <= 255) { bytes.Add((byte)v); i += 3; continue; }
+                if (v <= 255) { bytes[n++] = (byte)v; i += 3; continue; }
             }
-            int n = Encoding.UTF8.GetBytes(s.AsSpan(i, char.IsHighSurrogate(c) && i + 1 < s.Length ? 2 : 1), tmp);
-            for (int k = 0; k < n; k++) bytes.Add(tmp[k]);
-            if (char.IsHighSurrogate(c) && i + 1 < s.Length) i++;
+            bytes[n++] = s[i];
         }
-        return Encoding.UTF8.GetString(bytes.ToArray());
+        return PathBytes.Decode(bytes.AsSpan(0, n));
     }
 
-    private static bool IsOct(string s, int i) => i < s.Length && s[i] >= '0' && s[i] <= '7';
+    /// <summary><see cref="Unescape(ReadOnlySpan{byte})"/> of a string (its bytes, <see cref="PathBytes.Encode"/>).</summary>
+    public static string Unescape(string s) => s.IndexOf('\\') < 0 ? s : Unescape(PathBytes.Encode(s));
+
+    private static bool IsOct(ReadOnlySpan<byte> s, int i) => i < s.Length && s[i] >= '0' && s[i] <= '7';
 }

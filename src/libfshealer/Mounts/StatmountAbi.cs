@@ -1,6 +1,7 @@
 namespace FsHealer.Mounts;
 
-/// <summary>statmount(2)/listmount(2) constants and the struct statmount layout (x86_64 uapi, kernel-abi.md §4.2).</summary>
+/// <summary>statmount(2)/listmount(2) constants and the struct statmount layout (include/uapi/linux/mount.h,
+/// Linux 6.8 and later; x86_64).</summary>
 public static class StatmountAbi
 {
     public const ulong SB_BASIC = 0x0001, MNT_BASIC = 0x0002, PROPAGATE_FROM = 0x0004, MNT_ROOT = 0x0008,

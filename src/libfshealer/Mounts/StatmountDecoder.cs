@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using System.Text;
+using FsHealer.Text;
 
 namespace FsHealer.Mounts;
 
@@ -63,7 +63,8 @@ public sealed class StatmountInfo
 /// <summary>
 /// Decodes the buffer filled by statmount(2): the 512-byte fixed part plus the string area. Every string offset is
 /// checked against the size the kernel reported (and the bytes actually present); a field with a bad offset or no
-/// terminating NUL is dropped with a diagnostic. Never throws.
+/// terminating NUL is dropped with a diagnostic. Strings (mount point, root, source, type, options) are decoded
+/// byte-exactly (<see cref="PathBytes.Decode"/>): a mount point that is not UTF-8 keeps its bytes. Never throws.
 /// </summary>
 public static class StatmountDecoder
 {
@@ -107,7 +108,7 @@ public static class StatmountDecoder
                 diagnostics.Add($"statmount: {field} at offset {o} has no terminating NUL within the string area");
                 return null;
             }
-            return Encoding.UTF8.GetString(strArea.Slice((int)o, nul));
+            return PathBytes.Decode(strArea.Slice((int)o, nul));
         }
 
         static List<string>? Arr(ReadOnlySpan<byte> buf, ReadOnlySpan<byte> strArea, ulong mask, List<string> diagnostics, string field, ulong bit, int numOff, int off)
@@ -136,7 +137,7 @@ public static class StatmountDecoder
                     diagnostics.Add($"statmount: {field} entry {i} of {num} runs past the string area");
                     return list;
                 }
-                list.Add(Encoding.UTF8.GetString(rest[..nul]));
+                list.Add(PathBytes.Decode(rest[..nul]));
                 rest = rest[(nul + 1)..];
             }
             return list;

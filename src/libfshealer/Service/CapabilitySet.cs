@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace FsHealer.Service;
 
 /// <summary>Linux capability numbers fshealer cares about (uapi linux/capability.h), as a data table.</summary>
@@ -30,8 +32,8 @@ public static class CapabilitySet
     public static bool TryParseStatusHex(string? text, out ulong set)
     {
         set = 0;
-        return text is not null && ulong.TryParse(text.Trim(), System.Globalization.NumberStyles.AllowHexSpecifier,
-            System.Globalization.CultureInfo.InvariantCulture, out set);
+        return text is not null && ulong.TryParse(text.Trim(), NumberStyles.AllowHexSpecifier,
+            CultureInfo.InvariantCulture, out set);
     }
 
     /// <summary>The refusal message for repairs: names the missing capability and how to grant it.</summary>

@@ -1,3 +1,6 @@
+using System.Buffers;
+using FsHealer.Text;
+
 namespace FsHealer.Service;
 
 /// <summary>
@@ -15,7 +18,10 @@ public interface IHealerConsole
 }
 
 /// <summary>
-/// Console that writes to two TextWriters under one lock, flushing every line. A stream that fails (full disk behind
+/// Console that writes to two TextWriters under one lock, flushing every line. Each line is shown with
+/// <see cref="PathBytes.Show"/>: a name with a newline, an escape sequence or bytes that are not UTF-8 can neither add
+/// a line nor colour the terminal, and <c>x\xff</c> stays distinguishable from <c>x\uFFFD</c> (the xfs_healer drop-in
+/// prints raw bytes like the C program: <see cref="RawBytesConsole"/>). A stream that fails (full disk behind
 /// a redirect, closed pipe, closed descriptor) never throws into the caller — a failed log line must not interrupt
 /// anything, least of all an action between unmount and remount: the line is dropped, the first failure of each
 /// stream is said once on the other stream, and writing is tried again on the next line (space may come back).
@@ -31,6 +37,7 @@ public sealed class TextWriterConsole(TextWriter stdout, TextWriter stderr) : IH
 
     public void Out(ReadOnlySpan<char> line)
     {
+        line = PathBytes.Show(line.ToString());
         lock (_lock)
         {
             if (Write(stdout, line)) { _outFailed = false; return; }
@@ -40,6 +47,7 @@ public sealed class TextWriterConsole(TextWriter stdout, TextWriter stderr) : IH
 
     public void Err(ReadOnlySpan<char> line)
     {
+        line = PathBytes.Show(line.ToString());
         lock (_lock)
         {
             if (Write(stderr, line)) { _errFailed = false; return; }
@@ -61,6 +69,44 @@ public sealed class TextWriterConsole(TextWriter stdout, TextWriter stderr) : IH
             Interlocked.Increment(ref _dropped);
             return false;
         }
+    }
+}
+
+/// <summary>
+/// The xfs_healer drop-in's console: it must print what xfsprogs' xfs_healer prints, byte for byte, and the C
+/// program prints a mount point's raw bytes. So each line is written as bytes (<see cref="PathBytes.Encode"/>: a name
+/// that is not UTF-8 comes out as the bytes the kernel gave, not as U+FFFD), in one write per line under one lock.
+/// The one documented difference from the C program: control characters are escaped
+/// (<see cref="PathBytes.EscapeControls"/>), so a name with a newline or an escape sequence cannot forge a line or
+/// colour the terminal. Like the C program's printf, a failed write is dropped, never thrown.
+/// <see cref="WriteLine"/> is the helper for any other raw-byte output.
+/// </summary>
+public sealed class RawBytesConsole(Stream stdout, Stream stderr) : IHealerConsole
+{
+    private readonly object _lock = new();
+
+    public void Out(ReadOnlySpan<char> line) => WriteLine(stdout, line.ToString(), _lock);
+    public void Err(ReadOnlySpan<char> line) => WriteLine(stderr, line.ToString(), _lock);
+
+    /// <summary>Write <paramref name="line"/> (controls escaped) and a newline to <paramref name="to"/> as bytes, in
+    /// one Write call, then flush. False when the stream failed (the line is dropped).</summary>
+    public static bool WriteLine(Stream to, string line, object? sync = null)
+    {
+        line = PathBytes.EscapeControls(line);
+        int n = PathBytes.ByteCount(line);
+        var buf = ArrayPool<byte>.Shared.Rent(n + 1);
+        try
+        {
+            PathBytes.Encode(line, buf);
+            buf[n] = (byte)'\n';
+            lock (sync ?? to) { to.Write(buf, 0, n + 1); to.Flush(); }
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+        finally { ArrayPool<byte>.Shared.Return(buf); }
     }
 }
 

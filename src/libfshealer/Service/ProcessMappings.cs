@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace FsHealer.Service;
 
 /// <summary>One mapping of /proc/PID/smaps: its address range, permissions, backing inode and path, how much of it is
@@ -72,9 +74,9 @@ public static class ProcessMappings
         m = default;
         int dash = line.IndexOf('-');
         if (dash <= 0) return false;
-        if (!ulong.TryParse(line[..dash], System.Globalization.NumberStyles.AllowHexSpecifier, null, out ulong start)) return false;
+        if (!ulong.TryParse(line[..dash], NumberStyles.AllowHexSpecifier, null, out ulong start)) return false;
         var rest = line[(dash + 1)..];
-        if (!NextToken(ref rest, out var endText) || !ulong.TryParse(endText, System.Globalization.NumberStyles.AllowHexSpecifier, null, out ulong end)) return false;
+        if (!NextToken(ref rest, out var endText) || !ulong.TryParse(endText, NumberStyles.AllowHexSpecifier, null, out ulong end)) return false;
         if (!NextToken(ref rest, out var perms) || perms.Length != 4) return false;
         if (!NextToken(ref rest, out _) || !NextToken(ref rest, out _)) return false;     // offset, dev
         if (!NextToken(ref rest, out var inodeText) || !ulong.TryParse(inodeText, out ulong inode)) return false;

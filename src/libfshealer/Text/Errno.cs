@@ -1,16 +1,18 @@
 namespace FsHealer.Text;
 
 /// <summary>
-/// Linux errno names and the exact glibc strerror() texts (x86_64). Data, not code: log lines must be
-/// byte-identical to those of C tools that call strerror()/perror().
+/// The one errno table: Linux errno numbers (asm-generic/errno-base.h and errno.h; x86_64 and arm64 share them), their
+/// names and the exact glibc strerror() texts. Data, not code: log lines must be byte-identical to those of C tools
+/// that call strerror()/perror(). Code compares errnos against these constants, never against local copies.
 /// </summary>
 public static class Errno
 {
-    public const int EPERM = 1, ENOENT = 2, EINTR = 4, EIO = 5, EBADF = 9, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
-        EFAULT = 14, EBUSY = 16, EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EINVAL = 22, ENOTTY = 25,
-        ENOSPC = 28, EROFS = 30, ENOSYS = 38, ENODATA = 61, ETIME = 62, ENOLINK = 67, EBADMSG = 74,
-        EOVERFLOW = 75, EILSEQ = 84, EUSERS = 87, EOPNOTSUPP = 95, ESHUTDOWN = 108, ETIMEDOUT = 110,
-        ESTALE = 116, EUCLEAN = 117, EREMOTEIO = 121, ECANCELED = 125, ENOTRECOVERABLE = 131;
+    public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, EBADF = 9, ECHILD = 10, EAGAIN = 11,
+        ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20,
+        EINVAL = 22, ENOTTY = 25, ENOSPC = 28, EROFS = 30, EPIPE = 32, ENAMETOOLONG = 36, ENOSYS = 38, ELOOP = 40, ENODATA = 61,
+        ETIME = 62, ENOLINK = 67, EPROTO = 71, EBADMSG = 74, EOVERFLOW = 75, EILSEQ = 84, EUSERS = 87,
+        EOPNOTSUPP = 95, ENOTCONN = 107, ESHUTDOWN = 108, ETIMEDOUT = 110, EINPROGRESS = 115, ESTALE = 116,
+        EUCLEAN = 117, EREMOTEIO = 121, ECANCELED = 125, ENOTRECOVERABLE = 131;
 
     /// <summary>XFS/ext4 alias: EFSCORRUPTED == EUCLEAN.</summary>
     public const int EFSCORRUPTED = EUCLEAN;

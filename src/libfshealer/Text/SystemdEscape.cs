@@ -42,10 +42,11 @@ public static class SystemdEscape
         return template[..(at + 1)] + EscapePath(path) + template[dot..];
     }
 
-    /// <summary>unit_name_escape() over the UTF-8 bytes of s.</summary>
+    /// <summary>unit_name_escape() over the bytes of s (<see cref="PathBytes.Encode"/>: a name that is not UTF-8 is
+    /// escaped byte by byte, as systemd-escape does with the raw name).</summary>
     public static string Escape(string s)
     {
-        var bytes = Encoding.UTF8.GetBytes(s);
+        var bytes = PathBytes.Encode(s);
         var sb = new StringBuilder(bytes.Length * 2);
         for (int i = 0; i < bytes.Length; i++)
         {

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace FsHealer.Xfs;
 
 /// <summary>Values of the XFS "autofsck" filesystem property (xattr trusted.xfs:autofsck on the root dir).</summary>
@@ -21,7 +23,7 @@ public static class Autofsck
     }
 
     public static AutofsckValue Parse(string? raw) =>
-        raw is null ? AutofsckValue.Unset : Parse(System.Text.Encoding.UTF8.GetBytes(raw));
+        raw is null ? AutofsckValue.Unset : Parse(Encoding.UTF8.GetBytes(raw));
 
     /// <summary>
     /// xfs_healer's table: none → exit; check/optimize → log only; repair → repair; unset/unknown/unreadable →

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using System.Text;
+using FsHealer.Text;
 
 namespace FsHealer.Xfs;
 
@@ -49,7 +49,7 @@ public static class GetParentsDecoder
             int nul = nameArea.IndexOf((byte)0);
             if (nul <= 0) break;
             if (!XfsHandle.TryDecode(rec, out var parent)) break;
-            list.Add(new ParentRecord(parent, Encoding.UTF8.GetString(nameArea[..nul])));
+            list.Add(new ParentRecord(parent, PathBytes.Decode(nameArea[..nul])));
             off += (int)reclen;
         }
         return list;

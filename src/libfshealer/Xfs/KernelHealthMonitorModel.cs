@@ -1,12 +1,13 @@
 using FsHealer.Healing;
 using FsHealer.Service;
 using FsHealer.Xfs;
+using FsHealer.Text;
 
 namespace FsHealer.Xfs;
 
 /// <summary>
-/// A model of the Linux 7.0 XFS health monitor's kernel side (fs/xfs/xfs_healthmon.c as documented in
-/// kernel-abi.md §1.3/§1.7): RUNNING queued first; a bounded event queue (the kernel's ~32 KiB of internal event
+/// A model of the Linux 7.0 XFS health monitor's kernel side (read from fs/xfs/xfs_healthmon.c; the record
+/// layout is struct xfs_health_monitor_event in fs/xfs/libxfs/xfs_fs.h): RUNNING queued first; a bounded event queue (the kernel's ~32 KiB of internal event
 /// objects) where overflow counts lost events and a LOST record goes in before the next event that fits (or adds
 /// to a LOST at the tail); merging into the tail event by the documented rules; non-verbose delta filtering of
 /// CORRUPT/HEALTHY against the in-core sick state; UNMOUNT inserted at the head, then detach and EOF after the
@@ -168,13 +169,13 @@ public sealed class KernelHealthMonitorModel
     /// <summary>read(2) on the monitor fd: whole records only; blocks until events or detach; 0 = EOF.</summary>
     public int Read(Span<byte> buffer, int timeoutMs = Timeout.Infinite)
     {
-        if (buffer.Length < HealthMonitorEvent.Size) return -22; // EINVAL: buffer must fit one record
+        if (buffer.Length < HealthMonitorEvent.Size) return -Errno.EINVAL; // buffer must fit one record
         lock (_lock)
         {
             while (_queue.Count == 0)
             {
                 if (_detached) return 0;
-                if (!Monitor.Wait(_lock, timeoutMs)) return -11; // EAGAIN
+                if (!Monitor.Wait(_lock, timeoutMs)) return -Errno.EAGAIN;
             }
             int n = 0;
             while (_queue.First is { } first && buffer.Length - n >= HealthMonitorEvent.Size)

@@ -130,11 +130,12 @@ public static class XfsHealerArgs
         "  --supported   Check that health monitoring is supported.\n" +
         "  -V            Print version.\n";
 
+    // fshealer's extension: a number of seconds or a duration ("5m", "1h"), the one duration parser
     private static double ParseSeconds(string v)
     {
-        if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) || s < 0 || double.IsNaN(s) || double.IsInfinity(s))
-            throw new FormatException($"invalid --full-check-interval '{v}': expected a number of seconds >= 0");
-        return s;
+        if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s >= 0 && !double.IsNaN(s) && !double.IsInfinity(s)) return s;
+        if (FsHealer.Text.Units.TryParseDuration(v, out var d, out _)) return d.TotalSeconds;
+        throw new FormatException($"invalid --full-check-interval '{v}': expected a number of seconds >= 0 or a duration like 5m, 1h");
     }
 
     private static string ValidateOutcome(string v) =>

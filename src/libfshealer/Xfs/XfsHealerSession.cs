@@ -2,6 +2,7 @@ using FsHealer.Healing;
 using FsHealer.Service;
 using FsHealer.Text;
 using FsHealer.Xfs;
+using System.Text;
 
 namespace FsHealer.Xfs;
 
@@ -248,7 +249,7 @@ public sealed class SimulatedXfsPlatform(XfsHealerOptions o, Func<IRecordSource>
     }
 
     public bool CaptureFsInfo(string mountpoint) => IsXfsMount;
-    public byte[]? ReadAutofsck() => o.AutofsckValue is null ? null : System.Text.Encoding.UTF8.GetBytes(o.AutofsckValue);
+    public byte[]? ReadAutofsck() => o.AutofsckValue is null ? null : Encoding.UTF8.GetBytes(o.AutofsckValue);
     public bool CanRepair() => o.SimRepairSupported;
 
     public int CreateTarget(string mountpoint, out IXfsTarget? target)

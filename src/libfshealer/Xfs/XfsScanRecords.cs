@@ -1,8 +1,10 @@
 using System.Buffers.Binary;
+using System.Numerics;
 
 namespace FsHealer.Xfs;
 
-/// <summary>Sizes, offsets and flags of the pre-7.0 XFS health query structs (kernel-abi.md §2.6–2.8, x86_64).</summary>
+/// <summary>Sizes, offsets and flags of the pre-7.0 XFS health query structs (struct xfs_fsop_geom, xfs_ag_geometry, xfs_rtgroup_geometry, xfs_bulk_ireq,
+/// xfs_inumbers and xfs_bulkstat in fs/xfs/libxfs/xfs_fs.h; x86_64).</summary>
 public static class XfsScanAbi
 {
     public const int AgGeometrySize = 128;
@@ -211,10 +213,10 @@ public readonly record struct XfsInodeLayout(uint BlockSize, uint AgBlocks, uint
     }
 
     public bool IsValid => BlockSize >= 512 && InodeSize >= 256 && InodeSize <= BlockSize && AgBlocks >= 2
-        && System.Numerics.BitOperations.IsPow2(BlockSize) && System.Numerics.BitOperations.IsPow2(InodeSize) && AgShift < 64;
+        && BitOperations.IsPow2(BlockSize) && BitOperations.IsPow2(InodeSize) && AgShift < 64;
 
-    private int AgBlkLog => 32 - System.Numerics.BitOperations.LeadingZeroCount(AgBlocks - 1);
-    private int InopbLog => System.Numerics.BitOperations.Log2(BlockSize / InodeSize);
+    private int AgBlkLog => 32 - BitOperations.LeadingZeroCount(AgBlocks - 1);
+    private int InopbLog => BitOperations.Log2(BlockSize / InodeSize);
     /// <summary>Bits of an inode number below the AG number.</summary>
     public int AgShift => AgBlkLog + InopbLog;
 

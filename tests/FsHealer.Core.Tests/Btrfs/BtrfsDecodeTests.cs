@@ -28,7 +28,7 @@ public sealed class BtrfsDecodeTests
         Assert.Equal(BtrfsAbi.IocLogicalIno, Ioc(RW, 36, BtrfsAbi.LogicalInoArgsSize));
         Assert.Equal(BtrfsAbi.IocLogicalInoV2, Ioc(RW, 59, BtrfsAbi.LogicalInoArgsSize));
         Assert.Equal(BtrfsAbi.IocInoLookup, Ioc(RW, 18, BtrfsAbi.InoLookupArgsSize));
-        // Layout facts from kernel-abi.md §6.
+        // Layout facts from include/uapi/linux/btrfs.h.
         Assert.Equal(32 + 120 + 872, BtrfsAbi.ScrubArgsSize);
         Assert.Equal(24 + 40 + 968, BtrfsAbi.GetDevStatsSize);
         Assert.Equal(4096 - 1024, BtrfsAbi.DevInfoOffPath);

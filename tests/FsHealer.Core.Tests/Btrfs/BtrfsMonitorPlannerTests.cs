@@ -1,3 +1,4 @@
+using FsHealer.Text;
 using FsHealer.Btrfs;
 
 namespace FsHealer.Core.Tests.Btrfs;
@@ -154,14 +155,14 @@ public sealed class BtrfsPlannerTests
         var prog = ScrubProgress.Empty with { CorrectedErrors = 2, UncorrectableErrors = 1, LastPhysical = 4096 };
         var ok = ScrubOutcome.Classify(1, 0, prog, "/dev/loop0");
         Assert.Equal((ScrubOutcomeKind.Completed, true, 2UL, 1UL), (ok.Kind, ok.Success, ok.Corrected, ok.Uncorrectable));
-        var busy = ScrubOutcome.Classify(1, BtrfsAbi.EINPROGRESS, null, "/dev/loop0");
+        var busy = ScrubOutcome.Classify(1, Errno.EINPROGRESS, null, "/dev/loop0");
         Assert.Equal(ScrubOutcomeKind.AlreadyRunning, busy.Kind);
         Assert.True(busy.Success);
         Assert.Contains("already running", busy.Message);
-        var cancelled = ScrubOutcome.Classify(1, BtrfsAbi.ECANCELED, prog, "/dev/loop0");
+        var cancelled = ScrubOutcome.Classify(1, Errno.ECANCELED, prog, "/dev/loop0");
         Assert.False(cancelled.Success);
         Assert.Contains("cancelled at physical 4096", cancelled.Message);
-        var fail = ScrubOutcome.Classify(3, BtrfsAbi.EROFS, null, "/dev/loop0");
+        var fail = ScrubOutcome.Classify(3, Errno.EROFS, null, "/dev/loop0");
         Assert.Equal(ScrubOutcomeKind.Failed, fail.Kind);
         Assert.Contains("devid 3", fail.Message);
         Assert.Contains("EROFS: Read-only file system", fail.Message);
@@ -191,12 +192,12 @@ public sealed class BtrfsDamageResolverTests
         public int LogicalToInodes(ulong logical, out LogicalInoResult? result)
         {
             if (Logical.TryGetValue(logical, out var v)) { result = v.Item2; return v.Item1; }
-            result = null; return BtrfsAbi.ENOENT;
+            result = null; return Errno.ENOENT;
         }
         public int InodePaths(ulong inode, out InoPathsResult? result)
         {
             if (Paths.TryGetValue(inode, out var v)) { result = v.Item2; return v.Item1; }
-            result = null; return BtrfsAbi.ENOENT;
+            result = null; return Errno.ENOENT;
         }
     }
 
@@ -206,7 +207,7 @@ public sealed class BtrfsDamageResolverTests
         var f = new FakeLookup();
         f.Logical[1000] = (0, new LogicalInoResult([new(257, 8192, 5), new(300, 0, 256)], 0, 0));
         f.Paths[257] = (0, new InoPathsResult(["victim", "dir/hardlink"], 0, 0));
-        f.Logical[2000] = (BtrfsAbi.EPERM, null);
+        f.Logical[2000] = (Errno.EPERM, null);
         var r = DamageResolver.Resolve(f, [1000, 1000, 2000, 3000], "/mnt/");
         Assert.Equal(4, r.Count);
         Assert.Equal(["/mnt/victim", "/mnt/dir/hardlink"], r[0].Paths);

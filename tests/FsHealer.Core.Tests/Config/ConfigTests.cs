@@ -19,9 +19,9 @@ public class ConfigTests
             { "name": "labelled", "match": { "label": "backup?" , "fs_type": "ext4" }, "ext4": { "policy": "offline-repair" }, "full_check_interval_seconds": 86400 },
             { "name": "all-btrfs", "match": { "fs_type": "btrfs" }, "poll_interval_seconds": 5, },
           ],
-          "notify": { "webhook": { "url": "http://127.0.0.1:9/x" }, "threshold": [1, 2] },
+          "notify": { "webhooks": [ { "url": "http://127.0.0.1:9/x" } ], "thresholds": [ { "class": "io_error", "count": 2 } ] },
           "metrics": { "listen": "127.0.0.1:9464" },
-          "future_section": { "a": 1 },
+          "history": { "max_age_days": 30, "max_size_mb": "16M" },
         }
         """;
 
@@ -100,28 +100,30 @@ public class ConfigTests
     }
 
     [Fact]
-    public void Unknown_sections_round_trip()
+    public void The_document_round_trips_and_owned_sections_are_validated_and_kept()
     {
         var c = ConfigLoader.Parse(Good).Config!;
         Assert.NotNull(c.Document.Notify);
         Assert.Equal("127.0.0.1:9464", c.Document.Metrics!.Value.GetProperty("listen").GetString());
-        Assert.True(c.Document.Extra!.ContainsKey("future_section"));
+        Assert.Equal("127.0.0.1:9464", c.Metrics.Listen);
+        Assert.Equal(2, Assert.Single(c.Notify.Policy.Thresholds).Count);
+        Assert.Equal(TimeSpan.FromDays(30), c.History.MaxAge);
+        Assert.Equal(16L << 20, c.History.MaxBytes);
         var again = ConfigLoader.Parse(c.ToJson());
         Assert.True(again.Ok, string.Join("\n", again.Errors));
         using var a = JsonDocument.Parse(c.ToJson());
         using var b = JsonDocument.Parse(again.Config!.ToJson());
         Assert.Equal(a.RootElement.GetRawText(), b.RootElement.GetRawText());
-        Assert.Equal(1, again.Config.Document.Extra!["future_section"].GetProperty("a").GetInt32());
-        Assert.Equal("http://127.0.0.1:9/x", again.Config.Document.Notify!.Value.GetProperty("webhook").GetProperty("url").GetString());
+        Assert.Equal("http://127.0.0.1:9/x", again.Config.Document.Notify!.Value.GetProperty("webhooks")[0].GetProperty("url").GetString());
     }
 
     [Theory]
     // text, line, column (1-based)
     [InlineData("{\n  \"state_dir\": \"/x\"\n  \"poll_interval_seconds\": 3\n}", 3, 3)]       // missing comma
-    [InlineData("{\n  \"poll_interval_seconds\": \"ten\"\n}", 2, 33)]                          // wrong type
-    [InlineData("{\n  \"xfs\": { \"polcy\": \"repair\" }\n}", 2, 20)]                          // typo in a known section
+    [InlineData("{\n  \"poll_interval_seconds\": \"ten\"\n}", 2, 28)]                          // wrong type: at the value
+    [InlineData("{\n  \"xfs\": { \"polcy\": \"repair\" }\n}", 2, 12)]                          // typo in a known section: at the key
     [InlineData("{ \"rules\": [ { \"match\": { \"mount_point\": \"/a\" } ", 1, 49)]              // truncated
-    [InlineData("[1, 2]", 1, 2)]                                                                // not an object
+    [InlineData("[1, 2]", 1, 1)]                                                                // not an object
     public void Syntax_and_type_errors_name_line_and_column(string text, long line, long col)
     {
         var r = ConfigLoader.Parse(text, "bad.json");
@@ -158,7 +160,9 @@ public class ConfigTests
             paths);
         Assert.Contains(r.Errors, e => e.Message.Contains("unknown xfs policy \"fix-it\""));
         Assert.Contains(r.Errors, e => e.Message.Contains("unterminated '['"));
-        Assert.All(r.Errors, e => Assert.StartsWith("f.json (", e.ToString()));
+        // every error has the line and column of its value (or of the rule that lacks the key)
+        Assert.All(r.Errors, e => Assert.Matches(@"^f\.json:\d+:\d+: \$\.", e.ToString()));
+        Assert.Equal((2L, 16L), (r.Errors[0].Line!.Value, r.Errors[0].Column!.Value));
     }
 
     [Theory]

@@ -3,7 +3,7 @@ using FsHealer.Fanotify;
 
 namespace FsHealer.Core.Tests.Ext4;
 
-/// <summary>Builds fanotify FAN_FS_ERROR buffers with the byte layouts measured on 6.18 (test-machine.md §2b).</summary>
+/// <summary>Builds fanotify FAN_FS_ERROR buffers with the byte layouts measured on Linux 6.18.</summary>
 internal static class FanBuf
 {
     public static byte[] Meta(ulong mask, int pid, params byte[][] records)

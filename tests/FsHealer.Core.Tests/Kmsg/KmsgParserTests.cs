@@ -76,7 +76,7 @@ public class KmsgParserTests
 public class KmsgClassifierTests
 {
     [Theory]
-    // XFS, as logged by 6.18 on this machine (test-machine.md §1)
+    // XFS, as logged by Linux 6.18 (the corruption recipes of the XFS poller kernel tests)
     [InlineData("XFS (loop0): Metadata corruption detected at xfs_dir3_data_reada_verify+0x25/0x70, xfs_dir3_data_reada block 0x78 ", "xfs", "loop0", KernelLogKind.Corruption, 0u)]
     [InlineData("XFS (loop0): Metadata CRC error detected at xfs_dir3_data_read_verify+0x71/0x100, xfs_dir3_data block 0x78 ", "xfs", "loop0", KernelLogKind.Corruption, 0u)]
     [InlineData("XFS (loop0): Unmount and run xfs_repair", "xfs", "loop0", KernelLogKind.Corruption, 0u)]

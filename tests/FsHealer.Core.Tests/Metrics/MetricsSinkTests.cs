@@ -99,8 +99,9 @@ public class MetricsSinkTests
     {
         var m = new MetricsSink();
         m.Publish(Ev(EventClass.IoError, Severity.Error, "/mnt/we\"ird\\na\nme"));
-        Assert.Contains("""fshealer_events_total{mount="/mnt/we\"ird\\na\nme",fstype="xfs",class="ioerror"} 1""", m.Render());
-        Assert.Equal(@"a\\b\""c\n", MetricsSink.EscapeLabel("a\\b\"c\n"));
+        // the name is shown first (PathBytes.Show: backslash doubled, newline as \n), then escaped for the exposition
+        Assert.Contains("""fshealer_events_total{mount="/mnt/we\"ird\\\\na\\nme",fstype="xfs",class="ioerror"} 1""", m.Render());
+        Assert.Equal(@"a\\\\b\""c\\n", MetricsSink.EscapeLabel("a\\b\"c\n"));
         Assert.Equal("NaN", MetricsSink.FormatValue(double.NaN));
         Assert.Equal("+Inf", MetricsSink.FormatValue(double.PositiveInfinity));
         Assert.Equal("0.5", MetricsSink.FormatValue(0.5));

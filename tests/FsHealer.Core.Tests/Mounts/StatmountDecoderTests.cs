@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using FsHealer.Text;
 using FsHealer.Mounts;
 using static FsHealer.Mounts.StatmountAbi;
 
@@ -17,7 +18,7 @@ internal sealed class StatmountBuilder
     public StatmountBuilder Str(int off, ulong bit, string s)
     {
         U32(off, (uint)_str.Length);
-        var b = Encoding.UTF8.GetBytes(s);
+        var b = PathBytes.Encode(s);
         _str.Write(b); _str.WriteByte(0);
         Mask |= bit;
         return this;
@@ -26,7 +27,7 @@ internal sealed class StatmountBuilder
     {
         U32(numOff, (uint)items.Length);
         U32(off, (uint)_str.Length);
-        foreach (var s in items) { _str.Write(Encoding.UTF8.GetBytes(s)); _str.WriteByte(0); }
+        foreach (var s in items) { _str.Write(PathBytes.Encode(s)); _str.WriteByte(0); }
         Mask |= bit;
         return this;
     }

@@ -70,7 +70,7 @@ public class NotifyConfigTests
         Assert.Contains("unknown event class \"nosuch\"", all);
         Assert.Contains("notify.email.to", all);
         Assert.Contains("is not an http(s) URL", all);
-        Assert.Contains("\"xml\" is not json, text or slack", all);
+        Assert.Contains("\"xml\" is not json, ntfy, text or slack", all);
         Assert.DoesNotContain("SECRET", all);
     }
 

@@ -45,7 +45,7 @@ public class PolicyTests
         var (p, _) = Make();
         var m = Assert.Single(p.Offer(Ev(EventClass.MetadataSick, ino: 133)));
         Assert.Equal(NotifyKind.Event, m.Kind);
-        Assert.Equal("[fshealer] error: metadatasick on /mnt/a", m.Subject);
+        Assert.Equal("[fshealer] localhost: error: metadata_sick on /mnt/a", m.Subject);
         Assert.Contains("inode:    133", m.Body);
         Assert.NotNull(m.Event);
     }
@@ -95,8 +95,8 @@ public class PolicyTests
         var d = Assert.Single(p.Tick());
         Assert.Equal(NotifyKind.Digest, d.Kind);
         Assert.Equal([("/mnt/a", EventClass.MetadataSick, 10L), ("/mnt/b", EventClass.IoError, 4L)], d.Counts);
-        Assert.Contains("/mnt/a: metadatasick=10", d.Body);
-        Assert.Contains("/mnt/b: ioerror=4", d.Body);
+        Assert.Contains("/mnt/a: metadata_sick=10", d.Body);
+        Assert.Contains("/mnt/b: io_error=4", d.Body);
         Assert.Empty(p.Tick());
         t.Advance(TimeSpan.FromHours(2));
         Assert.Empty(p.Tick());  // nothing pending: no empty digests

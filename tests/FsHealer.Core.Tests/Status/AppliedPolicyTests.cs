@@ -32,7 +32,7 @@ public class AppliedPolicyTests
         Assert.Equal("(defaults)", a.Rule);
         Assert.Equal(T0.AddMinutes(5), a.Since);
         Assert.Equal("daemon", a.SourceName);
-        Assert.Equal("ext4: offline repair (unmount, e2fsck, remount) (rule (defaults)) — applied by the daemon since 2026-11-21 12:05:00Z", a.Line);
+        Assert.Equal("ext4: offline repair (unmount, e2fsck, remount) (rule (defaults)) — applied by the daemon since 2026-11-21T12:05:00Z", a.Line);
     }
 
     [Fact]

@@ -65,10 +65,13 @@ public class FreshnessTests
     [Fact]
     public void Config_string_value_is_a_type_error_with_position()
     {
-        var r = ConfigLoader.Parse("{\n  \"max_check_age_seconds\": \"30d\"\n}", "f.json");
+        var r = ConfigLoader.Parse("{\n  \"max_check_age_seconds\": \"thirty\"\n}", "f.json");
         var e = Assert.Single(r.Errors);
         Assert.Equal(2, e.Line);
+        Assert.Equal(28, e.Column);
         Assert.Contains("max_check_age_seconds", e.JsonPath);
+        // a duration with a unit is fine
+        Assert.Equal(TimeSpan.FromDays(30), ConfigLoader.Parse("{ \"max_check_age_seconds\": \"30d\" }").Config!.Global.MaxCheckAge);
     }
 
     // ---- the pure verdict ----
@@ -368,7 +371,7 @@ public class FreshnessTests
         Assert.Contains(EventClass.CheckOverdue, NotificationPolicy.ProblemClasses);
         var f = JournalFormat.Fields(Ev(EventClass.CheckOverdue, T0, Severity.Warning));
         Assert.Contains(new KeyValuePair<string, string>("PRIORITY", "4"), f);
-        Assert.Contains(new KeyValuePair<string, string>("FSHEALER_CLASS", "checkoverdue"), f);
+        Assert.Contains(new KeyValuePair<string, string>("FSHEALER_CLASS", "check_overdue"), f);
     }
 
     [Fact]
@@ -378,7 +381,7 @@ public class FreshnessTests
         var p = new NotificationPolicy(new NotifyPolicyOptions { SettleTime = TimeSpan.FromMinutes(10) }, t);
         var m = Assert.Single(p.Offer(Ev(EventClass.CheckOverdue, T0, Severity.Warning) with { Message = "/mnt/a: check overdue: last successful check 41d ago, older than max_check_age 30d" }));
         Assert.Equal(NotifyKind.Event, m.Kind);
-        Assert.Contains("checkoverdue", m.Subject);
+        Assert.Contains("check_overdue", m.Subject);
         Assert.Contains("41d ago", m.Body);
         t.Advance(TimeSpan.FromMinutes(1));
         p.Offer(Ev(EventClass.ScrubFinished, t.GetUtcNow()));

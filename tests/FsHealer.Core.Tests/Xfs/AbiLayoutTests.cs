@@ -2,7 +2,7 @@ using FsHealer.Xfs;
 
 namespace FsHealer.Core.Tests.Xfs;
 
-/// <summary>Request codes and struct sizes against kernel-abi.md: every code is re-derived from _IOC(dir, 'X', nr, size).</summary>
+/// <summary>Request codes and struct sizes against the uapi headers (fs/xfs/libxfs/xfs_fs.h): every code is re-derived from _IOC(dir, 'X', nr, size).</summary>
 public class AbiLayoutTests
 {
     private const uint W = 1, R = 2, RW = 3;

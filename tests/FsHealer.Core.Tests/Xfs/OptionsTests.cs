@@ -83,7 +83,9 @@ public class OptionsTests
     public void FullCheckInterval_Parsed_And_Validated()
     {
         Assert.Equal(0.5, P("--full-check-interval=0.5", "/m").FullCheckIntervalSeconds);
+        Assert.Equal(300, P("--full-check-interval=5m", "/m").FullCheckIntervalSeconds);   // durations too (issue 16)
         Assert.Contains("invalid --full-check-interval", Fail("--full-check-interval", "-3", "/m"));
+        Assert.Contains("invalid --full-check-interval", Fail("--full-check-interval", "soon", "/m"));
     }
 
     [Fact]

@@ -106,7 +106,7 @@ public class ScanRecordTests
         BinaryPrimitives.WriteUInt32LittleEndian(g.AsSpan(24), 512);
         Assert.True(XfsInodeLayout.TryDecode(g, out var l));
         Assert.Equal(18, l.AgShift);
-        Assert.Equal(1u, l.AgOf(262272));          // /bigdir of test-machine.md lives in AG1
+        Assert.Equal(1u, l.AgOf(262272));          // /bigdir of the test image (XfsPristine) lives in AG1
         Assert.Equal(262144UL, l.NextAgStart(576));
         Assert.Null(l.NextAgStart(3UL << 18));
         Assert.False(XfsInodeLayout.TryDecode(new byte[256], out _));

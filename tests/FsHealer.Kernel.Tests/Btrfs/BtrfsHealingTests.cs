@@ -173,7 +173,7 @@ public sealed class BtrfsHealingTests
         Assert.Equal(3, rc);
         string o = stdout.ToString();
         Assert.Contains("1 uncorrectable", o);
-        // The kernel's scrub log names the start of the bad stripe's extent, not the exact block (test-machine.md §3).
+        // The kernel's scrub log names the start of the bad stripe's extent, not the exact block (measured on 6.18).
         var dmg = o.Split('\n').Single(l => l.Contains("damaged: logical ", StringComparison.Ordinal));
         Assert.Contains(Path.Combine(fs.Mnt, "victim") + " (root 5 inode ", dmg);
         Assert.DoesNotContain("other", o);

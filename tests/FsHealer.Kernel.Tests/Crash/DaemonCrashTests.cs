@@ -52,7 +52,7 @@ public class DaemonCrashTests
 
         var hist = Sh.Fshealer("history", "--state-dir", state, "--class", "ActionInterrupted", "--json");
         Assert.Equal(0, hist.Code);
-        Assert.Contains("ActionInterrupted", hist.Out);
+        Assert.Contains("\"class\": \"action_interrupted\"", hist.Out);
         // reported once: a third start does not report it again
         using var third = Start("--duration", "1");
         Assert.True(third.WaitForExit(30));

@@ -43,6 +43,6 @@ public class Ext4CommandKernelTests
     [Fact]
     public void Ext4Watch_UnknownPolicy_IsAUsageError()
     {
-        Assert.Equal(2, Ext4Command.Create().Parse(["--policy", "sometimes", "/"]).Invoke());
+        Assert.Equal(64, Ext4Command.Create().Parse(["--policy", "sometimes", "/"]).Invoke());   // EX_USAGE
     }
 }

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace FsHealer.Kernel.Tests.Infra;
 
 /// <summary>
-/// A block device whose chosen byte ranges fail with EIO (test-machine.md §4): faultyfs (Infra/faultyfs/faultyfs.c, a
+/// A block device whose chosen byte ranges fail with EIO: faultyfs (Infra/faultyfs/faultyfs.c, a
 /// FUSE filesystem exposing disk.img over a sparse backing file, plus a ctl file) runs as our child in the foreground,
 /// and a loop device is attached to its disk.img. Built on <see cref="ScratchFs"/>: teardown runs in reverse order
 /// (clear the faults, umount, losetup -d, fusermount3 -u, wait for/kill the daemon, delete the directory).

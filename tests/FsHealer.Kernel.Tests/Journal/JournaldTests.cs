@@ -4,6 +4,7 @@ using FsHealer.Model;
 using FsHealer.Service.Journal;
 using FsHealer.Service.Notify;
 using FsHealer.Service.Journal.Live;
+using FsHealer.Text;
 
 namespace FsHealer.Kernel.Tests.Journal;
 
@@ -94,7 +95,7 @@ public class JournaldTests
         Assert.Equal("", err.ToString());
         var entries = StandaloneJournald.Read(id, 2);
         Assert.Equal(2, entries.Count);
-        var sick = entries.Single(e => e.GetProperty("FSHEALER_CLASS").GetString() == "metadatasick");
+        var sick = entries.Single(e => e.GetProperty("FSHEALER_CLASS").GetString() == "metadata_sick");
         Assert.Equal("inode 133 bmapbtd sick", sick.GetProperty("MESSAGE").GetString());
         Assert.Equal("3", sick.GetProperty("PRIORITY").GetString());
         Assert.Equal(JournalFormat.MessageIds[EventClass.MetadataSick], sick.GetProperty("MESSAGE_ID").GetString());
@@ -104,8 +105,34 @@ public class JournaldTests
         Assert.Equal("xfs", sick.GetProperty("FSTYPE").GetString());
         Assert.Equal("117", sick.GetProperty("ERRNO").GetString());
         Assert.Equal("journal", sick.GetProperty("_TRANSPORT").GetString());
-        var failed = entries.Single(e => e.GetProperty("FSHEALER_CLASS").GetString() == "repairfailed");
-        Assert.Equal("repair failed:\nline two\nline three", failed.GetProperty("MESSAGE").GetString());
+        var failed = entries.Single(e => e.GetProperty("FSHEALER_CLASS").GetString() == "repair_failed");
+        // MESSAGE is what journalctl prints as the line: one line, the line breaks shown as \n (PathBytes.Show)
+        Assert.Equal(@"repair failed:\nline two\nline three", failed.GetProperty("MESSAGE").GetString());
         Assert.Equal("2", failed.GetProperty("PRIORITY").GetString());
+    }
+
+    [Fact]
+    public void Names_that_are_not_utf8_or_hold_controls_give_one_line_messages_and_exact_fields()
+    {
+        using var jd = StandaloneJournald.Start();
+        var id = Guid.NewGuid().ToString("N");
+        var err = new StringWriter();
+        using var sink = JournalSink.Create(err, journalStream: "");
+        string ff = "/mnt/x\uDCFF", esc = "/mnt/\u001b[31mred\nline";
+        sink.Publish(new FsEvent { Class = EventClass.IoError, Severity = Severity.Error, Mount = ff, FsType = "ext4", Message = $"{ff}: EIO", CorrelationId = id });
+        sink.Publish(new FsEvent { Class = EventClass.Attached, Severity = Severity.Info, Mount = esc, FsType = "ext4", Message = $"{esc}: attached", CorrelationId = id });
+        sink.Log(Severity.Info, $"{ff}: a console line", new KeyValuePair<string, string>("CORRELATION_ID", id));
+        Assert.Equal(3, sink.Sent);
+        var entries = StandaloneJournald.Read(id, 3);
+        Assert.Equal(3, entries.Count);
+        var io = entries.Single(e => e.TryGetProperty("FSHEALER_CLASS", out var c) && c.GetString() == "ioerror");
+        Assert.Equal(@"/mnt/x\xff: EIO", io.GetProperty("MESSAGE").GetString());
+        // journalctl -o json gives a value that is not UTF-8 as its bytes (an array of numbers): exact
+        Assert.Equal(JsonValueKind.Array, io.GetProperty("MOUNT").ValueKind);
+        Assert.Equal(PathBytes.Encode(ff), io.GetProperty("MOUNT").EnumerateArray().Select(b => (byte)b.GetInt32()).ToArray());
+        var at = entries.Single(e => e.TryGetProperty("FSHEALER_CLASS", out var c) && c.GetString() == "attached");
+        Assert.Equal(@"/mnt/\x1b[31mred\nline: attached", at.GetProperty("MESSAGE").GetString());
+        var line = entries.Single(e => !e.TryGetProperty("FSHEALER_CLASS", out _));
+        Assert.Equal(@"/mnt/x\xff: a console line", line.GetProperty("MESSAGE").GetString());
     }
 }

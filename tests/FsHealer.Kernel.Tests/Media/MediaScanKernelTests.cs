@@ -166,7 +166,7 @@ public class MediaScanKernelTests
 
         // bad arguments: xfs_io's message
         se = new StringWriter();
-        Assert.Equal(2, VerifyMediaCommand.Run(new VerifyMediaCommand.Args(fs.Mnt, Start: "abc"), so, se, null, default));
+        Assert.Equal(64, VerifyMediaCommand.Run(new VerifyMediaCommand.Args(fs.Mnt, Start: "abc"), so, se, null, default));   // EX_USAGE
         Assert.Equal("non-numeric start argument -- abc", se.ToString().Trim());
     }
 

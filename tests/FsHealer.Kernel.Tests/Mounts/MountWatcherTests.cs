@@ -3,6 +3,8 @@ using FsHealer.Mounts;
 using FsHealer.Kernel.Tests.Infra;
 using FsHealer.Interop;
 using FsHealer.Mounts.Live;
+using FsHealer.Text;
+using FsHealer.Xfs.Live;
 
 namespace FsHealer.Kernel.Tests.Mounts;
 
@@ -83,6 +85,18 @@ public class MountWatcherTests
         Assert.True(detachLatency < 1000, $"detach latency {detachLatency} ms");
     }
 
+    /// <summary>The weak handle the daemon and the xfs_healer drop-in use (<see cref="LinuxXfsTarget"/>) of the
+    /// filesystem mounted at <paramref name="path"/>. Its identity checks (root handle, device, UUID) are not
+    /// XFS-specific, so ext4 works too (without XFS geometry and XFS handle).</summary>
+    private static LinuxXfsTarget Capture(string path, string source)
+    {
+        using var root = Libc.Open(path, Libc.O_RDONLY | Libc.O_DIRECTORY, out int e);
+        Assert.False(root.IsInvalid, $"open {path}: errno {e}");
+        XfsIoctl.GetGeometry(root, out var geo); // ENOTTY on ext4: no XFS facts
+        Assert.Equal(0, LinuxXfsTarget.Create(root, path, source, geo, out var target));
+        return target!;
+    }
+
     [Fact]
     public void BindThenUmountOldPlaceIsAMoveAndReopenFollows()
     {
@@ -95,10 +109,10 @@ public class MountWatcherTests
         MountScratch.Mount(loop, a, "xfs");
         using var w = new Watch();
         Assert.NotNull(w.TargetAt(a));
-        Assert.Equal(0, WeakHandle.Capture(a, out var wh, out var err));
-        Assert.NotNull(wh);
-        Log($"captured {a}: mnt_id {wh.MountId} dev {wh.Dev} source {wh.Source} handle {wh.RootHandle} uuid {(wh.FsUuid is null ? "none" : Convert.ToHexString(wh.FsUuid))}");
-        Assert.NotNull(wh.FsUuid);
+        var wh = Capture(a, loop);
+        Log($"captured {a}: mnt_id {wh.MountId} dev {wh.Dev} root {wh.RootHandle} uuid {wh.Uuid?.ToString() ?? "none"}");
+        Assert.NotNull(wh.Uuid);
+        Assert.NotEqual(0UL, wh.MountId);
 
         // mount --bind a b; umount a
         Assert.Equal(0, MountScratch.mount(a, b, null, MountScratch.MS_BIND, null));
@@ -113,27 +127,26 @@ public class MountWatcherTests
         Assert.DoesNotContain(w.Events, e => e.Kind == TargetEventKind.Detached);
 
         var d = new List<string>();
-        Assert.Equal(0, wh.Reopen(out var fd, d));
-        using (fd) Assert.False(fd!.IsInvalid);
-        Assert.Equal(b, wh.StoredPath);
+        ulong firstMountId = wh.MountId;
+        using (var fd = wh.Reopen(validate: true, out int err, d)) Assert.False(fd is null, $"reopen after bind+umount: errno {err}; {string.Join("; ", d)}");
+        Assert.Equal(b, wh.CurrentMountpoint);
         Assert.Equal("mount table", wh.LastReopenVia); // the bind mount has a new mnt_id; found by source
-        Log($"reopen after bind+umount: {wh.StoredPath}; tried: {string.Join("; ", d)}");
+        Assert.NotEqual(firstMountId, wh.MountId);      // and the weak handle now follows that mount's id
+        Log($"reopen after bind+umount: {wh.CurrentMountpoint}; tried: {string.Join("; ", d)}");
 
         // mount --move b c: same mount id, found through statmount(mnt_id)
         Assert.Equal(0, MountScratch.mount(b, c, null, MountScratch.MS_MOVE, null));
         Assert.True(w.PumpUntil(() => w.TargetAt(c) is not null) >= 0);
         Assert.Equal(c, w.TargetAt(c)!.PreferredPath);
         Assert.Contains(w.Events, e => e.Kind == TargetEventKind.Moved && e.OldPath == b && e.Target.PreferredPath == c);
-        Assert.Equal(0, wh.Reopen(out fd));
-        fd!.Dispose();
-        Assert.Equal(c, wh.StoredPath);
+        using (var fd = wh.Reopen(validate: true, out _)) Assert.NotNull(fd);
+        Assert.Equal(c, wh.CurrentMountpoint);
         Assert.Equal("statmount", wh.LastReopenVia); // moved mount keeps its mnt_id
-        Assert.Equal(0, wh.Reopen(out fd));
-        fd!.Dispose();
+        using (var fd = wh.Reopen(validate: true, out _)) Assert.NotNull(fd);
         Assert.Equal("stored path", wh.LastReopenVia);
         Assert.Equal(0, MountScratch.Umount(c));
-        Assert.Equal(WeakHandle.ESTALE, wh.Reopen(out fd));
-        Assert.Null(fd);
+        Assert.Null(wh.Reopen(validate: true, out int stale));
+        Assert.Equal(Errno.ESTALE, stale);
     }
 
     [Theory]
@@ -147,7 +160,7 @@ public class MountWatcherTests
         var loop = s.Losetup(img);
         var p = s.MkDir("p");
         MountScratch.Mount(loop, p, fsType);
-        Assert.Equal(0, WeakHandle.Capture(p, out var wh, out _));
+        var wh = Capture(p, loop);
         Assert.Equal(0, MountScratch.Umount(p));
 
         var clone = Path.Combine(s.Dir, "clone.img");
@@ -155,24 +168,24 @@ public class MountWatcherTests
         var loop2 = s.Losetup(clone);
         MountScratch.Mount(loop2, p, fsType, fsType == "xfs" ? "nouuid" : null);
         // sanity: the clone really looks identical from the handle/uuid point of view
-        Assert.Equal(0, WeakHandle.Capture(p, out var cloneWh, out _));
-        bool sameHandle = cloneWh!.RootHandle.SameAs(wh!.RootHandle);
-        bool sameUuid = cloneWh.FsUuid is not null && wh.FsUuid is not null && cloneWh.FsUuid.AsSpan().SequenceEqual(wh.FsUuid);
+        var cloneWh = Capture(p, loop2);
+        bool sameHandle = cloneWh.RootHandle.SameAs(wh.RootHandle);
+        bool sameUuid = cloneWh.Uuid is not null && cloneWh.Uuid == wh.Uuid;
         Log($"{fsType} clone: same root handle {sameHandle}, same UUID {sameUuid}, dev {wh.Dev} vs {cloneWh.Dev}");
 
         var d = new List<string>();
-        Assert.Equal(WeakHandle.ESTALE, wh.Reopen(out var fd, d));
-        Assert.Null(fd);
+        Assert.Null(wh.Reopen(validate: true, out int err, d));
+        Assert.Equal(Errno.ESTALE, err);
         Log($"{fsType} clone at the same mount point: Reopen -> ESTALE, caught by the '{wh.LastMismatch}' check; {string.Join("; ", d)}");
         Assert.True(sameHandle && sameUuid, "expected the clone to be indistinguishable by handle and UUID");
         Assert.Equal("dev", wh.LastMismatch);
-        Assert.Equal(p, wh.StoredPath);
+        Assert.Equal(p, wh.CurrentMountpoint);
 
         // the original filesystem back at the same place (same loop device): accepted again
         Assert.Equal(0, MountScratch.Umount(p));
         MountScratch.Mount(loop, p, fsType);
-        Assert.Equal(0, wh.Reopen(out fd));
-        fd!.Dispose();
+        using (var fd = wh.Reopen(validate: true, out _)) Assert.NotNull(fd);
+        Assert.Equal("stored path", wh.LastReopenVia);
         Assert.Equal(0, MountScratch.Umount(p));
     }
 
@@ -224,7 +237,7 @@ public class MountWatcherTests
 
         // and the tracker's whole table equals a fresh listmount
         var fresh = new List<MountEntry>();
-        Assert.Equal(0, MountTable.ReadWithStatmount(0, fresh, []));
+        Assert.Equal(0, MountTable.ReadWithStatmount(null, fresh, []));
         Assert.Equal(fresh.Select(m => m.Key).Order(), w.Tracker.Mounts.Select(m => m.Key).Order());
     }
 
@@ -279,9 +292,8 @@ public class MountWatcherTests
         using var w = new Watch();
         MountScratch.Mount(loop, p, "ext4");
         Assert.True(w.PumpUntil(() => w.TargetAt(p) is not null) >= 0);
-        Assert.Equal(0, WeakHandle.Capture(p, out var wh, out _));
-        Assert.Equal(0, wh!.Reopen(out var fd));
-        fd!.Dispose();
+        var wh = Capture(p, loop);
+        wh.Reopen(validate: true, out _)!.Dispose();
         var links = FdLinks();
         Assert.DoesNotContain(links, x => x.StartsWith(p, StringComparison.Ordinal));
         Log($"watcher fds: {string.Join(", ", ((FanotifyMountSource)w.Source).HeldFds.Select(f => $"{f} -> {new FileInfo($"/proc/self/fd/{f}").LinkTarget}"))}");
@@ -296,8 +308,7 @@ public class MountWatcherTests
             if (i == 5) fds0 = Directory.GetFiles("/proc/self/fd").Length; // after a warm-up
             MountScratch.Mount(loop, p, "ext4");
             Assert.True(w.PumpUntil(() => w.TargetAt(p) is not null) >= 0);
-            Assert.Equal(0, wh.Reopen(out fd));
-            fd!.Dispose();
+            using (var fd = wh.Reopen(validate: true, out int err)) Assert.False(fd is null, $"reopen: errno {err}");
             Assert.DoesNotContain(FdLinks(), x => x.StartsWith(p, StringComparison.Ordinal));
             Assert.Equal(0, MountScratch.Umount(p));
             Assert.True(w.PumpUntil(() => w.TargetAt(p) is null) >= 0);
@@ -334,7 +345,7 @@ public class MountWatcherTests
     {
         Sh.RequireRoot();
         var a = new List<MountEntry>();
-        int e = MountTable.ReadWithStatmount(0, a, []);
+        int e = MountTable.ReadWithStatmount(null, a, []);
         if (e != 0) Assert.Skip($"listmount: errno {e}");
         var b = new List<MountEntry>();
         Assert.Equal(0, MountTable.ReadMountInfo(MountTable.MountInfoPath, b, []));
@@ -348,21 +359,21 @@ public class MountWatcherTests
             Assert.Equal(x.FsType, m.FsType);
         }
         // pagination: any batch size gives the same ids
-        Assert.Equal(0, FsHealer.Interop.MountSyscalls.ListAll(out var ids256));
+        Assert.Equal(0, MountSyscalls.ListAll(out var ids256));
         foreach (int batch in new[] { 1, 3, 7 })
         {
-            Assert.Equal(0, FsHealer.Interop.MountSyscalls.ListAll(out var ids, batch: batch));
+            Assert.Equal(0, MountSyscalls.ListAll(out var ids, batch: batch));
             Assert.Equal(ids256, ids);
         }
         // buffer growth on EOVERFLOW: start with room for the fixed part only
-        Assert.Equal(0, FsHealer.Interop.MountSyscalls.Statmount(ids256[0], StatmountAbi.AllKnown, 0, StatmountAbi.FixedSize, out var big, out int growths));
+        Assert.Equal(0, MountSyscalls.Statmount(ids256[0], StatmountAbi.AllKnown, null, StatmountAbi.FixedSize, out var big, out int growths));
         Log($"statmount with a {StatmountAbi.FixedSize}-byte first buffer: {growths} EOVERFLOW retries, {big.Length} bytes");
         Assert.True(growths >= 1);
         var dd = new List<string>();
         Assert.Equal(ids256[0], StatmountDecoder.Decode(big, dd)!.MntId);
         Assert.Empty(dd);
         // statmount on a vanished id: ENOENT, not an exception
-        Assert.Equal(2, FsHealer.Interop.MountSyscalls.StatmountEntry(0x7fffffffffffff00, 0, [], out var none));
+        Assert.Equal(2, MountSyscalls.StatmountEntry(0x7fffffffffffff00, null, [], out var none));
         Assert.Null(none);
         // statx unique mount id matches
         Assert.Equal(0, Statx.Get("/", out var st));

@@ -42,9 +42,11 @@ public sealed class StatusKernelTests : IDisposable
         Ext4Loop.SkipUnlessPossible();
         using var fs = new Ext4Loop();
 
-        var (rc, j, _) = Status(fs.Mnt);
-        Assert.Equal(0, rc);
-        Assert.Equal("healthy", j.GetProperty("health").GetString());
+        var (rc, j, root0) = StatusWithRoot(fs.Mnt);
+        Assert.Equal(1, rc);                                            // no daemon: nothing watches it — not healthy overall
+        Assert.Equal("healthy", j.GetProperty("health").GetString());   // the filesystem itself is
+        Assert.False(root0.GetProperty("monitored").GetBoolean());
+        Assert.Equal("degraded", root0.GetProperty("health").GetString());
         Assert.Equal(0UL, j.GetProperty("error_count").GetUInt64());
         Assert.Equal("ext4", j.GetProperty("fs_type").GetString());
         Assert.Equal("fshtest", j.GetProperty("label").GetString()); // udev link or blkid
@@ -75,7 +77,8 @@ public sealed class StatusKernelTests : IDisposable
             sink.Publish(new FsEvent { Class = EventClass.OfflineRepair, Severity = Severity.Notice, Mount = fs.Mnt, FsType = "ext4", Message = "e2fsck clean", Time = DateTimeOffset.UtcNow.AddHours(-1) });
         }
         var (rc, j, text) = Status(fs.Mnt);
-        Assert.Equal(0, rc);
+        Assert.Equal(1, rc);   // healthy filesystem, but no daemon
+        Assert.Equal("healthy", j.GetProperty("health").GetString());
         Assert.InRange(j.GetProperty("last_good_check_age_seconds").GetInt64(), 3500, 3700);
 
         using (var sink = new HistorySink(HistoryStore.Open(_state, out _)!))
@@ -83,7 +86,7 @@ public sealed class StatusKernelTests : IDisposable
         (rc, j, _) = Status(fs.Mnt);
         Assert.Equal(2, rc);
         Assert.Equal("error", j.GetProperty("health").GetString());
-        Assert.Contains("Shutdown: journal aborted", j.GetProperty("last_event").GetString());
+        Assert.Contains("shutdown: journal aborted", j.GetProperty("last_event").GetString());
     }
 
     /// <summary>What the daemon records on attach (Attached, then the policy Decision) wins over the configuration
@@ -117,7 +120,7 @@ public sealed class StatusKernelTests : IDisposable
 
         var text = new StringWriter();
         Assert.Equal(0, StatusCommand.Run(false, _state, null, fs.Mnt, text, new StringWriter()));
-        Assert.Contains($"policy: ext4: offline repair (unmount, e2fsck, remount) (rule (defaults)) — applied by the daemon since {attached.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z", text.ToString());
+        Assert.Contains($"policy: ext4: offline repair (unmount, e2fsck, remount) (rule (defaults)) — applied by the daemon since {attached.UtcDateTime:yyyy-MM-ddTHH:mm:ss}Z", text.ToString());
 
         using (var sink = new HistorySink(HistoryStore.Open(_state, out _)!))
             sink.Publish(new FsEvent { Class = EventClass.Detached, Severity = Severity.Info, Mount = fs.Mnt, FsType = "ext4", Message = $"{fs.Mnt}: detached" });
@@ -137,7 +140,8 @@ public sealed class StatusKernelTests : IDisposable
         text = new StringWriter();
         StatusCommand.Run(false, _state, null, fs.Mnt, text, new StringWriter());
         Assert.Contains("no fshealer daemon is running, so nothing acts on this filesystem now", text.ToString());
-        Assert.Contains("daemon: not running", text.ToString());
+        Assert.Contains("daemon: NOT RUNNING", text.ToString());
+        Assert.Contains("overall: degraded", text.ToString());
     }
 
     [Fact]
@@ -163,7 +167,7 @@ public sealed class StatusKernelTests : IDisposable
 
         File.WriteAllText(cfg, "{ \"rules\": [ { \"match\": { \"label\": \"[x\" } } ] }");
         var e = new StringWriter();
-        Assert.Equal(1, ConfigCommand.Check(cfg, new StringWriter(), e));
+        Assert.Equal(78, ConfigCommand.Check(cfg, new StringWriter(), e));
         Assert.Contains("$.rules[0].match.label", e.ToString());
     }
 
@@ -174,7 +178,8 @@ public sealed class StatusKernelTests : IDisposable
         Directory.CreateDirectory(_state);
         using var fs = ScratchFs.Create("xfs", 320, tag: "status");
         var (rc, j, _) = Status(fs.Mnt);
-        Assert.Equal(0, rc);
+        Assert.Equal(1, rc);   // no daemon
+        Assert.Equal("healthy", j.GetProperty("health").GetString());
         Assert.False(j.GetProperty("shutdown").GetBoolean());
         Assert.Empty(j.GetProperty("sick").EnumerateArray());
         Assert.Contains("autofsck", j.GetProperty("policy").GetString());

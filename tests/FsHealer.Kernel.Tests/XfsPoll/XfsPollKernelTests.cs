@@ -9,7 +9,7 @@ namespace FsHealer.Kernel.Tests.XfsPoll;
 
 /// <summary>
 /// Real-kernel tests of the XFS health poller on 6.18 (no health monitor, no online scrub): the corruption recipes
-/// of test-machine.md §1, each detected with the right domain/structure in one poll after the trigger.
+/// (xfs_db on the pristine image of <see cref="XfsPristine"/>), each detected with the right domain/structure in one poll after the trigger.
 /// </summary>
 [Collection("xfspoll-kernel")]
 public class XfsPollKernelTests
@@ -125,7 +125,7 @@ public class XfsPollKernelTests
         ulong ino = Ino(Path.Combine(fs.Mount, "data6")) - 1; // stat of data5 itself fails; data1..20 were created in a row
         var first = new XfsHealthPoller(fs.Mount).Poll();
         Lines(first, fs.Mount);
-        // test-machine.md §1: no bs_sick, no ag_sick for this corruption; only BULKSTAT's EUCLEAN tells
+        // measured on 6.18: no bs_sick, no ag_sick for this corruption; only BULKSTAT's EUCLEAN tells
         Assert.DoesNotContain(first.Events, e => e.Type == HealthEventType.Sick && e.Domain == HealthDomain.Inode);
         var bad = Assert.Single(first.NewUnreadableInodes);
         Assert.Equal(117, bad.Errno);

@@ -3,7 +3,7 @@ using FsHealer.Kernel.Tests.Infra;
 namespace FsHealer.Kernel.Tests.XfsPoll;
 
 /// <summary>
-/// A pristine XFS image (built once per test run) laid out like test-machine.md §1: /bigdir (400 entries),
+/// A pristine XFS image (built once per test run) with what the corruption recipes need: /bigdir (400 entries),
 /// /small (60 xattrs), /f1 (4 MiB + one 3000-byte xattr in a leaf block), /data1..20, /remotelink (1000 chars).
 /// </summary>
 internal static class XfsPristine

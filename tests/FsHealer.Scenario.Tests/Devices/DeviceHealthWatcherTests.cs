@@ -81,7 +81,7 @@ public sealed class DeviceHealthWatcherTests : IDisposable
         var diag = Assert.Single(sink.Events, e => e.Class == EventClass.Diagnostic);
         Assert.Equal("/srv: on sdb (scsi, state running) via sdb1: sdb ioerr_cnt 3 -> 11 (+8)", diag.Message);
         var rise = Assert.Single(sink.Events, e => e.Class == EventClass.CounterRise);
-        Assert.Equal(("sdb", "ioerr_cnt", 8L), (rise.Device, rise.Structure, rise.Count));
+        Assert.Equal(("/dev/sdb", "ioerr_cnt", 8L), (rise.Device, rise.Structure, rise.Count));   // the hub names devices by path
 
         // the CounterRise the hook published itself did not ask for another follow-up
         now = now.AddMinutes(5);

@@ -48,6 +48,100 @@ public sealed class HistoryStoreTests : IDisposable
     }
 
     [Fact]
+    public void Names_that_are_not_utf8_keep_every_byte_and_queries_tell_the_twins_apart()
+    {
+        // x\xff (byte FF) and x\uFFFD (EF BF BD) are two mount points; SQLite TEXT through Microsoft.Data.Sqlite would
+        // turn the first into the second. Newlines, escapes and backslashes survive too.
+        const string ff = "/mnt/x\uDCFF", fffd = "/mnt/x\uFFFD", odd = "/mnt/new\nline\\and \u001b[31mred\\x41";
+        var t = new DateTimeOffset(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
+        using (var store = HistoryStore.Open(StateDir, out _)!)
+        {
+            var a = Ev(EventClass.IoError, ff, t) with { Path = ff + "/f\uDCFE", Device = "/dev/\uDCFD", Message = ff + ": EIO" };
+            var b = Ev(EventClass.IoError, fffd, t.AddSeconds(1));
+            var c = Ev(EventClass.IoError, odd, t.AddSeconds(2)) with { Message = odd + ": C:\\dir \\xff" };
+            store.Append([a, b, c]);
+            Assert.Equal(a, Assert.Single(store.Query(new HistoryQuery { Mount = ff })).Event);
+            Assert.Equal(b, Assert.Single(store.Query(new HistoryQuery { Mount = fffd })).Event);
+            Assert.Equal(c, Assert.Single(store.Query(new HistoryQuery { Mount = odd })).Event);
+            Assert.Empty(store.Query(new HistoryQuery { Mount = "/mnt/x" }));
+        }
+        // text output: one line per event, names shown; JSON: exact
+        var o = new StringWriter();
+        Assert.Equal(0, HistoryCommand.Run(null, null, null, 100, false, StateDir, o, new StringWriter(), t.AddMinutes(1)));
+        var lines = o.ToString().TrimEnd('\n').Split('\n');
+        Assert.Equal(3, lines.Length);
+        Assert.Contains(lines, l => l.EndsWith(@"/mnt/x\xff: EIO"));
+        Assert.Contains(lines, l => l.EndsWith("/mnt/x\uFFFD: IoError on /mnt/x\uFFFD"));
+        Assert.Contains(lines, l => l.EndsWith(@"/mnt/new\nline\\and \x1b[31mred\\x41: C:\\dir \\xff"));
+        Assert.DoesNotContain('\u001b', o.ToString());
+        o = new StringWriter();
+        Assert.Equal(0, HistoryCommand.Run(null, null, null, 100, true, StateDir, o, new StringWriter(), t.AddMinutes(1)));
+        var back = System.Text.Json.JsonSerializer.Deserialize(o.ToString(), HistoryJsonContext.Default.ListHistoryEventDto)!;
+        Assert.Equal([ff, fffd, odd], back.Select(x => x.Mount));
+        Assert.Equal(ff + "/f\uDCFE", back[0].Path);
+        Assert.Contains("\"/mnt/x\\uDCFF\"", o.ToString());
+        // --fs with the name that is not UTF-8
+        o = new StringWriter();
+        Assert.Equal(0, HistoryCommand.Run(null, ff, null, 100, false, StateDir, o, new StringWriter(), t.AddMinutes(1)));
+        Assert.EndsWith(@" /mnt/x\xff: EIO", Assert.Single(o.ToString().TrimEnd('\n').Split('\n')));
+    }
+
+    [Fact]
+    public void A_schema_1_database_is_migrated_to_3_and_keeps_its_text()
+    {
+        // a database written by the previous fshealer: text stored as it is (backslashes single)
+        Directory.CreateDirectory(StateDir);
+        var path = Path.Combine(StateDir, HistoryStore.FileName);
+        using (var db = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            db.Open();
+            using var c = db.CreateCommand();
+            c.CommandText = """
+                CREATE TABLE events(id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, class TEXT NOT NULL, severity TEXT NOT NULL,
+                  mount TEXT NOT NULL, fs_type TEXT NOT NULL, device TEXT, inode INTEGER, path TEXT, errno INTEGER, structure TEXT,
+                  count INTEGER, message TEXT NOT NULL, correlation_id TEXT, key TEXT NOT NULL);
+                CREATE INDEX events_time ON events(time_ms);
+                CREATE INDEX events_mount_time ON events(mount, time_ms);
+                CREATE TABLE fs_state(fs TEXT PRIMARY KEY, json TEXT NOT NULL, updated_ms INTEGER NOT NULL);
+                INSERT INTO events(time_ms, class, severity, mount, fs_type, device, path, message, key)
+                  VALUES(1800000000000, 'IoError', 'Error', '/mnt/back\slash', 'ext4', NULL, '/mnt/back\slash/f\x41', '/mnt/back\slash: C:\dir', 'k\1');
+                INSERT INTO events(time_ms, class, severity, mount, fs_type, message, key)
+                  VALUES(1800000001000, 'Attached', 'Info', '/mnt/plain', 'xfs', '/mnt/plain: attached', 'k2');
+                PRAGMA user_version=1;
+                """;
+            c.ExecuteNonQuery();
+        }
+        // a reader of the old database reads its text as it is (before any daemon migrated it)
+        using (var ro = HistoryStore.Open(StateDir, out var roErr, readOnly: true))
+        {
+            Assert.Null(roErr);
+            Assert.Equal(@"/mnt/back\slash/f\x41", ro!.Query(new HistoryQuery { Mount = @"/mnt/back\slash" }).Single().Event.Path);
+        }
+        using (var store = HistoryStore.Open(StateDir, out var err)!)
+        {
+            Assert.Null(err);
+            var rows = store.Query(new HistoryQuery()).Select(r => r.Event).ToList();
+            var slash = rows.Single(r => r.Mount == @"/mnt/back\slash");
+            Assert.Equal(@"/mnt/back\slash/f\x41", slash.Path); // \x41 stays text, not a byte
+            Assert.Equal(@"/mnt/back\slash: C:\dir", slash.Message);
+            Assert.Null(slash.Device);
+            Assert.Equal("/mnt/plain: attached", rows.Single(r => r.Mount == "/mnt/plain").Message);
+            // new rows next to the migrated ones
+            store.Append([Ev(EventClass.IoError, "/mnt/x\uDCFF", DateTimeOffset.FromUnixTimeSeconds(1_800_000_002))]);
+            Assert.Single(store.Query(new HistoryQuery { Mount = "/mnt/x\uDCFF" }));
+        }
+        using var check = new SqliteConnection($"Data Source={path};Pooling=False");
+        check.Open();
+        using var v = check.CreateCommand();
+        v.CommandText = "PRAGMA user_version;";
+        Assert.Equal(3L, (long)v.ExecuteScalar()!);
+        v.CommandText = @"SELECT message FROM events WHERE mount = '/mnt/back\\slash';";
+        Assert.Equal(@"/mnt/back\\slash: C:\\dir", (string)v.ExecuteScalar()!); // stored escaped (PathBytes.ToStorage)
+        v.CommandText = "SELECT mount FROM events WHERE id = 3;";
+        Assert.Equal(@"/mnt/x\xff", (string)v.ExecuteScalar()!);
+    }
+
+    [Fact]
     public void Queries_filter_by_time_mount_and_class_newest_first()
     {
         var t = new DateTimeOffset(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
@@ -235,23 +329,30 @@ public sealed class HistoryStoreTests : IDisposable
         Assert.Equal(0, HistoryCommand.Run(null, null, null, 100, false, StateDir, o, e, now));
         var lines = o.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, lines.Length);
-        Assert.StartsWith("2026-11-21 09:00:00Z error    IoError", lines[0]); // oldest first
+        Assert.StartsWith("2026-11-21T09:00:00Z error    io_error", lines[0]); // oldest first
         Assert.EndsWith("[k1]", lines[0]);
 
         o = new StringWriter();
         Assert.Equal(0, HistoryCommand.Run("1h", "/a", null, 100, true, StateDir, o, e, now));
-        Assert.Contains("\"class\": \"RepairSucceeded\"", o.ToString());
-        Assert.DoesNotContain("IoError", o.ToString());
+        Assert.Contains("\"class\": \"repair_succeeded\"", o.ToString());
+        Assert.Contains("\"severity\": \"error\"", o.ToString());
+        Assert.DoesNotContain("io_error", o.ToString());
 
         o = new StringWriter();
         Assert.Equal(0, HistoryCommand.Run("2026-11-21T11:00:00Z", null, "ioerror", 100, false, StateDir, o, e, now));
         Assert.Single(o.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
 
-        Assert.Equal(2, HistoryCommand.Run("yesterday-ish", null, null, 100, false, StateDir, o, e, now));
-        Assert.Equal(2, HistoryCommand.Run(null, null, "Nonsense", 100, false, StateDir, o, e, now));
+        Assert.Equal(64, HistoryCommand.Run("yesterday-ish", null, null, 100, false, StateDir, o, e, now));
+        Assert.Equal(64, HistoryCommand.Run(null, null, "Nonsense", 100, false, StateDir, o, e, now));
         Assert.Contains("unknown event class", e.ToString());
-        Assert.Equal(1, HistoryCommand.Run(null, null, null, 100, false, Path.Combine(_dir, "nothing"), o, e, now));
-        Assert.Contains("no history yet", e.ToString());
+        Assert.Equal(0, HistoryCommand.Run(null, null, "io_error", 100, false, StateDir, o, e, now));
+        // no database yet: nothing happened (not an error); JSON readers get an empty list
+        o = new StringWriter();
+        Assert.Equal(0, HistoryCommand.Run(null, null, null, 100, false, Path.Combine(_dir, "nothing"), o, e, now));
+        Assert.Contains("no history yet", o.ToString());
+        o = new StringWriter();
+        Assert.Equal(0, HistoryCommand.Run(null, null, null, 100, true, Path.Combine(_dir, "nothing"), o, e, now));
+        Assert.Equal("[]", o.ToString().Trim());
         Assert.Equal(now.AddDays(-7), HistoryCommand.ParseSince("7d", now));
         Assert.Equal(now.AddMinutes(-30), HistoryCommand.ParseSince("30m", now));
     }

@@ -19,7 +19,7 @@ public class VerifyMediaCommandTests
     [InlineData("--start", "abc", "non-numeric start argument -- abc")]
     [InlineData("--end", "1q", "non-numeric end argument -- 1q")]
     [InlineData("--max-io", "x", "non-numeric maxio argument -- x")]
-    public void NonNumeric_XfsIoMessage_Exit2(string opt, string val, string msg)
+    public void NonNumeric_XfsIoMessage_Exit64(string opt, string val, string msg)
     {
         var err = new StringWriter();
         var args = opt switch
@@ -28,15 +28,15 @@ public class VerifyMediaCommandTests
             "--end" => new VerifyMediaCommand.Args("/", End: val),
             _ => new VerifyMediaCommand.Args("/", MaxIo: val),
         };
-        Assert.Equal(2, VerifyMediaCommand.Run(args, new StringWriter(), err, null, default));
+        Assert.Equal(64, VerifyMediaCommand.Run(args, new StringWriter(), err, null, default));
         Assert.Equal(msg, err.ToString().Trim());
     }
 
     [Fact]
-    public void UnknownDevice_Exit2()
+    public void UnknownDevice_Exit64()
     {
         var err = new StringWriter();
-        Assert.Equal(2, VerifyMediaCommand.Run(new VerifyMediaCommand.Args("/", Device: "foo"), new StringWriter(), err, null, default));
+        Assert.Equal(64, VerifyMediaCommand.Run(new VerifyMediaCommand.Args("/", Device: "foo"), new StringWriter(), err, null, default));
         Assert.Contains("unknown device \"foo\"", err.ToString());
     }
 

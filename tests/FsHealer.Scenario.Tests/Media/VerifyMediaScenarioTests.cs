@@ -2,7 +2,7 @@ using FsHealer.Media;
 
 namespace FsHealer.Scenario.Tests.Media;
 
-/// <summary>A simulated 7.0 kernel implementing XFS_IOC_VERIFY_MEDIA exactly as kernel-abi.md §1.9 describes.</summary>
+/// <summary>A simulated 7.0 kernel implementing XFS_IOC_VERIFY_MEDIA as fs/xfs/xfs_verify_media.c (Linux 7.0) does.</summary>
 public sealed class SimulatedVerifyMediaKernel : IVerifyMediaIoctl
 {
     public ulong SizeDaddr { get; init; } = 8192;          // 4 MiB

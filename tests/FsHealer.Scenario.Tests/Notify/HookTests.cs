@@ -37,7 +37,7 @@ public class HookTests
         Assert.False(File.Exists(outFile + ".io"));
         var env = File.ReadAllLines(outFile).Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
         Assert.Equal("/usr/sbin:/usr/bin:/sbin:/bin", env["PATH"]);
-        Assert.Equal("metadatasick", env["FSHEALER_CLASS"]);
+        Assert.Equal("metadata_sick", env["FSHEALER_CLASS"]);   // one spelling; the older file name still selects the hook
         Assert.Equal("error", env["FSHEALER_SEVERITY"]);
         Assert.Equal("/mnt/x y", env["FSHEALER_MOUNT"]);
         Assert.Equal("xfs", env["FSHEALER_FSTYPE"]);
@@ -90,15 +90,14 @@ public class HookTests
         using var d = new TempDir();
         var outFile = d.File("fds");
         d.Script("all-fds.sh", $"exec > '{outFile}' 2>&1\nls -l /proc/$$/fd");
-        // An fd opened without O_CLOEXEC, as P/Invoke opens are (fanotify, health monitor).
-        int leaked = Libc.open("/etc/hostname", Libc.O_RDONLY);
+        // An fd without O_CLOEXEC, as a P/Invoke open without it would be (fanotify, health monitor).
+        using var leakedFd = Libc.Open("/etc/hostname", Libc.O_RDONLY, out _);
+        Assert.Equal(0, Libc.SetCloseOnExec(leakedFd, false));
+        int leaked = leakedFd.Fd;
         Assert.True(leaked > 2);
-        try
-        {
-            var run = Assert.Single(Hooks(d).Run(Msg()));
-            Assert.Equal(0, run.ExitCode);
-        }
-        finally { Libc.close(leaked); }
+        var run = Assert.Single(Hooks(d).Run(Msg()));
+        Assert.Equal(0, run.ExitCode);
+        leakedFd.Dispose();
         var lines = File.ReadAllLines(outFile);
         TestContext.Current.TestOutputHelper?.WriteLine(string.Join("\n", lines));
         var fds = lines.Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(p => p.Length > 8)

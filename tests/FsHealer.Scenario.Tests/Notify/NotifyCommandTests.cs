@@ -49,17 +49,17 @@ public class NotifyCommandTests
     }
 
     [Fact]
-    public void Bad_config_exits_2_with_line_and_column()
+    public void Bad_config_exits_78_with_line_and_column()
     {
         using var d = new TempDir();
         var cfg = d.File("bad.json");
         File.WriteAllText(cfg, "{\n  \"notify\": { \"min_severity\": }\n}");
         var e = new StringWriter();
-        Assert.Equal(2, NotifyCommand.Test(cfg, new StringWriter(), e));
-        Assert.Contains("line 2, column", e.ToString());
+        Assert.Equal(78, NotifyCommand.Test(cfg, new StringWriter(), e));
+        Assert.Contains("bad.json:2:", e.ToString());
         File.WriteAllText(cfg, """{ "notify": { "min_severity": "loud" } }""");
         e = new StringWriter();
-        Assert.Equal(2, NotifyCommand.Test(cfg, new StringWriter(), e));
-        Assert.Contains("notify.min_severity: unknown severity \"loud\"", e.ToString());
+        Assert.Equal(78, NotifyCommand.Test(cfg, new StringWriter(), e));
+        Assert.Contains("$.notify.min_severity: unknown severity \"loud\"", e.ToString());
     }
 }

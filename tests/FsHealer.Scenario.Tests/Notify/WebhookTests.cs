@@ -88,7 +88,7 @@ public class WebhookTests
     }
 
     [Fact]
-    public void Ntfy_text_and_slack_formats()
+    public void Text_and_slack_formats()
     {
         using var srv = new RecordingServer();
         using var t = new WebhookDestination(new WebhookSettings(new Uri($"http://127.0.0.1:{srv.Port}/fshealer"), WebhookFormat.Text, new Dictionary<string, string>(), TimeSpan.FromSeconds(5)));

@@ -4,6 +4,7 @@ using FsHealer.Interop;
 using FsHealer.Kmsg;
 using FsHealer.Service;
 using FsHealer.Xfs;
+using FsHealer.Text;
 
 namespace FsHealer.Btrfs.Live;
 
@@ -283,7 +284,7 @@ public sealed class BtrfsHealer : IDisposable
 
     private void Finish(BtrfsScrubRunner r)
     {
-        var outcome = r.Outcome ?? ScrubOutcome.Classify(r.Request.Devid, BtrfsAbi.ECANCELED, null, r.Request.Path);
+        var outcome = r.Outcome ?? ScrubOutcome.Classify(r.Request.Devid, Errno.ECANCELED, null, r.Request.Path);
         var report = new BtrfsScrubReport(r.Request, outcome, r.Damaged, [.. r.Notes]);
         foreach (var line in BtrfsFormat.ResultLines(outcome))
             if (outcome.Success && outcome.Uncorrectable == 0) _console.Out("btrfs: " + line.TrimStart()); else _console.Err("btrfs: " + line.TrimStart());

@@ -19,7 +19,7 @@ public sealed class BtrfsScrubRunner : IDisposable
     private readonly ManualResetEventSlim _done = new(false);
     private readonly object _lock = new();
     private SafeFd? _fd;
-    private FsHealer.Interop.KmsgReader? _kmsg;
+    private KmsgReader? _kmsg;
     private Thread? _worker, _poller;
     private volatile bool _cancelRequested;
     private ulong? _restoreSpeed;
@@ -50,7 +50,7 @@ public sealed class BtrfsScrubRunner : IDisposable
         }
         _fd = fd;
         // the kernel names damaged extents only in its log: read it from now on (the shared kmsg reader)
-        _kmsg = FsHealer.Interop.KmsgReader.Open(out var kdiag);
+        _kmsg = KmsgReader.Open(out var kdiag);
         if (_kmsg is null) Notes.Add($"{kdiag}; damaged files cannot be named");
 
         if (_req.LimitBytesPerSecond is { } limit)
@@ -75,9 +75,9 @@ public sealed class BtrfsScrubRunner : IDisposable
     {
         ScrubProgress? progress = null;
         int rc;
-        if (_cancelRequested) rc = BtrfsAbi.ECANCELED;
+        if (_cancelRequested) rc = Errno.ECANCELED;
         else rc = BtrfsIoctl.Scrub(_fd!, _req.Devid, _req.ReadOnly, out progress);
-        if (rc == BtrfsAbi.EROFS && !_req.ReadOnly && !_cancelRequested)
+        if (rc == Errno.EROFS && !_req.ReadOnly && !_cancelRequested)
         {
             // A repairing scrub is refused on a read-only mount: fall back to reporting only.
             Notes.Add($"{_mountPoint} is mounted read-only (EROFS); scrubbed read-only, nothing repaired");

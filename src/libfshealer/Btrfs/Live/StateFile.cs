@@ -1,4 +1,5 @@
 using FsHealer.Btrfs;
+using System.Text;
 
 namespace FsHealer.Btrfs.Live;
 
@@ -34,7 +35,7 @@ public static class BtrfsStateFile
             if (!OperatingSystem.IsWindows()) opts.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
             using (var fs = new FileStream(tmp, opts))
             {
-                var bytes = System.Text.Encoding.UTF8.GetBytes(json);
+                var bytes = Encoding.UTF8.GetBytes(json);
                 fs.Write(bytes);
                 fs.Flush(flushToDisk: true);
             }

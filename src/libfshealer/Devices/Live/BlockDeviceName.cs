@@ -1,3 +1,5 @@
+using FsHealer.Interop;
+
 namespace FsHealer.Devices.Live;
 
 public static class BlockDeviceName
@@ -6,11 +8,7 @@ public static class BlockDeviceName
     /// link; null when there is none (e.g. btrfs's anonymous 0:NN) or it cannot be read. Never throws.</summary>
     public static string? Of(string majMin)
     {
-        try
-        {
-            var link = new FileInfo($"/sys/dev/block/{majMin}").LinkTarget;
-            return link is null ? null : Path.GetFileName(Path.TrimEndingDirectorySeparator(link));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        var link = Realpath.ReadLink($"/sys/dev/block/{majMin}", out _);
+        return link is null ? null : Path.GetFileName(Path.TrimEndingDirectorySeparator(link));
     }
 }

@@ -1,5 +1,7 @@
 using FsHealer.Devices;
 using FsHealer.Interop;
+using System.Buffers;
+using FsHealer.Text;
 
 namespace FsHealer.Devices.Live;
 
@@ -28,7 +30,8 @@ public sealed class SysfsDirectory : ISysfsView
     /// <summary>The root, held open: reads are openat(root, relative path), with no path string built per read.</summary>
     private readonly SafeFd _rootFd;
 
-    /// <summary>A file's text, or null when absent/unreadable. No exception and no allocation beyond the string on the
+    /// <summary>A file's text, or null when absent/unreadable. Decoded byte-exactly (<see cref="PathBytes.Decode"/>):
+    /// some attributes are paths, e.g. a loop device's backing_file. No exception and no allocation beyond the string on the
     /// common path: the daemon samples a dozen attributes of every device each poll interval, and most of them do
     /// not exist on a given device (a loop device has no SCSI counters).</summary>
     public string? Read(string path)
@@ -38,22 +41,22 @@ public sealed class SysfsDirectory : ISysfsView
         {
             int n = Libc.ReadFileAt(_rootFd, path.Length > 0 && path[0] == '/' ? path.TrimStart('/') : path, page);
             if (n < 0) return null;
-            if (n < page.Length) return System.Text.Encoding.UTF8.GetString(page[..n]);
+            if (n < page.Length) return PathBytes.Decode(page[..n]);
         }
         using var fd = Libc.Open(Full(path), Libc.O_RDONLY, out _);
         if (fd.IsInvalid) return null;
         int total = Libc.ReadFull(fd, page);
         if (total < 0) return null;
-        if (total < page.Length) return System.Text.Encoding.UTF8.GetString(page[..total]);
+        if (total < page.Length) return PathBytes.Decode(page[..total]);
         // larger than a page (not a sysfs attribute): read on, up to the cap
-        var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(MaxRead);
+        var buf = ArrayPool<byte>.Shared.Rent(MaxRead);
         try
         {
             page.CopyTo(buf);
             int more = Libc.ReadFull(fd, buf.AsSpan(total, MaxRead - total));
-            return more < 0 ? null : System.Text.Encoding.UTF8.GetString(buf, 0, total + more);
+            return more < 0 ? null : PathBytes.Decode(buf.AsSpan(0, total + more));
         }
-        finally { System.Buffers.ArrayPool<byte>.Shared.Return(buf); }
+        finally { ArrayPool<byte>.Shared.Return(buf); }
     }
 
     public IReadOnlyList<string> List(string path)

@@ -4,6 +4,8 @@ using FsHealer.Ext4;
 using FsHealer.Mounts;
 using FsHealer.Interop;
 using FsHealer.Mounts.Live;
+using System.Buffers.Text;
+using FsHealer.Devices.Live;
 
 namespace FsHealer.Ext4.Live;
 
@@ -38,7 +40,7 @@ public static class Ext4SysfsReader
         int n = Libc.ReadFile(errorsCountPath, buf);
         if (n <= 0) return null;
         var text = buf[..n].TrimEnd((byte)'\n');
-        return System.Buffers.Text.Utf8Parser.TryParse(text, out ulong v, out int used) && used == text.Length ? v : null;
+        return Utf8Parser.TryParse(text, out ulong v, out int used) && used == text.Length ? v : null;
     }
 
     /// <summary>The sysfs path of a device's errors_count.</summary>
@@ -50,6 +52,6 @@ public static class Ext4SysfsReader
 
     /// <summary>The kernel block device name (sysfs dir name, e.g. "loop3") of a mount, from its major:minor.</summary>
     public static string? DeviceName(MountEntry m) =>
-        Devices.Live.BlockDeviceName.Of(m.Dev)
+        BlockDeviceName.Of(m.Dev)
         ?? (m.Source.StartsWith("/dev/", StringComparison.Ordinal) ? Path.GetFileName(m.Source) : null);
 }

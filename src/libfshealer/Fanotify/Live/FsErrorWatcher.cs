@@ -109,7 +109,7 @@ public sealed class FsErrorWatcher : IDisposable
             if (_byFsid.ContainsKey(fsid) && !(fsid.IsZero && allowPollOnly))
             { error = $"{mountPoint}: filesystem fsid {fsid} is already watched"; return Errno.EEXIST; }
         // No fd is kept on the mount: it would make the filesystem busy and block an offline repair.
-        e = FanotifySyscalls.Mark(_group, FanotifyAbi.FAN_MARK_ADD | FanotifyAbi.FAN_MARK_FILESYSTEM, FanotifyAbi.FAN_FS_ERROR, Libc.AT_FDCWD, mountPoint);
+        e = FanotifySyscalls.Mark(_group, FanotifyAbi.FAN_MARK_ADD | FanotifyAbi.FAN_MARK_FILESYSTEM, FanotifyAbi.FAN_FS_ERROR, mountPoint);
         if (e != 0)
         {
             error = $"fanotify_mark(FAN_MARK_ADD|FAN_MARK_FILESYSTEM, FAN_FS_ERROR, {mountPoint}): {Errno.Name(e)}: {Errno.Message(e)}";
@@ -170,7 +170,7 @@ public sealed class FsErrorWatcher : IDisposable
         // The kernel drops the mark itself when the filesystem is unmounted; then this fails harmlessly.
         if (Statfs.Get(mountPoint, out _, out var now) == 0 && now == w.Fsid)
         {
-            int e = FanotifySyscalls.Mark(_group, FanotifyAbi.FAN_MARK_REMOVE | FanotifyAbi.FAN_MARK_FILESYSTEM, FanotifyAbi.FAN_FS_ERROR, Libc.AT_FDCWD, mountPoint);
+            int e = FanotifySyscalls.Mark(_group, FanotifyAbi.FAN_MARK_REMOVE | FanotifyAbi.FAN_MARK_FILESYSTEM, FanotifyAbi.FAN_FS_ERROR, mountPoint);
             if (e != 0 && e != Errno.ENOENT) _diag($"fanotify_mark(FAN_MARK_REMOVE, {mountPoint}): {Errno.Name(e)}: {Errno.Message(e)}");
         }
         return true;
@@ -187,13 +187,10 @@ public sealed class FsErrorWatcher : IDisposable
     private void Loop()
     {
         var buf = new byte[64 * 1024];
-        Span<Poll.PollFd> fds = stackalloc Poll.PollFd[2];
         var lastReconcile = DateTimeOffset.UtcNow;
         while (!_stopping)
         {
-            fds[0].Fd = _group.Fd;
-            fds[1].Fd = _stopRead.Fd;
-            int r = Poll.WaitReadable(fds, (int)Math.Max(50, ReconcileInterval.TotalMilliseconds));
+            int r = Poll.WaitReadable(_group, _stopRead, (int)Math.Max(50, ReconcileInterval.TotalMilliseconds));
             if (_stopping) break;
             if (r < 0) { _diag($"poll(fanotify): {Errno.Name(-r)}: {Errno.Message(-r)}"); Thread.Sleep(100); continue; }
             if (r == 0 || DateTimeOffset.UtcNow - lastReconcile > ReconcileInterval)
@@ -254,8 +251,10 @@ public sealed class FsErrorWatcher : IDisposable
         if (Statfs.Get(w.MountPoint, out _, out var fsid) != 0 || fsid != w.Fsid) { note = $"{w.MountPoint} no longer holds fsid {w.Fsid}"; return null; }
         using var fd = FileHandles.OpenByHandle(mfd, h, Libc.O_PATH, out e);
         if (fd.IsInvalid) { note = $"open_by_handle_at: {Errno.Name(e)}: {Errno.Message(e)}"; return null; }
-        try { return new FileInfo($"/proc/self/fd/{fd.Fd}").LinkTarget; }
-        catch (IOException x) { note = $"readlink: {x.Message}"; return null; }
+        // the kernel's name for it, as bytes: a non-UTF-8 name stays exact (PathBytes)
+        var path = Realpath.OfFd(fd, out e);
+        if (path is null) note = $"readlink(/proc/self/fd): {Errno.Name(e)}: {Errno.Message(e)}";
+        return path;
     }
 
     private void ReconcileAll(bool drainFirst, byte[] buf)

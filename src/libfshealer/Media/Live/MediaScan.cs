@@ -6,6 +6,7 @@ using FsHealer.Ext4.Live;
 using FsHealer.Fanotify.Live;
 using FsHealer.Healing.Live;
 using FsHealer.Interop;
+using System.Diagnostics;
 
 namespace FsHealer.Media.Live;
 
@@ -73,7 +74,7 @@ public static class MediaScan
         }
         var userStop = options.StopReason;
         var userCheckpoint = options.Checkpoint;
-        var stopClock = System.Diagnostics.Stopwatch.StartNew();
+        var stopClock = Stopwatch.StartNew();
         options = options with
         {
             StopReason = () =>
@@ -137,11 +138,9 @@ public static class MediaScan
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
             foreach (var p in entries)
             {
-                if (Statx.Get(Libc.AT_FDCWD, p, Statx.AT_SYMLINK_NOFOLLOW, out var st) != 0 || st.DevKey != root.DevKey) continue;
-                FileAttributes a;
-                try { a = File.GetAttributes(p); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
-                if ((a & FileAttributes.ReparsePoint) != 0) continue;
-                if ((a & FileAttributes.Directory) != 0) { stack.Push(p); continue; }
+                if (Statx.Get(p, out var st, noFollow: true) != 0 || st.DevKey != root.DevKey) continue;
+                if (st.FileType == Statx.S_IFDIR) { stack.Push(p); continue; }
+                if (st.FileType != Statx.S_IFREG) continue; // symlinks, devices, fifos, sockets: no extents of their own
                 using var fd = Libc.Open(p, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_NONBLOCK, out _);
                 if (fd.IsInvalid) continue;
                 Fiemap.Extents(fd, st.Ino, p, list);
@@ -150,7 +149,9 @@ public static class MediaScan
         return list;
     }
 
-    private static string Sanitize(string mount) => mount == "/" ? "root" : mount.Trim('/').Replace('/', '-');
+    /// <summary>The checkpoint file name part of a mount point: systemd's path escaping (ASCII, one name per mount point;
+    /// <c>x\xff</c> and its U+FFFD twin get different files), "root" for /.</summary>
+    private static string Sanitize(string mount) => mount == "/" ? "root" : SystemdEscape.EscapePath(mount);
 
     private static void SaveCheckpoint(string path, MediaScanCheckpoint cp)
     {

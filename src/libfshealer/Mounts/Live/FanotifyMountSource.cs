@@ -24,8 +24,6 @@ public sealed class FanotifyMountSource : IMountSource
 
     private FanotifyMountSource(SafeFd group, SafeFd? ns, string nsPath) { _group = group; _ns = ns; NamespacePath = nsPath; }
 
-    private int NsFd => _ns?.Fd ?? 0;
-
     /// <summary>Set up the watcher. On failure returns null with the errno and a message naming the failing call
     /// (EINVAL/ENOSYS mean the kernel lacks mount events: use <see cref="MountInfoSource"/>).</summary>
     public static FanotifyMountSource? Create(string? nsPath, out int errno, out string? error)
@@ -43,13 +41,14 @@ public sealed class FanotifyMountSource : IMountSource
         }
         if (ns.Fd == 0)
         {
-            error = $"{nsPath}: got bad file descriptor for mount namespace";
-            errno = 9;
+            // mnt_id_req.mnt_ns_fd == 0 means "our own namespace": a foreign one must not land on fd 0
+            error = $"{nsPath}: got file descriptor 0 for the mount namespace";
+            errno = Errno.EBADF;
             ns.Dispose(); group.Dispose();
             return null;
         }
         errno = FanotifySyscalls.Mark(group, FanotifyAbi.FAN_MARK_ADD | FanotifyAbi.FAN_MARK_MNTNS,
-            FanotifyAbi.FAN_MNT_ATTACH | FanotifyAbi.FAN_MNT_DETACH, ns.Fd, null);
+            FanotifyAbi.FAN_MNT_ATTACH | FanotifyAbi.FAN_MNT_DETACH, ns);
         if (errno != 0)
         {
             error = $"fanotify_mark(FAN_MARK_MNTNS, {nsPath}): {Errno.Name(errno)}: {Errno.Message(errno)}";
@@ -60,7 +59,7 @@ public sealed class FanotifyMountSource : IMountSource
         if (current) ns.Dispose();
         var src = new FanotifyMountSource(group, current ? null : ns, nsPath);
         // probe listmount so a kernel with mount events but without listmount falls back too
-        errno = Interop.MountSyscalls.ListAll(out _, src.NsFd, batch: 1);
+        errno = MountSyscalls.ListAll(out _, src._ns, batch: 1);
         if (errno != 0)
         {
             error = $"listmount: {Errno.Name(errno)}: {Errno.Message(errno)}";
@@ -73,22 +72,22 @@ public sealed class FanotifyMountSource : IMountSource
     public MountChange Snapshot(List<string> diagnostics)
     {
         var list = new List<MountEntry>();
-        int e = MountTable.ReadWithStatmount(NsFd, list, diagnostics);
+        int e = MountTable.ReadWithStatmount(_ns, list, diagnostics);
         if (e != 0) diagnostics.Add($"listmount: {Errno.Name(e)}: {Errno.Message(e)}");
         return MountChange.Snapshot(list);
     }
 
     public int WaitChanges(int timeoutMs, List<MountChange> changes, List<string> diagnostics)
     {
-        int rev = Interop.MountSyscalls.Poll(_group, Interop.MountSyscalls.POLLIN, timeoutMs);
-        if (rev < 0) return rev == -Interop.MountSyscalls.EINTR ? 0 : -rev;
+        int rev = Poll.Wait(_group, Poll.POLLIN, timeoutMs);
+        if (rev < 0) return -rev;
         if (rev == 0) return 0;
         bool rescan = false;
         var notes = new List<MountNotification>();
         for (int reads = 0; reads < 64; reads++) // bounded: a constant flood must not starve the caller
         {
             int n = Libc.Read(_group, _buf);
-            if (n == -11 /* EAGAIN */ || n == 0) break;
+            if (n == -Errno.EAGAIN || n == 0) break;
             if (n < 0) { diagnostics.Add($"read(fanotify mount watcher): {Errno.Name(-n)}: {Errno.Message(-n)}"); return -n; }
             notes.AddRange(MountRecordDecoder.DecodeAll(_buf.AsSpan(0, n), diagnostics));
         }
@@ -98,9 +97,9 @@ public sealed class FanotifyMountSource : IMountSource
             if (rescan) continue; // the snapshot below supersedes individual events
             if (m.Attach)
             {
-                int e = Interop.MountSyscalls.StatmountEntry(m.MountId, NsFd, diagnostics, out var entry);
+                int e = MountSyscalls.StatmountEntry(m.MountId, _ns, diagnostics, out var entry);
                 if (e == 0 && entry is not null) changes.Add(MountChange.Upsert(entry));
-                else if (e == Interop.MountSyscalls.ENOENT) changes.Add(MountChange.Remove(m.MountId));
+                else if (e == Errno.ENOENT) changes.Add(MountChange.Remove(m.MountId));
                 else diagnostics.Add($"statmount(mnt_id {m.MountId}): {Errno.Name(e)}: {Errno.Message(e)}");
             }
             else if (m.Detach) changes.Add(MountChange.Remove(m.MountId));

@@ -26,32 +26,25 @@ public sealed class MountInfoSource : IMountSource
     public MountChange Snapshot(List<string> diagnostics)
     {
         var all = new List<MountEntry>();
-        string text = ReadAllFromFd(diagnostics);
-        all.AddRange(MountInfoParser.ParseAll(text, diagnostics));
+        all.AddRange(MountInfoParser.ParseAll(ReadAllFromFd(diagnostics), diagnostics));
         return MountChange.Snapshot(all);
     }
 
-    private string ReadAllFromFd(List<string> diagnostics)
+    /// <summary>The file's bytes (mount points are bytes: they are parsed without decoding them as text first).</summary>
+    private byte[] ReadAllFromFd(List<string> diagnostics)
     {
         // reading through the polled fd re-arms the POLLPRI notification
-        int e = Interop.MountSyscalls.Rewind(_fd);
-        if (e != 0) { diagnostics.Add($"lseek({_path}): {Errno.Message(e)}"); return ""; }
-        var ms = new MemoryStream();
-        var buf = new byte[65536];
-        while (true)
-        {
-            int n = Libc.Read(_fd, buf);
-            if (n < 0) { diagnostics.Add($"read({_path}): {Errno.Name(-n)}: {Errno.Message(-n)}"); break; }
-            if (n == 0) break;
-            ms.Write(buf, 0, n);
-        }
-        return System.Text.Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length);
+        long off = Libc.Seek(_fd, 0, Libc.SEEK_SET);
+        if (off < 0) { diagnostics.Add($"lseek({_path}): {Errno.Message((int)-off)}"); return []; }
+        var bytes = Libc.ReadToEnd(_fd, out int e);
+        if (bytes is null) { diagnostics.Add($"read({_path}): {Errno.Name(e)}: {Errno.Message(e)}"); return []; }
+        return bytes;
     }
 
     public int WaitChanges(int timeoutMs, List<MountChange> changes, List<string> diagnostics)
     {
-        int rev = Interop.MountSyscalls.Poll(_fd, Interop.MountSyscalls.POLLPRI, timeoutMs);
-        if (rev < 0) return rev == -Interop.MountSyscalls.EINTR ? 0 : -rev;
+        int rev = Poll.Wait(_fd, Poll.POLLPRI, timeoutMs);
+        if (rev < 0) return -rev;
         if (rev == 0) return 0;
         changes.Add(Snapshot(diagnostics));
         return 0;

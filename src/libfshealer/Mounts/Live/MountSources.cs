@@ -1,5 +1,6 @@
 using FsHealer.Mounts;
 using FsHealer.Interop;
+using FsHealer.Text;
 
 namespace FsHealer.Mounts.Live;
 
@@ -16,14 +17,14 @@ public static class MountSources
         var f = FanotifyMountSource.Create(nsPath, out errno, out var err);
         if (f is not null) return f;
         bool ownNamespace = nsPath is null || nsPath == FanotifyMountSource.DefaultNamespace;
-        if (!ownNamespace || errno is not (Interop.MountSyscalls.ENOSYS or Interop.MountSyscalls.EINVAL))
+        if (!ownNamespace || errno is not (Errno.ENOSYS or Errno.EINVAL))
         {
             diagnostics.Add(err ?? "fanotify mount watcher failed");
             return null;
         }
         diagnostics.Add($"{err}; falling back to polling {MountTable.MountInfoPath}");
         var src = MountInfoSource.Create(out errno);
-        if (src is null) diagnostics.Add($"{MountTable.MountInfoPath}: {FsHealer.Text.Errno.Message(errno)}");
+        if (src is null) diagnostics.Add($"{MountTable.MountInfoPath}: {Errno.Message(errno)}");
         return src;
     }
 }

@@ -11,27 +11,27 @@ public static class MountTable
 
     /// <summary>listmount + statmount of every mount. Returns 0, or the listmount errno (ENOSYS = not supported).
     /// Mounts that vanish between the two calls (ENOENT) are skipped silently.</summary>
-    public static int ReadWithStatmount(int nsFd, List<MountEntry> entries, List<string> diagnostics)
+    public static int ReadWithStatmount(SafeFd? ns, List<MountEntry> entries, List<string> diagnostics)
     {
-        int e = Interop.MountSyscalls.ListAll(out var ids, nsFd);
+        int e = MountSyscalls.ListAll(out var ids, ns);
         if (e != 0) return e;
         foreach (var id in ids)
         {
-            int se = Interop.MountSyscalls.StatmountEntry(id, nsFd, diagnostics, out var entry);
+            int se = MountSyscalls.StatmountEntry(id, ns, diagnostics, out var entry);
             if (se == 0 && entry is not null) entries.Add(entry);
-            else if (se != Interop.MountSyscalls.ENOENT)
+            else if (se != Errno.ENOENT)
                 diagnostics.Add($"statmount(mnt_id {id}): {Errno.Name(se)}: {Errno.Message(se)}");
         }
         return 0;
     }
 
-    /// <summary>Parse a mountinfo file. Returns 0 or the errno of reading it.</summary>
+    /// <summary>Parse a mountinfo file (as bytes: mount points are bytes, see <see cref="PathBytes"/>). Returns 0 or
+    /// the errno of reading it.</summary>
     public static int ReadMountInfo(string path, List<MountEntry> entries, List<string> diagnostics)
     {
-        string text;
-        try { text = File.ReadAllText(path); }
-        catch (Exception ex) { diagnostics.Add($"{path}: {ex.Message}"); return 5; }
-        entries.AddRange(MountInfoParser.ParseAll(text, diagnostics));
+        var bytes = Libc.ReadAllBytes(path, out int e);
+        if (bytes is null) { diagnostics.Add($"{PathBytes.Show(path)}: {Errno.Message(e)}"); return e; }
+        entries.AddRange(MountInfoParser.ParseAll(bytes, diagnostics));
         return 0;
     }
 
@@ -60,7 +60,7 @@ public static class MountTable
     public static List<MountEntry> ReadAll(List<string> diagnostics, out string method)
     {
         var list = new List<MountEntry>();
-        int e = ReadWithStatmount(0, list, diagnostics);
+        int e = ReadWithStatmount(null, list, diagnostics);
         if (e == 0) { method = "listmount"; return list; }
         list.Clear();
         method = "mountinfo";

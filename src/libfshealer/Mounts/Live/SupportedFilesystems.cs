@@ -1,6 +1,9 @@
 using FsHealer.Config;
 using FsHealer.Mounts;
 using FsHealer.Mounts.Live;
+using System.Text;
+using FsHealer.Devices.Live;
+using FsHealer.Interop;
 
 namespace FsHealer.Mounts.Live;
 
@@ -15,7 +18,7 @@ public static class SupportedFilesystems
     // udev's links when present (kept current by udev), else probe the device itself
     private static FsIdentity Identify(MountTarget t, Dictionary<string, string> byUuid, Dictionary<string, string> byLabel)
     {
-        string? blk = FsHealer.Devices.Live.BlockDeviceName.Of(t.Dev);
+        string? blk = BlockDeviceName.Of(t.Dev);
         string? uuid = blk is null ? null : byUuid.GetValueOrDefault(blk);
         string? label = blk is null ? null : byLabel.GetValueOrDefault(blk);
         if ((uuid is null || label is null) && t.Source.StartsWith("/dev/", StringComparison.Ordinal))
@@ -51,7 +54,8 @@ public static class SupportedFilesystems
     /// matched to the wrong filesystem. Never throws.</summary>
     public static (string? Uuid, string? Label) Blkid(string device)
     {
-        var (_, output) = new FsHealer.Healing.Live.ToolRunner().Run("blkid", ["-p", "-o", "export", device], TimeSpan.FromSeconds(3));
+        // Spawn: the device path goes to blkid byte for byte
+        var output = Spawn.Run("blkid", ["-p", "-o", "export", device], TimeSpan.FromSeconds(3), new Dictionary<string, string> { ["LC_ALL"] = "C" }).Output;
         string? uuid = null, label = null;
         foreach (var line in output.Split('\n'))
         {
@@ -80,7 +84,7 @@ public static class SupportedFilesystems
     private static string UnescapeUdev(string s)
     {
         if (!s.Contains("\\x", StringComparison.Ordinal)) return s;
-        var sb = new System.Text.StringBuilder();
+        var sb = new StringBuilder();
         for (int i = 0; i < s.Length; i++)
         {
             if (s[i] == '\\' && i + 3 < s.Length && s[i + 1] == 'x' && Uri.IsHexDigit(s[i + 2]) && Uri.IsHexDigit(s[i + 3]))

@@ -1,7 +1,9 @@
 using FsHealer.Service.Notify;
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Text;
 using FsHealer.Model;
+using FsHealer.Text;
 
 namespace FsHealer.Service.Journal;
 
@@ -9,6 +11,10 @@ namespace FsHealer.Service.Journal;
 /// systemd journal native protocol (one datagram of fields): <c>KEY=VALUE\n</c>, or for values containing a
 /// line feed <c>KEY\n</c> + 64-bit little-endian length + value + <c>\n</c>. Field names: uppercase letters,
 /// digits and underscore, not starting with an underscore or digit, at most 64 characters.
+/// <para>Names are bytes (<see cref="PathBytes"/>): MESSAGE — what journalctl prints as the line — is shown with
+/// <see cref="PathBytes.Show"/> (no newline, no escape sequence, <c>x\xff</c> distinct from <c>x\uFFFD</c>); every other
+/// field carries the exact bytes (MOUNT=, FILE_PATH=, ...; journalctl shows a non-UTF-8 value as a blob, and
+/// <c>journalctl -o export/json</c> gives the bytes).</para>
 /// </summary>
 public static class JournalFormat
 {
@@ -61,20 +67,20 @@ public static class JournalFormat
     {
         var f = new List<KeyValuePair<string, string>>
         {
-            new("MESSAGE", e.Message),
-            new("PRIORITY", Priorities[e.Severity].ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new("MESSAGE", PathBytes.Show(e.Message)),
+            new("PRIORITY", Priorities[e.Severity].ToString(CultureInfo.InvariantCulture)),
             new("SYSLOG_IDENTIFIER", Identifier),
             new("MESSAGE_ID", MessageIds[e.Class]),
-            new("FSHEALER_CLASS", e.Class.ToString().ToLowerInvariant()),
+            new("FSHEALER_CLASS", ClassNames.Of(e.Class)),   // the hooks' spelling: metadata_sick
             new("MOUNT", e.Mount),
             new("FSTYPE", e.FsType),
         };
         if (e.Device is not null) f.Add(new("DEVICE", e.Device));
-        if (e.Inode is { } ino) f.Add(new("INODE", ino.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        if (e.Inode is { } ino) f.Add(new("INODE", ino.ToString(CultureInfo.InvariantCulture)));
         if (e.Path is not null) f.Add(new("FILE_PATH", e.Path));
-        if (e.Errno is { } n) { f.Add(new("ERRNO", n.ToString(System.Globalization.CultureInfo.InvariantCulture))); f.Add(new("ERRNO_NAME", Text.Errno.Name(n))); }
+        if (e.Errno is { } n) { f.Add(new("ERRNO", n.ToString(CultureInfo.InvariantCulture))); f.Add(new("ERRNO_NAME", Errno.Name(n))); }
         if (e.Structure is not null) f.Add(new("STRUCTURE", e.Structure));
-        if (e.Count is { } c) f.Add(new("COUNT", c.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        if (e.Count is { } c) f.Add(new("COUNT", c.ToString(CultureInfo.InvariantCulture)));
         if (e.CorrelationId is not null) f.Add(new("CORRELATION_ID", e.CorrelationId));
         return f;
     }
@@ -95,7 +101,7 @@ public static class JournalFormat
         {
             if (!IsValidFieldName(k)) continue;
             var key = Encoding.ASCII.GetBytes(k);
-            var val = Encoding.UTF8.GetBytes(v);
+            var val = PathBytes.Encode(v);
             ms.Write(key);
             if (Array.IndexOf(val, (byte)'\n') < 0)
             {
@@ -116,5 +122,16 @@ public static class JournalFormat
 
     /// <summary>The plain-line fallback (stderr, when no journal is present).</summary>
     public static string PlainLine(FsEvent e) =>
-        $"<{Priorities[e.Severity]}>fshealer: {e.Severity.ToString().ToLowerInvariant()}: {e.Headline}";
+        $"<{Priorities[e.Severity]}>fshealer: {e.Severity.ToString().ToLowerInvariant()}: {PathBytes.Show(e.Headline)}";
+
+    /// <summary>The fields of a plain log line (the daemon's console lines): MESSAGE shown, as for events.</summary>
+    public static List<KeyValuePair<string, string>> LogFields(Severity severity, string message) =>
+    [
+        new("MESSAGE", PathBytes.Show(message)),
+        new("PRIORITY", Priorities[severity].ToString(CultureInfo.InvariantCulture)),
+        new("SYSLOG_IDENTIFIER", Identifier),
+    ];
+
+    /// <summary>The plain-line fallback of a log line.</summary>
+    public static string PlainLine(Severity severity, string message) => $"<{Priorities[severity]}>fshealer: {PathBytes.Show(message)}";
 }

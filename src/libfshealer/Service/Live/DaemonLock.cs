@@ -6,7 +6,13 @@ using FsHealer.Interop;
 namespace FsHealer.Service.Live;
 
 /// <summary>What <see cref="DaemonLock.TryAcquire"/> found.</summary>
-public enum LockState { Acquired, HeldByAnother, Unavailable }
+public enum LockState
+{
+    Acquired, HeldByAnother, Unavailable,
+    /// <summary>The state directory (or the lock file) is a symbolic link, owned by another user, or writable by
+    /// others: refused (the message says why); the daemon must not use it.</summary>
+    Unsafe,
+}
 
 /// <summary>
 /// One daemon per state directory: <c>fshealer run</c> holds an open-file-description write lock on
@@ -34,12 +40,18 @@ public sealed class DaemonLock : IDisposable
     {
         string path = System.IO.Path.Combine(stateDir, FileName);
         state = LockState.Unavailable;
+        if (PrivateState.Unsafe(stateDir) is { } unsafeDir) { state = LockState.Unsafe; message = unsafeDir; return null; }
         // (an existing directory that cannot be tightened to 0700, e.g. read-only, may still hold a lock: try it)
-        if (PrivateState.EnsureDirectory(stateDir) is { } dirError && !Directory.Exists(stateDir)) { message = dirError; return null; }
-        int raw = Libc.open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC | Libc.O_NOFOLLOW, 0x180 /* 0600 */);
-        if (raw < 0)
+        if (PrivateState.EnsureDirectory(stateDir) is { } dirError)
         {
-            int openErr = Libc.LastErrno;
+            if (PrivateState.Unsafe(stateDir) is { } raced) { state = LockState.Unsafe; message = raced; return null; }
+            if (!Directory.Exists(stateDir)) { message = dirError; return null; }
+        }
+        if (PrivateState.UnsafeFile(path) is { } unsafeLock) { state = LockState.Unsafe; message = unsafeLock; return null; }
+        var fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_NOFOLLOW, 0x180 /* 0600 */, out int openErr);
+        if (fd.IsInvalid)
+        {
+            if (openErr == Errno.ELOOP) { state = LockState.Unsafe; message = $"refusing {path}: it is a symbolic link (a state file must be a regular file)"; return null; }
             // read-only now, but a daemon may hold the lock it took when it was writable
             if (Probe(stateDir, out int? holder, out _) == true)
             {
@@ -49,7 +61,6 @@ public sealed class DaemonLock : IDisposable
             else message = $"{path}: open: {Errno.Name(openErr)} ({Errno.Message(openErr)})";
             return null;
         }
-        var fd = new SafeFd(raw);
         int err = FileLocks.TryLockExclusive(fd);
         if (err != 0)
         {

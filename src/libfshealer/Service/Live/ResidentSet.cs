@@ -21,7 +21,7 @@ public static class ResidentSet
         int count = 0; long kib = 0; string? error = null;
         foreach (var m in ProcessMappings.Releasable(mappings))
         {
-            if (Interop.Memory.madvise((nint)m.Start, (nuint)m.Length, Interop.Memory.MADV_DONTNEED) != 0)
+            if (Memory.madvise((nint)m.Start, (nuint)m.Length, Memory.MADV_DONTNEED) != 0)
             {
                 int errno = Libc.LastErrno;   // EINVAL for a range that changed since the read (unmapped, locked): skip it
                 error ??= $"madvise({m.Start:x}-{m.End:x} {m.Path}, MADV_DONTNEED): {Errno.Message(errno)}";
@@ -36,7 +36,7 @@ public static class ResidentSet
     /// <summary>malloc_trim(0) where the C library has it (glibc); a no-op elsewhere.</summary>
     public static void TrimCHeap()
     {
-        try { Interop.Memory.malloc_trim(0); }
+        try { Memory.malloc_trim(0); }
         catch (EntryPointNotFoundException) { }
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using FsHealer.Healing;
 using FsHealer.Service;
 using FsHealer.Xfs;
+using System.ComponentModel;
 
 namespace FsHealer.Service.Live;
 
@@ -40,7 +41,7 @@ public sealed class SystemctlUnitManager(string systemctl = "systemctl", Action<
             }
             return p.ExitCode == 0;
         }
-        catch (System.ComponentModel.Win32Exception ex)
+        catch (Win32Exception ex)
         {
             diagnostic?.Invoke($"{systemctl}: {ex.Message}");
             return false;

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using FsHealer.Model;
+using FsHealer.Text;
+using FsHealer.Config;
 
 namespace FsHealer.Service.Metrics;
 
@@ -117,7 +119,7 @@ public sealed class MetricsSink : IEventSink
             EventsBySeverity.Add(1, [mount, fs, SeverityNames[(int)e.Severity]]);
             LastEvent.Set(e.Time.ToUnixTimeMilliseconds() / 1000.0, [mount, fs]);
             if (RepairOutcomes.TryGetValue(e.Class, out var outcome)) Repairs.Add(1, [mount, fs, outcome]);
-            if (FsHealer.Config.StatusComputer.IsGoodCheck(e))
+            if (StatusComputer.IsGoodCheck(e))
             {
                 if (e.Time.ToUnixTimeMilliseconds() / 1000.0 > Get(LastGoodCheck, mount, fs)) LastGoodCheck.Set(e.Time.ToUnixTimeMilliseconds() / 1000.0, [mount, fs]);
                 if (Has(CheckOverdue, mount, fs)) CheckOverdue.Set(0, [mount, fs]);
@@ -270,9 +272,12 @@ public sealed class MetricsSink : IEventSink
 
     public static string ClassName(EventClass c) => c.ToString().ToLowerInvariant();
 
-    /// <summary>Label values: backslash, double quote and line feed are escaped (exposition format 0.0.4).</summary>
+    /// <summary>Label values: a name is first shown with <see cref="PathBytes.Show"/> (the exposition is UTF-8 text:
+    /// <c>x\xff</c> and <c>x\uFFFD</c> must not become one series, and no label may hold a control character), then
+    /// backslash, double quote and line feed are escaped (exposition format 0.0.4).</summary>
     public static string EscapeLabel(string s)
     {
+        s = PathBytes.Show(s);
         if (s.AsSpan().IndexOfAny("\\\"\n") < 0) return s;
         var sb = new StringBuilder(s.Length + 8);
         foreach (var c in s)

@@ -1,13 +1,16 @@
 using FsHealer.Service.Journal;
 using System.Text;
 using FsHealer.Model;
+using FsHealer.Text;
 
 namespace FsHealer.Service.Notify;
 
 public enum NotifyKind { Event, Digest, Resolved, Heartbeat, Test }
 
 /// <summary>One message for every destination. <see cref="Event"/> is set for <see cref="NotifyKind.Event"/>
-/// (hooks get its fields as FSHEALER_* variables); <see cref="Mount"/> for resolved messages.</summary>
+/// (hooks get its fields as FSHEALER_* variables); <see cref="Mount"/> for resolved messages. <see cref="Subject"/>
+/// and <see cref="Body"/> are display text: every name in them is shown with <see cref="PathBytes.Show"/> (one line
+/// per field, no control characters, non-UTF-8 bytes as \xNN); <see cref="Event"/> and <see cref="Mount"/> are exact.</summary>
 public sealed record NotifyMessage(NotifyKind Kind, Severity Severity, string Subject, string Body, DateTimeOffset Time)
 {
     public FsEvent? Event { get; init; }
@@ -120,7 +123,7 @@ public sealed class NotificationPolicy
             _lastSentByKey[e.Key] = now;
             _immediateInInterval++;
             SentIndividually++;
-            output.Add(new NotifyMessage(NotifyKind.Event, e.Severity, Subject(e), Body(e), now) { Event = e, Mount = e.Mount });
+            output.Add(new NotifyMessage(NotifyKind.Event, e.Severity, Subject(e, _o.HostName), Body(e, _o.HostName), now) { Event = e, Mount = e.Mount });
         }
         else
         {
@@ -152,8 +155,8 @@ public sealed class NotificationPolicy
             {
                 st.Problem = false;
                 st.HealedAt = null;
-                output.Add(new NotifyMessage(NotifyKind.Resolved, Severity.Notice, $"[fshealer] {_o.HostName}: resolved: {mount} is healthy again",
-                    $"{mount} ({st.FsType}) had errors; it has been quiet for {Fmt(now - h)} since the last healing event ({h:u}).\n", now) { Mount = mount });
+                output.Add(new NotifyMessage(NotifyKind.Resolved, Severity.Notice, $"[fshealer] {_o.HostName}: resolved: {PathBytes.Show(mount)} is healthy again",
+                    $"{PathBytes.Show(mount)} ({PathBytes.Show(st.FsType)}) on {_o.HostName} had errors; it has been quiet for {Fmt(now - h)} since the last healing event ({TimeFormat.Utc(h)}).\n", now) { Mount = mount });
             }
         }
         if (_o.HeartbeatInterval is { } hb && now - _lastHeartbeat >= hb)
@@ -181,14 +184,14 @@ public sealed class NotificationPolicy
         CountedInDigests += total;
         _pending.Clear();
         var sb = new StringBuilder();
-        sb.Append($"{total} event(s) since {_lastDigest:u} were not sent individually (rate limit, duplicates or thresholds):\n");
+        sb.Append($"{total} event(s) on {_o.HostName} since {TimeFormat.Utc(_lastDigest)} were not sent individually (rate limit, duplicates or thresholds):\n");
         string? mount = null;
         foreach (var c in counts)   // sorted by mount: one line per mount
         {
             if (c.Mount != mount)
             {
                 if (mount is not null) sb.Append('\n');
-                sb.Append($"  {c.Mount}:");
+                sb.Append($"  {PathBytes.Show(c.Mount)}:");
                 mount = c.Mount;
             }
             sb.Append($" {ClassName(c.Class)}={c.Count}");
@@ -230,21 +233,23 @@ public sealed class NotificationPolicy
         else if (st.Problem && HealingClasses.Contains(e.Class) && e.Severity <= Severity.Notice) st.HealedAt = now;
     }
 
-    public static string ClassName(EventClass c) => c.ToString().ToLowerInvariant();
+    /// <summary>The event class as every notification names it: "metadata_sick" (see <see cref="ClassNames"/>).</summary>
+    public static string ClassName(EventClass c) => ClassNames.Of(c);
 
-    public static string Subject(FsEvent e) =>
-        $"[fshealer] {e.Severity.ToString().ToLowerInvariant()}: {ClassName(e.Class)} on {e.Mount}";
+    /// <summary>"[fshealer] HOST: error: metadata_sick on /srv" — the host first, like smartd and ZED.</summary>
+    public static string Subject(FsEvent e, string host) =>
+        $"[fshealer] {host}: {ClassNames.Of(e.Severity)}: {ClassName(e.Class)} on {PathBytes.Show(e.Mount)}";
 
-    public static string Body(FsEvent e)
+    public static string Body(FsEvent e, string host)
     {
         var sb = new StringBuilder();
-        sb.Append(e.Message).Append('\n').Append('\n');
-        sb.Append($"class:    {ClassName(e.Class)}\nseverity: {e.Severity.ToString().ToLowerInvariant()}\nmount:    {e.Mount}\nfstype:   {e.FsType}\ntime:     {e.Time:O}\n");
-        if (e.Device is not null) sb.Append($"device:   {e.Device}\n");
+        sb.Append(PathBytes.Show(e.Message)).Append('\n').Append('\n');
+        sb.Append($"host:     {host}\nclass:    {ClassName(e.Class)}\nseverity: {ClassNames.Of(e.Severity)}\nmount:    {PathBytes.Show(e.Mount)}\nfstype:   {PathBytes.Show(e.FsType)}\ntime:     {TimeFormat.Utc(e.Time)}\n");
+        if (e.Device is not null) sb.Append($"device:   {PathBytes.Show(DeviceName.AsPath(e.Device)!)}\n");
         if (e.Inode is not null) sb.Append($"inode:    {e.Inode}\n");
-        if (e.Path is not null) sb.Append($"path:     {e.Path}\n");
-        if (e.Structure is not null) sb.Append($"structure: {e.Structure}\n");
-        if (e.Errno is { } n) sb.Append($"errno:    {Text.Errno.Name(n)} ({Text.Errno.Message(n)})\n");
+        if (e.Path is not null) sb.Append($"path:     {PathBytes.Show(e.Path)}\n");
+        if (e.Structure is not null) sb.Append($"structure: {PathBytes.Show(e.Structure)}\n");
+        if (e.Errno is { } n) sb.Append($"errno:    {Errno.Name(n)} ({Errno.Message(n)})\n");
         if (e.Count is not null) sb.Append($"count:    {e.Count}\n");
         if (e.CorrelationId is not null) sb.Append($"eid:      {e.CorrelationId}\n");
         return sb.ToString();

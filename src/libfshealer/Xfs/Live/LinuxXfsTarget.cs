@@ -3,39 +3,61 @@ using FsHealer.Service;
 using FsHealer.Xfs;
 using FsHealer.Text;
 using FsHealer.Interop;
+using FsHealer.Mounts;
+using FsHealer.Mounts.Live;
 
 namespace FsHealer.Xfs.Live;
 
 /// <summary>
 /// The weak handle of a monitored XFS filesystem (xfs_healer's weakhandle.c): it remembers the root directory's
-/// file handle, the unique mount id, the filesystem source and the mount point, but holds no fd on the filesystem.
-/// A repair reopens it — stored path first, then every mount of the same source in /proc/self/mounts — and accepts
-/// the fd only if its root handle matches and, when a health monitor is open, the kernel confirms with
+/// file handle, the unique mount id, the device number, the filesystem UUID (FS_IOC_GETFSUUID, when the kernel has
+/// it), the filesystem source and the mount point, but holds no fd on the filesystem. A repair reopens it — the
+/// stored path first, then where statmount(mnt_id) says the mount is now (a moved mount keeps its id), then every
+/// mount of the same source in /proc/self/mountinfo — and accepts an fd only if its root handle, XFS handle (which
+/// adds the fsid), device number and UUID match and, when a health monitor is open, the kernel confirms with
 /// XFS_IOC_HEALTH_FD_ON_MONITORED_FS that it is the very superblock being monitored (this defeats byte-identical
-/// clones mounted with -o nouuid, which have the same handle).
+/// clones mounted with -o nouuid on the same device, which have the same handles and UUID). Apart from the XFS handle
+/// and the monitor check, the identity checks are not XFS-specific (they hold for ext4 too; tests use that).
 /// </summary>
 public sealed class LinuxXfsTarget : IXfsTarget
 {
     private readonly ReaderWriterLockSlim _lock = new();
     private string _mountpoint;
+    private ulong _mountId;
     private readonly FileHandles.FileHandle _rootHandle;
     private readonly string _fsname;
     private readonly XfsHandle _xfsRoot;
     private readonly bool _hasXfsRoot;
     private readonly ulong _dev;
+    private readonly Guid? _uuid;
 
     /// <summary>The monitor fd used for the same-superblock check (null on kernels without a health monitor).</summary>
     public SafeFd? MonitorFd { get; set; }
-    public ulong MountId { get; }
+    /// <summary>Unique id of the mount last opened (it changes when a reopen lands on another mount of the same
+    /// filesystem, e.g. the bind mount left after the original place was unmounted).</summary>
+    public ulong MountId { get { _lock.EnterReadLock(); try { return _mountId; } finally { _lock.ExitReadLock(); } } }
     public bool HasParentPointers { get; }
     public bool HasRmapBt { get; }
+    /// <summary>Device number (major &lt;&lt; 32 | minor) of the filesystem.</summary>
+    public ulong DevKey => _dev;
+    public string Dev => $"{_dev >> 32}:{_dev & 0xffffffff}";
+    /// <summary>The root directory's file handle (name_to_handle_at).</summary>
+    public FileHandles.FileHandle RootHandle => _rootHandle;
+    /// <summary>The filesystem UUID, or null when FS_IOC_GETFSUUID is not available.</summary>
+    public Guid? Uuid => _uuid;
+    /// <summary>Which identity check rejected the last candidate ("root handle", "xfs handle", "dev", "uuid",
+    /// "monitor"), for diagnostics and tests; null when the last reopen succeeded at once.</summary>
+    public string? LastMismatch { get; private set; }
+    /// <summary>How the last successful reopen found the filesystem: "stored path", "statmount" or "mount table".</summary>
+    public string? LastReopenVia { get; private set; }
 
-    private LinuxXfsTarget(string mountpoint, FileHandles.FileHandle root, ulong mountId, string fsname, XfsGeometry geo, XfsHandle xfsRoot, bool hasXfsRoot, ulong dev)
+    private LinuxXfsTarget(string mountpoint, FileHandles.FileHandle root, ulong mountId, string fsname, XfsGeometry geo, XfsHandle xfsRoot, bool hasXfsRoot, ulong dev, Guid? uuid)
     {
         _dev = dev;
+        _uuid = uuid;
         _mountpoint = mountpoint;
         _rootHandle = root;
-        MountId = mountId;
+        _mountId = mountId;
         _fsname = fsname;
         HasParentPointers = geo.HasParent;
         HasRmapBt = geo.HasRmapBt;
@@ -47,14 +69,29 @@ public sealed class LinuxXfsTarget : IXfsTarget
     public static int Create(SafeFd rootFd, string mountpoint, string fsname, XfsGeometry geo, out LinuxXfsTarget? target)
     {
         target = null;
-        int err = FileHandles.NameToHandle(rootFd.Fd, "", FileHandles.AT_EMPTY_PATH | FileHandles.AT_HANDLE_MNT_ID_UNIQUE, out var h, out var mnt);
-        if (err == Errno.EINVAL)
-            err = FileHandles.NameToHandle(rootFd.Fd, "", FileHandles.AT_EMPTY_PATH, out h, out mnt);
+        int err = Identify(rootFd, out var h, out var mnt, out var dev, out var uuid);
         if (err != 0) return err;
         bool hasXfs = XfsHandleIoctl.FdToHandle(rootFd, out var xh) == 0;
-        err = Libc.DeviceOf(rootFd, out var dev);
+        target = new LinuxXfsTarget(mountpoint, h, mnt, fsname, geo, xh, hasXfs, dev, uuid);
+        return 0;
+    }
+
+    /// <summary>Root handle, unique mount id (0 when the kernel cannot say), device number and UUID of an open root.</summary>
+    private static int Identify(SafeFd fd, out FileHandles.FileHandle h, out ulong mountId, out ulong dev, out Guid? uuid)
+    {
+        dev = 0; uuid = null;
+        int err = FileHandles.NameToHandle(fd, FileHandles.AT_HANDLE_MNT_ID_UNIQUE, out h, out mountId);
+        if (err == Errno.EINVAL) // before Linux 6.12: no AT_HANDLE_MNT_ID_UNIQUE; statx below gives the unique id
+        {
+            err = FileHandles.NameToHandle(fd, 0, out h, out _);
+            mountId = 0;
+        }
         if (err != 0) return err;
-        target = new LinuxXfsTarget(mountpoint, h, mnt, fsname, geo, xh, hasXfs, dev);
+        err = Statx.Get(fd, out var st);
+        if (err != 0) return err;
+        dev = st.DevKey;
+        if (mountId == 0 && st.MountIdUnique) mountId = st.MountId;
+        uuid = FsIoctl.GetFsUuid(fd, out _);
         return 0;
     }
 
@@ -86,54 +123,72 @@ public sealed class LinuxXfsTarget : IXfsTarget
         return sfd is null ? err : 0;
     }
 
-    /// <summary>Reopen the filesystem root. Returns null with errno (ESTALE when nothing acceptable is mounted).</summary>
-    public SafeFd? Reopen(bool validate, out int errno)
+    /// <summary>Reopen the filesystem root. Returns null with errno (ESTALE when nothing acceptable is mounted);
+    /// why each candidate was rejected goes to <paramref name="diagnostics"/>.</summary>
+    public SafeFd? Reopen(bool validate, out int errno, List<string>? diagnostics = null)
     {
+        LastMismatch = null;
+        LastReopenVia = null;
         var stored = CurrentMountpoint;
-        var fd = TryPath(stored, validate);
-        if (fd is not null) { errno = 0; return fd; }
+        var fd = TryPath(stored, validate, diagnostics);
+        if (fd is not null) { errno = 0; LastReopenVia = "stored path"; return fd; }
         // the mount may have moved: ask statmount(mnt_id) where it is now
-        if (MountId != 0 && Interop.MountSyscalls.Statmount(MountId, FsHealer.Mounts.StatmountAbi.MNT_POINT, 0, out var sm) == 0
-            && FsHealer.Mounts.StatmountDecoder.Decode(sm, []) is { MntPoint: { } point } && point != stored
-            && TryPath(point, validate) is { } moved)
+        ulong mountId = MountId;
+        if (mountId != 0 && MountSyscalls.Statmount(mountId, StatmountAbi.MNT_POINT, null, out var sm) == 0
+            && StatmountDecoder.Decode(sm, []) is { MntPoint: { } point } && point != stored
+            && TryPath(point, validate, diagnostics) is { } moved)
         {
-            _lock.EnterWriteLock();
-            try { _mountpoint = point; } finally { _lock.ExitWriteLock(); }
+            Store(point);
             errno = 0;
+            LastReopenVia = "statmount";
             return moved;
         }
         foreach (var dir in XfsMounts.WithSource(_fsname))
         {
             if (dir == stored) continue;
-            fd = TryPath(dir, validate);
+            fd = TryPath(dir, validate, diagnostics);
             if (fd is null) continue;
-            _lock.EnterWriteLock();
-            try { _mountpoint = dir; } finally { _lock.ExitWriteLock(); }
+            Store(dir);
             errno = 0;
+            LastReopenVia = "mount table";
             return fd;
         }
         errno = Errno.ESTALE;
         return null;
     }
 
-    private SafeFd? TryPath(string path, bool validate)
+    private void Store(string path)
     {
-        var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_DIRECTORY, out _);
-        if (fd.IsInvalid) return null;
-        // Identity: the VFS handle (ino/gen), the XFS handle (which adds the filesystem's fsid) and the device
-        // number. A byte-identical clone has the same handles; on another device it differs in st_dev; only the
-        // Linux 7.0 same-superblock ioctl below can tell a clone apart when everything else matches.
-        if (FileHandles.NameToHandle(fd.Fd, "", FileHandles.AT_EMPTY_PATH, out var h, out _) != 0 || !h.SameAs(_rootHandle)
-            || (_hasXfsRoot && (XfsHandleIoctl.FdToHandle(fd, out var xh) != 0 || xh != _xfsRoot))
-            || Libc.DeviceOf(fd, out var dev) != 0 || dev != _dev)
+        _lock.EnterWriteLock();
+        try { _mountpoint = path; } finally { _lock.ExitWriteLock(); }
+    }
+
+    private SafeFd? TryPath(string path, bool validate, List<string>? diagnostics)
+    {
+        var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_DIRECTORY, out int e);
+        if (fd.IsInvalid) { diagnostics?.Add($"{path}: open: {Errno.Message(e)}"); return null; }
+        // Identity: the VFS handle (ino/gen), the XFS handle (which adds the filesystem's fsid), the device number
+        // and the UUID. A byte-identical clone has the same handles and UUID; on another device it differs in st_dev;
+        // only the Linux 7.0 same-superblock ioctl below can tell a clone apart when everything else matches.
+        e = Identify(fd, out var h, out var mnt, out var dev, out var uuid);
+        string? mismatch = e != 0 ? $"identify: {Errno.Message(e)}"
+            : !h.SameAs(_rootHandle) ? "root handle"
+            : dev != _dev ? "dev"
+            : _uuid is not null && uuid != _uuid ? "uuid"
+            : _hasXfsRoot && (XfsHandleIoctl.FdToHandle(fd, out var xh) != 0 || xh != _xfsRoot) ? "xfs handle"
+            : validate && MonitorFd is { IsInvalid: false } mon && XfsIoctl.FdOnMonitoredFs(mon, fd) != 0 ? "monitor"
+            : null;
+        if (mismatch is not null)
         {
+            LastMismatch = mismatch;
+            diagnostics?.Add($"{path}: not the same filesystem ({mismatch} differs from dev {Dev}, root {_rootHandle})");
             fd.Dispose();
             return null;
         }
-        if (validate && MonitorFd is { IsInvalid: false } mon && XfsIoctl.FdOnMonitoredFs(mon, fd) != 0)
+        if (mnt != 0)
         {
-            fd.Dispose();
-            return null;
+            _lock.EnterWriteLock();
+            try { _mountId = mnt; } finally { _lock.ExitWriteLock(); }
         }
         return fd;
     }
@@ -202,10 +257,10 @@ public sealed class LinuxXfsTarget : IXfsTarget
 /// <summary>The process's own mount table (what xfs_healer reads through getmntent), from /proc/self/mountinfo.</summary>
 public static class XfsMounts
 {
-    public static IEnumerable<FsHealer.Mounts.MountEntry> All()
+    public static IEnumerable<MountEntry> All()
     {
-        var entries = new List<FsHealer.Mounts.MountEntry>();
-        FsHealer.Mounts.Live.MountTable.ReadMountInfo(FsHealer.Mounts.Live.MountTable.MountInfoPath, entries, []);
+        var entries = new List<MountEntry>();
+        MountTable.ReadMountInfo(MountTable.MountInfoPath, entries, []);
         return entries;
     }
 

@@ -2,6 +2,8 @@ using FsHealer.Healing;
 using FsHealer.Service;
 using FsHealer.Xfs;
 using FsHealer.Interop;
+using FsHealer.Mounts;
+using FsHealer.Text;
 using FsHealer.Service.Live;
 
 namespace FsHealer.Xfs.Live;
@@ -32,11 +34,11 @@ public sealed class LiveXfsPlatform(IUnitManager? units = null) : IXfsHealerPlat
 
     public bool CaptureFsInfo(string mountpoint)
     {
-        var rpath = LibcPaths.RealPath(mountpoint, out _);
+        var rpath = Realpath.Resolve(mountpoint, out _);
         if (rpath is null) return false;
         // Linux 7.0: statmount(STATMOUNT_BY_FD) on the open fd gives mount point, source and the unique mount id
-        if (_mnt is not null && Interop.MountSyscalls.StatmountByFd(_mnt, FsHealer.Mounts.StatmountAbi.MNT_POINT | FsHealer.Mounts.StatmountAbi.SB_SOURCE | FsHealer.Mounts.StatmountAbi.MNT_BASIC, out var sm) == 0
-            && FsHealer.Mounts.StatmountDecoder.Decode(sm, []) is { MntPoint: { } point, SbSource: { } source } && point == rpath)
+        if (_mnt is not null && MountSyscalls.StatmountByFd(_mnt, StatmountAbi.MNT_POINT | StatmountAbi.SB_SOURCE | StatmountAbi.MNT_BASIC, out var sm) == 0
+            && StatmountDecoder.Decode(sm, []) is { MntPoint: { } point, SbSource: { } source } && point == rpath)
         {
             _fsname = source;
             return true;
@@ -45,7 +47,7 @@ public sealed class LiveXfsPlatform(IUnitManager? units = null) : IXfsHealerPlat
         foreach (var e in XfsMounts.All())
         {
             if (e.FsType != "xfs") continue;
-            if (LibcPaths.RealPath(e.MountPoint, out _) == rpath)
+            if (Realpath.Resolve(e.MountPoint, out _) == rpath)
             {
                 _fsname = e.Source;
                 return true;
@@ -55,14 +57,14 @@ public sealed class LiveXfsPlatform(IUnitManager? units = null) : IXfsHealerPlat
     }
 
     public byte[]? ReadAutofsck() =>
-        _mnt is null ? null : Libc.GetXattr(_mnt, XfsAbi.AutofsckXattr, XfsAbi.AutofsckMaxValueLength, out _);
+        _mnt is null ? null : Xattr.Get(_mnt, XfsAbi.AutofsckXattr, XfsAbi.AutofsckMaxValueLength, out _);
 
     public bool CanRepair() => _mnt is not null && XfsIoctl.ProbeRepair(_mnt) == 0;
 
     public int CreateTarget(string mountpoint, out IXfsTarget? target)
     {
         target = null;
-        if (_mnt is null) return FsHealer.Text.Errno.EBADF;
+        if (_mnt is null) return Errno.EBADF;
         int err = LinuxXfsTarget.Create(_mnt, mountpoint, _fsname, _geo, out _target);
         target = _target;
         return err;
@@ -74,7 +76,7 @@ public sealed class LiveXfsPlatform(IUnitManager? units = null) : IXfsHealerPlat
     public int OpenMonitor(bool verbose, out IRecordSource? source)
     {
         source = null;
-        if (_mnt is null) return FsHealer.Text.Errno.EBADF;
+        if (_mnt is null) return Errno.EBADF;
         var mon = XfsIoctl.OpenHealthMonitor(_mnt, verbose, out int err);
         LastMonitorErrno = err;
         if (mon.IsInvalid) return err;

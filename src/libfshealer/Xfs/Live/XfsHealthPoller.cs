@@ -37,7 +37,7 @@ public readonly record struct XfsSupport(int ScrubErrno, int MonitorErrno)
     public bool HasOnlineRepair => ScrubErrno == 0;
     public bool HasHealthMonitor => MonitorErrno == 0;
 
-    private static bool Missing(int e) => e is 25 /* ENOTTY */ or 95 /* EOPNOTSUPP */;
+    private static bool Missing(int e) => e is Errno.ENOTTY or Errno.EOPNOTSUPP;
 
     /// <summary>The one-time note, or null when the kernel has both facilities.</summary>
     public string? Note(string mountPoint)
@@ -66,7 +66,6 @@ public readonly record struct XfsSupport(int ScrubErrno, int MonitorErrno)
 /// </summary>
 public sealed class XfsHealthPoller
 {
-    private const int EIO = 5, ENOTTY = 25, EINVAL = 22;
     private readonly XfsPollOptions _options;
     private HealthSnapshot _previous = HealthSnapshot.Empty;
     private readonly HashSet<ulong> _unreadable = new();
@@ -131,7 +130,7 @@ public sealed class XfsHealthPoller
         int g = XfsIoctl.GetGeometry(fd, out _);
         if (g != 0)
         {
-            diagnostic = $"{mountPoint}: XFS_IOC_FSGEOMETRY: {Errno.Name(g)} ({Errno.Message(g)})" + (g == ENOTTY ? "; not an XFS filesystem" : "");
+            diagnostic = $"{mountPoint}: XFS_IOC_FSGEOMETRY: {Errno.Name(g)} ({Errno.Message(g)})" + (g == Errno.ENOTTY ? "; not an XFS filesystem" : "");
             return new XfsSupport(g, g);
         }
         int scrub = XfsIoctl.ProbeRepair(fd);
@@ -153,7 +152,7 @@ public sealed class XfsHealthPoller
             calls++;
             if (fd.IsInvalid)
             {
-                if (errno == EIO) { ReportShutdown(result, timeNs, "open of the mount root"); return result; }
+                if (errno == Errno.EIO) { ReportShutdown(result, timeNs, "open of the mount root"); return result; }
                 result.Diagnostics.Add($"{MountPoint}: open: {Errno.Name(errno)} ({Errno.Message(errno)}); nothing polled");
                 return result;
             }
@@ -162,15 +161,15 @@ public sealed class XfsHealthPoller
             calls++;
             var geo = e == 0 ? XfsGeometry.Decode(rawGeo) : default;
             XfsInodeLayout.TryDecode(rawGeo, out _layout);
-            if (e == EIO) { ReportShutdown(result, timeNs, "XFS_IOC_FSGEOMETRY"); return result; }
+            if (e == Errno.EIO) { ReportShutdown(result, timeNs, "XFS_IOC_FSGEOMETRY"); return result; }
             if (e != 0)
             {
-                if (e == ENOTTY && _everPolled && !_unmountReported)
+                if (e == Errno.ENOTTY && _everPolled && !_unmountReported)
                 {
                     _unmountReported = true;
                     result.Events.Add(HealthMonitorEvent.Unmount(timeNs));
                 }
-                result.Diagnostics.Add($"{MountPoint}: XFS_IOC_FSGEOMETRY: {Errno.Name(e)} ({Errno.Message(e)})" + (e == ENOTTY ? "; not an XFS mount (unmounted?)" : ""));
+                result.Diagnostics.Add($"{MountPoint}: XFS_IOC_FSGEOMETRY: {Errno.Name(e)} ({Errno.Message(e)})" + (e == Errno.ENOTTY ? "; not an XFS mount (unmounted?)" : ""));
                 return result;
             }
             if (_everPolled && geo.Uuid != _uuid)
@@ -187,13 +186,13 @@ public sealed class XfsHealthPoller
 
             // The inode walk first: INUMBERS itself can find a corrupt inobt and set ag_sick, which the AG pass then sees.
             e = WalkInodes(fd, cur, result, ref calls, ref chunks, ref scanned, ref failed, ref wrapped);
-            if (e == EIO) { ReportShutdown(result, timeNs, "XFS_IOC_INUMBERS/BULKSTAT"); return result; }
+            if (e == Errno.EIO) { ReportShutdown(result, timeNs, "XFS_IOC_INUMBERS/BULKSTAT"); return result; }
 
             for (uint ag = 0; ag < geo.AgCount; ag++)
             {
                 e = XfsScan.AgGeometry(fd, ag, out var ag1);
                 calls++;
-                if (e == EIO) { ReportShutdown(result, timeNs, $"XFS_IOC_AG_GEOMETRY agno {ag}"); return result; }
+                if (e == Errno.EIO) { ReportShutdown(result, timeNs, $"XFS_IOC_AG_GEOMETRY agno {ag}"); return result; }
                 if (e != 0) { result.Diagnostics.Add($"{MountPoint}: XFS_IOC_AG_GEOMETRY agno {ag}: {Errno.Name(e)} ({Errno.Message(e)})"); continue; }
                 cur.Ags[ag] = new HealthMasks(ag1.Sick, ag1.Checked);
             }
@@ -203,11 +202,11 @@ public sealed class XfsHealthPoller
                 {
                     e = XfsScan.RtGroupGeometry(fd, rg, out var g);
                     calls++;
-                    if (e == EIO) { ReportShutdown(result, timeNs, $"XFS_IOC_RTGROUP_GEOMETRY rgno {rg}"); return result; }
+                    if (e == Errno.EIO) { ReportShutdown(result, timeNs, $"XFS_IOC_RTGROUP_GEOMETRY rgno {rg}"); return result; }
                     if (e != 0)
                     {
                         // EINVAL at rgno 0: no rtgroups (or pre-6.13 kernel); at rgno N: past the last group.
-                        if (rg == 0 && e is EINVAL or ENOTTY) _rtGroupsUnsupported = true;
+                        if (rg == 0 && e is Errno.EINVAL or Errno.ENOTTY) _rtGroupsUnsupported = true;
                         break;
                     }
                     cur.RtGroups[rg] = new HealthMasks(g.Sick, g.Checked);
@@ -256,7 +255,7 @@ public sealed class XfsHealthPoller
             ulong cursor = _cursor;
             int e = XfsScan.Inumbers(fd, ref cursor, recs, out int n);
             calls++;
-            if (e == EIO) return EIO;
+            if (e == Errno.EIO) return Errno.EIO;
             if (e != 0)
             {
                 // a damaged inode btree: skip the rest of this AG (ag_sick tells which structure), go on with the next
@@ -289,7 +288,7 @@ public sealed class XfsHealthPoller
                 {
                     e = XfsScan.Bulkstat(fd, chunk.StartIno, stats.AsSpan(0, count), out int got, out _);
                     calls++;
-                    if (e == EIO) return EIO;
+                    if (e == Errno.EIO) return Errno.EIO;
                     if (e == 0)
                     {
                         chunkOk = true;
@@ -313,7 +312,7 @@ public sealed class XfsHealthPoller
                         if (_unreadable.Contains(ino)) { failed++; seen.Add(ino); continue; }
                         e = XfsScan.Bulkstat(fd, ino, stats.AsSpan(0, 1), out int got, out _);
                         calls++;
-                        if (e == EIO) return EIO;
+                        if (e == Errno.EIO) return Errno.EIO;
                         if (e != 0)
                         {
                             failed++;

@@ -2,7 +2,7 @@
  * Writing "r START LEN" or "w START LEN" to /ctl makes reads/writes overlapping [START, START+LEN) fail with EIO;
  * "clear" removes all ranges. Reading /ctl prints counters. Every open uses direct_io so all I/O reaches us.
  * Build: gcc -O2 -Wall faultyfs.c $(pkg-config fuse3 --cflags --libs) -o faultyfs
- * Run:   faultyfs BACKING MOUNTPOINT -f -o default_permissions        (test-machine.md, Appendix A) */
+ * Run:   faultyfs BACKING MOUNTPOINT -f -o default_permissions */
 #define FUSE_USE_VERSION 31
 #include <fuse.h>
 #include <errno.h>

@@ -50,13 +50,9 @@ public sealed class JournalSink : IEventSink, IDisposable
     /// <summary>Sends arbitrary fields (the daemon's own log lines).</summary>
     public void Log(Severity severity, string message, params KeyValuePair<string, string>[] extra)
     {
-        var fields = new List<KeyValuePair<string, string>>
-        {
-            new("MESSAGE", message), new("PRIORITY", JournalFormat.Priorities[severity].ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            new("SYSLOG_IDENTIFIER", JournalFormat.Identifier),
-        };
+        var fields = JournalFormat.LogFields(severity, message);
         fields.AddRange(extra);
-        Send(fields, $"<{JournalFormat.Priorities[severity]}>fshealer: {message}");
+        Send(fields, JournalFormat.PlainLine(severity, message));
     }
 
     private void Send(List<KeyValuePair<string, string>> fields, string plain)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using FsHealer.Interop;
 using FsHealer.Service.Metrics;
 
 namespace FsHealer.Service.Metrics.Live;
@@ -100,7 +101,7 @@ public sealed class MetricsServer : IDisposable
         {
             if (File.Exists(path))
             {
-                if (FsHealer.Service.Notify.Live.FileStat.Get(path, out _, out uint mode) == 0 && (mode & FsHealer.Service.Notify.Live.FileStat.S_IFMT) != FsHealer.Service.Notify.Live.FileStat.S_IFSOCK)
+                if (Statx.Get(path, out var st) == 0 && st.FileType != Statx.S_IFSOCK)
                     return $"metrics socket {path}: exists and is not a socket (not replacing it)";
                 File.Delete(path);
             }

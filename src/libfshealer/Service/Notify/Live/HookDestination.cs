@@ -1,17 +1,17 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using FsHealer.Model;
 using FsHealer.Service.Journal;
 using FsHealer.Service.Notify;
 using FsHealer.Interop;
+using FsHealer.Text;
 
 namespace FsHealer.Service.Notify.Live;
 
 /// <summary>
 /// ZED-style exec hooks: every executable in the hook directory named <c>all-*</c> runs for every message,
-/// <c>&lt;class&gt;-*</c> (e.g. <c>metadatasick-notify.sh</c>; digest-*, resolved-*, heartbeat-*, test-* for the
-/// non-event messages) for one class. Hooks run in name order with an environment built from scratch
+/// <c>&lt;class&gt;-*</c> (e.g. <c>metadata_sick-notify.sh</c>, or the older run-together <c>metadatasick-notify.sh</c>;
+/// digest-*, resolved-*, heartbeat-*, test-* for the non-event messages) for one class. Hooks run in name order with an environment built from scratch
 /// (FSHEALER_* plus a fixed PATH; nothing inherited), stdin from /dev/null, no file descriptors beyond 0–2, and a
 /// timeout after which the hook's process tree is killed. A hook not owned by <see cref="RequiredOwner"/> (root)
 /// or writable by group or others is refused, and the refusal says why.
@@ -22,6 +22,12 @@ public sealed class HookDestination(HookSettings settings, Action<string>? log =
     public string Name => $"hooks {settings.Dir}";
     /// <summary>Owner uid required of hooks and the directory (root; tests running unprivileged use their own uid).</summary>
     public uint RequiredOwner { get; init; }
+    /// <summary>FSHEALER_HOST (the host name, as in the subject).</summary>
+    public string Host { get; init; } = System.Environment.MachineName;
+    /// <summary>FSHEALER_VERSION.</summary>
+    public string Version { get; init; } = "";
+    /// <summary>FSHEALER_FS_UUID: the UUID of the filesystem an event is about (mount point, device) → UUID or null.</summary>
+    public Func<string, string?, string?>? FsUuid { get; init; }
 
     private long _eid;
 
@@ -39,8 +45,14 @@ public sealed class HookDestination(HookSettings settings, Action<string>? log =
         return bad.Count == 0 ? DeliveryResult.Success(detail) : DeliveryResult.Failure(detail);
     }
 
+    /// <summary>The hooks that apply to a message, in name order: all-*, &lt;class&gt;-* and the older spelling of the class.</summary>
+    public IReadOnlyList<string> Select(NotifyMessage m, out string? dirProblem) =>
+        Select([ClassOf(m), .. m.Kind == NotifyKind.Event && m.Event is { } e && ClassNames.Legacy(e.Class) != ClassOf(m) ? [ClassNames.Legacy(e.Class)] : Array.Empty<string>()], out dirProblem);
+
     /// <summary>The hooks that apply to a class name, in name order.</summary>
-    public IReadOnlyList<string> Select(string className, out string? dirProblem)
+    public IReadOnlyList<string> Select(string className, out string? dirProblem) => Select([className], out dirProblem);
+
+    private IReadOnlyList<string> Select(string[] classNames, out string? dirProblem)
     {
         dirProblem = null;
         if (!Directory.Exists(settings.Dir)) return [];
@@ -49,7 +61,12 @@ public sealed class HookDestination(HookSettings settings, Action<string>? log =
         try
         {
             return Directory.GetFiles(settings.Dir)
-                .Where(f => { var n = Path.GetFileName(f); return !n.StartsWith('.') && !n.EndsWith('~') && (n.StartsWith("all-", StringComparison.Ordinal) || n.StartsWith(className + "-", StringComparison.Ordinal)); })
+                .Where(f =>
+                {
+                    var n = Path.GetFileName(f);
+                    return !n.StartsWith('.') && !n.EndsWith('~') && (n.StartsWith("all-", StringComparison.Ordinal)
+                        || classNames.Any(c => n.StartsWith(c + "-", StringComparison.Ordinal)));
+                })
                 .Order(StringComparer.Ordinal).ToList();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { dirProblem = ex.Message; return []; }
@@ -63,7 +80,7 @@ public sealed class HookDestination(HookSettings settings, Action<string>? log =
 
     public IReadOnlyList<HookRun> Run(NotifyMessage m)
     {
-        var hooks = Select(ClassOf(m), out var dirProblem);
+        var hooks = Select(m, out var dirProblem);
         if (dirProblem is not null)
         {
             log?.Invoke($"notify: hook directory {settings.Dir} refused: {dirProblem}");
@@ -80,25 +97,37 @@ public sealed class HookDestination(HookSettings settings, Action<string>? log =
                 results.Add(new HookRun(h, null, false, refused, ""));
                 continue;
             }
-            results.Add(Exec(h, Environment(m, eid)));
+            results.Add(Exec(h, Environment(m, eid, Host, Version, Uuid(m))));
         }
         return results;
+    }
+
+    private string? Uuid(NotifyMessage m)
+    {
+        var mount = m.Event?.Mount ?? m.Mount;
+        if (FsUuid is null || string.IsNullOrEmpty(mount)) return null;
+        try { return FsUuid(mount, m.Event?.Device); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException) { return null; }
     }
 
     /// <summary>Why a hook (or the directory) must not run, or null.</summary>
     public string? CheckOwnership(string path, bool isDir)
     {
-        if (FileStat.Get(path, out uint uid, out uint mode) is int err and not 0)
-            return $"stat failed: {FsHealer.Text.Errno.Name(err)} ({FsHealer.Text.Errno.Message(err)})";
-        if (!isDir && (mode & 0xF000) != 0x8000) return "not a regular file";
+        if (Statx.Get(path, out var st) is int err and not 0)
+            return $"stat failed: {Errno.Name(err)} ({Errno.Message(err)})";
+        uint uid = st.Uid, mode = st.Mode;
+        if (!isDir && st.FileType != Statx.S_IFREG) return "not a regular file";
         if (uid != RequiredOwner) return $"owned by uid {uid}, not {(RequiredOwner == 0 ? "root" : "uid " + RequiredOwner)}";
         if ((mode & 0x12) != 0) return $"mode {Convert.ToString(mode & 0xFFF, 8)} is {((mode & 0x10) != 0 ? "group" : "")}{((mode & 0x12) == 0x12 ? " and " : "")}{((mode & 0x2) != 0 ? "world" : "")}-writable";
         if (!isDir && (mode & 0x49) == 0) return "not executable";
         return null;
     }
 
-    /// <summary>The complete hook environment (nothing else is passed).</summary>
-    public static Dictionary<string, string> Environment(NotifyMessage m, long eid)
+    /// <summary>The complete hook environment (nothing else is passed). Names (mount point, device, path, the event's
+    /// message) are shown with <see cref="PathBytes.Show"/>: an environment value holds no NUL, and a name that is not
+    /// UTF-8 must not turn into another filesystem's name (<c>x\xff</c> arrives as the text <c>x\xff</c>); the subject
+    /// and body are display text already.</summary>
+    public static Dictionary<string, string> Environment(NotifyMessage m, long eid, string? host = null, string? version = null, string? fsUuid = null)
     {
         var inv = CultureInfo.InvariantCulture;
         var env = new Dictionary<string, string>
@@ -106,24 +135,27 @@ public sealed class HookDestination(HookSettings settings, Action<string>? log =
             ["PATH"] = SafePath,
             ["FSHEALER_KIND"] = m.Kind.ToString().ToLowerInvariant(),
             ["FSHEALER_CLASS"] = ClassOf(m),
-            ["FSHEALER_SEVERITY"] = m.Severity.ToString().ToLowerInvariant(),
+            ["FSHEALER_SEVERITY"] = ClassNames.Of(m.Severity),
             ["FSHEALER_SUBJECT"] = m.Subject,
-            ["FSHEALER_MESSAGE"] = m.Event?.Message ?? m.Body,
-            ["FSHEALER_TIME"] = (m.Event?.Time ?? m.Time).ToString("O", inv),
+            ["FSHEALER_MESSAGE"] = m.Event is { } ev ? PathBytes.Show(ev.Message) : m.Body,
+            ["FSHEALER_TIME"] = FsHealer.Text.TimeFormat.UtcMillis(m.Event?.Time ?? m.Time),
             ["FSHEALER_TIME_SECS"] = (m.Event?.Time ?? m.Time).ToUnixTimeSeconds().ToString(inv),
             ["FSHEALER_EID"] = eid.ToString(inv),
             ["FSHEALER_PID"] = System.Environment.ProcessId.ToString(inv),
+            ["FSHEALER_HOST"] = host ?? System.Environment.MachineName,
         };
-        if (m.Mount is not null) env["FSHEALER_MOUNT"] = m.Mount;
+        if (!string.IsNullOrEmpty(version)) env["FSHEALER_VERSION"] = version;
+        if (m.Mount is not null) env["FSHEALER_MOUNT"] = PathBytes.Show(m.Mount);
+        if (!string.IsNullOrEmpty(fsUuid)) env["FSHEALER_FS_UUID"] = fsUuid;
         if (m.Event is { } e)
         {
-            env["FSHEALER_MOUNT"] = e.Mount;
-            env["FSHEALER_FSTYPE"] = e.FsType;
-            if (e.Device is not null) env["FSHEALER_DEVICE"] = e.Device;
+            env["FSHEALER_MOUNT"] = PathBytes.Show(e.Mount);
+            env["FSHEALER_FSTYPE"] = PathBytes.Show(e.FsType);
+            if (e.Device is not null) env["FSHEALER_DEVICE"] = PathBytes.Show(FsHealer.Text.DeviceName.AsPath(e.Device)!);
             if (e.Inode is { } ino) env["FSHEALER_INODE"] = ino.ToString(inv);
-            if (e.Path is not null) env["FSHEALER_PATH"] = e.Path;
-            if (e.Errno is { } n) { env["FSHEALER_ERRNO"] = n.ToString(inv); env["FSHEALER_ERRNO_NAME"] = FsHealer.Text.Errno.Name(n); }
-            if (e.Structure is not null) env["FSHEALER_STRUCTURE"] = e.Structure;
+            if (e.Path is not null) env["FSHEALER_PATH"] = PathBytes.Show(e.Path);
+            if (e.Errno is { } n) { env["FSHEALER_ERRNO"] = n.ToString(inv); env["FSHEALER_ERRNO_NAME"] = Errno.Name(n); }
+            if (e.Structure is not null) env["FSHEALER_STRUCTURE"] = PathBytes.Show(e.Structure);
             if (e.Count is { } c) env["FSHEALER_COUNT"] = c.ToString(inv);
             if (e.CorrelationId is not null) env["FSHEALER_CORRELATION_ID"] = e.CorrelationId;
         }
@@ -172,8 +204,6 @@ public sealed class HookDestination(HookSettings settings, Action<string>? log =
 /// FD_CLOEXEC (the daemon never relies on passing descriptors through exec).</summary>
 public static class FdHygiene
 {
-    private const int F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
-
     public static void MarkAllCloseOnExec()
     {
         string[] fds;
@@ -182,29 +212,7 @@ public static class FdHygiene
         foreach (var f in fds)
         {
             if (!int.TryParse(Path.GetFileName(f), out int fd) || fd <= 2) continue;
-            int flags = Libc.fcntl(fd, F_GETFD, 0);
-            if (flags >= 0 && (flags & FD_CLOEXEC) == 0) Libc.fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+            Libc.MarkCloseOnExec(fd);
         }
     }
-}
-
-/// <summary>statx(2) for owner and mode (follows symlinks). Returns 0 or errno.</summary>
-public static class FileStat
-{
-    public const uint S_IFMT = 0xF000, S_IFSOCK = 0xC000, S_IFREG = 0x8000;
-    public static unsafe int Get(string path, out uint uid, out uint mode)
-    {
-        const uint STATX_MODE = 0x2, STATX_UID = 0x8;
-        byte* buf = stackalloc byte[256];
-        new Span<byte>(buf, 256).Clear();
-        var p = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        nint r;
-        fixed (byte* pp = p) r = Libc.syscall(Statx.SYS_statx, Libc.AT_FDCWD, (nint)pp, 0, (nint)(STATX_MODE | STATX_UID), (nint)buf);
-        if (r < 0) { uid = mode = 0; return Libc.LastErrno; }
-        var s = new ReadOnlySpan<byte>(buf, 256);
-        uid = BinaryPrimitives.ReadUInt32LittleEndian(s[0x14..]);
-        mode = BinaryPrimitives.ReadUInt16LittleEndian(s[0x1c..]);
-        return 0;
-    }
-
 }

@@ -15,7 +15,7 @@ public sealed class SendmailDestination(EmailSettings settings, string? searchPa
     public string? Resolve()
     {
         if (settings.Sendmail.Contains('/')) return File.Exists(settings.Sendmail) ? settings.Sendmail : null;
-        var dirs = (searchPath ?? System.Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+        var dirs = (searchPath ?? Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Concat(["/usr/sbin", "/usr/lib", "/sbin"]);
         foreach (var d in dirs)
         {
@@ -25,19 +25,40 @@ public sealed class SendmailDestination(EmailSettings settings, string? searchPa
         return null;
     }
 
+    /// <summary>The message for <c>sendmail -t</c>: headers bounded and encoded (<see cref="MailFormat"/>), the
+    /// host in the subject, an 8-bit UTF-8 body with no line over 998 bytes.</summary>
     public static string Compose(EmailSettings s, NotifyMessage m)
     {
-        static string Header(string v) => v.Replace("\r", " ").Replace("\n", " ");
         var sb = new StringBuilder();
-        sb.Append("From: ").Append(Header(s.From)).Append('\n');
-        sb.Append("To: ").Append(Header(string.Join(", ", s.To))).Append('\n');
-        sb.Append("Subject: ").Append(Header(m.Subject)).Append('\n');
-        sb.Append("Date: ").Append(m.Time.ToString("r")).Append('\n');
+        sb.Append(MailFormat.Header("From", s.From, 998)).Append('\n');
+        sb.Append(FoldAddresses("To", s.To)).Append('\n');
+        sb.Append(MailFormat.SubjectHeader(m.Subject)).Append('\n');
+        sb.Append("Date: ").Append(m.Time.ToString("r")).Append('\n');   // RFC 5322 date (the mail format's own)
         sb.Append("Auto-Submitted: auto-generated\n");
         sb.Append("X-FsHealer-Kind: ").Append(m.Kind.ToString().ToLowerInvariant()).Append('\n');
-        sb.Append("Content-Type: text/plain; charset=utf-8\nMIME-Version: 1.0\n\n");
-        foreach (var line in m.Body.Split('\n'))
+        sb.Append("Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\nMIME-Version: 1.0\n\n");
+        foreach (var line in MailFormat.BodyLines(m.Body))
             sb.Append(line == "." ? ".." : line).Append('\n');
+        return sb.ToString();
+    }
+
+    // "To: a, b, c" folded after commas below 78 characters per line
+    private static string FoldAddresses(string name, IReadOnlyList<string> addresses)
+    {
+        var sb = new StringBuilder(name).Append(": ");
+        int lineLen = sb.Length;
+        for (int i = 0; i < addresses.Count; i++)
+        {
+            var a = MailFormat.OneLine(addresses[i]);
+            if (i > 0)
+            {
+                sb.Append(',');
+                if (lineLen + 2 + a.Length > 78) { sb.Append("\n "); lineLen = 1; }
+                else { sb.Append(' '); lineLen += 2; }
+            }
+            sb.Append(a);
+            lineLen += a.Length;
+        }
         return sb.ToString();
     }
 
