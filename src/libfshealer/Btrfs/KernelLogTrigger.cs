@@ -1,5 +1,6 @@
 using FsHealer.Kmsg;
 using FsHealer.Model;
+using FsHealer.Text;
 
 namespace FsHealer.Btrfs;
 
@@ -101,7 +102,7 @@ public sealed class BtrfsKernelLogTrigger
             BtrfsLogKind.ForcedReadOnly => "forced read-only",
             _ => e.Kind.ToString(),
         };
-        var parts = new List<string>(6) { $"device {e.MemberDevice ?? e.Device}" };
+        var parts = new List<string>(6) { $"device {DeviceName.AsPath(e.MemberDevice ?? e.Device)}" };
         if (LogicalOf(e) is { } l) parts.Add($"logical {l}");
         if (e.Inode is { } ino && !(e.Kind == BtrfsLogKind.ReadErrorCorrected && ino == 0)) parts.Add($"inode {ino}" + (e.Root is { } r ? $" root {r}" : ""));
         if (e.FileOffset is { } off && e.Inode is > 0) parts.Add($"offset {off}");
@@ -120,7 +121,7 @@ public sealed class BtrfsKernelLogTrigger
         return new FsEvent
         {
             Class = cs.Class, Severity = cs.Severity, Mount = mount, FsType = "btrfs", Message = Describe(e, mount),
-            Device = e.MemberDevice is { } md ? (md.StartsWith("/dev/", StringComparison.Ordinal) ? md : "/dev/" + md) : "/dev/" + e.Device,
+            Device = DeviceName.AsPath(e.MemberDevice ?? e.Device),
             Inode = e.Inode is { } i && i != 0 ? i : null, Errno = e.Errno, Path = e.Path,
             // the object: kind and logical address (dedup key in notifications)
             Structure = LogicalOf(e) is { } lg ? $"{e.Kind} logical {lg}" : e.Kind.ToString(),
@@ -172,7 +173,7 @@ public sealed class BtrfsKernelLogTrigger
                 (publish ??= []).Add(e);
             }
             if (ScrubOwn.Contains(e.Kind) || e.Outcome == BtrfsLogOutcome.Fatal) continue;
-            string w = e.Kind + (LogicalOf(e) is { } l ? $" at logical {l}" : "") + $" on {e.MemberDevice ?? e.Device}";
+            string w = e.Kind + (LogicalOf(e) is { } l ? $" at logical {l}" : "") + $" on {DeviceName.AsPath(e.MemberDevice ?? e.Device)}";
             // damage, a kernel read-repair or a lost block outside a scrub: scrub the member named
             if (MemberOf(e, members) is { } m)
             {

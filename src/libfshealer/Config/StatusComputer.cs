@@ -113,10 +113,10 @@ public static class StatusComputer
         {
             ulong baseline = Math.Min(level.ErrorBaseline ?? 0, total);
             ulong ec = total - baseline;
-            string since2 = baseline > 0 ? $" since the last clean check{(level.ErrorBaselineAt is { } ba ? $" ({ba.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z)" : "")}" : "";
+            string since2 = baseline > 0 ? $" since the last clean check{(level.ErrorBaselineAt is { } ba ? $" ({FsHealer.Text.TimeFormat.Utc(ba)})" : "")}" : "";
             if (ec > 0 && level.ReadOnly) Raise(Health.Error, $"read-only with {ec} error(s) recorded{since2}");
             else if (ec > 0) Raise(Health.Degraded, $"{ec} error(s) recorded by the kernel{since2}");
-            if (baseline > 0) notes.Add($"{baseline} error(s) counted before the last clean check{(level.ErrorBaselineAt is { } b2 ? $" ({b2.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z)" : "")}, repaired then; not counted");
+            if (baseline > 0) notes.Add($"{baseline} error(s) counted before the last clean check{(level.ErrorBaselineAt is { } b2 ? $" ({FsHealer.Text.TimeFormat.Utc(b2)})" : "")}, repaired then; not counted");
         }
         if (level.SickStructures.Count > 0) Raise(Health.Degraded, $"sick: {string.Join(", ", level.SickStructures)}");
         // check freshness (max_check_age_seconds): see Freshness for the rules

@@ -39,7 +39,7 @@ public class TruthfulHealthTests
     {
         var s = Compute(Clean with { ErrorCount = 1 }, Baddir2[..2]);
         Assert.Equal(Health.Degraded, s.Health);
-        Assert.Contains("1 MetadataCorrupt event(s) since the last successful check/repair", s.Reasons);
+        Assert.Contains("1 metadata_corrupt event(s) since the last successful check/repair", s.Reasons);
     }
 
     [Fact]
@@ -66,7 +66,7 @@ public class TruthfulHealthTests
     {
         var s = Compute(Clean, [.. Baddir2, Ev(EventClass.MetadataCorrupt, 1.5, inode: 99)]);
         Assert.Equal(Health.Degraded, s.Health);
-        Assert.Contains("1 MetadataCorrupt event(s) since the last successful check/repair", s.Reasons);
+        Assert.Contains("1 metadata_corrupt event(s) since the last successful check/repair", s.Reasons);
     }
 
     [Fact]
@@ -99,7 +99,7 @@ public class TruthfulHealthTests
     {
         var s = Compute(Clean, [.. Baddir2, Ev(EventClass.ErrorsMissed, 1.3), Ev(EventClass.ErrorsMissed, 1.0)]);
         Assert.Equal(Health.Degraded, s.Health);
-        Assert.Contains("1 ErrorsMissed event(s) since the last successful check/repair", s.Reasons);
+        Assert.Contains("1 errors_missed event(s) since the last successful check/repair", s.Reasons);
     }
 
     // ---- btrfs: persistent device counters against the baseline of the last clean scrub ----
@@ -153,7 +153,7 @@ public class TruthfulHealthTests
         Assert.Equal((8UL, 5UL, 3UL), (cmp.Total, cmp.Baseline, cmp.SinceClean));
         var s = Compute(Level(cmp));
         Assert.Equal(Health.Degraded, s.Health);
-        Assert.Contains("3 error(s) recorded by the kernel since the last clean check (2026-12-05 20:24:02Z)", s.Reasons);
+        Assert.Contains("3 error(s) recorded by the kernel since the last clean check (2026-12-05T20:24:02Z)", s.Reasons);
     }
 
     [Fact]
