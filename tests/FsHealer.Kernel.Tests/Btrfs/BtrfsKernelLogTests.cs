@@ -90,18 +90,18 @@ public sealed partial class BtrfsKernelLogTests
         var hist = History(state);
         var corrected = hist.Where(e => Str(e, "message").Contains("read error corrected")).ToList();
         var one = Assert.Single(corrected);   // once per object, however often the kernel printed it
-        Assert.Equal("MediaError", Str(one, "class"));
-        Assert.Equal("Warning", Str(one, "severity"));
+        Assert.Equal("media_error", Str(one, "class"));
+        Assert.Equal("warning", Str(one, "severity"));
         Assert.Equal($"uuid:{uuid}", Str(one, "fs_id"));
         Assert.Equal(fs.Loops[0], Str(one, "device"));
         Assert.Contains($"logical {leaf}", Str(one, "message"));
         Assert.Equal(fs.Mnt, Str(one, "mount"));
         // the damage line before it (bad tree block / checksum) names the same block
-        Assert.Contains(hist, e => Str(e, "class") == "MetadataCorrupt" && Str(e, "fs_id") == $"uuid:{uuid}" && Str(e, "message").Contains($"logical {leaf}"));
+        Assert.Contains(hist, e => Str(e, "class") == "metadata_corrupt" && Str(e, "fs_id") == $"uuid:{uuid}" && Str(e, "message").Contains($"logical {leaf}"));
         // the scrub ran on the device the line named, for that reason, and ended clean
-        var scrub = Assert.Single(hist, e => Str(e, "class") == "ScrubFinished" && Str(e, "message").Contains("KernelLog"));
+        var scrub = Assert.Single(hist, e => Str(e, "class") == "scrub_finished" && Str(e, "message").Contains("KernelLog"));
         Assert.Equal($"uuid:{uuid}", Str(scrub, "fs_id"));
-        Assert.Equal("Notice", Str(scrub, "severity"));
+        Assert.Equal("notice", Str(scrub, "severity"));
         // only the named device was scrubbed
         Assert.DoesNotContain(d.Lines, l => l.Contains($"scrubbing {fs.Loops[1]}"));
 
