@@ -200,13 +200,7 @@ if [ -n "$DAEMON_PID" ]; then
   # what fshealer saw and did about THIS filesystem (its mount point, or one of our devices)
   devre=$(printf '%s|' "${DEVS[@]}" | sed 's|/dev/||g; s/|$//')
   jq --arg m "$MNT" --arg d "^(/dev/)?($devre)\$" '[.[] | select(.mount == $m or ((.device // "") | test($d)))]' "$W/history.json" > "$W/events.json" 2>/dev/null || echo '[]' > "$W/events.json"
-  q() { jq -r "$1" "$W/events.json" 2>/dev/null; }
-  res ev_classes "$(q '[.[].class] | group_by(.) | map("\(.[0]):\(length)") | join(" ")')"
-  res detected "$(q '[.[] | select((.class | IN("MetadataSick","MetadataCorrupt","IoError","MediaError","DataLost","Shutdown","ErrorsMissed","CounterRise","ActionStarted","OfflineRepair","RepairSucceeded","RepairFailed","RepairProbablyOk","RepairRefused","FullCheckStarted","FullCheckSuppressed","CheckScheduled")) or (.class == "ScrubFinished" and (((.count // 0) > 0) or (.severity | IN("Error","Critical")))))] | if length > 0 then 1 else 0 end')"
-  res acted "$(q '[.[] | select(.class | IN("ActionStarted","OfflineRepair","RepairSucceeded","RepairProbablyOk","RepairFailed","ScrubFinished","CheckScheduled","FullCheckStarted"))] | if length > 0 then 1 else 0 end')"
-  res claimed "$(q '[.[] | select((.class == "OfflineRepair" and .severity == "Notice") or .class == "RepairSucceeded" or (.class == "ScrubFinished" and .severity == "Notice" and ((.count // 0) > 0)))] | if length > 0 then 1 else 0 end')"
-  res repair_failed "$(q '[.[] | select((.class == "OfflineRepair" and .severity != "Notice") or .class == "RepairFailed" or (.class == "ScrubFinished" and (.severity | IN("Error","Critical"))))] | if length > 0 then 1 else 0 end')"
-  res first_detect "$(q '[.[] | select(.class | IN("MetadataSick","MetadataCorrupt","IoError","Shutdown","ErrorsMissed","CounterRise","ActionStarted"))][0].message // ""')"
+  "$(dirname "$0")/classify.sh" "$W"
   res fanotify_refused "$(grep -c 'no watcher\|cannot watch\|ENODEV' "$W/daemon.err" "$W/daemon.out" 2>/dev/null | awk -F: '{s+=$NF} END {print s+0}')"
 fi
 mark history
