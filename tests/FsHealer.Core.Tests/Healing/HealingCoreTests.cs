@@ -296,4 +296,26 @@ public class WatchedFilesystemTests
         Assert.True(fs.Gate(ActionKind.FullCheck).TryAcquire(out _));
         Assert.False(fs.Gate(ActionKind.FullCheck).TryAcquire(out _));
     }
+
+    [Fact]
+    public void Full_check_interval_from_the_configuration_reaches_the_gate_with_one_meaning_of_zero()
+    {
+        var c = ConfigLoader.Parse("""
+            { "full_check_interval_seconds": "10m",
+              "rules": [ { "name": "nolimit", "match": { "mount_point": "/srv/x" }, "full_check_interval_seconds": 0 } ] }
+            """).Config!;
+        var t = new ManualTime();
+        WatchedFilesystem At(string mnt) => new(Id, mnt, 42, "/dev/loop3", c.PolicyFor(new FsIdentity(mnt, "xfs")), t);
+        var limited = At("/mnt/a");
+        Assert.Equal(TimeSpan.FromMinutes(10), limited.Policy.FullCheckInterval);
+        Assert.True(limited.Gate(ActionKind.FullCheck).TryAcquire(out _));
+        Assert.False(limited.Gate(ActionKind.FullCheck).TryAcquire(out var next));
+        Assert.Equal(t.Now + TimeSpan.FromMinutes(10), next);
+        var unlimited = At("/srv/x");
+        Assert.Equal(TimeSpan.Zero, unlimited.Policy.FullCheckInterval);
+        for (int i = 0; i < 3; i++) Assert.True(unlimited.Gate(ActionKind.FullCheck).TryAcquire(out _));   // 0: no limit, as xfs_healer
+        // no key at all: the default (5 minutes), never "no limit"
+        var d = ConfigLoader.Parse("{}").Config!.PolicyFor(new FsIdentity("/mnt/a", "xfs"));
+        Assert.Equal(EffectivePolicy.DefaultFullCheckInterval, d.FullCheckInterval);
+    }
 }
