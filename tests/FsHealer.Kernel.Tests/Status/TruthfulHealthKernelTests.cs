@@ -42,4 +42,32 @@ public class TruthfulHealthKernelTests
         d.WaitFor(() => Sh.Fshealer("status", "--state-dir", state, "--config", cfg, "--fs", fs.Mnt).Code != 0, "degraded after a new error", 20);
         d.Kill();
     }
+
+    /// <summary>Issue 17, unmountable filesystems: a mount refused because the ext4 on the device is damaged (bad
+    /// geometry) is a problem event naming the device, under the identity its superblock carries.</summary>
+    [Fact]
+    public void A_mount_refused_because_of_damage_is_a_problem_event_naming_the_device()
+    {
+        Ext4Loop.SkipUnlessPossible();
+        using var fs = new Ext4Loop(files: 2);
+        string state = Path.Combine(fs.Dir, "state");
+        string uuid = Sh.Check("blkid", "-p", "-o", "value", "-s", "UUID", fs.Device).Trim();
+        Assert.Equal(0, Ext4Loop.Run("umount", fs.Mnt).Exit);
+        Assert.Equal(0, Ext4Loop.Run("debugfs", "-w", "-R", "ssv blocks_count 999999999", fs.Device).Exit);
+        using var d = new DaemonProcess(["run", "--state-dir", state]);
+        d.WaitFor(() => d.HasLine(l => l.StartsWith("fshealer: watching", StringComparison.Ordinal)), "the start", 30);
+        var m = Ext4Loop.Run("mount", "-t", "ext4", fs.Device, fs.Mnt);
+        Assert.NotEqual(0, m.Exit);
+        d.WaitFor(() => d.Err.Contains($"{fs.Device}: ext4 mount failed: the filesystem is damaged"), "the mount-failure report", 15);
+        Thread.Sleep(1000);
+        d.Kill();
+        Out(d.Err);
+        var hist = JsonDocument.Parse(Sh.Fshealer("history", "--state-dir", state, "--json").Out).RootElement.EnumerateArray().ToList();
+        var ev = Assert.Single(hist, e => e.TryGetProperty("structure", out var s) && s.GetString() == "mount");
+        Assert.Equal("metadata_corrupt", ev.GetProperty("class").GetString());
+        Assert.Equal("critical", ev.GetProperty("severity").GetString());
+        Assert.Equal(fs.Device, ev.GetProperty("device").GetString());
+        Assert.Equal($"uuid:{uuid}", ev.GetProperty("fs_id").GetString());
+        Assert.Contains("BadGeometry", ev.GetProperty("message").GetString());
+    }
 }

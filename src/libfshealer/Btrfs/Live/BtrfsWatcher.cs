@@ -38,7 +38,8 @@ public sealed class BtrfsWatcher : IFsWatcher
         var policy = fs.Policy;
         // the kernel log, as the XFS poll watcher reads it: a metadata copy the kernel repaired from the good mirror
         // leaves no trace in the device counters, only this line
-        var kmsg = KmsgReader.Open(out var kmsgDiag);
+        // from 30 s back: btrfs reads (and read-repairs) its tree roots while it mounts, before the attach
+        var kmsg = KmsgReader.OpenWithLookBack(TimeSpan.FromSeconds(30), out var kmsgDiag);
         if (kmsg is null) ctx.Console.Err($"{fs.Path}: btrfs kernel log not watched ({kmsgDiag}); damage the kernel repairs silently is not seen, only counter rises" +
             (kmsgDiag?.Contains("EPERM") == true ? "; reading /dev/kmsg under kernel.dmesg_restrict=1 needs CAP_SYSLOG (fshealer.service grants it)" : ""));
         var opts = new BtrfsHealerOptions
