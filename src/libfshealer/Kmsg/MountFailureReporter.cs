@@ -50,6 +50,7 @@ public sealed class MountFailureReporter
     public List<MountFailureReport> Observe(IEnumerable<MountFailureEvent> lines, DateTimeOffset now)
     {
         var due = new List<MountFailureReport>();
+        foreach (var k in _reported.Where(kv => now - kv.Value >= RepeatWindow).Select(kv => kv.Key).ToList()) _reported.Remove(k);
         foreach (var l in lines)
         {
             if (!_pending.TryGetValue(l.Device, out var p))
@@ -65,7 +66,6 @@ public sealed class MountFailureReporter
             _pending.Remove(dev);
             Emit(p, false, now, due);
         }
-        foreach (var k in _reported.Where(kv => now - kv.Value >= RepeatWindow).Select(kv => kv.Key).ToList()) _reported.Remove(k);
         return due;
     }
 

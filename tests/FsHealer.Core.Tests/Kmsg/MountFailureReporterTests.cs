@@ -10,7 +10,7 @@ public class MountFailureReporterTests
     private static MountFailureEvent D(string line) => MountFailureLog.Decode(line) ?? throw new InvalidOperationException("not decoded: " + line);
 
     private const string BadGeometry = "EXT4-fs (loop7): bad geometry: block count 999999999 exceeds size of device (65536 blocks)";
-    private const string BtrfsEvidence = "BTRFS error (device loop5): parent transid verify failed on logical 29360128 mirror 1 wanted 9 found 755944791";
+    private const string BtrfsEvidence = "BTRFS error (device loop5): failed to read chunk tree: -5";
     private const string BtrfsFinal = "BTRFS error (device loop5): open_ctree failed: -5";
     private const string Unsupported = "EXT4-fs (loop6): Couldn't mount because of unsupported optional features (10000)";
 
@@ -37,7 +37,7 @@ public class MountFailureReporterTests
         var rep = Assert.Single(r.Observe([final], T0.AddMilliseconds(50)));
         Assert.True(rep.Damage);
         Assert.Equal(2, rep.Lines.Count);
-        Assert.Contains("parent transid verify failed", rep.Lines[0]);
+        Assert.Contains("failed to read chunk tree", rep.Lines[0]);
         Assert.Contains("btrfs check", rep.Remedy);
     }
 
@@ -70,3 +70,4 @@ public class MountFailureReporterTests
         Assert.Single(r.Observe([D(BadGeometry)], T0 + MountFailureReporter.RepeatWindow + TimeSpan.FromSeconds(1)));
     }
 }
+
