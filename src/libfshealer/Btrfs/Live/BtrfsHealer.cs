@@ -25,6 +25,10 @@ public sealed record BtrfsHealerOptions
     /// <summary>The rate limit of kernel-log scrubs (the filesystem's <see cref="ActionKind.KernelLogScrub"/> gate);
     /// null: no limit beyond one scrub per device at a time.</summary>
     public ActionGate? KernelLogScrubGate { get; init; }
+    /// <summary>The reader starts in the past (<see cref="KmsgReader.OpenWithLookBack"/>): of what it replays, only the
+    /// lines after this filesystem's own "first mount of filesystem FSID" line count (a device name is reused by the
+    /// next filesystem: older lines about it are another filesystem's); without that line nothing replayed counts.</summary>
+    public bool KernelLogReplay { get; init; }
     /// <summary>How often the kernel log is read between counter polls.</summary>
     public TimeSpan KernelLogInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 }
@@ -61,6 +65,7 @@ public sealed class BtrfsHealer : IDisposable
     private readonly SortedSet<ulong> _pendingKernelScrubs = [];
     private string? _pendingWhy;
     private bool _kmsgErrorSaid;
+    private bool _replayDone;
 
     public BtrfsHealer(string mountPoint, BtrfsHealerOptions options, IHealerConsole console) : this(() => mountPoint, options, console) { }
 
@@ -130,7 +135,7 @@ public sealed class BtrfsHealer : IDisposable
     {
         if (_opt.KernelLog is not { } kmsg || _stop.IsCancellationRequested) return false;
         List<BtrfsKernelEvent>? lines = null;
-        bool lost = false;
+        bool lost = false, replay = _opt.KernelLogReplay && !_replayDone, anchored = false;
         foreach (var r in kmsg.ReadAvailable())
         {
             if (r.Overrun) lost = true;
@@ -139,7 +144,19 @@ public sealed class BtrfsHealer : IDisposable
                 if (r.Diagnostic is not null && !r.Overrun && !_kmsgErrorSaid) { _kmsgErrorSaid = true; _console.Err($"btrfs: {_mountPoint}: {r.Diagnostic}"); }
                 continue;
             }
+            if (replay && _fsid is { } f && r.Record.Message.Contains("first mount of filesystem " + f, StringComparison.OrdinalIgnoreCase))
+            {
+                // this filesystem's mount: what came before it was about another filesystem on the same device names
+                lines?.Clear();
+                anchored = true;
+                continue;
+            }
             if (BtrfsKernelLog.Decode(r.Record.Message) is { } e) (lines ??= []).Add(e);
+        }
+        if (replay)
+        {
+            _replayDone = true;
+            if (!anchored) lines = null;
         }
         var members = _members;
         // every read, also an empty one: a damage line that named no device waits one read for the repair line

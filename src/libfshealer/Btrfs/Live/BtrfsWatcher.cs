@@ -44,7 +44,7 @@ public sealed class BtrfsWatcher : IFsWatcher
             (kmsgDiag?.Contains("EPERM") == true ? "; reading /dev/kmsg under kernel.dmesg_restrict=1 needs CAP_SYSLOG (fshealer.service grants it)" : ""));
         var opts = new BtrfsHealerOptions
         {
-            KernelLog = kmsg, KernelLogScrubGate = fs.Gate(ActionKind.KernelLogScrub),
+            KernelLog = kmsg, KernelLogReplay = true, KernelLogScrubGate = fs.Gate(ActionKind.KernelLogScrub),
             PollInterval = policy.PollInterval, StateFile = state, AutoScrub = policy.BtrfsAutoScrub,
             Scrub = new BtrfsScrubOptions
             {
