@@ -17,8 +17,12 @@ if [ -z "${FSHEALER_DEMO_INNER:-}" ]; then
     echo "demo: installing ${need[*]}"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null 2>&1 || { echo "demo: cannot install ${need[*]}"; exit 1; }
   fi
+  if [ -n "${FSHEALER_DEMO_NO_BUILD:-}" ] && [ -f "$ROOT/src/fshealer/bin/Release/net10.0/fshealer.dll" ]; then
+    echo "demo: using the built fshealer (FSHEALER_DEMO_NO_BUILD)"
+  else
   echo "demo: building fshealer"
   dotnet build src/fshealer -c Release -v q -nologo >/dev/null 2>&1 || { echo "demo: build failed"; dotnet build src/fshealer -c Release -v q -nologo | tail -20; exit 1; }
+  fi
   exec env FSHEALER_DEMO_INNER=1 unshare -m --propagation private "$0" "$@"
 fi
 

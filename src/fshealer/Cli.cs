@@ -30,18 +30,24 @@ public static class Cli
         bool xfsHealer = argv0 == "xfs_healer" || (args.Length > 0 && args[0] == "xfs-healer");
         // a closed standard stream would be handed to the next file opened (the history database): /dev/null first
         var closed = FsHealer.Interop.StdFds.FillClosed();
+        string cmd = args.Length > 0 ? args[0] : "";
         if (closed[1])
         {
             // never write into whatever now has number 1 (a file of ours, a pipe of the runtime's)
             Console.SetOut(TextWriter.Null);
-            if (!xfsHealer)
+            if (xfsHealer) { }
+            else if (LongRunning.Contains(cmd))
+            {
+                // a daemon or watcher keeps watching and healing: its output is lost, its work is not (history, journal)
+                if (!closed[2]) Console.Error.WriteLine("fshealer: standard output is closed; its lines are dropped (the history and the journal still get every event)");
+            }
+            else
             {
                 if (!closed[2]) Console.Error.WriteLine("fshealer: standard output is closed; nothing could be printed (redirect it to /dev/null to discard the output)");
                 return ExitCodes.IoError;
             }
         }
         if (closed[2]) Console.SetError(TextWriter.Null);
-        string cmd = args.Length > 0 ? args[0] : "";
         var guard = new StdoutGuard(Console.Out, Console.Error, lenient: xfsHealer || LongRunning.Contains(cmd));
         var oldOut = Console.Out;
         Console.SetOut(guard);

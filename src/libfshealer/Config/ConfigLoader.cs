@@ -110,9 +110,12 @@ public static class ConfigLoader
         if (stateDir.Length == 0 || stateDir[0] != '/') Err("$.state_dir", $"must be an absolute path, got \"{stateDir}\"");
 
         CheckSections("$", doc.PollIntervalSeconds, doc.FullCheckIntervalSeconds, doc.MaxCheckAgeSeconds, doc.Xfs, doc.Ext4, doc.Btrfs, Err);
+        CheckScheduledCheck("$", doc.ScheduledCheck, Err);
         var global = Overlay(EffectivePolicy.Defaults with { Rule = "(global)" },
-            new RuleSection { PollIntervalSeconds = doc.PollIntervalSeconds, FullCheckIntervalSeconds = doc.FullCheckIntervalSeconds, MaxCheckAgeSeconds = doc.MaxCheckAgeSeconds, Xfs = doc.Xfs, Ext4 = doc.Ext4, Btrfs = doc.Btrfs },
+            new RuleSection { PollIntervalSeconds = doc.PollIntervalSeconds, FullCheckIntervalSeconds = doc.FullCheckIntervalSeconds, MaxCheckAgeSeconds = doc.MaxCheckAgeSeconds, ScheduledCheck = doc.ScheduledCheck, Xfs = doc.Xfs, Ext4 = doc.Ext4, Btrfs = doc.Btrfs },
             "(global)");
+        if (global.ScheduledCheck && global.MaxCheckAge is null)
+            Err("$.scheduled_check.enabled", "needs max_check_age_seconds (the age at which a check is due); set it beside scheduled_check");
 
         var rules = new List<ConfigRule>();
         var names = new HashSet<string>();
@@ -134,6 +137,9 @@ public static class ConfigLoader
                 CheckGlob($"{p}.match.fs_type", m.FsType, Err);
             }
             CheckSections(p, r.PollIntervalSeconds, r.FullCheckIntervalSeconds, r.MaxCheckAgeSeconds, r.Xfs, r.Ext4, r.Btrfs, Err);
+            CheckScheduledCheck(p, r.ScheduledCheck, Err);
+            if (r.ScheduledCheck?.Enabled == true && Overlay(global, r, name).MaxCheckAge is null)
+                Err($"{p}.scheduled_check.enabled", "needs max_check_age_seconds (the age at which a check is due), in this rule or globally");
             rules.Add(new ConfigRule(name, m?.MountPoint, m?.Uuid, m?.Label, m?.FsType, r));
         }
 
@@ -175,6 +181,17 @@ public static class ConfigLoader
 
     /// <summary>The largest max_check_age_seconds accepted: 100 years (larger values are a typo, and would not fit a TimeSpan).</summary>
     public const long MaxCheckAgeLimitSeconds = 100L * 365 * 86400;
+
+    private static void CheckScheduledCheck(string p, ScheduledCheckSection? s, Action<string, string> err)
+    {
+        if (s is null) return;
+        if (s.IdleIoLimit is { } ib && ib < 0)
+            err($"{p}.scheduled_check.idle_io_limit", $"must be 0 (only a filesystem without any I/O is idle) or a positive number of bytes per second, got {ib}");
+        if (s.MaxDurationSeconds is { } md && (md < 0 || md > MaxCheckAgeLimitSeconds))
+            err($"{p}.scheduled_check.max_duration_seconds", $"must be 0 (no limit) or a positive number of seconds, got {md}");
+        if (s.Window is { } w && FsHealer.Healing.CheckWindow.Parse(w, out var why) is null)
+            err($"{p}.scheduled_check.window", why!);
+    }
 
     private static void CheckSections(string p, long? poll, long? full, long? maxAge, XfsSection? xfs, Ext4Section? ext4, BtrfsSection? btrfs, Action<string, string> err)
     {
@@ -218,6 +235,11 @@ public static class ConfigLoader
         BtrfsFullScrubInterval = s.Btrfs?.FullScrubIntervalSeconds is { } f ? (f == 0 ? null : TimeSpan.FromSeconds(f)) : basis.BtrfsFullScrubInterval,
         PollInterval = s.PollIntervalSeconds is { } pi && pi > 0 ? TimeSpan.FromSeconds(pi) : basis.PollInterval,
         FullCheckInterval = s.FullCheckIntervalSeconds is { } fi && fi >= 0 ? TimeSpan.FromSeconds(fi) : basis.FullCheckInterval,
+        ScheduledCheck = s.ScheduledCheck?.Enabled ?? basis.ScheduledCheck,
+        ScheduledCheckIdleIoLimit = s.ScheduledCheck?.IdleIoLimit is { } ib && ib >= 0 ? ib : basis.ScheduledCheckIdleIoLimit,
+        ScheduledCheckMaxDuration = s.ScheduledCheck?.MaxDurationSeconds is { } md && md >= 0 && md <= MaxCheckAgeLimitSeconds
+            ? (md == 0 ? null : TimeSpan.FromSeconds(md)) : basis.ScheduledCheckMaxDuration,
+        ScheduledCheckWindow = s.ScheduledCheck?.Window is { } sw ? FsHealer.Healing.CheckWindow.Parse(sw, out _) ?? basis.ScheduledCheckWindow : basis.ScheduledCheckWindow,
         MaxCheckAge = s.MaxCheckAgeSeconds is { } ma && ma >= 0 && ma <= MaxCheckAgeLimitSeconds ? (ma == 0 ? null : TimeSpan.FromSeconds(ma)) : basis.MaxCheckAge,
     };
 }

@@ -14,6 +14,7 @@ public sealed class ConfigDocument
     /// <summary>Check freshness: a filesystem whose last successful check/repair is older than this many seconds is
     /// degraded (status) and the daemon warns once (<see cref="FsHealer.Model.EventClass.CheckOverdue"/>); 0 = off.</summary>
     public long? MaxCheckAgeSeconds { get; set; }
+    public ScheduledCheckSection? ScheduledCheck { get; set; }
     public XfsSection? Xfs { get; set; }
     public Ext4Section? Ext4 { get; set; }
     public BtrfsSection? Btrfs { get; set; }
@@ -64,6 +65,21 @@ public sealed class BtrfsSection
     public long? FullScrubIntervalSeconds { get; set; }
 }
 
+/// <summary>The scheduled full check (latent damage): when a filesystem's last successful check is older than
+/// max_check_age_seconds, check it — when idle, one check per disk at a time, within a budget.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed class ScheduledCheckSection
+{
+    /// <summary>Default false. Needs max_check_age_seconds (it says when a check is due).</summary>
+    public bool? Enabled { get; set; }
+    /// <summary>The filesystem's block device counts as idle at or below this I/O rate (read + write). Default 1 MiB/s.</summary>
+    public long? IdleIoLimit { get; set; }
+    /// <summary>Each check tool is killed after this many seconds (the filesystem is mounted again); 0 = no limit. Default 6 h.</summary>
+    public long? MaxDurationSeconds { get; set; }
+    /// <summary>"HH:MM-HH:MM", local time, may wrap midnight: start checks only inside it. Default: any time.</summary>
+    public string? Window { get; set; }
+}
+
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed class MatchSection
 {
@@ -81,6 +97,7 @@ public sealed class RuleSection
     public long? PollIntervalSeconds { get; set; }
     public long? FullCheckIntervalSeconds { get; set; }
     public long? MaxCheckAgeSeconds { get; set; }
+    public ScheduledCheckSection? ScheduledCheck { get; set; }
     public XfsSection? Xfs { get; set; }
     public Ext4Section? Ext4 { get; set; }
     public BtrfsSection? Btrfs { get; set; }
@@ -118,6 +135,17 @@ public sealed record EffectivePolicy
     public TimeSpan FullCheckInterval { get; init; } = DefaultFullCheckInterval;
     /// <summary>Check freshness limit (max_check_age_seconds); null = off.</summary>
     public TimeSpan? MaxCheckAge { get; init; }
+    /// <summary>scheduled_check.enabled: a full check when the last successful one is older than <see cref="MaxCheckAge"/>.</summary>
+    public bool ScheduledCheck { get; init; }
+    /// <summary>scheduled_check.idle_io_limit.</summary>
+    public long ScheduledCheckIdleIoLimit { get; init; } = DefaultIdleIoLimit;
+    /// <summary>scheduled_check.max_duration_seconds; null = no limit.</summary>
+    public TimeSpan? ScheduledCheckMaxDuration { get; init; } = DefaultScheduledCheckMaxDuration;
+    /// <summary>scheduled_check.window; null = any time.</summary>
+    public FsHealer.Healing.CheckWindow? ScheduledCheckWindow { get; init; }
+
+    public const long DefaultIdleIoLimit = 1 << 20;
+    public static readonly TimeSpan DefaultScheduledCheckMaxDuration = TimeSpan.FromHours(6);
 
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan DefaultFullCheckInterval = TimeSpan.FromMinutes(5);
@@ -162,7 +190,8 @@ public sealed record EffectivePolicy
             + (BtrfsScrubSpeedLimit > 0 ? $", limit {BtrfsScrubSpeedLimit} B/s" : "")
             + (BtrfsFullScrubInterval is { } iv ? $", full scrub every {iv.TotalHours:0.#}h" : ""),
         _ => "unsupported filesystem type",
-    } + (MaxCheckAge is { } ma ? $", a successful check at least every {Freshness.FormatAge(ma)}" : "") + $" (rule {Rule})";
+    } + (MaxCheckAge is { } ma ? $", a successful check at least every {Freshness.FormatAge(ma)}" : "")
+      + (ScheduledCheck && MaxCheckAge is not null ? $" (scheduled when idle{(ScheduledCheckWindow is { } w ? $", {w}" : "")})" : "") + $" (rule {Rule})";
 }
 
 /// <summary>How much history the daemon keeps: events older than <see cref="MaxAge"/> go, and the database stays

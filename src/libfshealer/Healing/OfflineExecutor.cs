@@ -56,10 +56,21 @@ public sealed record HealOutcome(HealDecision Final, bool Success, IReadOnlyList
     public bool Aborted { get; init; }
     /// <summary>Repaired (or found clean) and verified clean by the check tool, and mounted again.</summary>
     public bool Verified { get; init; }
+    /// <summary>A scheduled check's read-only check found damage (its tool's output); null when it found none or did not run.</summary>
+    public string? DamageFound { get; init; }
+    /// <summary>A scheduled check's read-only check ran and found the filesystem clean.</summary>
+    public bool FoundClean { get; init; }
+    /// <summary>A tool ran longer than the check budget's maximum duration and was killed.</summary>
+    public bool OverBudget { get; init; }
 
     public string Summary => Refusal is { } r ? $"refused: {r}"
+        : OverBudget ? "the check ran longer than its budget: the tool was killed" + (LeftUnmounted ? "; the filesystem is NOT MOUNTED" : "; mounted again unchecked")
         : Aborted ? "aborted by a stop request: the repair tool was killed" + (LeftUnmounted ? "; the filesystem is NOT MOUNTED" : "; mounted again unrepaired")
         : LeftUnmounted ? "FAILED: the filesystem is NOT MOUNTED again"
+        : Final == HealDecision.OfflineRepair && Verified && FoundClean && !Steps.Any(s => s.Step is UnmountStep) ? "checked online: no damage found"
+        : Final == HealDecision.OfflineRepair && DamageFound is not null && !Steps.Any(s => s.Step is UnmountStep) ? "checked online: DAMAGE FOUND"
+        : Final == HealDecision.OfflineRepair && Verified && FoundClean ? "checked: no damage found, mounted again"
+        : Final == HealDecision.OfflineRepair && Verified && DamageFound is not null ? "latent damage found, repaired, verified clean, mounted again"
         : Final == HealDecision.OfflineRepair && Verified ? "repaired, verified clean, mounted again"
         : $"{Final} {(Success ? "succeeded" : "FAILED")}";
 }
@@ -104,8 +115,24 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
 
         // offline repair. "down": unmounted and not yet mounted again.
         bool down = false, everDown = false, failed = false, wantSchedule = false, aborted = false;
-        bool repairedOrClean = false, verified = false, remountProven = false;
-        string? refusal = null;
+        bool repairedOrClean = false, verified = false, remountProven = false, surveyedClean = false, overBudget = false;
+        string? refusal = null, damage = null;
+        // a scheduled check's budget: its tools are killed after the maximum duration (each), like a stop request
+        using var budgetCts = plan.Budget.MaxDuration is not null ? CancellationTokenSource.CreateLinkedTokenSource(control.Abort) : null;
+        var abort = budgetCts?.Token ?? control.Abort;
+        bool idleIo = plan.Budget.IdleIoClass;
+        (FsckOutcome Outcome, string Detail, bool Killed) Fsck(FsckTool tool, FsckMode mode, string device)
+        {
+            if (budgetCts is not null && plan.Budget.MaxDuration is { } max) budgetCts.CancelAfter(max);
+            var r = RunFsck(tool, mode, device, abort, idleIo);
+            if (budgetCts is not null && r.Killed && !control.Abort.IsCancellationRequested)
+            {
+                overBudget = true;
+                r.Detail = $"{tool.Program} killed: ran longer than the check budget ({plan.Budget.MaxDuration!.Value.TotalSeconds:0} s)";
+            }
+            budgetCts?.CancelAfter(Timeout.InfiniteTimeSpan);
+            return r;
+        }
         foreach (var step in plan.Steps)
         {
             switch (step)
@@ -147,9 +174,65 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                     if (why is not null) { refusal = why; failed = true; }
                     break;
                 }
-                case FsckStep { Mode: FsckMode.Repair } f when down && refusal is null && !aborted:
+                case OnlineCheckStep oc when !down && refusal is null && !aborted:
                 {
-                    var (outcome, detail, killed) = RunFsck(f, control);
+                    if (budgetCts is not null && plan.Budget.MaxDuration is { } max) budgetCts.CancelAfter(max);
+                    var r = idleIo ? host.Run(Ionice, ["-c", "3", "--", oc.Program, .. oc.Arguments], abort) : host.Run(oc.Program, oc.Arguments, abort);
+                    budgetCts?.CancelAfter(Timeout.InfiniteTimeSpan);
+                    if (r.Killed)
+                    {
+                        overBudget = budgetCts is not null && !control.Abort.IsCancellationRequested;
+                        aborted = failed = true;
+                        Record(step, false, overBudget ? $"{oc.Program} killed: ran longer than the check budget" : $"{oc.Program} killed");
+                        break;
+                    }
+                    if (r.Exit == 0) { surveyedClean = verified = true; Record(step, true, "clean: no damage found"); }
+                    else if (r.Exit > 0 && (r.Exit & 3) == 1 || (r.Exit > 0 && (r.Exit & 4) != 0 && (r.Exit & 2) == 0))
+                    {
+                        damage = $"{oc.Program} exit {r.Exit}{Tail(r.Output)}";
+                        failed = true;
+                        Record(step, true, $"DAMAGE FOUND: {damage}");
+                    }
+                    else { failed = true; Record(step, false, $"{oc.Program} exit {r.Exit}{Tail(r.Output)}"); }
+                    break;
+                }
+                case SurveyStep sv when down && refusal is null && !aborted:
+                {
+                    var (outcome, detail, killed) = Fsck(sv.Tool, FsckMode.Check, sv.Device);
+                    if (outcome == FsckOutcome.DirtyLog && sv.Tool.ReplaysDirtyLogByMount && !killed)
+                    {
+                        Record(step, false, detail);
+                        var replay = new ReplayLogStep(sv.Device);
+                        int re = host.ReplayLog(sv.Device, sv.Tool.FsType, out var rd);
+                        Record(replay, re == 0, re == 0 ? rd : $"{Errno.Name(re)}: {Errno.Message(re)} ({rd})");
+                        if (re != 0) { failed = true; break; }
+                        var why = IdentityProof.Device(target, host.ProbeDevice(sv.Device));
+                        Record(new ProveDeviceStep(sv.Device), why is null, why ?? "still the watched filesystem's device; nobody holds it");
+                        if (why is not null) { refusal = why; failed = true; break; }
+                        (outcome, detail, killed) = Fsck(sv.Tool, FsckMode.Check, sv.Device);
+                    }
+                    if (killed) { aborted = true; failed = true; Record(step, false, detail); break; }
+                    switch (outcome)
+                    {
+                        case FsckOutcome.Clean:
+                            surveyedClean = repairedOrClean = verified = true;
+                            Record(step, true, "clean: no damage found");
+                            break;
+                        case FsckOutcome.Damaged or FsckOutcome.Repaired:
+                            damage = detail;
+                            Record(step, true, $"DAMAGE FOUND: {detail}");
+                            if (!plan.Steps.OfType<FsckStep>().Any(s => s.Mode == FsckMode.Repair)) { failed = true; wantSchedule = true; }
+                            break;
+                        default:
+                            Record(step, false, detail);
+                            failed = true;
+                            break;
+                    }
+                    break;
+                }
+                case FsckStep { Mode: FsckMode.Repair } f when down && refusal is null && !aborted && !surveyedClean && !(failed && damage is null && plan.IsCheck):
+                {
+                    var (outcome, detail, killed) = Fsck(f.Tool, f.Mode, f.Device);
                     if (outcome == FsckOutcome.DirtyLog && f.Tool.ReplaysDirtyLogByMount && !killed)
                     {
                         Record(step, false, detail);
@@ -160,7 +243,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                         var why = IdentityProof.Device(target, host.ProbeDevice(f.Device));
                         Record(new ProveDeviceStep(f.Device), why is null, why ?? "still the watched filesystem's device; nobody holds it");
                         if (why is not null) { refusal = why; failed = true; break; }
-                        (outcome, detail, killed) = RunFsck(f, control);
+                        (outcome, detail, killed) = Fsck(f.Tool, f.Mode, f.Device);
                     }
                     if (killed) { aborted = true; failed = true; Record(step, false, detail); break; }
                     bool good = outcome is FsckOutcome.Clean or FsckOutcome.Repaired;
@@ -169,9 +252,9 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                     else { failed = true; wantSchedule = true; }
                     break;
                 }
-                case FsckStep f when down && refusal is null && !aborted && repairedOrClean:
+                case FsckStep f when down && refusal is null && !aborted && repairedOrClean && !surveyedClean:
                 {
-                    var (outcome, detail, killed) = RunFsck(f, control);
+                    var (outcome, detail, killed) = Fsck(f.Tool, f.Mode, f.Device);
                     if (killed) { aborted = true; failed = true; Record(step, false, detail); break; }
                     verified = outcome == FsckOutcome.Clean;
                     Record(step, verified, verified ? "clean" : $"still not clean: {detail}");
@@ -180,7 +263,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                 }
                 case RemountStep r when down:
                 {
-                    if (aborted) wantSchedule = true;
+                    if (aborted && !overBudget) wantSchedule = true;
                     if (wantSchedule && plan.Fallback is { } fb) { RunSchedule(fb, HealControl.None, Record); wantSchedule = false; }
                     int e = host.Mount(r.Device, r.Path, r.Spec, out var detail);
                     if (e == 0) { down = false; Record(step, true, $"mounted ({detail})"); break; }
@@ -210,17 +293,23 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
         return new(final, !failed && refusal is null && !aborted && (everDown ? verified && remountProven : !wantSchedule || final == HealDecision.Schedule),
             results, messages)
         {
-            Refusal = refusal, LeftUnmounted = down, Aborted = aborted,
-            Verified = verified && remountProven && refusal is null && !aborted,
+            Refusal = refusal, LeftUnmounted = down, Aborted = aborted && !overBudget, OverBudget = overBudget,
+            // a check that never unmounted (online) has nothing to prove remounted
+            Verified = verified && (everDown ? remountProven : true) && refusal is null && !aborted,
+            DamageFound = damage, FoundClean = surveyedClean,
         };
     }
 
-    private (FsckOutcome Outcome, string Detail, bool Killed) RunFsck(FsckStep f, HealControl control)
+    /// <summary>util-linux ionice: run a program in the idle I/O class (it gets disk time only when nobody else wants it).</summary>
+    public const string Ionice = "ionice";
+
+    private (FsckOutcome Outcome, string Detail, bool Killed) RunFsck(FsckTool tool, FsckMode mode, string device, CancellationToken abort, bool idleIo)
     {
-        var r = host.Run(f.Tool.Program, f.Tool.Arguments(f.Mode, f.Device), control.Abort);
-        if (r.Killed) return (FsckOutcome.Failed, $"{f.Tool.Program} killed", true);
-        var outcome = f.Tool.Classify(f.Mode, r.Exit);
-        return (outcome, $"{f.Tool.Program} exit {r.Exit} ({outcome.ToString().ToLowerInvariant()}){Tail(r.Output)}", false);
+        var args = tool.Arguments(mode, device);
+        var r = idleIo ? host.Run(Ionice, ["-c", "3", "--", tool.Program, .. args], abort) : host.Run(tool.Program, args, abort);
+        if (r.Killed) return (FsckOutcome.Failed, $"{tool.Program} killed", true);
+        var outcome = tool.Classify(mode, r.Exit);
+        return (outcome, $"{tool.Program} exit {r.Exit} ({outcome.ToString().ToLowerInvariant()}){Tail(r.Output)}", false);
     }
 
     private bool RunSchedule(ScheduleStep s, HealControl control, Action<HealStep, bool, string> record)

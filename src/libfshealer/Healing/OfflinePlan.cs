@@ -32,8 +32,29 @@ public sealed record ProveRemountedStep(string Path) : HealStep($"prove {Path} h
 /// <summary>Make the next boot-time check repair the filesystem (ext4: tune2fs -E force_fsck).</summary>
 public sealed record ScheduleStep(ScheduleTool Tool, string Device) : HealStep($"{Tool.Description}: {Tool.Program} {string.Join(' ', Tool.ArgsBeforeDevice)} {Device}");
 
+/// <summary>Run the check tool (read-only) on the unmounted device first (a scheduled check): clean → the check is
+/// verified and nothing is repaired; damage found → the repair steps that follow run (when the plan has them).</summary>
+public sealed record SurveyStep(FsckTool Tool, string Device)
+    : HealStep($"check {Device} for latent damage: {Tool.Program} {string.Join(' ', Tool.Arguments(FsckMode.Check, Device))}");
+
+/// <summary>A scheduled check of a mounted filesystem by the kernel's online scrub (XFS: <c>xfs_scrub -n</c>): nothing
+/// is unmounted; damage found is a problem for the ordinary healing decision.</summary>
+public sealed record OnlineCheckStep(string Program, string[] Arguments, string Path)
+    : HealStep($"check {Path} online for latent damage: {Program} {string.Join(' ', Arguments)}");
+
+/// <summary>How much a scheduled check may cost: its tools in the idle I/O class (ionice -c 3) and a maximum duration
+/// (the tool is killed and the filesystem mounted again unchecked when it runs longer).</summary>
+public sealed record CheckBudget(bool IdleIoClass, TimeSpan? MaxDuration)
+{
+    public static readonly CheckBudget None = new(false, null);
+}
+
 public sealed record HealPlan(HealDecision Decision, IReadOnlyList<HealStep> Steps, IReadOnlyList<string> Reasons, ScheduleStep? Fallback)
 {
+    /// <summary>A scheduled check (not a repair of a known problem): the executor applies <see cref="Budget"/>.</summary>
+    public bool IsCheck { get; init; }
+    public CheckBudget Budget { get; init; } = CheckBudget.None;
+
     public override string ToString() =>
         $"{Decision}: {string.Join("; ", Reasons)}" + (Steps.Count > 0 ? $" [{string.Join(" -> ", Steps)}]" : "");
 }
@@ -63,6 +84,10 @@ public sealed record OfflineFacts
     public string? NotDurableReason { get; init; }
     /// <summary>Mount options, for remounting (null: the mount was not found).</summary>
     public RemountSpec? Remount { get; init; }
+    /// <summary>The kernel can scrub this filesystem online (XFS: XFS_IOC_SCRUB_METADATA answers the probe).</summary>
+    public bool OnlineScrub { get; init; }
+    /// <summary>util-linux ionice is there (a scheduled check runs its tools in the idle I/O class).</summary>
+    public bool CanIdleIo { get; init; }
     public int UnmountAttempts { get; init; } = 4;
     public TimeSpan UnmountRetryDelay { get; init; } = TimeSpan.FromMilliseconds(250);
 }
@@ -76,6 +101,20 @@ public sealed record OfflineFacts
 /// </summary>
 public static class OfflinePlanner
 {
+    /// <summary>The read-only online check per filesystem type, where the kernel can scrub it mounted (xfs_scrub(8):
+    /// -n checks only; exit 0 clean, bit 1 corruption found, bit 2 operational errors, bit 4 repairs needed/possible).</summary>
+    public static readonly IReadOnlyDictionary<string, (string Program, string[] Args)> OnlineCheck = new Dictionary<string, (string, string[])>(StringComparer.Ordinal)
+    {
+        ["xfs"] = ("xfs_scrub", ["-n"]),
+    };
+
+    private static string OfflineSetting(string fsType) => fsType switch
+    {
+        "xfs" => "xfs.offline_repair is false",
+        "ext4" => "ext4.policy is report",
+        _ => $"{fsType} has no offline check here",
+    };
+
     public static HealAction Wanted(string fsType, EffectivePolicy policy) => fsType switch
     {
         "ext4" => policy.Ext4 switch
@@ -88,7 +127,18 @@ public static class OfflinePlanner
         _ => HealAction.Report,
     };
 
-    public static HealPlan Plan(OfflineFacts f)
+    public static HealPlan Plan(OfflineFacts f) => Plan(f, check: false, CheckBudget.None);
+
+    /// <summary>
+    /// A scheduled full check (latent damage), through the same ladder as a repair: where the policy allows an offline
+    /// action (xfs.offline_repair, ext4 offline-repair) and every precondition holds, unmount → re-prove the device →
+    /// the read-only check (<see cref="SurveyStep"/>) → only if it found damage: the repair and the verifying check →
+    /// mount again; otherwise as <see cref="Plan(OfflineFacts)"/> (ext4: the boot-time check; else report that it cannot
+    /// be checked).
+    /// </summary>
+    public static HealPlan PlanCheck(OfflineFacts f, CheckBudget budget) => Plan(f, check: true, budget);
+
+    private static HealPlan Plan(OfflineFacts f, bool check, CheckBudget budget)
     {
         var id = f.Identity;
         var reasons = new List<string>();
@@ -101,9 +151,10 @@ public static class OfflinePlanner
             if (schedule is not null && f.Wanted != HealAction.Report)
             {
                 reasons.Add("scheduling a boot-time check instead");
-                return new(HealDecision.Schedule, [schedule], reasons, null);
+                return new(HealDecision.Schedule, [schedule], reasons, null) { IsCheck = check };
             }
-            return new(HealDecision.Report, [], reasons, null);
+            if (check) reasons.Add($"cannot check {id.FsType} {f.Path}");
+            return new(HealDecision.Report, [], reasons, null) { IsCheck = check };
         }
 
         if (f.NotTheTarget is { } gone)
@@ -111,20 +162,33 @@ public static class OfflinePlanner
             reasons.Add($"refused: {gone}");
             return new(HealDecision.Refuse, [], reasons, null);
         }
+        // a scheduled check where the kernel scrubs online (XFS on 7.x): no unmount, whatever the offline policy
+        if (check && f.OnlineScrub && OnlineCheck.TryGetValue(id.FsType, out var online))
+        {
+            if (f.MissingPrograms.Contains(online.Program)) reasons.Add($"online check: {online.Program} not found in PATH");
+            else
+            {
+                reasons.Add($"scheduled online check: {online.Program} {string.Join(' ', online.Args)} (the kernel scrubs {id.FsType} online; nothing is unmounted)");
+                return new(HealDecision.OfflineRepair, [new ProveMountStep(f.Path), new OnlineCheckStep(online.Program, [.. online.Args, f.Path], f.Path)], reasons, null)
+                    { IsCheck = true, Budget = budget with { IdleIoClass = budget.IdleIoClass && f.CanIdleIo } };
+            }
+        }
         switch (f.Wanted)
         {
             case HealAction.Report:
-                reasons.Add("policy report: no action taken");
-                return new(HealDecision.Report, [], reasons, null);
+                reasons.Add(check ? $"cannot check {id.FsType} {f.Path} offline: the policy allows no offline action ({OfflineSetting(id.FsType)})"
+                                  : "policy report: no action taken");
+                return new(HealDecision.Report, [], reasons, null) { IsCheck = check };
             case HealAction.Schedule:
                 if (schedule is null)
                 {
                     reasons.Add(scheduleTool is null ? $"policy schedule: {id.FsType} has no boot-time check to schedule; reporting only"
                                                      : "policy schedule: no device node found; reporting only");
-                    return new(HealDecision.Report, [], reasons, null);
+                    return new(HealDecision.Report, [], reasons, null) { IsCheck = check };
                 }
-                reasons.Add("policy schedule: repair at the next boot-time check");
-                return new(HealDecision.Schedule, [schedule], reasons, null);
+                reasons.Add(check ? "policy schedule: full check (and repair) at the next boot-time check"
+                                  : "policy schedule: repair at the next boot-time check");
+                return new(HealDecision.Schedule, [schedule], reasons, null) { IsCheck = check };
         }
 
         // offline repair wanted
@@ -138,6 +202,25 @@ public static class OfflinePlanner
         if (f.Device is not { } dev) return Fallback($"no device node found for dev {id.Dev}");
         if (f.Remount is not { } remount) return Fallback($"{f.Path}: the mount options are unknown; it could not be mounted again the same way");
 
+        if (check)
+        {
+            reasons.Add($"scheduled offline check: unmount, {tool.Program} {string.Join(' ', tool.CheckArgs)}, repair and verify only if damaged, mount again with the same options"
+                        + (budget.IdleIoClass && f.CanIdleIo ? "; idle I/O class" : "")
+                        + (budget.MaxDuration is { } md ? $"; at most {md.TotalSeconds:0} s per tool" : ""));
+            return new(HealDecision.OfflineRepair,
+            [
+                new ProveMountStep(f.Path),
+                new UnmountStep(f.Path, Math.Max(1, f.UnmountAttempts), f.UnmountRetryDelay),
+                new ProveDeviceStep(dev),
+                new SurveyStep(tool, dev),
+                new ProveDeviceStep(dev),
+                new FsckStep(tool, FsckMode.Repair, dev),
+                new ProveDeviceStep(dev),
+                new FsckStep(tool, FsckMode.Check, dev),
+                new RemountStep(dev, f.Path, remount),
+                new ProveRemountedStep(f.Path),
+            ], reasons, schedule) { IsCheck = true, Budget = budget with { IdleIoClass = budget.IdleIoClass && f.CanIdleIo } };
+        }
         reasons.Add($"offline repair: unmount, {tool.Program}, verify, mount again with the same options");
         var steps = new List<HealStep>
         {

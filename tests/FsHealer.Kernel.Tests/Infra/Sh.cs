@@ -9,17 +9,21 @@ public static class Sh
 
     public static Result Run(string file, params string[] args) => RunIn(null, file, args);
 
-    public static Result RunIn(string? cwd, string file, params string[] args)
+    public static Result RunIn(string? cwd, string file, params string[] args) => RunWith(cwd, null, TimeSpan.FromMinutes(3), file, args);
+
+    /// <summary>Runs with extra environment variables and its own time limit (then the process tree is killed).</summary>
+    public static Result RunWith(string? cwd, IReadOnlyDictionary<string, string>? env, TimeSpan limit, string file, params string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         if (cwd is not null) psi.WorkingDirectory = cwd;
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         try
         {
             var so = p.StandardOutput.ReadToEndAsync();
             var se = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException($"{file} {string.Join(' ', args)}"); }
+            if (!p.WaitForExit(limit)) { p.Kill(true); throw new TimeoutException($"{file} {string.Join(' ', args)}"); }
             return new Result(p.ExitCode, so.Result, se.Result);
         }
         finally

@@ -125,7 +125,7 @@ public class JournaldTests
         Assert.Equal(3, sink.Sent);
         var entries = StandaloneJournald.Read(id, 3);
         Assert.Equal(3, entries.Count);
-        var io = entries.Single(e => e.TryGetProperty("FSHEALER_CLASS", out var c) && c.GetString() == "ioerror");
+        var io = entries.Single(e => e.TryGetProperty("FSHEALER_CLASS", out var c) && c.GetString() == "io_error");
         Assert.Equal(@"/mnt/x\xff: EIO", io.GetProperty("MESSAGE").GetString());
         // journalctl -o json gives a value that is not UTF-8 as its bytes (an array of numbers): exact
         Assert.Equal(JsonValueKind.Array, io.GetProperty("MOUNT").ValueKind);

@@ -122,7 +122,7 @@ public sealed class ByteNamesKernelTests
                 t.TriggerError(t.Nl);
                 t.TriggerError(t.Esc);
                 d.WaitFor(() => d.HasLine(l => ErrorLine(l, t.Esc)) && d.HasLine(l => ErrorLine(l, t.Nl)), "the errors on the newline and escape names");
-                d.WaitFor(() => History(state).Count(e => e.Class == "MetadataCorrupt" && e.Mount.StartsWith(t.Mnt, StringComparison.Ordinal)) >= 4, "four errors in the history");
+                d.WaitFor(() => History(state).Count(e => e.Class == "metadata_corrupt" && e.Mount.StartsWith(t.Mnt, StringComparison.Ordinal)) >= 4, "four errors in the history");
                 d.Kill();
                 Log(d.Output);
                 Assert.Equal(1, d.Lines.Count(l => ErrorLine(l, t.Ff)));
@@ -130,7 +130,7 @@ public sealed class ByteNamesKernelTests
             }
 
             // history: each error on the filesystem it happened on (its own loop device), exactly named
-            var events = History(state).Where(e => e.Class == "MetadataCorrupt" && e.Mount.StartsWith(t.Mnt, StringComparison.Ordinal)).ToList();
+            var events = History(state).Where(e => e.Class == "metadata_corrupt" && e.Mount.StartsWith(t.Mnt, StringComparison.Ordinal)).ToList();
             foreach (var p in t.All)
             {
                 var e = Assert.Single(events, x => x.Mount == p);

@@ -242,6 +242,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             console.Err(e.Message);
             _ctx.Events.Publish(e);
         }
+        ScheduleChecks(states);
         if (FreshnessObserved is not { } observe) return;
         // the gauges change when a check succeeds or a filesystem becomes overdue: pass on changes only
         foreach (var st in states)
@@ -249,6 +250,22 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
     }
 
     private readonly List<FsHealer.Config.FreshnessState> _freshnessStates = [];
+    private CheckScheduler? _checks;
+    private readonly List<(WatchedFilesystem, string, bool)> _checkTargets = [];
+
+    /// <summary>The scheduled full check (scheduled_check.enabled): overdue, idle filesystems get a check, one per disk
+    /// at a time (the decisions are <see cref="ScheduledCheckPlanner"/>'s).</summary>
+    private void ScheduleChecks(List<FsHealer.Config.FreshnessState> states)
+    {
+        _checkTargets.Clear();
+        lock (_watched)
+            foreach (var (key, (fs, _)) in _watched)
+                if (fs.Policy.ScheduledCheck && _targets.TryGetValue(key, out var t))
+                    foreach (var st in states)
+                        if (st.FsId == fs.Identity.Id) { _checkTargets.Add((fs, t.Dev, st.Overdue)); break; }
+        if (_checkTargets.Count == 0) return;
+        (_checks ??= new CheckScheduler(_ctx)).Tick(_checkTargets);
+    }
     /// <summary>What the gauges were last given, per mount point; cleared by every attach/detach/move (the metrics drop
     /// a detached mount's series), so the next tick sets them all again.</summary>
     private readonly Dictionary<string, FsHealer.Config.FreshnessState> _observedFreshness = new(StringComparer.Ordinal);
@@ -287,6 +304,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             if (now == old) continue;
             changed++;
             fs.ChangePolicy(now);
+            _checks?.PolicyChanged(fs.Identity.Id);
             console.Out($"{fs.Path}: policy changed on reload: {old.Describe(fs.FsType)} -> {now.Describe(fs.FsType)}");
             _ctx.Events.Publish(fs.Event(EventClass.Decision, Severity.Info, $"{fs.Path}: policy: {now.Describe(fs.FsType)}") with { Structure = now.ActionName(fs.FsType) });
             // the watcher was built for the old policy (poll interval, repair mode): a new one for the new

@@ -14,7 +14,12 @@ namespace FsHealer.Healing.Live;
 /// </summary>
 public sealed class HealingPipeline : IDisposable
 {
-    private sealed record Request(WatchedFilesystem Fs, string Reason);
+    private sealed record Request(WatchedFilesystem Fs, string Reason)
+    {
+        /// <summary>A scheduled full check (latent damage) rather than a known problem.</summary>
+        public CheckBudget? Check { get; init; }
+        public Action<HealOutcome?, HealPlan?>? Done { get; init; }
+    }
 
     private readonly EventHub _events;
     private readonly IHealerConsole _console;
@@ -63,6 +68,24 @@ public sealed class HealingPipeline : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// A scheduled full check of <paramref name="fs"/> (its last successful check is too old): planned by
+    /// <see cref="OfflinePlanner.PlanCheck"/>, journalled and executed like a repair, within <paramref name="budget"/>.
+    /// <paramref name="done"/> is called once with the outcome (null outcome: nothing ran — the plan says why). Returns
+    /// false (and does not call it) when the daemon is stopping or the filesystem already has a request waiting.
+    /// </summary>
+    public bool SubmitCheck(WatchedFilesystem fs, string reason, CheckBudget budget, Action<HealOutcome?, HealPlan?> done)
+    {
+        lock (_lock)
+        {
+            if (_stopping || !_queued.Add(fs.Identity.Id + "\0" + fs.Identity.Dev)) return false;
+            _queue.Enqueue(new Request(fs, reason) { Check = budget, Done = done });
+            _idle.Reset();
+            Monitor.Pulse(_lock);
+        }
+        return true;
+    }
+
     /// <summary>True while an action runs or requests wait.</summary>
     public bool Busy { get { lock (_lock) return _queue.Count > 0 || _current is not null; } }
 
@@ -83,36 +106,47 @@ public sealed class HealingPipeline : IDisposable
                 if (_stopping)
                 {
                     Out($"{r.Fs.Path}: not healing ({r.Reason}): the daemon is stopping");
+                    Safe(() => r.Done?.Invoke(null, null));
                     continue;
                 }
                 _current = new HealControl();
                 _currentWhat = r.Fs.Path;
             }
-            try { Heal(r, _current); }
+            HealOutcome? outcome = null;
+            HealPlan? plan = null;
+            try { (outcome, plan) = Heal(r, _current); }
             catch (Exception e) { Err($"{r.Fs.Path}: healing failed: {e.GetType().Name}: {e.Message}"); }
             finally { lock (_lock) { _current = null; _currentWhat = null; } }
+            Safe(() => r.Done?.Invoke(outcome, plan));
         }
     }
 
-    private void Heal(Request r, HealControl control)
+    private void Safe(Action a) { try { a(); } catch (Exception e) { Err($"healing: completion callback failed: {e.Message}"); } }
+
+    private (HealOutcome?, HealPlan?) Heal(Request r, HealControl control)
     {
         var fs = r.Fs;
         var wanted = OfflinePlanner.Wanted(fs.FsType, fs.Policy);
-        var gate = fs.Gate(wanted == HealAction.OfflineRepair ? ActionKind.OfflineRepair : ActionKind.Schedule);
-        if (!gate.TryAcquire(out var next))
+        // a scheduled check is paced by its own scheduler (freshness limit, retry interval), not by the repair gates
+        if (r.Check is null)
         {
-            Out($"{fs.Path}: {r.Reason}: no new {(wanted == HealAction.OfflineRepair ? "offline repair" : "scheduled check")} before {next:HH:mm:ss} (rate limit)");
-            return;
+            var gate = fs.Gate(wanted == HealAction.OfflineRepair ? ActionKind.OfflineRepair : ActionKind.Schedule);
+            if (!gate.TryAcquire(out var next))
+            {
+                Out($"{fs.Path}: {r.Reason}: no new {(wanted == HealAction.OfflineRepair ? "offline repair" : "scheduled check")} before {next:HH:mm:ss} (rate limit)");
+                return (null, null);
+            }
         }
         var facts = _facts(fs, wanted);
-        var plan = OfflinePlanner.Plan(facts);
+        var plan = r.Check is { } budget ? OfflinePlanner.PlanCheck(facts, budget) : OfflinePlanner.Plan(facts);
+        string what = r.Check is null ? "offline repair" : "scheduled offline check";
         string cid = ActionJournal.NewCorrelationId();
         string path = fs.Path;
         if (plan.Decision == HealDecision.OfflineRepair)
         {
             // the action journal first: a crash between unmount and remount must be found at the next start
             var started = fs.Event(EventClass.ActionStarted, Severity.Warning,
-                $"{path}: offline repair of {facts.Device} ({fs.Identity}) started: {string.Join(" -> ", plan.Steps)}", cid);
+                $"{path}: {what} of {facts.Device} ({fs.Identity}) started: {string.Join(" -> ", plan.Steps)}", cid);
             bool durable;
             try { durable = _events.PublishDurable(started); }
             catch (Exception) { durable = false; }
@@ -120,8 +154,9 @@ public sealed class HealingPipeline : IDisposable
             {
                 NotDurable = "the history store did not confirm the start of an action (full, read-only, corrupt or disabled)";
                 Err($"{path}: {NotDurable}: no offline action runs");
-                plan = OfflinePlanner.Plan(facts with { Durable = false, NotDurableReason = NotDurable });
-                Publish(fs.Event(EventClass.Diagnostic, Severity.Error, $"{path}: offline repair not started: {NotDurable}", cid));
+                var notDurable = facts with { Durable = false, NotDurableReason = NotDurable };
+                plan = r.Check is { } b ? OfflinePlanner.PlanCheck(notDurable, b) : OfflinePlanner.Plan(notDurable);
+                Publish(fs.Event(EventClass.Diagnostic, Severity.Error, $"{path}: {what} not started: {NotDurable}", cid));
             }
             else NotDurable = null;
         }
@@ -134,24 +169,51 @@ public sealed class HealingPipeline : IDisposable
             string why = string.Join("; ", plan.Reasons);
             Err($"{path}: REFUSED to heal {fs.Identity}: {why}");
             Publish(fs.Event(EventClass.RepairRefused, Severity.Error, $"{path}: repair of {fs.Identity} refused: {why}", cid));
-            return;
+            return (null, plan);
         }
-        if (plan.Decision == HealDecision.Report) return;
+        if (plan.Decision == HealDecision.Report)
+        {
+            if (r.Check is not null)
+            {
+                string why = string.Join("; ", plan.Reasons);
+                Err($"{path}: scheduled check: {why}");
+                Publish(fs.Event(EventClass.Diagnostic, Severity.Warning, $"{path}: scheduled check not possible: {why}", cid) with { Structure = "scheduled-check" });
+            }
+            return (null, plan);
+        }
 
         var outcome = new OfflineExecutor(_host, fs.Identity, facts.Remount is null ? 0 : fs.MountId, s => Out($"{path}: {s}"))
             .Execute(plan, control);
+        if (outcome.DamageFound is { } found)
+        {
+            // the problem itself, before what was done about it: latent damage no user access had surfaced
+            Err($"{path}: scheduled check found latent damage: {found}");
+            Publish(fs.Event(EventClass.MetadataCorrupt, Severity.Error, $"{path}: scheduled check found latent damage: {found}", cid) with { Structure = "scheduled-check" });
+        }
         var (cls, sev) = outcome switch
         {
             { Refusal: not null } => (EventClass.RepairRefused, Severity.Error),
             { LeftUnmounted: true } => (EventClass.OfflineRepair, Severity.Critical),
             { Final: HealDecision.Schedule } => (EventClass.CheckScheduled, outcome.Success ? Severity.Notice : Severity.Error),
+            { Verified: true, FoundClean: true } => (EventClass.RepairUnnecessary, Severity.Notice),
             { Verified: true } => (EventClass.OfflineRepair, Severity.Notice),
             _ => (EventClass.OfflineRepair, Severity.Error),
         };
-        string msg = $"{path}: heal {outcome.Final}: {outcome.Summary}";
+        string msg = r.Check is null ? $"{path}: heal {outcome.Final}: {outcome.Summary}" : $"{path}: scheduled check: {outcome.Summary}";
         if (outcome.Refusal is not null) Err($"{path}: REFUSED after starting: {outcome.Refusal}");
         (sev >= Severity.Error ? (Action<string>)Err : Out)(msg);
-        Publish(fs.Event(cls, sev, outcome.Refusal is { } rf ? $"{path}: repair of {fs.Identity} refused: {rf}" : msg, cid));
+        // damage found by an online check: the ordinary healing decision for the problem (offline repair when allowed)
+        bool onlineDamage = outcome.DamageFound is not null && !outcome.Steps.Any(s => s.Step is UnmountStep);
+        Publish(fs.Event(cls, sev, outcome.Refusal is { } rf ? $"{path}: repair of {fs.Identity} refused: {rf}" : msg, cid)
+            with { Structure = r.Check is not null ? "scheduled-check" : null });
+        if (onlineDamage && OfflinePlanner.Wanted(fs.FsType, fs.Policy) != HealAction.Report)
+            lock (_lock)
+                if (!_stopping && _queued.Add(fs.Identity.Id + "\0" + fs.Identity.Dev))
+                {
+                    _queue.Enqueue(new Request(fs, "the scheduled online check found damage"));
+                    _idle.Reset();
+                }
+        return (outcome, plan);
     }
 
     private static string OfflinePlannerName(HealAction a) => a switch

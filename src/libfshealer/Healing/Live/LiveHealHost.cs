@@ -206,6 +206,16 @@ public sealed class LiveHealHost : IHealHost
         return new WatchedFilesystem(new FilesystemIdentity(probe.DevKey, probe.FsType, probe.Uuid), path, probe.MountId, entry.Source, policy);
     }
 
+    /// <summary>Whether the kernel scrubs this XFS online: XFS_IOC_SCRUB_METADATA with the probe type answers 0
+    /// (kernels without online scrub, like 6.18 built without CONFIG_XFS_ONLINE_SCRUB, say EOPNOTSUPP/ENOTTY).</summary>
+    public static bool XfsOnlineScrub(string path)
+    {
+        using var fd = FsHealer.Interop.Libc.Open(path, FsHealer.Interop.Libc.O_RDONLY | FsHealer.Interop.Libc.O_DIRECTORY, out int e);
+        if (e != 0 || fd.IsInvalid) return false;
+        var req = new FsHealer.Xfs.ScrubRequest(FsHealer.Xfs.ScrubType.Probe, 0);
+        return FsHealer.Interop.XfsIoctl.ScrubMetadata(fd, ref req) == 0;
+    }
+
     /// <summary>Everything <see cref="OfflinePlanner.Plan"/> needs about <paramref name="fs"/>, looked up now.</summary>
     public static OfflineFacts Facts(WatchedFilesystem fs, HealAction wanted, bool durable = true, string? notDurable = null)
     {
@@ -223,6 +233,8 @@ public sealed class LiveHealHost : IHealHost
             OtherMounts = notTarget is null ? OtherMounts(fs.Identity.DevKey, path, fs.MountId) : [],
             IsBindOfSubtree = entry is not null && entry.DevKey == fs.Identity.DevKey && !entry.IsRootMount,
             MissingPrograms = missing, Durable = durable, NotDurableReason = notDurable,
+            CanIdleIo = ToolRunner.FindInPath(OfflineExecutor.Ionice) is not null,
+            OnlineScrub = fs.FsType == "xfs" && notTarget is null && XfsOnlineScrub(path),
             Remount = entry is not null && entry.DevKey == fs.Identity.DevKey ? RemountSpec.From(entry) : null,
         };
     }
