@@ -12,7 +12,7 @@ _fshealer() {
     case "$cmd" in
         notify) subs="test" ;;
         config) subs="check show" ;;
-        btrfs) subs="status scrub watch" ;;
+        btrfs) subs="status scrub watch reset-counters" ;;
     esac
     if [ -n "$subs" ]; then
         if [ "$COMP_CWORD" -eq 2 ]; then
@@ -49,6 +49,7 @@ _fshealer() {
         mounts) opts="--json --all" ;;
         xfs-poll) opts="--poll-interval --once --inode-budget" ;;
         "btrfs status") opts="" ;;
+        "btrfs reset-counters") opts="--state-dir --config" ;;
         "btrfs scrub") opts="--device --readonly --speed-limit --progress-interval" ;;
         "btrfs watch") opts="--readonly --speed-limit --no-scrub --full-scrub-interval --config --state-dir --duration --repair --offline-repair --schedule-fsck --poll-interval" ;;
         ext4-watch) opts="--no-paths --policy --config --state-dir --duration --repair --offline-repair --schedule-fsck --poll-interval" ;;

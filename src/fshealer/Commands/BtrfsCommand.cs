@@ -4,6 +4,7 @@ using FsHealer.Healing;
 using FsHealer.Service;
 using FsHealer.Xfs;
 using FsHealer.Btrfs.Live;
+using FsHealer.Interop;
 
 namespace FsHealer.Cli.Commands;
 
@@ -16,7 +17,72 @@ public static class BtrfsCommand
         cmd.Subcommands.Add(CreateStatus());
         cmd.Subcommands.Add(CreateScrub());
         cmd.Subcommands.Add(CreateWatch());
+        cmd.Subcommands.Add(CreateResetCounters());
         return cmd;
+    }
+
+    private static Command CreateResetCounters()
+    {
+        var mp = new Argument<string>("MOUNTPOINT") { Description = "mounted btrfs" };
+        var stateDir = new Option<string?>("--state-dir") { Description = "State directory whose history records the reset (default: from the configuration, /var/lib/fshealer)" };
+        var config = new Option<string?>("--config") { Description = $"Configuration file (default {FsHealer.Config.FsHealerConfig.DefaultPath})" };
+        var cmd = new Command("reset-counters", "reset the device error counters of a btrfs (as btrfs device stats -z), recorded in the history with the values before");
+        cmd.Arguments.Add(mp);
+        cmd.Options.Add(stateDir); cmd.Options.Add(config);
+        cmd.SetAction(pr => ResetCounters(pr.GetValue(mp)!, pr.GetValue(stateDir), pr.GetValue(config), Console.Out, Console.Error));
+        return cmd;
+    }
+
+    /// <summary>Read and reset every device's counters (BTRFS_IOC_GET_DEV_STATS with the reset flag: the kernel returns
+    /// the values it cleared), print them, record one event in the history under the filesystem's identity. Exit 0
+    /// done, 1 failure (nothing reset, or some device could not be reset), 2 reset but not recorded.</summary>
+    public static int ResetCounters(string mountPoint, string? stateDirOpt, string? configPath, TextWriter stdout, TextWriter stderr)
+    {
+        using var m = BtrfsMount.Open(mountPoint, out var err);
+        if (m is null) { stderr.WriteLine($"fshealer: {err}"); return 1; }
+        var devs = m.Devices(out var derr);
+        if (derr is not null || devs.Count == 0) { stderr.WriteLine($"fshealer: {mountPoint}: {derr ?? "no devices"}"); return 1; }
+        var parts = new List<string>();
+        bool failed = false;
+        foreach (var d in devs)
+        {
+            int e = BtrfsIoctl.GetDevStats(m.Fd, d.Devid, out var before, reset: true);
+            if (e != 0)
+            {
+                failed = true;
+                stderr.WriteLine($"fshealer: {mountPoint}: BTRFS_IOC_GET_DEV_STATS (reset) of {d.Path} (devid {d.Devid}): {FsHealer.Text.Errno.Name(e)} ({FsHealer.Text.Errno.Message(e)})");
+                continue;
+            }
+            string line = $"{d.Path} (devid {d.Devid}): write {before.WriteErrs}, read {before.ReadErrs}, flush {before.FlushErrs}, corruption {before.CorruptionErrs}, generation {before.GenerationErrs} -> 0";
+            stdout.WriteLine("reset " + line);
+            parts.Add(line);
+        }
+        if (parts.Count == 0) return 1;
+        // the history: under the filesystem's identity, as the daemon records it
+        var cr = FsHealer.Config.Live.ConfigFile.LoadOrDefault(configPath);
+        string stateDir = stateDirOpt ?? (cr.Config ?? FsHealer.Config.FsHealerConfig.Default).StateDir;
+        string mnt = Path.TrimEndingDirectorySeparator(Path.GetFullPath(mountPoint)) is { Length: > 0 } x ? x : "/";
+        var fs = FsHealer.Mounts.Live.SupportedFilesystems.List(TextWriter.Null).FirstOrDefault(f => f.Identity.MountPoint == mnt);
+        string? fsId = null, source = null;
+        if (fs is not null)
+        {
+            source = fs.Source;
+            int c = fs.Dev.IndexOf(':');
+            ulong key = c > 0 && uint.TryParse(fs.Dev.AsSpan(0, c), out uint maj) && uint.TryParse(fs.Dev.AsSpan(c + 1), out uint min) ? FilesystemIdentity.DevKeyOf(maj, min) : 0;
+            fsId = FsHealer.Healing.Live.LiveHealHost.IdentityOf(key, "btrfs", fs.Source).Id;
+        }
+        var ev = new FsHealer.Model.FsEvent
+        {
+            Class = FsHealer.Model.EventClass.Diagnostic, Severity = FsHealer.Model.Severity.Notice, Mount = mnt, FsType = "btrfs",
+            Device = source, FsId = fsId, Structure = "device error counters",
+            Message = $"{mnt}: btrfs device error counters reset by the administrator (fshealer btrfs reset-counters): {string.Join("; ", parts)}",
+        };
+        using var store = FsHealer.Service.History.Live.HistoryStore.Open(stateDir, out var herr);
+        if (store is null) { stderr.WriteLine($"fshealer: counters reset, but not recorded in the history: {herr}"); return 2; }
+        try { store.Append([ev]); }
+        catch (Microsoft.Data.Sqlite.SqliteException e) { stderr.WriteLine($"fshealer: counters reset, but not recorded in the history: {store.Path}: {e.Message}"); return 2; }
+        stdout.WriteLine($"recorded in {store.Path}");
+        return failed ? 1 : 0;
     }
 
     private static Command CreateStatus()

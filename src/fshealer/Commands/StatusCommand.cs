@@ -92,7 +92,7 @@ public static class StatusCommand
             var applied = AppliedPolicySelector.Select(policyEvents, policy, id.FsType, running);
             if (histFailure == HistoryStore.OpenFailure.PermissionDenied && applied.Source == PolicySource.Config)
                 applied = applied with { Source = PolicySource.Unknown };
-            var level = ReadLevel(fs);
+            var level = ReadLevel(fs, stateDir, identity.Uuid);
             if (fresh.LastGoodCheck is not null || fresh.FirstAttached is not null)
                 level = level with { LastGoodCheck = Later(level.LastGoodCheck, fresh.LastGoodCheck), FirstAttached = fresh.FirstAttached };
             var st = StatusComputer.Compute(events, level, policy, now);
@@ -109,7 +109,7 @@ public static class StatusCommand
                 EventsSinceGoodCheck = st.EventsSinceGoodCheck, Rule = applied.Rule, Policy = applied.Text,
                 PolicySource = applied.SourceName, PolicyAction = applied.Action,
                 PolicySince = applied.Since is { } since ? TimeFormat.Utc(since) : null, PolicyLine = applied.Line,
-                Diagnostics = [.. level.Diagnostics], Devices = DevicesCommand.StatusLine(id.MountPoint, id.FsType, fs.Dev),
+                Diagnostics = [.. level.Diagnostics, .. st.Notes ?? []], Devices = DevicesCommand.StatusLine(id.MountPoint, id.FsType, fs.Dev),
             });
         }
         if (only is not null && report.Filesystems.Count == 0)
@@ -177,7 +177,11 @@ public static class StatusCommand
         s >= 86400 ? $"{s / 86400}d {s % 86400 / 3600}h" : s >= 3600 ? $"{s / 3600}h {s % 3600 / 60}m" : s >= 60 ? $"{s / 60}m" : $"{s}s";
 
     /// <summary>Live level state, cheap reads only. Never throws.</summary>
-    public static LevelState ReadLevel(SupportedFs fs)
+    public static LevelState ReadLevel(SupportedFs fs) => ReadLevel(fs, null, null);
+
+    /// <summary>Live level state, cheap reads only; btrfs counters compared with the baseline of the last clean scrub
+    /// kept in <paramref name="stateDir"/> (btrfs-UUID.json). Never throws.</summary>
+    public static LevelState ReadLevel(SupportedFs fs, string? stateDir, Guid? uuid)
     {
         try
         {
@@ -195,15 +199,27 @@ public static class StatusCommand
                     using var m = BtrfsMount.Open(fs.Identity.MountPoint, out var err);
                     if (m is null) return new LevelState { ReadOnly = fs.ReadOnly, Diagnostics = [err ?? "cannot open"] };
                     var devs = m.Status(out var serr);
-                    ulong sum = 0;
                     var diags = new List<string>();
                     if (serr is not null) diags.Add(serr);
+                    var now = new List<(ulong, Guid, FsHealer.Btrfs.DevStatCounters)>();
                     foreach (var d in devs)
                     {
-                        if (d.Counters is { } c) sum += c.WriteErrs + c.ReadErrs + c.FlushErrs + c.CorruptionErrs + c.GenerationErrs;
+                        if (d.Counters is { } c) now.Add((d.Info.Devid, d.Info.Uuid, c));
                         else if (d.CountersError is not null) diags.Add(d.CountersError);
                     }
-                    return new LevelState { ErrorCount = sum, ReadOnly = fs.ReadOnly, Readable = devs.Count > 0, Diagnostics = diags };
+                    FsHealer.Btrfs.FilesystemState? saved = null;
+                    if (stateDir is not null && uuid is { } u)
+                    {
+                        var st = BtrfsStateFile.Load(Path.Combine(stateDir, $"btrfs-{u:D}.json"), out var lerr);
+                        if (lerr is not null) diags.Add($"btrfs state: {lerr}");
+                        saved = st?.Find(m.Fsid);
+                    }
+                    var cmp = FsHealer.Btrfs.DevStatsBaseline.Compare(now, saved);
+                    return new LevelState
+                    {
+                        ErrorCount = cmp.Total, ErrorBaseline = cmp.Baseline > 0 ? cmp.Baseline : null, ErrorBaselineAt = cmp.At,
+                        ReadOnly = fs.ReadOnly, Readable = devs.Count > 0, Diagnostics = diags,
+                    };
                 }
                 case "xfs":
                 {

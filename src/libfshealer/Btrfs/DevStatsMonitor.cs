@@ -45,6 +45,12 @@ public sealed class DeviceState
     public string Uuid { get; set; } = "";
     public string Path { get; set; } = "";
     public ulong[] Counters { get; set; } = new ulong[BtrfsAbi.DevStatValuesMax];
+    /// <summary>The counters right after the last scrub of this device that left it clean (completed, nothing
+    /// uncorrectable): what health compares the live counters with (issue 17: counters are persistent; errors a
+    /// scrub repaired must not keep a clean filesystem degraded forever). Null: no clean scrub recorded.</summary>
+    public ulong[]? CleanCounters { get; set; }
+    /// <summary>When <see cref="CleanCounters"/> was taken.</summary>
+    public DateTimeOffset? CleanAt { get; set; }
 }
 
 /// <summary>Persisted state for one filesystem.</summary>
@@ -174,6 +180,7 @@ public sealed class DevStatsMonitor
             {
                 events.Add(new DevStatsEvent(DevStatsEventKind.Replaced, fsid, s.Devid, s.Path, null, 0, 0, attach));
                 d.Uuid = uuid; d.Path = s.Path;
+                d.CleanCounters = null; d.CleanAt = null;
                 Store(d, s.Counters);
                 continue;
             }
@@ -187,6 +194,8 @@ public sealed class DevStatsMonitor
                 else if (now < old)
                 {
                     events.Add(new DevStatsEvent(DevStatsEventKind.Reset, fsid, s.Devid, s.Path, (DevStatKind)i, old, now, attach));
+                    // the clean-scrub baseline counted errors of a count that is gone: new errors must not hide under it
+                    if (d.CleanCounters is not null) { d.CleanCounters = null; d.CleanAt = null; Dirty = true; }
                     // Errors counted since the reset are new errors.
                     if (now > 0)
                         events.Add(new DevStatsEvent(DevStatsEventKind.Rise, fsid, s.Devid, s.Path, (DevStatKind)i, 0, now, attach));
@@ -206,6 +215,18 @@ public sealed class DevStatsMonitor
         return events;
     }
 
+    /// <summary>A scrub of <paramref name="devid"/> left it clean: its counters now are the baseline health compares
+    /// with. Call after the counters the scrub moved were observed. False when the device is not known.</summary>
+    public bool RecordCleanScrub(string fsid, ulong devid, DateTimeOffset when)
+    {
+        var d = _state.Find(fsid)?.Devices.Find(x => x.Devid == devid);
+        if (d is null) return false;
+        d.CleanCounters = [.. d.Counters];
+        d.CleanAt = when;
+        Dirty = true;
+        return true;
+    }
+
     public void RecordFullScrub(string fsid, DateTimeOffset when)
     {
         _state.GetOrAdd(fsid).LastFullScrub = when;
@@ -219,5 +240,48 @@ public sealed class DevStatsMonitor
             ulong v = c[(DevStatKind)i];
             if (d.Counters[i] != v) { d.Counters[i] = v; Dirty = true; }
         }
+    }
+}
+
+/// <summary>
+/// Pure (issue 17, defect 2): btrfs device error counters are persistent — a filesystem whose errors a scrub repaired
+/// keeps them forever. Health compares the live counters with the baseline each device got at its last clean scrub
+/// (<see cref="DeviceState.CleanCounters"/>, kept in the state file keyed by the filesystem UUID): what was counted by
+/// then was repaired and verified. A device with another UUID at that devid (replaced) or with counters below the
+/// baseline (reset) has no baseline.
+/// </summary>
+public static class DevStatsBaseline
+{
+    public readonly record struct Comparison(ulong Total, ulong Baseline, DateTimeOffset? At)
+    {
+        /// <summary>Errors counted since the last clean scrub (all of them where there was none).</summary>
+        public ulong SinceClean => Total - Baseline;
+    }
+
+    public static Comparison Compare(IReadOnlyList<(ulong Devid, Guid Uuid, DevStatCounters Now)> devices, FilesystemState? saved)
+    {
+        ulong total = 0, baseline = 0;
+        DateTimeOffset? at = null;
+        foreach (var (devid, uuid, now) in devices)
+        {
+            var d = saved?.Devices.Find(x => x.Devid == devid);
+            bool same = d?.CleanCounters is { Length: BtrfsAbi.DevStatValuesMax }
+                && (d.Uuid.Length == 0 || string.Equals(d.Uuid, uuid.ToString("D"), StringComparison.OrdinalIgnoreCase));
+            bool reset = false;
+            ulong devBase = 0;
+            for (int i = 0; i < BtrfsAbi.DevStatValuesMax; i++)
+            {
+                ulong v = now[(DevStatKind)i];
+                total += v;
+                if (!same) continue;
+                ulong b = d!.CleanCounters![i];
+                if (v < b) reset = true;
+                devBase += Math.Min(b, v);
+            }
+            if (!same || reset) continue;
+            baseline += devBase;
+            if (d!.CleanAt is { } ca && (at is null || ca > at)) at = ca;
+        }
+        return new Comparison(total, baseline, at);
     }
 }

@@ -13,7 +13,7 @@ public sealed record BtrfsScrubOptions
     public IReadOnlyList<DevStatKind> Triggers { get; init; } = DevStatNames.ScrubTriggers;
 }
 
-public enum ScrubReason { CounterRise, Scheduled, Manual }
+public enum ScrubReason { CounterRise, Scheduled, Manual, KernelLog }
 
 /// <summary>A scrub to run: one device (Devid) of one filesystem.</summary>
 public sealed record ScrubRequest(string Fsid, ulong Devid, string Path, ScrubReason Reason, bool ReadOnly, ulong? LimitBytesPerSecond, string Why);

@@ -4,7 +4,10 @@ using FsHealer.Model;
 namespace FsHealer.Healing;
 
 /// <summary>What kind of healing action a gate limits.</summary>
-public enum ActionKind { OfflineRepair, Schedule, FullCheck }
+public enum ActionKind { OfflineRepair, Schedule, FullCheck,
+    /// <summary>A btrfs scrub started by the kernel log (a read-repair or damage line): at most once a minute, backing
+    /// off while lines keep coming.</summary>
+    KernelLogScrub }
 
 /// <summary>
 /// One filesystem the daemon watches. Its <see cref="Identity"/> is what the kernel says it is; everything the daemon
@@ -53,7 +56,7 @@ public sealed class WatchedFilesystem(FilesystemIdentity identity, string path, 
 
     /// <summary>The rate limit of one kind of action on this filesystem (<see cref="ActionGate"/>): full checks follow
     /// full_check_interval_seconds; an offline repair or a scheduled check at most once a minute, backing off while
-    /// problems keep coming (the remount itself may report what ext4 recorded).</summary>
+    /// problems keep coming (the remount itself may report what ext4 recorded); a kernel-log scrub likewise.</summary>
     public ActionGate Gate(ActionKind kind)
     {
         lock (_lock)

@@ -22,7 +22,32 @@ public sealed class KmsgReader : IDisposable
     private readonly byte[] _buffer = new byte[BufferSize];
     private readonly KmsgSequenceTracker _seq = new();
 
+    /// <summary>Records older than this kernel timestamp (µs since boot) are skipped (a reader opened with a look-back).</summary>
+    private ulong _notBefore;
+
     private KmsgReader(SafeFd fd) => _fd = fd;
+
+    /// <summary>The kernel log's clock now (µs since boot, CLOCK_MONOTONIC as the records' timestamps).</summary>
+    public static ulong NowUsec() => (ulong)(System.Diagnostics.Stopwatch.GetTimestamp() / (System.Diagnostics.Stopwatch.Frequency / 1_000_000));
+
+    /// <summary>Open /dev/kmsg positioned at the first record still buffered, skipping records older than
+    /// <paramref name="lookBack"/>: what the kernel said just before we started (a filesystem logs damage while it
+    /// mounts, before a watcher can attach). Null with a diagnostic on failure.</summary>
+    public static KmsgReader? OpenWithLookBack(TimeSpan lookBack, out string? diagnostic, string path = DevicePath)
+    {
+        var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_NONBLOCK, out int errno);
+        if (fd.IsInvalid) { diagnostic = $"open {path}: {Errno.Name(errno)} ({Errno.Message(errno)})"; return null; }
+        if (Libc.Seek(fd, 0, Libc.SEEK_SET) is var off and < 0)
+        {
+            int e = (int)-off;
+            fd.Dispose();
+            diagnostic = $"lseek(SEEK_SET) on {path}: {Errno.Name(e)} ({Errno.Message(e)})";
+            return null;
+        }
+        ulong now = NowUsec(), back = (ulong)Math.Max(0, lookBack.Ticks / 10);
+        diagnostic = null;
+        return new KmsgReader(fd) { _notBefore = now > back ? now - back : 0 };
+    }
 
     /// <summary>Open /dev/kmsg (O_RDONLY|O_NONBLOCK) positioned at the end. Null with a diagnostic on failure.</summary>
     public static KmsgReader? Open(out string? diagnostic, string path = DevicePath)
@@ -43,6 +68,16 @@ public sealed class KmsgReader : IDisposable
     /// <summary>Read one record (non-blocking).</summary>
     public KmsgReadResult Read()
     {
+        while (true)
+        {
+            var r = ReadOne(out bool tooOld);
+            if (!tooOld) return r;
+        }
+    }
+
+    private KmsgReadResult ReadOne(out bool tooOld)
+    {
+        tooOld = false;
         int n = Libc.Read(_fd, _buffer);
         if (n < 0)
         {
@@ -54,7 +89,8 @@ public sealed class KmsgReader : IDisposable
         if (n == 0) return new KmsgReadResult(null, false, 0, Errno.EAGAIN, null);
         if (!KmsgParser.TryParse(_buffer.AsSpan(0, n), out var rec, out var err))
             return new KmsgReadResult(null, false, 0, 0, $"{DevicePath}: malformed record: {err}");
-        ulong missed = _seq.Observe(rec!.Sequence);
+        if (rec!.TimestampUsec < _notBefore) { _seq.Observe(rec.Sequence); tooOld = true; return default; }
+        ulong missed = _seq.Observe(rec.Sequence);
         return new KmsgReadResult(rec, missed != 0, missed, 0, missed != 0 ? $"{missed} kernel log records were missed (sequence gap)" : null);
     }
 

@@ -34,7 +34,7 @@ public sealed class BtrfsCliScenarioTests
     public void CommandTree_ParsesOptions_AndRejectsBadLimit()
     {
         var cmd = BtrfsCommand.Create();
-        Assert.Equal(["status", "scrub", "watch"], cmd.Subcommands.Select(c => c.Name));
+        Assert.Equal(["status", "scrub", "watch", "reset-counters"], cmd.Subcommands.Select(c => c.Name));
         var pr = cmd.Parse(["scrub", "/mnt", "--device", "2", "--readonly", "--limit", "50M"]);
         Assert.Empty(pr.Errors);
         var scrub = cmd.Subcommands.Single(c => c.Name == "scrub");

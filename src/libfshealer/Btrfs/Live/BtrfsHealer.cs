@@ -1,5 +1,7 @@
 using FsHealer.Btrfs;
 using FsHealer.Healing;
+using FsHealer.Interop;
+using FsHealer.Kmsg;
 using FsHealer.Service;
 using FsHealer.Xfs;
 using FsHealer.Text;
@@ -16,6 +18,19 @@ public sealed record BtrfsHealerOptions
     /// <summary>Scrub devices automatically when their counters rise.</summary>
     public bool AutoScrub { get; init; } = true;
     public TimeSpan ScrubProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>The kernel log (issue 17): btrfs damage and read-repair lines about this filesystem are published
+    /// (<see cref="BtrfsHealer.KernelLogLine"/>) and start a scrub of the device they name. Null: not watched. The
+    /// healer owns it (disposes it).</summary>
+    public KmsgReader? KernelLog { get; init; }
+    /// <summary>The rate limit of kernel-log scrubs (the filesystem's <see cref="ActionKind.KernelLogScrub"/> gate);
+    /// null: no limit beyond one scrub per device at a time.</summary>
+    public ActionGate? KernelLogScrubGate { get; init; }
+    /// <summary>The reader starts in the past (<see cref="KmsgReader.OpenWithLookBack"/>): of what it replays, only the
+    /// lines after this filesystem's own "first mount of filesystem FSID" line count (a device name is reused by the
+    /// next filesystem: older lines about it are another filesystem's); without that line nothing replayed counts.</summary>
+    public bool KernelLogReplay { get; init; }
+    /// <summary>How often the kernel log is read between counter polls.</summary>
+    public TimeSpan KernelLogInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 }
 
 /// <summary>A finished scrub as seen by the healer.</summary>
@@ -45,6 +60,12 @@ public sealed class BtrfsHealer : IDisposable
     private Thread? _thread;
     private string? _fsid;
     private string? _lastPollError;
+    private readonly BtrfsKernelLogTrigger _trigger = new();
+    private volatile BtrfsMember[] _members = [];
+    private readonly SortedSet<ulong> _pendingKernelScrubs = [];
+    private string? _pendingWhy;
+    private bool _kmsgErrorSaid;
+    private bool _replayDone;
 
     public BtrfsHealer(string mountPoint, BtrfsHealerOptions options, IHealerConsole console) : this(() => mountPoint, options, console) { }
 
@@ -66,6 +87,12 @@ public sealed class BtrfsHealer : IDisposable
     public event Action<BtrfsScrubReport>? ScrubFinished;
     /// <summary>Every counter event (rise, reset, baseline, replaced, removed) as it is observed.</summary>
     public event Action<DevStatsEvent>? CounterEvent;
+    /// <summary>A btrfs kernel-log line about this filesystem (each object once per
+    /// <see cref="BtrfsKernelLogTrigger.RepeatWindow"/>), with the line for people.</summary>
+    public event Action<BtrfsKernelEvent, string>? KernelLogLine;
+    /// <summary>Every kernel-log line published so far (tests).</summary>
+    public IReadOnlyList<BtrfsKernelEvent> KernelLogEvents { get { lock (_lock) return [.. _kernelLines]; } }
+    private readonly List<BtrfsKernelEvent> _kernelLines = [];
     public DevStatsState State { get { lock (_lock) return DevStatsState.FromJson(_monitor.Snapshot(clearDirty: false), out _)!; } }
 
     /// <summary>Attach (first poll against the saved state) and start the poller thread. False if the mount cannot be opened.</summary>
@@ -85,11 +112,99 @@ public sealed class BtrfsHealer : IDisposable
 
     private void Loop()
     {
-        while (!_stop.Token.WaitHandle.WaitOne(_opt.PollInterval))
+        var next = DateTime.UtcNow + _opt.PollInterval;
+        while (true)
         {
+            var wait = _opt.KernelLog is null ? _opt.PollInterval : _opt.KernelLogInterval;
+            if (_stop.Token.WaitHandle.WaitOne(wait)) return;
+            bool pollNow = false;
+            try { pollNow = DrainKernelLog(); }
+            catch (Exception ex) { _console.Err($"btrfs: {_mountPoint}: kernel log: {ex.Message}"); }
+            if (!pollNow && DateTime.UtcNow < next) continue;
+            next = DateTime.UtcNow + _opt.PollInterval;
             try { PollOnce(); }
             catch (Exception ex) { _console.Err($"btrfs: {_mountPoint}: poll failed: {ex.Message}"); }
         }
+    }
+
+    /// <summary>Read what the kernel logged since the last call; publish the btrfs lines about this filesystem and
+    /// start the scrubs they call for (policy: <see cref="BtrfsHealerOptions.AutoScrub"/>; rate:
+    /// <see cref="BtrfsHealerOptions.KernelLogScrubGate"/>). True when the counters should be read now (a counter
+    /// line, a scrub started, or lines were lost). Public for tests and one-shot use.</summary>
+    public bool DrainKernelLog()
+    {
+        if (_opt.KernelLog is not { } kmsg || _stop.IsCancellationRequested) return false;
+        List<BtrfsKernelEvent>? lines = null;
+        bool lost = false, replay = _opt.KernelLogReplay && !_replayDone, anchored = false;
+        foreach (var r in kmsg.ReadAvailable())
+        {
+            if (r.Overrun) lost = true;
+            if (r.Record is null)
+            {
+                if (r.Diagnostic is not null && !r.Overrun && !_kmsgErrorSaid) { _kmsgErrorSaid = true; _console.Err($"btrfs: {_mountPoint}: {r.Diagnostic}"); }
+                continue;
+            }
+            if (replay && _fsid is { } f && r.Record.Message.Contains("first mount of filesystem " + f, StringComparison.OrdinalIgnoreCase))
+            {
+                // this filesystem's mount: what came before it was about another filesystem on the same device names
+                lines?.Clear();
+                anchored = true;
+                continue;
+            }
+            if (BtrfsKernelLog.Decode(r.Record.Message) is { } e) (lines ??= []).Add(e);
+        }
+        if (replay)
+        {
+            _replayDone = true;
+            if (!anchored) lines = null;
+        }
+        var members = _members;
+        // every read, also an empty one: a damage line that named no device waits one read for the repair line
+        var batch = _trigger.Observe(lines ?? [], members, DateTimeOffset.UtcNow, _opt.AutoScrub);
+        foreach (var e in batch.Publish)
+        {
+            string text = BtrfsKernelLogTrigger.Describe(e, _mountPoint);
+            if (e.Outcome == BtrfsLogOutcome.Corrected) _console.Out(text); else _console.Err(text);
+            lock (_lock) { if (_kernelLines.Count < 10000) _kernelLines.Add(e); }
+            try { KernelLogLine?.Invoke(e, text); } catch (Exception ex) { _console.Err($"btrfs: {_mountPoint}: publishing a kernel-log event: {ex.Message}"); }
+        }
+        if (batch.ScrubDevids.Count > 0)
+            lock (_pendingKernelScrubs) { foreach (var d in batch.ScrubDevids) _pendingKernelScrubs.Add(d); _pendingWhy = batch.ScrubWhy; }
+        bool started = StartKernelLogScrubs();
+        return lost || batch.PollCounters || started;
+    }
+
+    /// <summary>Start the scrubs the kernel log asked for, when the gate allows; a device being scrubbed is not
+    /// scrubbed again (the running scrub reads it). What the gate holds back stays pending and starts later.</summary>
+    private bool StartKernelLogScrubs()
+    {
+        ulong[] devids;
+        string why;
+        lock (_pendingKernelScrubs)
+        {
+            if (_pendingKernelScrubs.Count == 0 || _fsid is null) return false;
+            devids = [.. _pendingKernelScrubs];
+            why = _pendingWhy ?? "kernel log";
+        }
+        string fsid = _fsid;
+        var todo = devids.Where(d => !_planner.IsRunning(fsid, d)).ToList();
+        if (todo.Count == 0) { lock (_pendingKernelScrubs) _pendingKernelScrubs.Clear(); return false; }
+        if (_opt.KernelLogScrubGate is { } gate && !gate.TryAcquire(out var nextAllowed))
+        {
+            _console.Out($"btrfs: {_mountPoint}: {why}: no new scrub before {nextAllowed:HH:mm:ss} (rate limit); it stays pending");
+            return false;
+        }
+        lock (_pendingKernelScrubs) _pendingKernelScrubs.Clear();
+        var members = _members;
+        bool any = false;
+        foreach (var d in todo)
+        {
+            string path = members.FirstOrDefault(m => m.Devid == d).Path ?? $"devid {d}";
+            var req = new ScrubRequest(fsid, d, path, ScrubReason.KernelLog, _opt.Scrub.ReadOnly, _opt.Scrub.LimitBytesPerSecond, why);
+            if (_planner.TryBegin(req, out var note)) { StartScrub(req); any = true; }
+            else if (note is not null) _console.Out($"btrfs: {note}");
+        }
+        return any;
     }
 
     /// <summary>One poll: read counters, report events, start scrubs, persist. Public for tests and one-shot use.</summary>
@@ -110,6 +225,7 @@ public sealed class BtrfsHealer : IDisposable
         var samples = m.Sample(errors);
         foreach (var e in errors) _console.Err($"btrfs: {e}");
         if (samples.Count == 0) return;
+        _members = [.. samples.Select(x => new BtrfsMember(x.Devid, x.Path))];
         IReadOnlyList<DevStatsEvent> evs;
         lock (_lock)
         {
@@ -194,6 +310,12 @@ public sealed class BtrfsHealer : IDisposable
         // Counters move during a scrub (it counts what it finds): take them in while the device is still marked
         // as being scrubbed, so they are attributed to this scrub and do not trigger another one.
         try { if (!_stop.IsCancellationRequested) PollAfterScrub(); } catch (Exception ex) { _console.Err($"btrfs: {ex.Message}"); }
+        if (IsCleanScrub(r.Request, outcome))
+        {
+            bool recorded;
+            lock (_lock) recorded = _monitor.RecordCleanScrub(r.Request.Fsid, r.Request.Devid, DateTimeOffset.UtcNow);
+            if (recorded) SaveState();
+        }
         lock (_lock) { _reports.Add(report); _runners.Remove(r); }
         r.Dispose();
         ScrubFinished?.Invoke(report);
@@ -201,6 +323,11 @@ public sealed class BtrfsHealer : IDisposable
         if (next is not null && !_stop.IsCancellationRequested) StartScrub(next);
         else if (next is not null) _planner.Complete(next.Fsid, next.Devid);
     }
+
+    /// <summary>A scrub that leaves the device clean: it completed and nothing is uncorrectable (a read-only scrub
+    /// must also have found nothing: it repairs nothing).</summary>
+    public static bool IsCleanScrub(ScrubRequest req, ScrubOutcome o) =>
+        o.Kind == ScrubOutcomeKind.Completed && o.Uncorrectable == 0 && (!req.ReadOnly || o.Progress.ErrorsFound == 0);
 
     private void PollAfterScrub()
     {
@@ -249,5 +376,6 @@ public sealed class BtrfsHealer : IDisposable
     {
         Stop();
         _stop.Dispose();
+        _opt.KernelLog?.Dispose();
     }
 }

@@ -1,6 +1,7 @@
 using FsHealer.Btrfs;
 using FsHealer.Healing;
 using FsHealer.Healing.Live;
+using FsHealer.Interop;
 using FsHealer.Model;
 
 namespace FsHealer.Btrfs.Live;
@@ -16,7 +17,8 @@ public sealed class BtrfsWatcher : IFsWatcher
     private BtrfsWatcher(BtrfsHealer healer, BtrfsHealerOptions opts)
     {
         _healer = healer;
-        How = $"btrfs device error counters every {opts.PollInterval.TotalSeconds:0.#} s, scrub of the affected device";
+        How = $"btrfs device error counters every {opts.PollInterval.TotalSeconds:0.#} s" +
+            (opts.KernelLog is null ? "" : ", btrfs kernel-log lines (damage, read-repair)") + ", scrub of the affected device";
     }
 
     public static IFsWatcher? Create(WatchedFilesystem fs, DaemonContext ctx)
@@ -34,8 +36,15 @@ public sealed class BtrfsWatcher : IFsWatcher
             ctx.Console.Err($"{fs.Path}: state directory {ctx.Options.StateDir}: {ex.Message}; counters will not be persisted");
         }
         var policy = fs.Policy;
+        // the kernel log, as the XFS poll watcher reads it: a metadata copy the kernel repaired from the good mirror
+        // leaves no trace in the device counters, only this line
+        // from 30 s back: btrfs reads (and read-repairs) its tree roots while it mounts, before the attach
+        var kmsg = KmsgReader.OpenWithLookBack(TimeSpan.FromSeconds(30), out var kmsgDiag);
+        if (kmsg is null) ctx.Console.Err($"{fs.Path}: btrfs kernel log not watched ({kmsgDiag}); damage the kernel repairs silently is not seen, only counter rises" +
+            (kmsgDiag?.Contains("EPERM") == true ? "; reading /dev/kmsg under kernel.dmesg_restrict=1 needs CAP_SYSLOG (fshealer.service grants it)" : ""));
         var opts = new BtrfsHealerOptions
         {
+            KernelLog = kmsg, KernelLogReplay = true, KernelLogScrubGate = fs.Gate(ActionKind.KernelLogScrub),
             PollInterval = policy.PollInterval, StateFile = state, AutoScrub = policy.BtrfsAutoScrub,
             Scrub = new BtrfsScrubOptions
             {
@@ -52,9 +61,13 @@ public sealed class BtrfsWatcher : IFsWatcher
         {
             Device = e.Path, Structure = e.Counter?.ToString(), Count = (long)Math.Min(e.Delta, long.MaxValue),
         });
+        healer.KernelLogLine += (e, _) =>
+        {
+            if (BtrfsKernelLogTrigger.ToEvent(e, fs.Path, fs.Identity.Id) is { } ev) sink.Publish(ev);
+        };
         healer.ScrubFinished += r => sink.Publish(fs.Event(EventClass.ScrubFinished,
             r.Outcome.Uncorrectable > 0 ? Severity.Critical : r.Outcome.Success ? Severity.Notice : Severity.Error,
-            $"{fs.Path}: scrub of devid {r.Outcome.Devid}: {r.Outcome.Message}" +
+            $"{fs.Path}: scrub of devid {r.Outcome.Devid} ({r.Request.Reason}: {r.Request.Why}): {r.Outcome.Message}" +
             (r.Damaged.Count > 0 ? $"; damaged: {string.Join(", ", r.Damaged.SelectMany(d => d.Paths).Take(20))}" : "")) with
         {
             Count = (long)r.Outcome.Corrected,

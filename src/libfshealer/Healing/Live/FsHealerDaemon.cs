@@ -100,6 +100,8 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         var lastPing = DateTime.UtcNow;
         var deadline = options.Duration is { } d0 ? DateTime.UtcNow + d0 : DateTime.MaxValue;
         using var media = options.MediaScanInterval is { } mi ? new MediaScheduler(_ctx, mi, options.MediaScanBytesPerSecond) : null;
+        // unmountable filesystems: the kernel log says why a mount was refused (issue 17)
+        using var mountFailures = options.Only is null ? MountFailureWatcher.Open(_ctx.Events, console) : null;
 
         while (!stop.IsCancellationRequested && DateTime.UtcNow < deadline)
         {
@@ -123,6 +125,7 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
             }
             else _goneSince = null;
             _devices.Tick();
+            mountFailures?.Tick();
             // once start-up has settled (attach events written, watchers' first reconciliation done), give its garbage back
             if (!_settled && DateTime.UtcNow - _startedAt > TimeSpan.FromSeconds(2)) { _settled = true; TrimMemory(force: true, threshold: 0); }
             TrimMemory(force: events.Count > 0);
