@@ -44,7 +44,7 @@ _fshealer() {
         verify-media) opts="--device --start --end --max-io --rest-us --report --fallback --speed-limit --whole-device --state-dir --pinpoint" ;;
         status) opts="--json --state-dir --config --fs" ;;
         history) opts="--since --fs --class --limit --json --state-dir --config" ;;
-        "config check") opts="" ;;
+        "config check") opts="--config" ;;
         "config show") opts="--config --json" ;;
         mounts) opts="--json --all" ;;
         xfs-poll) opts="--poll-interval --once --inode-budget" ;;

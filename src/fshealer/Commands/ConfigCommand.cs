@@ -18,7 +18,20 @@ public static class ConfigCommand
         var file = new Argument<string?>("file") { Description = $"Configuration file (default {FsHealerConfig.DefaultPath})", Arity = ArgumentArity.ZeroOrOne };
         var check = new Command("check", "Validate a configuration file; print OK or every error with line/column or JSON path");
         check.Arguments.Add(file);
-        check.SetAction(pr => Check(pr.GetValue(file), Console.Out, Console.Error));
+        // the file also as --config FILE, the way run and config show name it
+        var checkConfig = new Option<string?>("--config") { Description = "The same as FILE" };
+        check.Options.Add(checkConfig);
+        check.SetAction(pr =>
+        {
+            string? a = pr.GetValue(file), o = pr.GetValue(checkConfig);
+            if (a is not null && o is not null && a != o)
+            {
+                Console.Error.WriteLine($"fshealer config check: two files given ({a} and --config {o}); name one");
+                Console.Error.WriteLine("Try 'fshealer config check --help' for more information.");
+                return ExitCodes.Usage;
+            }
+            return Check(a ?? o, Console.Out, Console.Error);
+        });
 
         var config = new Option<string?>("--config") { Description = $"Configuration file (default {FsHealerConfig.DefaultPath})" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };

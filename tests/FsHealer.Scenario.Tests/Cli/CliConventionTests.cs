@@ -70,6 +70,23 @@ public sealed class CliConventionTests : IDisposable
     }
 
     [Fact]
+    public void Config_check_takes_the_file_as_an_argument_or_as_config_like_run()
+    {
+        var bad = Path.Combine(_dir, "bad.json");
+        File.WriteAllText(bad, "{ \"rulez\": [] }");
+        foreach (var args in new[] { new[] { "config", "check", bad }, ["config", "check", "--config", bad] })
+        {
+            var r = Fshealer(args);
+            Assert.Equal(78, r.Code);
+            Assert.Contains("unknown key \"rulez\"", r.Err);
+        }
+        Assert.Equal(0, Fshealer(["config", "check", "--config", Config]).Code);
+        var both = Fshealer(["config", "check", Config, "--config", bad]);
+        Assert.Equal(64, both.Code);
+        Assert.Contains("two files given", both.Err);
+    }
+
+    [Fact]
     public void Xfs_healer_keeps_xfs_healers_own_codes()
     {
         var bad = Fshealer(["xfs-healer", "--bogus"]);
