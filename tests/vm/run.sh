@@ -217,6 +217,7 @@ nice -n 10 qemu-system-x86_64 -accel tcg,thread=multi -cpu "${FSHEALER_VM_CPU:-m
   -kernel "$VMLINUZ" -initrd "$INITRD" -append "console=ttyS0 quiet loglevel=3 panic=-1 tsc=reliable rdinit=/init" \
   -fsdev local,id=h,path=/,security_model=none,readonly=on,multidevs=remap -device virtio-9p-pci,fsdev=h,mount_tag=host \
   -fsdev "local,id=o,path=$OUT,security_model=none" -device virtio-9p-pci,fsdev=o,mount_tag=out \
+  -fsdev "local,id=r,path=$REPO,security_model=none,readonly=on,multidevs=remap" -device virtio-9p-pci,fsdev=r,mount_tag=repo \
   > "$OUT/qemu.log" 2>&1 &
 QPID=$!
 hung=
