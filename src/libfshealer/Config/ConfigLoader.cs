@@ -109,11 +109,14 @@ public static class ConfigLoader
         string stateDir = doc.StateDir ?? FsHealerConfig.DefaultStateDir;
         if (stateDir.Length == 0 || stateDir[0] != '/') Err("$.state_dir", $"must be an absolute path, got \"{stateDir}\"");
 
-        CheckSections("$", doc.PollIntervalSeconds, doc.FullCheckIntervalSeconds, doc.MaxCheckAgeSeconds, doc.Xfs, doc.Ext4, doc.Btrfs, Err);
-        CheckScheduledCheck("$", doc.ScheduledCheck, Err);
-        var global = Overlay(EffectivePolicy.Defaults with { Rule = "(global)" },
-            new RuleSection { PollIntervalSeconds = doc.PollIntervalSeconds, FullCheckIntervalSeconds = doc.FullCheckIntervalSeconds, MaxCheckAgeSeconds = doc.MaxCheckAgeSeconds, ScheduledCheck = doc.ScheduledCheck, Xfs = doc.Xfs, Ext4 = doc.Ext4, Btrfs = doc.Btrfs },
-            "(global)");
+        // the top-level policy keys are a rule without a match: checked and applied the same way
+        var globalSection = new RuleSection
+        {
+            PollIntervalSeconds = doc.PollIntervalSeconds, FullCheckIntervalSeconds = doc.FullCheckIntervalSeconds,
+            MaxCheckAgeSeconds = doc.MaxCheckAgeSeconds, ScheduledCheck = doc.ScheduledCheck, Xfs = doc.Xfs, Ext4 = doc.Ext4, Btrfs = doc.Btrfs,
+        };
+        CheckSections("$", globalSection, Err);
+        var global = Overlay(EffectivePolicy.Defaults with { Rule = "(global)" }, globalSection, "(global)");
         if (global.ScheduledCheck && global.MaxCheckAge is null)
             Err("$.scheduled_check.enabled", "needs max_check_age_seconds (the age at which a check is due); set it beside scheduled_check");
 
@@ -136,8 +139,7 @@ public static class ConfigLoader
                 CheckGlob($"{p}.match.label", m.Label, Err);
                 CheckGlob($"{p}.match.fs_type", m.FsType, Err);
             }
-            CheckSections(p, r.PollIntervalSeconds, r.FullCheckIntervalSeconds, r.MaxCheckAgeSeconds, r.Xfs, r.Ext4, r.Btrfs, Err);
-            CheckScheduledCheck(p, r.ScheduledCheck, Err);
+            CheckSections(p, r, Err);
             if (r.ScheduledCheck?.Enabled == true && Overlay(global, r, name).MaxCheckAge is null)
                 Err($"{p}.scheduled_check.enabled", "needs max_check_age_seconds (the age at which a check is due), in this rule or globally");
             rules.Add(new ConfigRule(name, m?.MountPoint, m?.Uuid, m?.Label, m?.FsType, r));
@@ -193,8 +195,11 @@ public static class ConfigLoader
             err($"{p}.scheduled_check.window", why!);
     }
 
-    private static void CheckSections(string p, long? poll, long? full, long? maxAge, XfsSection? xfs, Ext4Section? ext4, BtrfsSection? btrfs, Action<string, string> err)
+    /// <summary>The meaning of the policy keys of a rule, or of the top level (<paramref name="p"/> = "$").</summary>
+    private static void CheckSections(string p, RuleSection r, Action<string, string> err)
     {
+        long? poll = r.PollIntervalSeconds, full = r.FullCheckIntervalSeconds, maxAge = r.MaxCheckAgeSeconds;
+        XfsSection? xfs = r.Xfs; Ext4Section? ext4 = r.Ext4; BtrfsSection? btrfs = r.Btrfs;
         if (maxAge is { } ma && (ma < 0 || ma > MaxCheckAgeLimitSeconds))
             err($"{p}.max_check_age_seconds", $"must be 0 (off) or a positive number of seconds up to {MaxCheckAgeLimitSeconds} (100 years), got {ma}");
         if (poll is { } pi && pi <= 0) err($"{p}.poll_interval_seconds", $"must be a positive number of seconds, got {pi}");
@@ -205,6 +210,7 @@ public static class ConfigLoader
             err($"{p}.ext4.policy", $"unknown ext4 policy \"{ep}\"{DidYouMean(ep, Ext4Names.Keys)} (expected report, schedule or offline-repair)");
         if (btrfs?.ScrubSpeedLimit is { } sl && sl < 0) err($"{p}.btrfs.scrub_speed_limit", $"must be 0 (unlimited) or bytes per second, got {sl}");
         if (btrfs?.FullScrubIntervalSeconds is { } fs && fs < 0) err($"{p}.btrfs.full_scrub_interval_seconds", $"must be 0 (never) or a positive number of seconds, got {fs}");
+        CheckScheduledCheck(p, r.ScheduledCheck, err);
     }
 
     private static string DidYouMean(string value, IEnumerable<string> names) =>
