@@ -13,7 +13,7 @@ public sealed record BtrfsScrubOptions
     public IReadOnlyList<DevStatKind> Triggers { get; init; } = DevStatNames.ScrubTriggers;
 }
 
-public enum ScrubReason { CounterRise, Scheduled, Manual, KernelLog }
+public enum ScrubReason { CounterRise, Scheduled, Manual, KernelLog, ScheduledCheck }
 
 /// <summary>A scrub to run: one device (Devid) of one filesystem.</summary>
 public sealed record ScrubRequest(string Fsid, ulong Devid, string Path, ScrubReason Reason, bool ReadOnly, ulong? LimitBytesPerSecond, string Why);
@@ -87,6 +87,13 @@ public sealed class ScrubPlanner(BtrfsScrubOptions options)
             note = $"scrub of {req.Path} (devid {req.Devid}) already in progress; another scrub queued after it ({req.Why})";
             return false;
         }
+    }
+
+    /// <summary>Mark a request as running only when nothing scrubs that device now (nothing is queued otherwise): the
+    /// caller waits and tries again.</summary>
+    public bool TryBeginNow(ScrubRequest req)
+    {
+        lock (_lock) return _running.Add((req.Fsid.ToLowerInvariant(), req.Devid));
     }
 
     /// <summary>A scrub finished. Returns a queued follow-up request (already marked running), if any.</summary>

@@ -210,6 +210,9 @@ public static class ConfigLoader
             err($"{p}.ext4.policy", $"unknown ext4 policy \"{ep}\"{DidYouMean(ep, Ext4Names.Keys)} (expected report, schedule or offline-repair)");
         if (btrfs?.ScrubSpeedLimit is { } sl && sl < 0) err($"{p}.btrfs.scrub_speed_limit", $"must be 0 (unlimited) or bytes per second, got {sl}");
         if (btrfs?.FullScrubIntervalSeconds is { } fs && fs < 0) err($"{p}.btrfs.full_scrub_interval_seconds", $"must be 0 (never) or a positive number of seconds, got {fs}");
+        // the repair runs only after the offline check found damage: asking for it while switching that check off is a contradiction
+        if (btrfs is { OfflineRepair: true, OfflineCheck: false })
+            err($"{p}.btrfs.offline_repair", "needs btrfs.offline_check (btrfs check --repair runs only on damage the offline check found); offline_check is false here");
         CheckScheduledCheck(p, r.ScheduledCheck, err);
     }
 
@@ -239,6 +242,8 @@ public static class ConfigLoader
         BtrfsScrubSpeedLimit = s.Btrfs?.ScrubSpeedLimit ?? basis.BtrfsScrubSpeedLimit,
         BtrfsReadOnlyScrub = s.Btrfs?.ReadOnlyScrub ?? basis.BtrfsReadOnlyScrub,
         BtrfsFullScrubInterval = s.Btrfs?.FullScrubIntervalSeconds is { } f ? (f == 0 ? null : TimeSpan.FromSeconds(f)) : basis.BtrfsFullScrubInterval,
+        BtrfsOfflineCheck = s.Btrfs?.OfflineCheck ?? basis.BtrfsOfflineCheck,
+        BtrfsOfflineRepair = s.Btrfs?.OfflineRepair ?? basis.BtrfsOfflineRepair,
         PollInterval = s.PollIntervalSeconds is { } pi && pi > 0 ? TimeSpan.FromSeconds(pi) : basis.PollInterval,
         FullCheckInterval = s.FullCheckIntervalSeconds is { } fi && fi >= 0 ? TimeSpan.FromSeconds(fi) : basis.FullCheckInterval,
         ScheduledCheck = s.ScheduledCheck?.Enabled ?? basis.ScheduledCheck,

@@ -63,6 +63,12 @@ public sealed class BtrfsSection
     public bool? ReadOnlyScrub { get; set; }
     /// <summary>Seconds between scheduled full scrubs; 0 = none.</summary>
     public long? FullScrubIntervalSeconds { get; set; }
+    /// <summary>The scheduled check (scheduled_check.enabled) also unmounts an idle, non-root btrfs after a clean or
+    /// corrected scrub and runs <c>btrfs check --readonly</c> on it, then mounts it again. Default false.</summary>
+    public bool? OfflineCheck { get; set; }
+    /// <summary>When that offline check found damage: <c>btrfs check --repair</c> and a verifying
+    /// <c>btrfs check --readonly</c> before mounting it again (upstream warns --repair can make things worse). Default false.</summary>
+    public bool? OfflineRepair { get; set; }
 }
 
 /// <summary>The scheduled full check (latent damage): when a filesystem's last successful check is older than
@@ -127,6 +133,10 @@ public sealed record EffectivePolicy
     public long BtrfsScrubSpeedLimit { get; init; }
     public bool BtrfsReadOnlyScrub { get; init; }
     public TimeSpan? BtrfsFullScrubInterval { get; init; }
+    /// <summary>btrfs.offline_check: the scheduled check unmounts an idle non-root btrfs for btrfs check --readonly.</summary>
+    public bool BtrfsOfflineCheck { get; init; }
+    /// <summary>btrfs.offline_repair: damage the offline check found is repaired (btrfs check --repair) and verified.</summary>
+    public bool BtrfsOfflineRepair { get; init; }
     /// <summary>How often level state is polled where the kernel sends no events (XFS before 7.0, btrfs counters, ext4
     /// error counters, block devices): poll_interval_seconds, else the daemon's --poll-interval.</summary>
     public TimeSpan PollInterval { get; init; } = DefaultPollInterval;
@@ -188,7 +198,8 @@ public sealed record EffectivePolicy
         },
         "btrfs" => (BtrfsAutoScrub ? $"btrfs: {(BtrfsReadOnlyScrub ? "read-only " : "")}scrub when error counters rise" : "btrfs: report counter rises only")
             + (BtrfsScrubSpeedLimit > 0 ? $", limit {BtrfsScrubSpeedLimit} B/s" : "")
-            + (BtrfsFullScrubInterval is { } iv ? $", full scrub every {iv.TotalHours:0.#}h" : ""),
+            + (BtrfsFullScrubInterval is { } iv ? $", full scrub every {iv.TotalHours:0.#}h" : "")
+            + (BtrfsOfflineCheck ? $"; scheduled check: scrub, then unmount for btrfs check --readonly{(BtrfsOfflineRepair ? " (--repair if damaged)" : "")}" : ""),
         _ => "unsupported filesystem type",
     } + (MaxCheckAge is { } ma ? $", a successful check at least every {Freshness.FormatAge(ma)}" : "")
       + (ScheduledCheck && MaxCheckAge is not null ? $" (scheduled when idle{(ScheduledCheckWindow is { } w ? $", {w}" : "")})" : "") + $" (rule {Rule})";

@@ -61,17 +61,31 @@ public static class IdentityProof
     /// <summary>Before running a repair tool on the device: it is the target's device, it carries the target's superblock
     /// (type and UUID read from the device itself), and nothing holds it — not mounted here, not in another mount
     /// namespace, not in use by anyone else.</summary>
-    public static string? Device(FilesystemIdentity target, DeviceProbe dev)
+    /// <param name="expectedRdev">The device number it must have (a btrfs member: the superblock's own device number is
+    /// anonymous); null: the target's.</param>
+    public static string? Device(FilesystemIdentity target, DeviceProbe dev, ulong? expectedRdev = null)
     {
         if (dev.Error is { } e) return $"{dev.Path}: cannot look at it: {e}";
-        if (dev.Rdev != target.DevKey)
-            return $"{dev.Path} is device {Dev(dev.Rdev)}, not {target.Dev}";
+        ulong rdev = expectedRdev ?? target.DevKey;
+        if (dev.Rdev != rdev)
+            return $"{dev.Path} is device {Dev(dev.Rdev)}, not {Dev(rdev)}";
         if (dev.FsType is null) return $"{dev.Path}: no {target.FsType} superblock found on the device";
         if (dev.FsType != target.FsType) return $"{dev.Path} now carries a {dev.FsType} superblock, not {target.FsType}";
         if (target.Uuid is { } want && dev.Uuid != want)
             return $"{dev.Path}: superblock UUID is {(dev.Uuid is { } u ? u.ToString("D") : "unknown")}, not {want:D}";
         if (dev.MountedAt.Count > 0) return $"{dev.Path} is still mounted at {string.Join(", ", dev.MountedAt)}";
         if (dev.Busy) return $"{dev.Path} is in use (mounted in another mount namespace, or held by another program)";
+        return null;
+    }
+
+    /// <summary>After mounting again a filesystem whose superblock gets a new device number at every mount (btrfs): what
+    /// is mounted at <paramref name="path"/> is of the target's type and carries the target's UUID (required).</summary>
+    public static string? Remounted(FilesystemIdentity target, string path, MountProbe seen)
+    {
+        if (seen.Error is { } e) return $"{path}: cannot look at it: {e}";
+        if (seen.FsType != target.FsType) return $"{path} now holds {seen.FsType ?? "an unknown filesystem"}, not {target}";
+        if (target.Uuid is not { } want) return $"{path}: {target} has no UUID to prove it by";
+        if (seen.Uuid != want) return $"{path}: the filesystem there has UUID {(seen.Uuid is { } u ? u.ToString("D") : "unknown")}, not {want:D}";
         return null;
     }
 

@@ -23,6 +23,10 @@ public interface IHealHost
     /// <summary>Replay a dirty XFS log: mount the device somewhere private and unmount it again. 0 or errno.</summary>
     int ReplayLog(string device, string fsType, out string detail);
     void Sleep(TimeSpan t);
+    /// <summary>Scrub every device of the btrfs <paramref name="target"/> mounted at <paramref name="path"/> and wait for
+    /// the end; <paramref name="abort"/> cancels the scrub (it is never left running).</summary>
+    FsHealer.Btrfs.FullScrubResult FullScrub(FilesystemIdentity target, string path, bool readOnly, bool idleIo, CancellationToken abort) =>
+        FsHealer.Btrfs.FullScrubResult.Failed("this host cannot scrub btrfs");
 }
 
 /// <summary>How a stop request reaches a running action: <see cref="Stopping"/> = do not start anything new (an
@@ -62,17 +66,22 @@ public sealed record HealOutcome(HealDecision Final, bool Success, IReadOnlyList
     public bool FoundClean { get; init; }
     /// <summary>A tool ran longer than the check budget's maximum duration and was killed.</summary>
     public bool OverBudget { get; init; }
+    /// <summary>A scheduled btrfs check's full scrub (null: none ran).</summary>
+    public FsHealer.Btrfs.FullScrubResult? Scrub { get; init; }
+    private string ScrubPrefix => Scrub is { } s && Steps.Any(x => x.Step is UnmountStep) ? s.Describe() + "; then " : "";
 
     public string Summary => Refusal is { } r ? $"refused: {r}"
         : OverBudget ? "the check ran longer than its budget: the tool was killed" + (LeftUnmounted ? "; the filesystem is NOT MOUNTED" : "; mounted again unchecked")
         : Aborted ? "aborted by a stop request: the repair tool was killed" + (LeftUnmounted ? "; the filesystem is NOT MOUNTED" : "; mounted again unrepaired")
         : LeftUnmounted ? "FAILED: the filesystem is NOT MOUNTED again"
+        : Scrub is { } sc && !Steps.Any(s => s.Step is UnmountStep) ? (Verified ? "scrubbed online: " : "scrubbed online: NOT VERIFIED: ") + sc.Describe()
         : Final == HealDecision.OfflineRepair && Verified && FoundClean && !Steps.Any(s => s.Step is UnmountStep) ? "checked online: no damage found"
         : Final == HealDecision.OfflineRepair && DamageFound is not null && !Steps.Any(s => s.Step is UnmountStep) ? "checked online: DAMAGE FOUND"
-        : Final == HealDecision.OfflineRepair && Verified && FoundClean ? "checked: no damage found, mounted again"
-        : Final == HealDecision.OfflineRepair && Verified && DamageFound is not null ? "latent damage found, repaired, verified clean, mounted again"
-        : Final == HealDecision.OfflineRepair && Verified ? "repaired, verified clean, mounted again"
-        : $"{Final} {(Success ? "succeeded" : "FAILED")}";
+        : Final == HealDecision.OfflineRepair && Verified && FoundClean ? ScrubPrefix + "checked: no damage found, mounted again"
+        : Final == HealDecision.OfflineRepair && Verified && DamageFound is not null ? ScrubPrefix + "latent damage found, repaired, verified clean, mounted again"
+        : Final == HealDecision.OfflineRepair && Verified ? ScrubPrefix + "repaired, verified clean, mounted again"
+        : Final == HealDecision.OfflineRepair && DamageFound is not null && Scrub is not null ? ScrubPrefix + "DAMAGE FOUND, not repaired; mounted again"
+        : $"{ScrubPrefix}{Final} {(Success ? "succeeded" : "FAILED")}";
 }
 
 /// <summary>
@@ -117,6 +126,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
         bool down = false, everDown = false, failed = false, wantSchedule = false, aborted = false;
         bool repairedOrClean = false, verified = false, remountProven = false, surveyedClean = false, overBudget = false;
         string? refusal = null, damage = null;
+        FsHealer.Btrfs.FullScrubResult? scrub = null;
         // a scheduled check's budget: its tools are killed after the maximum duration (each), like a stop request
         using var budgetCts = plan.Budget.MaxDuration is not null ? CancellationTokenSource.CreateLinkedTokenSource(control.Abort) : null;
         var abort = budgetCts?.Token ?? control.Abort;
@@ -169,7 +179,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                 }
                 case ProveDeviceStep pd when down && refusal is null && !aborted:
                 {
-                    var why = IdentityProof.Device(target, host.ProbeDevice(pd.Device));
+                    var why = IdentityProof.Device(target, host.ProbeDevice(pd.Device), pd.Rdev);
                     Record(step, why is null, why ?? "the device and its superblock are the watched filesystem's; nobody holds it");
                     if (why is not null) { refusal = why; failed = true; }
                     break;
@@ -194,6 +204,44 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                         Record(step, true, $"DAMAGE FOUND: {damage}");
                     }
                     else { failed = true; Record(step, false, $"{oc.Program} exit {r.Exit}{Tail(r.Output)}"); }
+                    break;
+                }
+                case FullScrubStep sc when !down && refusal is null && !aborted:
+                {
+                    if (budgetCts is not null && plan.Budget.MaxDuration is { } max) budgetCts.CancelAfter(max);
+                    var r = host.FullScrub(target, sc.Path, sc.ReadOnly, idleIo, abort);
+                    budgetCts?.CancelAfter(Timeout.InfiniteTimeSpan);
+                    scrub = r;
+                    // the offline part (when planned) follows only a scrub that covered everything and left nothing broken
+                    bool more = plan.Steps.Any(s => s is UnmountStep);
+                    if (r.Killed)
+                    {
+                        overBudget = budgetCts is not null && !control.Abort.IsCancellationRequested;
+                        aborted = failed = true;
+                        Record(step, false, overBudget ? $"{r.Describe()}: ran longer than the check budget" : r.Describe());
+                        goto done;
+                    }
+                    switch (r.Verdict)
+                    {
+                        case FsHealer.Btrfs.FullScrubVerdict.Clean:
+                            Record(step, true, r.Describe());
+                            if (!more) surveyedClean = verified = true;
+                            break;
+                        case FsHealer.Btrfs.FullScrubVerdict.Corrected:
+                            Record(step, true, r.Describe());
+                            if (!more) verified = true;
+                            break;
+                        case FsHealer.Btrfs.FullScrubVerdict.Uncorrectable:
+                            damage = r.Describe();
+                            failed = true;
+                            Record(step, true, $"DAMAGE FOUND: {damage}");
+                            if (more) Log(messages, "not unmounting it for btrfs check: the scrub found damage no copy covers, which btrfs check does not repair");
+                            goto done;
+                        default:
+                            failed = true;
+                            Record(step, false, r.Describe());
+                            goto done;
+                    }
                     break;
                 }
                 case SurveyStep sv when down && refusal is null && !aborted:
@@ -275,7 +323,8 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                 }
                 case ProveRemountedStep pr when everDown && !down:
                 {
-                    var why = IdentityProof.Mount(target, 0, pr.Path, host.ProbeMount(pr.Path));
+                    var seen = host.ProbeMount(pr.Path);
+                    var why = pr.NewDevKey ? IdentityProof.Remounted(target, pr.Path, seen) : IdentityProof.Mount(target, 0, pr.Path, seen);
                     remountProven = why is null;
                     Record(step, remountProven, why ?? "the watched filesystem is mounted there again");
                     if (!remountProven) failed = true;
@@ -296,7 +345,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
             Refusal = refusal, LeftUnmounted = down, Aborted = aborted && !overBudget, OverBudget = overBudget,
             // a check that never unmounted (online) has nothing to prove remounted
             Verified = verified && (everDown ? remountProven : true) && refusal is null && !aborted,
-            DamageFound = damage, FoundClean = surveyedClean,
+            DamageFound = damage, FoundClean = surveyedClean, Scrub = scrub,
         };
     }
 
@@ -308,7 +357,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
         var args = tool.Arguments(mode, device);
         var r = idleIo ? host.Run(Ionice, ["-c", "3", "--", tool.Program, .. args], abort) : host.Run(tool.Program, args, abort);
         if (r.Killed) return (FsckOutcome.Failed, $"{tool.Program} killed", true);
-        var outcome = tool.Classify(mode, r.Exit);
+        var outcome = tool.Classify(mode, r.Exit, r.Output);
         return (outcome, $"{tool.Program} exit {r.Exit} ({outcome.ToString().ToLowerInvariant()}){Tail(r.Output)}", false);
     }
 

@@ -20,7 +20,9 @@ public sealed record ProveMountStep(string Path) : HealStep($"prove {Path} is st
 /// inside its system call), then the plan falls back to scheduling. Never lazy.</summary>
 public sealed record UnmountStep(string Path, int Attempts, TimeSpan RetryDelay) : HealStep($"unmount {Path} (never lazily)");
 /// <summary>Re-prove that the device carries the target's superblock and is held by nobody (just before a tool writes to it).</summary>
-public sealed record ProveDeviceStep(string Device) : HealStep($"prove {Device} holds the watched filesystem and is mounted nowhere");
+/// <param name="Rdev">The device number it must have (a member of a multi-device btrfs, whose superblock device is
+/// anonymous); null: the filesystem's own device number.</param>
+public sealed record ProveDeviceStep(string Device, ulong? Rdev = null) : HealStep($"prove {Device} holds the watched filesystem and is mounted nowhere");
 /// <summary>Run the filesystem's repair or check tool on the unmounted device.</summary>
 public sealed record FsckStep(FsckTool Tool, FsckMode Mode, string Device)
     : HealStep($"{(Mode == FsckMode.Repair ? "repair" : "verify")} {Device}: {Tool.Program} {string.Join(' ', Tool.Arguments(Mode, Device))}");
@@ -28,7 +30,9 @@ public sealed record FsckStep(FsckTool Tool, FsckMode Mode, string Device)
 public sealed record RemountStep(string Device, string Path, RemountSpec Spec)
     : HealStep($"mount {Device} again at {Path} ({Spec.OptionsText})");
 /// <summary>Prove that what is now mounted at the path is the target (same superblock UUID, same device).</summary>
-public sealed record ProveRemountedStep(string Path) : HealStep($"prove {Path} holds the repaired filesystem again");
+/// <param name="NewDevKey">The superblock's device number changes at every mount (btrfs: an anonymous device): the
+/// proof compares type and UUID only.</param>
+public sealed record ProveRemountedStep(string Path, bool NewDevKey = false) : HealStep($"prove {Path} holds the repaired filesystem again");
 /// <summary>Make the next boot-time check repair the filesystem (ext4: tune2fs -E force_fsck).</summary>
 public sealed record ScheduleStep(ScheduleTool Tool, string Device) : HealStep($"{Tool.Description}: {Tool.Program} {string.Join(' ', Tool.ArgsBeforeDevice)} {Device}");
 
@@ -41,6 +45,15 @@ public sealed record SurveyStep(FsckTool Tool, string Device)
 /// is unmounted; damage found is a problem for the ordinary healing decision.</summary>
 public sealed record OnlineCheckStep(string Program, string[] Arguments, string Path)
     : HealStep($"check {Path} online for latent damage: {Program} {string.Join(' ', Arguments)}");
+
+/// <summary>A scheduled check of a mounted btrfs: a full scrub of every device, one after the other (the kernel rewrites
+/// what fails its checksum from a good copy — btrfs' own healing — and counts what no copy covers). Nothing is
+/// unmounted; cancelled (BTRFS_IOC_SCRUB_CANCEL) when it runs over the budget or the daemon stops.</summary>
+public sealed record FullScrubStep(string Path, bool ReadOnly)
+    : HealStep($"scrub every device of {Path} online{(ReadOnly ? " (read-only)" : " (errors rewritten from good copies)")}");
+
+/// <summary>A device of a multi-device filesystem (btrfs member): its node and device number.</summary>
+public readonly record struct MemberDevice(string Device, ulong Rdev);
 
 /// <summary>How much a scheduled check may cost: its tools in the idle I/O class (ionice -c 3) and a maximum duration
 /// (the tool is killed and the filesystem mounted again unchecked when it runs longer).</summary>
@@ -88,6 +101,12 @@ public sealed record OfflineFacts
     public bool OnlineScrub { get; init; }
     /// <summary>util-linux ionice is there (a scheduled check runs its tools in the idle I/O class).</summary>
     public bool CanIdleIo { get; init; }
+    /// <summary>btrfs: every member device (BTRFS_IOC_DEV_INFO), each proven unheld before the offline check.</summary>
+    public IReadOnlyList<MemberDevice> Members { get; init; } = [];
+    /// <summary>btrfs: the scrub is read-only (btrfs.read_only_scrub).</summary>
+    public bool ScrubReadOnly { get; init; }
+    /// <summary>The offline check may repair what it finds (btrfs.offline_repair); false: check only, report damage.</summary>
+    public bool RepairAfterCheck { get; init; } = true;
     public int UnmountAttempts { get; init; } = 4;
     public TimeSpan UnmountRetryDelay { get; init; } = TimeSpan.FromMilliseconds(250);
 }
@@ -112,6 +131,7 @@ public static class OfflinePlanner
     {
         "xfs" => "xfs.offline_repair is false",
         "ext4" => "ext4.policy is report",
+        "btrfs" => "btrfs.offline_check is false",
         _ => $"{fsType} has no offline check here",
     };
 
@@ -125,6 +145,14 @@ public static class OfflinePlanner
         },
         "xfs" => policy.XfsOfflineRepair ? HealAction.OfflineRepair : HealAction.Report,
         _ => HealAction.Report,
+    };
+
+    /// <summary>What the policy allows a scheduled check to do offline: as <see cref="Wanted"/>, and for btrfs (whose
+    /// problems are healed online by scrub) btrfs.offline_check.</summary>
+    public static HealAction WantedCheck(string fsType, EffectivePolicy policy) => fsType switch
+    {
+        "btrfs" => policy.BtrfsOfflineCheck ? HealAction.OfflineRepair : HealAction.Report,
+        _ => Wanted(fsType, policy),
     };
 
     public static HealPlan Plan(OfflineFacts f) => Plan(f, check: false, CheckBudget.None);
@@ -162,6 +190,7 @@ public static class OfflinePlanner
             reasons.Add($"refused: {gone}");
             return new(HealDecision.Refuse, [], reasons, null);
         }
+        if (check && id.FsType == "btrfs") return PlanBtrfsCheck(f, budget, reasons);
         // a scheduled check where the kernel scrubs online (XFS on 7.x): no unmount, whatever the offline policy
         if (check && f.OnlineScrub && OnlineCheck.TryGetValue(id.FsType, out var online))
         {
@@ -234,5 +263,60 @@ public static class OfflinePlanner
             new ProveRemountedStep(f.Path),
         };
         return new(HealDecision.OfflineRepair, steps, reasons, schedule);
+    }
+
+    /// <summary>Why the offline part of a scheduled check cannot run (null: it can), the ladder's preconditions in order.</summary>
+    private static string? OfflineBlocker(OfflineFacts f, FsckTool? tool)
+    {
+        if (!f.Durable) return $"the action journal is not durable ({f.NotDurableReason ?? "history store unavailable"})";
+        if (f.IsRootFilesystem) return "the root filesystem is never unmounted";
+        if (f.IsBindOfSubtree) return $"{f.Path} is a bind mount of a subdirectory (or a subvolume); unmounting it would not free the filesystem";
+        if (f.OtherMounts.Count > 0) return $"the filesystem is also mounted at {string.Join(", ", f.OtherMounts)}; unmounting {f.Path} would not free it";
+        if (tool is null) return $"no offline check tool for {f.Identity.FsType}";
+        if (f.MissingPrograms.Count > 0) return $"not found in PATH: {string.Join(", ", f.MissingPrograms)}";
+        if (f.Members.Count == 0) return "no member device found";
+        if (f.Remount is null) return $"{f.Path}: the mount options are unknown; it could not be mounted again the same way";
+        return null;
+    }
+
+    /// <summary>
+    /// The scheduled check of a btrfs: a full scrub of the mounted filesystem first (online, always: btrfs repairs from
+    /// good copies itself); then, where btrfs.offline_check allows it and every precondition of the ladder holds, the
+    /// structural check the scrub cannot do (checksums right, references wrong): unmount → prove every member device
+    /// unheld → <c>btrfs check --readonly</c> → only with btrfs.offline_repair and damage found: <c>btrfs check
+    /// --repair</c> and a verifying check → mount again with the same options. The offline part runs only after a clean
+    /// or corrected scrub (the executor stops after uncorrectable errors: btrfs check repairs no data).
+    /// </summary>
+    private static HealPlan PlanBtrfsCheck(OfflineFacts f, CheckBudget budget, List<string> reasons)
+    {
+        var b = budget with { IdleIoClass = budget.IdleIoClass && f.CanIdleIo };
+        var steps = new List<HealStep> { new ProveMountStep(f.Path), new FullScrubStep(f.Path, f.ScrubReadOnly) };
+        string cost = (budget.IdleIoClass ? "; idle I/O class" : "") + (budget.MaxDuration is { } md ? $"; at most {md.TotalSeconds:0} s per step" : "");
+        reasons.Add($"scheduled check: full scrub of every device of {f.Path}{(f.ScrubReadOnly ? " (read-only)" : "")}" + cost);
+        var tool = RepairTools.Fsck.GetValueOrDefault("btrfs");
+        string? blocked = f.Wanted != HealAction.OfflineRepair ? OfflineSetting("btrfs") : OfflineBlocker(f, tool);
+        if (blocked is not null)
+        {
+            reasons.Add($"no offline btrfs check: {blocked}");
+            return new(HealDecision.OfflineRepair, steps, reasons, null) { IsCheck = true, Budget = b };
+        }
+        string first = f.Members[0].Device;
+        IEnumerable<HealStep> ProveAll() => f.Members.Select(m => (HealStep)new ProveDeviceStep(m.Device, m.Rdev));
+        reasons.Add($"then offline: unmount, {tool!.Program} {string.Join(' ', tool.CheckArgs)} {first}" +
+                    (f.RepairAfterCheck ? ", repair (btrfs check --repair) and verify only if damaged" : ", damage reported (btrfs.offline_repair is false)") +
+                    ", mount again with the same options");
+        steps.Add(new UnmountStep(f.Path, Math.Max(1, f.UnmountAttempts), f.UnmountRetryDelay));
+        steps.AddRange(ProveAll());
+        steps.Add(new SurveyStep(tool, first));
+        if (f.RepairAfterCheck)
+        {
+            steps.AddRange(ProveAll());
+            steps.Add(new FsckStep(tool, FsckMode.Repair, first));
+            steps.AddRange(ProveAll());
+            steps.Add(new FsckStep(tool, FsckMode.Check, first));
+        }
+        steps.Add(new RemountStep(first, f.Path, f.Remount!));
+        steps.Add(new ProveRemountedStep(f.Path, NewDevKey: true));
+        return new(HealDecision.OfflineRepair, steps, reasons, null) { IsCheck = true, Budget = b };
     }
 }

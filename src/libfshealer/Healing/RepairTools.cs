@@ -27,10 +27,13 @@ public sealed record FsckTool(string FsType, string Program, string[] RepairArgs
 
     /// <summary>The outcome of exit status <paramref name="exit"/>: 0 is clean; otherwise the first table row whose mask
     /// bits are all set (rows with mask -1 match any other status); a negative status (could not run, killed) fails.</summary>
-    public FsckOutcome Classify(FsckMode mode, int exit)
+    public FsckOutcome Classify(FsckMode mode, int exit, string output = "")
     {
         if (exit == 0) return mode == FsckMode.Repair && RepairZeroMeansRepairedOrClean ? FsckOutcome.Repaired : FsckOutcome.Clean;
         if (exit < 0) return FsckOutcome.Failed;
+        // a tool whose exit status does not tell "damage found" from "could not look" (btrfs check: 1 for both)
+        foreach (var text in FailureOutput)
+            if (output.Contains(text, StringComparison.Ordinal)) return FsckOutcome.Failed;
         foreach (var (mask, outcome) in mode == FsckMode.Repair ? RepairExits : CheckExits)
             if (mask == -1 || (exit & mask) == mask) return outcome;
         return FsckOutcome.Failed;
@@ -38,6 +41,13 @@ public sealed record FsckTool(string FsType, string Program, string[] RepairArgs
 
     /// <summary>xfs_repair exits 0 whether or not it changed anything.</summary>
     public bool RepairZeroMeansRepairedOrClean { get; init; }
+
+    /// <summary>Output that makes a nonzero exit an operational failure, not damage (for tools with one exit status for
+    /// both).</summary>
+    public IReadOnlyList<string> FailureOutput { get; init; } = [];
+
+    /// <summary>Arguments before the device, per mode (argv as the tool wants it).</summary>
+    public string[] ArgsFor(FsckMode mode) => mode == FsckMode.Repair ? RepairArgs : CheckArgs;
 }
 
 /// <summary>How to make the next boot (or mount) check and repair a filesystem, for filesystems that have one.</summary>
@@ -62,6 +72,22 @@ public static class RepairTools
             [(2, FsckOutcome.DirtyLog), (-1, FsckOutcome.Failed)],
             [(2, FsckOutcome.DirtyLog), (1, FsckOutcome.Damaged), (-1, FsckOutcome.Failed)],
             ReplaysDirtyLogByMount: true) { RepairZeroMeansRepairedOrClean = true },
+        // btrfs check (btrfs-check(8)): 0 no errors; 1 errors found — or it could not open the filesystem, told apart
+        // by what it printed. --repair also exits 0 when it fixed everything, 1 when it could not; upstream warns it
+        // can make a filesystem worse (and waits 10 s first without --force, which is only for mounted filesystems:
+        // never used here). The device must be unmounted; every member must be visible (it scans block devices).
+        ["btrfs"] = new("btrfs", "btrfs", ["check", "--repair"], ["check", "--readonly"],
+            [(-1, FsckOutcome.Damaged)],
+            [(-1, FsckOutcome.Damaged)],
+            ReplaysDirtyLogByMount: false)
+        {
+            RepairZeroMeansRepairedOrClean = true,
+            FailureOutput =
+            [
+                "cannot open file system", "No valid Btrfs found", "is currently mounted", "not a btrfs filesystem",
+                "Could not open", "open ctree failed", "could not open ctree", "cannot be used with", "unrecognized option",
+            ],
+        },
     };
 
     public static readonly IReadOnlyDictionary<string, ScheduleTool> Schedule = new Dictionary<string, ScheduleTool>(StringComparer.Ordinal)

@@ -42,7 +42,7 @@ public sealed record BtrfsScrubReport(ScrubRequest Request, ScrubOutcome Outcome
 /// (one scrub per device at a time), runs the scheduled full scrub, and reports corrected/uncorrectable counts and
 /// the files hurt. Stop() cancels running scrubs and closes every fd.
 /// </summary>
-public sealed class BtrfsHealer : IDisposable
+public sealed class BtrfsHealer : IDisposable, IBtrfsFullScrub
 {
     private readonly Func<string> _path;
     /// <summary>Where the filesystem is mounted now (read at each use: a moved filesystem is followed).</summary>
@@ -322,6 +322,62 @@ public sealed class BtrfsHealer : IDisposable
         var next = _planner.Complete(r.Request.Fsid, r.Request.Devid);
         if (next is not null && !_stop.IsCancellationRequested) StartScrub(next);
         else if (next is not null) _planner.Complete(next.Fsid, next.Devid);
+    }
+
+    /// <summary>
+    /// The scheduled check's full scrub: every device of the filesystem, one after the other, through this healer's own
+    /// planner (a device being scrubbed for another reason is waited for, never scrubbed twice at once) and runner; the
+    /// counters it moves are taken in as this scrub's, and a clean device gets its baseline (as every clean scrub).
+    /// <paramref name="abort"/> (budget, stop) cancels the running scrub (BTRFS_IOC_SCRUB_CANCEL) and ends it.
+    /// </summary>
+    public FullScrubResult ScrubAll(string why, bool readOnly, bool idleIo, CancellationToken abort)
+    {
+        List<BtrfsDevInfo> devs;
+        string fsid;
+        using (var m = BtrfsMount.Open(_mountPoint, out var err))
+        {
+            if (m is null) return FullScrubResult.Failed(err ?? $"{_mountPoint}: cannot open");
+            fsid = m.Fsid;
+            devs = m.Devices(out var derr);
+            if (derr is not null) return FullScrubResult.Failed(derr);
+            if (devs.Count == 0) return FullScrubResult.Failed($"{_mountPoint}: BTRFS_IOC_DEV_INFO listed no device");
+        }
+        var outcomes = new List<ScrubOutcome>();
+        var files = new List<string>();
+        var notes = new List<string>();
+        var paths = devs.ToDictionary(d => d.Devid, d => d.Path);
+        foreach (var d in devs)
+        {
+            var req = new ScrubRequest(fsid, d.Devid, d.Path, ScrubReason.ScheduledCheck, readOnly, _opt.Scrub.LimitBytesPerSecond, why);
+            // another scrub of this device (a counter rise, the kernel log): wait for it, then scrub it ourselves
+            while (!_planner.TryBeginNow(req))
+                if (abort.WaitHandle.WaitOne(TimeSpan.FromSeconds(1)) || _stop.IsCancellationRequested)
+                    return new FullScrubResult(outcomes, readOnly, files, notes, Killed: true) { Paths = paths };
+            if (abort.IsCancellationRequested || _stop.IsCancellationRequested)
+            {
+                _planner.Complete(fsid, d.Devid);
+                return new FullScrubResult(outcomes, readOnly, files, notes, Killed: true) { Paths = paths };
+            }
+            _console.Out($"btrfs: scrubbing {req.Path} (devid {req.Devid}) of {_mountPoint}: {why}{(readOnly ? " [read-only]" : "")}{(idleIo ? " [idle I/O class]" : "")}");
+            var runner = new BtrfsScrubRunner(_mountPoint, req, _opt.ScrubProgressInterval, log: line => _console.Out(line)) { IdleIo = idleIo };
+            lock (_lock) _runners.Add(runner);
+            bool killed = false;
+            if (runner.Start())
+                while (!runner.Wait(TimeSpan.FromMilliseconds(200)))
+                    if (abort.IsCancellationRequested && !killed)
+                    {
+                        killed = true;
+                        _console.Out($"btrfs: cancelling the scheduled scrub of {req.Path} (devid {req.Devid})");
+                        if (!runner.Cancel(TimeSpan.FromSeconds(30))) _console.Err($"btrfs: scrub of devid {req.Devid} did not stop in time");
+                    }
+            var outcome = runner.Outcome ?? ScrubOutcome.Classify(req.Devid, Errno.ECANCELED, null, req.Path);
+            outcomes.Add(outcome);
+            files.AddRange(runner.Damaged.SelectMany(x => x.Paths));
+            notes.AddRange(runner.Notes);
+            Finish(runner);
+            if (killed || outcome.Kind == ScrubOutcomeKind.Cancelled) return new FullScrubResult(outcomes, readOnly, files, notes, Killed: true) { Paths = paths };
+        }
+        return new FullScrubResult(outcomes, readOnly, files, notes) { Paths = paths };
     }
 
     /// <summary>A scrub that leaves the device clean: it completed and nothing is uncorrectable (a read-only scrub

@@ -29,6 +29,8 @@ public sealed class BtrfsScrubRunner : IDisposable
     public List<string> Notes { get; } = [];
     public ScrubRequest Request => _req;
     public bool IsDone => _done.IsSet;
+    /// <summary>Scrub in the idle I/O class (the scheduled check's budget): the scrubbing thread gets ioprio idle.</summary>
+    public bool IdleIo { get; init; }
 
     public BtrfsScrubRunner(string mountPoint, ScrubRequest req, TimeSpan? pollInterval = null,
         Action<ulong, ScrubProgress>? onProgress = null, Action<string>? log = null)
@@ -75,6 +77,8 @@ public sealed class BtrfsScrubRunner : IDisposable
     {
         ScrubProgress? progress = null;
         int rc;
+        if (IdleIo && IoPrio.SetIdleForThisThread() is int pe && pe != 0)
+            Notes.Add($"ioprio_set(idle): {Errno.Name(pe)}: {Errno.Message(pe)}; scrubbing in the normal I/O class");
         if (_cancelRequested) rc = Errno.ECANCELED;
         else rc = BtrfsIoctl.Scrub(_fd!, _req.Devid, _req.ReadOnly, out progress);
         if (rc == Errno.EROFS && !_req.ReadOnly && !_cancelRequested)

@@ -12,11 +12,16 @@ namespace FsHealer.Btrfs.Live;
 public sealed class BtrfsWatcher : IFsWatcher
 {
     private readonly BtrfsHealer _healer;
+    private readonly DaemonContext _ctx;
+    private readonly string _id;
     public string How { get; }
 
-    private BtrfsWatcher(BtrfsHealer healer, BtrfsHealerOptions opts)
+    private BtrfsWatcher(BtrfsHealer healer, BtrfsHealerOptions opts, DaemonContext ctx, string id)
     {
         _healer = healer;
+        _ctx = ctx;
+        _id = id;
+        ctx.BtrfsHealers[id] = healer;
         How = $"btrfs device error counters every {opts.PollInterval.TotalSeconds:0.#} s" +
             (opts.KernelLog is null ? "" : ", btrfs kernel-log lines (damage, read-repair)") + ", scrub of the affected device";
     }
@@ -73,11 +78,12 @@ public sealed class BtrfsWatcher : IFsWatcher
             Count = (long)r.Outcome.Corrected,
         });
         if (!healer.Start()) { healer.Dispose(); return null; }
-        return new BtrfsWatcher(healer, opts);
+        return new BtrfsWatcher(healer, opts, ctx, fs.Identity.Id);
     }
 
     public void Dispose()
     {
+        _ctx.BtrfsHealers.TryRemove(new KeyValuePair<string, IBtrfsFullScrub>(_id, _healer));
         _healer.CancelScrubs("filesystem detached or daemon stopping");
         _healer.Dispose();
     }

@@ -23,7 +23,9 @@ public sealed class CheckScheduler(DaemonContext ctx, ISysfsView? sysfs = null, 
     {
         public required string Dev;
         public required IReadOnlyList<string> Disks;
-        public IoSample? Before, Last;
+        /// <summary>The block devices whose I/O is the filesystem's (its own; every member of a btrfs), MAJ:MIN.</summary>
+        public required IReadOnlyList<string> StatDevs;
+        public IoSample?[] Before = [], Last = [];
     }
     private readonly Dictionary<string, Disk> _disks = new(StringComparer.Ordinal);
     private readonly List<CheckCandidate> _candidates = [];
@@ -44,18 +46,22 @@ public sealed class CheckScheduler(DaemonContext ctx, ISysfsView? sysfs = null, 
             var pol = fs.Policy;
             if (!pol.ScheduledCheck || pol.MaxCheckAge is null) continue;
             string id = fs.Identity.Id;
-            if (!_disks.TryGetValue(id, out var d) || d.Dev != dev) _disks[id] = d = new Disk { Dev = dev, Disks = DisksUnder(dev) };
+            if (!_disks.TryGetValue(id, out var d) || d.Dev != dev || d.StatDevs.Count == 0) _disks[id] = d = NewDisk(fs, dev);
             double? rate = null;
-            if (overdue)
+            if (overdue && d.StatDevs.Count > 0)
             {
-                if (d.Last is not { } last || now - last.Time >= SampleInterval)
-                {
-                    if (_sysfs.Read($"dev/block/{dev}/stat") is { } text && IdleRule.TryParseStat(text, now, out var s)) { d.Before = d.Last; d.Last = s; }
-                    else { d.Before = null; d.Last = null; }
-                }
-                rate = IdleRule.Rate(d.Before, d.Last);
+                if (d.Last.Length != d.StatDevs.Count) { d.Last = new IoSample?[d.StatDevs.Count]; d.Before = new IoSample?[d.StatDevs.Count]; }
+                if (d.Last[0] is not { } last || now - last.Time >= SampleInterval)
+                    for (int i = 0; i < d.StatDevs.Count; i++)
+                    {
+                        if (_sysfs.Read($"dev/block/{d.StatDevs[i]}/stat") is { } text && IdleRule.TryParseStat(text, now, out var s)) { d.Before[i] = d.Last[i]; d.Last[i] = s; }
+                        else { d.Before[i] = null; d.Last[i] = null; }
+                    }
+                // the filesystem's rate: the sum over its devices (unknown when any is)
+                rate = 0;
+                for (int i = 0; i < d.StatDevs.Count && rate is not null; i++) rate = IdleRule.Rate(d.Before[i], d.Last[i]) is { } r ? rate + r : null;
             }
-            else { d.Before = null; d.Last = null; }
+            else { d.Before = []; d.Last = []; }
             _candidates.Add(new CheckCandidate(id, fs.Path, fs.FsType, d.Disks, overdue, true, rate, pol.ScheduledCheckIdleIoLimit,
                 pol.ScheduledCheckWindow, pol.MaxCheckAge));
         }
@@ -89,6 +95,21 @@ public sealed class CheckScheduler(DaemonContext ctx, ISysfsView? sysfs = null, 
             _planner.Finished(id, verified, cannot);
         });
         if (!queued) _planner.Finished(id, verified: false);
+    }
+
+    /// <summary>What the scheduler reads of a filesystem: for btrfs (its st_dev is an anonymous 0:NN) every member device
+    /// (/sys/fs/btrfs/FSID/devices) and the disks under each — a multi-device btrfs occupies all of them; else its own
+    /// device and the disks under it. A btrfs whose members cannot be listed yet gets none (measured again next tick).</summary>
+    private Disk NewDisk(WatchedFilesystem fs, string dev)
+    {
+        if (fs.FsType != "btrfs") return new Disk { Dev = dev, Disks = DisksUnder(dev), StatDevs = [dev] };
+        var notes = new List<string>();
+        var roots = fs.Identity.Uuid is { } u ? TopologyResolver.ResolveBtrfs(_sysfs, u.ToString("D"), notes) : [];
+        return new Disk
+        {
+            Dev = dev, StatDevs = [.. roots.Select(r => r.Dev)],
+            Disks = roots.Count == 0 ? [dev] : [.. BlockNode.AllOf(roots).Select(n => n.Name).Distinct(StringComparer.Ordinal)],
+        };
     }
 
     /// <summary>Every block device under MAJ:MIN: the device, its whole disk, dm/md members, a loop device's backing

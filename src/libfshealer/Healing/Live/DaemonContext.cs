@@ -72,8 +72,14 @@ public sealed class DaemonContext : IDisposable
         Options = options;
         Config = config;
         Events = new EventHub(d => SafeErr($"fshealer: {d}"));
-        Healing = new HealingPipeline(Events, console, host);
+        Healing = new HealingPipeline(Events, console, host ?? new LiveHealHost
+        {
+            BtrfsScrubbers = id => BtrfsHealers.TryGetValue(id, out var h) ? h : null, ScrubConsole = console,
+        });
     }
+
+    /// <summary>The btrfs healer of each watched btrfs, by identity: the scheduled check's full scrub runs through it.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, FsHealer.Btrfs.IBtrfsFullScrub> BtrfsHealers { get; } = new(StringComparer.Ordinal);
 
     public IHealerConsole Console { get; }
     public DaemonOptions Options { get; }

@@ -126,7 +126,7 @@ public sealed class HealingPipeline : IDisposable
     private (HealOutcome?, HealPlan?) Heal(Request r, HealControl control)
     {
         var fs = r.Fs;
-        var wanted = OfflinePlanner.Wanted(fs.FsType, fs.Policy);
+        var wanted = r.Check is null ? OfflinePlanner.Wanted(fs.FsType, fs.Policy) : OfflinePlanner.WantedCheck(fs.FsType, fs.Policy);
         // a scheduled check is paced by its own scheduler (freshness limit, retry interval), not by the repair gates
         if (r.Check is null)
         {
@@ -139,7 +139,7 @@ public sealed class HealingPipeline : IDisposable
         }
         var facts = _facts(fs, wanted);
         var plan = r.Check is { } budget ? OfflinePlanner.PlanCheck(facts, budget) : OfflinePlanner.Plan(facts);
-        string what = r.Check is null ? "offline repair" : "scheduled offline check";
+        string what = r.Check is null ? "offline repair" : fs.FsType == "btrfs" ? "scheduled check" : "scheduled offline check";
         string cid = ActionJournal.NewCorrelationId();
         string path = fs.Path;
         if (plan.Decision == HealDecision.OfflineRepair)
@@ -184,7 +184,19 @@ public sealed class HealingPipeline : IDisposable
 
         var outcome = new OfflineExecutor(_host, fs.Identity, facts.Remount is null ? 0 : fs.MountId, s => Out($"{path}: {s}"))
             .Execute(plan, control);
-        if (outcome.DamageFound is { } found)
+        if (outcome.Scrub is { Verdict: FsHealer.Btrfs.FullScrubVerdict.Uncorrectable } bad)
+        {
+            // btrfs: what no good copy covers — data lost (the files are named when the kernel log named them) or metadata
+            string devs = string.Join(", ", bad.BadDevices);
+            string text = $"{path}: scheduled scrub found damage no copy covers on {devs}: {bad.Describe()}";
+            Err(text);
+            Publish(fs.Event(bad.DamagedFiles.Count > 0 ? EventClass.DataLost : EventClass.MetadataCorrupt, Severity.Critical, text, cid) with
+            {
+                Structure = "scheduled-check", Device = bad.BadDevices.FirstOrDefault(),
+                Count = (long)Math.Min(bad.Uncorrectable, long.MaxValue),
+            });
+        }
+        else if (outcome.DamageFound is { } found)
         {
             // the problem itself, before what was done about it: latent damage no user access had surfaced
             Err($"{path}: scheduled check found latent damage: {found}");

@@ -15,6 +15,20 @@ public sealed class LiveHealHost : IHealHost
 {
     public TimeSpan FsckTimeout { get; init; } = TimeSpan.FromHours(12);
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>The btrfs healer watching a filesystem, by identity (<see cref="FilesystemIdentity.Id"/>): the scheduled
+    /// scrub runs through it (its planner, counters and clean-scrub baseline). Null or no healer: a healer of its own
+    /// for the one scrub (no baseline kept), logging to <see cref="ScrubConsole"/>.</summary>
+    public Func<string, FsHealer.Btrfs.IBtrfsFullScrub?>? BtrfsScrubbers { get; init; }
+    public FsHealer.Service.IHealerConsole? ScrubConsole { get; init; }
+
+    public FsHealer.Btrfs.FullScrubResult FullScrub(FilesystemIdentity target, string path, bool readOnly, bool idleIo, CancellationToken abort)
+    {
+        const string why = "scheduled check (check overdue)";
+        if (BtrfsScrubbers?.Invoke(target.Id) is { } healer) return healer.ScrubAll(why, readOnly, idleIo, abort);
+        using var own = new FsHealer.Btrfs.Live.BtrfsHealer(path, new FsHealer.Btrfs.Live.BtrfsHealerOptions { AutoScrub = false },
+            ScrubConsole ?? new FsHealer.Service.MemoryConsole());
+        return own.ScrubAll(why, readOnly, idleIo, abort);
+    }
 
     /// <summary>statfs f_type → the type name the mount layer uses (kernel facts as data).</summary>
     public static readonly IReadOnlyDictionary<long, string> FsTypeByMagic = new Dictionary<long, string>
@@ -217,6 +231,19 @@ public sealed class LiveHealHost : IHealHost
     }
 
     /// <summary>Everything <see cref="OfflinePlanner.Plan"/> needs about <paramref name="fs"/>, looked up now.</summary>
+    /// <summary>Every member device of the btrfs mounted at <paramref name="path"/> (BTRFS_IOC_DEV_INFO on a briefly
+    /// opened fd), with its device number; empty when it cannot be read.</summary>
+    public static List<MemberDevice> BtrfsMembers(string path)
+    {
+        var list = new List<MemberDevice>();
+        using var m = FsHealer.Btrfs.Live.BtrfsMount.Open(path, out _);
+        if (m is null) return list;
+        foreach (var d in m.Devices(out _))
+            if (d.Path.Length > 0 && FsIoctl.Stat(d.Path, out _, out ulong rdev, out uint mode) == 0 && (mode & FsIoctl.S_IFMT) == FsIoctl.S_IFBLK)
+                list.Add(new MemberDevice(d.Path, rdev));
+        return list;
+    }
+
     public static OfflineFacts Facts(WatchedFilesystem fs, HealAction wanted, bool durable = true, string? notDurable = null)
     {
         string path = fs.Path;
@@ -236,6 +263,9 @@ public sealed class LiveHealHost : IHealHost
             CanIdleIo = ToolRunner.FindInPath(OfflineExecutor.Ionice) is not null,
             OnlineScrub = fs.FsType == "xfs" && notTarget is null && XfsOnlineScrub(path),
             Remount = entry is not null && entry.DevKey == fs.Identity.DevKey ? RemountSpec.From(entry) : null,
+            Members = fs.FsType == "btrfs" && notTarget is null ? BtrfsMembers(path) : [],
+            ScrubReadOnly = fs.FsType == "btrfs" && fs.Policy.BtrfsReadOnlyScrub,
+            RepairAfterCheck = fs.FsType != "btrfs" || fs.Policy.BtrfsOfflineRepair,
         };
     }
 }
