@@ -94,7 +94,7 @@ public class RepairToolsTests
         Assert.Equal(["-n", "/dev/sdb1"], RepairTools.Fsck["xfs"].Arguments(FsckMode.Check, "/dev/sdb1"));
         Assert.Equal(["e2fsck", "tune2fs"], RepairTools.ProgramsFor("ext4"));
         Assert.Equal(["xfs_repair"], RepairTools.ProgramsFor("xfs"));
-        Assert.Empty(RepairTools.ProgramsFor("btrfs"));
+        Assert.Equal(["btrfs"], RepairTools.ProgramsFor("btrfs"));
     }
 
     [Fact]
