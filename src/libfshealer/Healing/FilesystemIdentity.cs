@@ -47,7 +47,14 @@ public static class IdentityProof
     public static string? Mount(FilesystemIdentity target, ulong mountId, string path, MountProbe seen)
     {
         if (seen.Error is { } e) return $"{path}: cannot look at it: {e}";
-        if (seen.DevKey != target.DevKey)
+        if (AnonymousStDev.Contains(target.FsType))
+        {
+            // btrfs: stat of a subvolume gives an anonymous device of that subvolume, not the superblock's (mountinfo's)
+            // number: the filesystem UUID (and the mount id) prove it instead, so both UUIDs must be known
+            if (seen.FsType is { } bt && bt != target.FsType) return $"{path} now holds a {bt} filesystem, not {target}";
+            if (target.Uuid is null || seen.Uuid is null) return $"{path}: {target} cannot be proven without its UUID (its device number is anonymous)";
+        }
+        else if (seen.DevKey != target.DevKey)
             return $"{path} now holds another filesystem ({seen.FsType ?? "?"} on dev {Dev(seen.DevKey)}{Uuid(seen.Uuid)}), not {target}";
         if (seen.FsType is { } t && t != target.FsType)
             return $"{path} now holds a {t} filesystem on dev {target.Dev}, not {target}";
@@ -77,6 +84,10 @@ public static class IdentityProof
         if (dev.Busy) return $"{dev.Path} is in use (mounted in another mount namespace, or held by another program)";
         return null;
     }
+
+    /// <summary>Filesystem types whose st_dev (statx of a path) is not the superblock's device number (kernel fact):
+    /// btrfs gives every subvolume an anonymous device of its own.</summary>
+    public static readonly IReadOnlySet<string> AnonymousStDev = new HashSet<string>(StringComparer.Ordinal) { "btrfs" };
 
     /// <summary>After mounting again a filesystem whose superblock gets a new device number at every mount (btrfs): what
     /// is mounted at <paramref name="path"/> is of the target's type and carries the target's UUID (required).</summary>

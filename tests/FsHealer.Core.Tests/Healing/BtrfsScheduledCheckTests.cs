@@ -180,7 +180,15 @@ public class BtrfsIdentityProofTests
     {
         var remounted = new MountProbe(FilesystemIdentity.DevKeyOf(0, 46), "btrfs", B.Uuid, 99);
         Assert.Null(IdentityProof.Remounted(B, "/mnt/b", remounted));
-        Assert.NotNull(IdentityProof.Mount(B, 0, "/mnt/b", remounted));      // the ordinary proof would refuse it
+        // a btrfs is proven by UUID and mount id, never by st_dev (each subvolume stats as an anonymous device of its own)
+        Assert.Null(IdentityProof.Mount(B, 99, "/mnt/b", remounted));
+        Assert.Contains("not the watched mount 42", IdentityProof.Mount(B, 42, "/mnt/b", remounted));
+        Assert.Contains("UUID", IdentityProof.Mount(B, 99, "/mnt/b", remounted with { Uuid = Guid.NewGuid() }));
+        Assert.Contains("without its UUID", IdentityProof.Mount(B, 99, "/mnt/b", remounted with { Uuid = null }));
+        Assert.Contains("ext4", IdentityProof.Mount(B, 99, "/mnt/b", remounted with { FsType = "ext4" }));
+        // other types keep the device-number proof
+        var x = new FilesystemIdentity(FilesystemIdentity.DevKeyOf(7, 4), "xfs", B.Uuid);
+        Assert.Contains("another filesystem", IdentityProof.Mount(x, 0, "/mnt/b", remounted with { FsType = "xfs" }));
         Assert.Contains("UUID", IdentityProof.Remounted(B, "/mnt/b", remounted with { Uuid = Guid.NewGuid() }));
         Assert.Contains("ext4", IdentityProof.Remounted(B, "/mnt/b", remounted with { FsType = "ext4" }));
         Assert.Contains("no UUID", IdentityProof.Remounted(B with { Uuid = null }, "/mnt/b", remounted));

@@ -256,7 +256,10 @@ public sealed class LiveHealHost : IHealHost
         {
             Identity = fs.Identity, Path = path, Wanted = wanted, NotTheTarget = notTarget,
             Device = DeviceNode(fs.Identity.DevKey),
-            IsRootFilesystem = IsRootDevice(fs.Identity.DevKey),
+            // btrfs: "/" stats as its subvolume's anonymous device; the filesystem UUID says whether it is this one
+            IsRootFilesystem = IsRootDevice(fs.Identity.DevKey)
+                || (IdentityProof.AnonymousStDev.Contains(fs.FsType) && fs.Identity.Uuid is { } ru && Statfs.Get("/", out long rootMagic, out _) == 0
+                    && FsTypeByMagic.GetValueOrDefault(rootMagic) == fs.FsType && FsUuid("/", fs.FsType) == ru),
             OtherMounts = notTarget is null ? OtherMounts(fs.Identity.DevKey, path, fs.MountId) : [],
             IsBindOfSubtree = entry is not null && entry.DevKey == fs.Identity.DevKey && !entry.IsRootMount,
             MissingPrograms = missing, Durable = durable, NotDurableReason = notDurable,
