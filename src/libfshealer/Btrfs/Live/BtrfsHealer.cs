@@ -66,6 +66,8 @@ public sealed class BtrfsHealer : IDisposable, IBtrfsFullScrub
     private string? _pendingWhy;
     private bool _kmsgErrorSaid;
     private bool _replayDone;
+    /// <summary>Kernel-log reads done by the poller thread (<see cref="WaitForKernelLogRead"/>).</summary>
+    private long _drains;
 
     public BtrfsHealer(string mountPoint, BtrfsHealerOptions options, IHealerConsole console) : this(() => mountPoint, options, console) { }
 
@@ -120,6 +122,7 @@ public sealed class BtrfsHealer : IDisposable, IBtrfsFullScrub
             bool pollNow = false;
             try { pollNow = DrainKernelLog(); }
             catch (Exception ex) { _console.Err($"btrfs: {_mountPoint}: kernel log: {ex.Message}"); }
+            finally { Interlocked.Increment(ref _drains); }
             if (!pollNow && DateTime.UtcNow < next) continue;
             next = DateTime.UtcNow + _opt.PollInterval;
             try { PollOnce(); }
@@ -377,7 +380,19 @@ public sealed class BtrfsHealer : IDisposable, IBtrfsFullScrub
             Finish(runner);
             if (killed || outcome.Kind == ScrubOutcomeKind.Cancelled) return new FullScrubResult(outcomes, readOnly, files, notes, Killed: true) { Paths = paths };
         }
+        // what the kernel logged during the scrub ("fixed up error ...") is published before the caller records the
+        // verified check: logged after it, the scrub's own findings would count as new problems
+        WaitForKernelLogRead(TimeSpan.FromSeconds(2));
         return new FullScrubResult(outcomes, readOnly, files, notes) { Paths = paths };
+    }
+
+    /// <summary>Wait until the poller thread has read the kernel log at least once from start to end after now.</summary>
+    private void WaitForKernelLogRead(TimeSpan max)
+    {
+        if (_opt.KernelLog is null || _thread is not { IsAlive: true }) return;
+        long target = Interlocked.Read(ref _drains) + 2;
+        var until = DateTime.UtcNow + max;
+        while (Interlocked.Read(ref _drains) < target && DateTime.UtcNow < until && !_stop.IsCancellationRequested) Thread.Sleep(20);
     }
 
     /// <summary>A scrub that leaves the device clean: it completed and nothing is uncorrectable (a read-only scrub
