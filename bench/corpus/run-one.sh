@@ -140,6 +140,11 @@ ST="$W/state"; mkdir -p "$ST"
 if [ -n "${FSHEALER:-}" ]; then
   mapfile -t dargs <<<"${DAEMON_ARGS:-}"
   args=(); for a in "${dargs[@]}"; do [ -n "$a" ] && args+=("$a"); done
+  # a configuration naming @MNT@ gets this image's mount point there (rules that apply to it alone, never to /)
+  if grep -q '@MNT@' "$CONFIG"; then
+    jq --arg m "$MNT" 'walk(if . == "@MNT@" then $m else . end)' "$CONFIG" > "$W/config.json" || die "config: @MNT@ substitution failed"
+    CONFIG="$W/config.json"
+  fi
   "$FSHEALER" run --state-dir "$ST" --config "$CONFIG" "${args[@]}" > "$W/daemon.out" 2> "$W/daemon.err" &
   DAEMON_PID=$!; echo "$DAEMON_PID" > "$W/daemon.pid"
   for _ in $(seq 1 100); do grep -q 'watching [0-9]* filesystem' "$W/daemon.out" 2>/dev/null && break; sleep 0.1; done

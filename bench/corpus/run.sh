@@ -9,7 +9,8 @@
 #     --manifest FILE      default $CORPUS/manifest.tsv (build.sh writes it)
 #     --daemon-arg ARG     an argument for `fshealer run` (repeatable; replaces the default --offline-repair
 #                          --poll-interval 1)
-#     --config FILE        the daemon's configuration (default: an empty one, so /etc/fshealer is never read)
+#     --config FILE        the daemon's configuration (default: an empty one, so /etc/fshealer is never read);
+#                          the string "@MNT@" in it becomes the image's mount point (a rule for that image only)
 #     --scheduled SECONDS  scheduled checks: config max_check_age_seconds=SECONDS + scheduled_check.enabled (unless
 #                          --config), and after the user I/O wait for the scheduled check's outcome line too
 #                          (for the latent-damage column; at most --settle-max + 4x SECONDS + 30 s)
@@ -83,7 +84,10 @@ mkdir -p "$OUT/images"
 
 # ------------------------------------------------------------------ daemon configuration
 if [ -n "$CONFIG_IN" ]; then cp "$CONFIG_IN" "$OUT/config.json"
-elif [ -n "$SCHED" ]; then printf '{ "max_check_age_seconds": %s, "scheduled_check": { "enabled": true } }\n' "$SCHED" > "$OUT/config.json"
+elif [ -n "$SCHED" ]; then
+  # for the image's filesystem only (run-one.sh puts its mount point for @MNT@): never a scheduled check of the
+  # machine's own / (the root filesystem is never unmounted: its check would be a boot-time fsck mark)
+  printf '{ "rules": [ { "name": "corpus-image", "match": { "mount_point": "@MNT@" }, "max_check_age_seconds": %s, "scheduled_check": { "enabled": true } } ] }\n' "$SCHED" > "$OUT/config.json"
 else echo '{}' > "$OUT/config.json"; fi
 [ ${#DARGS[@]} -gt 0 ] || DARGS=(--offline-repair --poll-interval 1)
 if [ -n "$SCHED" ]; then SMAX=$(( SMAX + SCHED * 4 + 30 )); fi
