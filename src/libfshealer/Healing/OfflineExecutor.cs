@@ -71,6 +71,8 @@ public sealed record HealOutcome(HealDecision Final, bool Success, IReadOnlyList
     private string ScrubPrefix => Scrub is { } s && Steps.Any(x => x.Step is UnmountStep) ? s.Describe() + "; then " : "";
 
     public string Summary => Refusal is { } r ? $"refused: {r}"
+        : OverBudget && Scrub is not null && !Steps.Any(s => s.Step is UnmountStep) ? "the check ran longer than its budget: the scrub was cancelled (BTRFS_IOC_SCRUB_CANCEL); nothing verified"
+        : Aborted && Scrub is not null && !Steps.Any(s => s.Step is UnmountStep) ? "the scrub was cancelled by a stop request; nothing verified"
         : OverBudget ? "the check ran longer than its budget: the tool was killed" + (LeftUnmounted ? "; the filesystem is NOT MOUNTED" : "; mounted again unchecked")
         : Aborted ? "aborted by a stop request: the repair tool was killed" + (LeftUnmounted ? "; the filesystem is NOT MOUNTED" : "; mounted again unrepaired")
         : LeftUnmounted ? "FAILED: the filesystem is NOT MOUNTED again"
@@ -209,16 +211,19 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                 case FullScrubStep sc when !down && refusal is null && !aborted:
                 {
                     if (budgetCts is not null && plan.Budget.MaxDuration is { } max) budgetCts.CancelAfter(max);
-                    var r = host.FullScrub(target, sc.Path, sc.ReadOnly, idleIo, abort);
+                    // nothing is unmounted yet: a stop request cancels the scrub at once (there is nothing to roll back)
+                    using var scrubCts = CancellationTokenSource.CreateLinkedTokenSource(abort, control.Stopping);
+                    var r = host.FullScrub(target, sc.Path, sc.ReadOnly, idleIo, scrubCts.Token);
                     budgetCts?.CancelAfter(Timeout.InfiniteTimeSpan);
                     scrub = r;
                     // the offline part (when planned) follows only a scrub that covered everything and left nothing broken
                     bool more = plan.Steps.Any(s => s is UnmountStep);
                     if (r.Killed)
                     {
-                        overBudget = budgetCts is not null && !control.Abort.IsCancellationRequested;
+                        overBudget = budgetCts is not null && !control.Stopping.IsCancellationRequested && !control.Abort.IsCancellationRequested;
                         aborted = failed = true;
-                        Record(step, false, overBudget ? $"{r.Describe()}: ran longer than the check budget" : r.Describe());
+                        Record(step, false, overBudget ? $"{r.Describe()}: ran longer than the check budget"
+                            : control.Stopping.IsCancellationRequested ? $"{r.Describe()}: the daemon is stopping" : r.Describe());
                         goto done;
                     }
                     switch (r.Verdict)

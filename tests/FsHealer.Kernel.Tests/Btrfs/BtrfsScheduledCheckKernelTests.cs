@@ -38,12 +38,12 @@ public sealed class BtrfsScheduledCheckKernelTests
         public void Dispose() { try { Directory.Delete(Bin, true); } catch (IOException) { } }
     }
 
-    private static string Config(string dir, string name, string mnt, string btrfs, int maxAge)
+    private static string Config(string dir, string name, string mnt, string btrfs, int maxAge, int maxDuration = 300)
     {
         string path = Path.Combine(dir, name);
         File.WriteAllText(path, $$"""
             { "rules": [ { "name": "victim", "match": { "mount_point": "{{mnt}}" }, "max_check_age_seconds": {{maxAge}},
-                           "scheduled_check": { "enabled": {{(maxAge < 60 ? "true" : "false")}}, "max_duration_seconds": 300 },
+                           "scheduled_check": { "enabled": {{(maxAge < 60 ? "true" : "false")}}, "max_duration_seconds": {{maxDuration}} },
                            "btrfs": { {{btrfs}} } } ] }
             """);
         return path;
@@ -230,5 +230,53 @@ public sealed class BtrfsScheduledCheckKernelTests
         fs.Umount();
         var r = Sh.Run("btrfs", "check", "--readonly", fs.Loop);
         Assert.True(r.Code == 0, r.Out + r.Err);
+    }
+
+    /// <summary>No scrub runs on any device of the btrfs at <paramref name="mnt"/> (SCRUB_PROGRESS says ENOTCONN).</summary>
+    private static bool NoScrubRunning(string mnt)
+    {
+        using var m = BtrfsMount.Open(mnt, out var err);
+        Assert.True(m is not null, err);
+        return m!.Devices(out _).All(d => FsHealer.Interop.BtrfsIoctl.ScrubProgress(m.Fd, d.Devid, out _) == FsHealer.Text.Errno.ENOTCONN);
+    }
+
+    [Fact]
+    public void A_scrub_over_its_budget_or_at_a_stop_request_is_cancelled_and_never_left_running()
+    {
+        BtrfsLoopFs.RequireTools();
+        Sh.RequireTools("setsid", "setpriv");
+        using var fs = new BtrfsLoopFs(1, 300L << 20, "");
+        fs.WriteRandomFile("big", 48 << 20, 3);
+        BtrfsLoopFs.Sh("sync");
+        string state = Path.Combine(fs.Dir, "state");
+        // 1 MiB/s per device: the scrub of 48 MiB would take most of a minute
+        string slow = "\"scrub_speed_limit\": 1048576";
+
+        // over the budget (3 s): cancelled, recorded as no check
+        string cfg = Config(fs.Dir, "budget.json", fs.Mnt, slow, 4, maxDuration: 3);
+        using (var d = new DaemonProcess(["run", "--config", cfg, "--state-dir", state]))
+        {
+            d.WaitFor(() => d.HasLine(l => l.StartsWith(Prefix(fs.Mnt) + "the check ran longer than its budget: the scrub was cancelled")), "the budget", 90);
+            Assert.True(NoScrubRunning(fs.Mnt), "the scrub was cancelled");
+            Stop(d);
+            Assert.DoesNotContain(d.Lines, l => l.StartsWith(Prefix(fs.Mnt) + "scrubbed online:"));
+        }
+
+        // a stop request while scrubbing: cancelled at once (nothing unmounted: no grace to wait for)
+        cfg = Config(fs.Dir, "stop.json", fs.Mnt, slow, 4);
+        using (var d = new DaemonProcess(["run", "--config", cfg, "--state-dir", state]))
+        {
+            d.WaitFor(() => d.HasLine(l => l.StartsWith("btrfs: scrubbing ") && l.Contains("scheduled check")), "the scheduled scrub", 90);
+            Thread.Sleep(1000);
+            Assert.False(NoScrubRunning(fs.Mnt), "the scrub runs");
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            Assert.Equal(0, Libc.Kill(d.Pid, Libc.SIGTERM));
+            Assert.True(d.WaitForExit(30), "the daemon stops without waiting out the grace\n" + d.Output);
+            Out(d.Output);
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30));
+            Assert.Contains(d.Lines, l => l == Prefix(fs.Mnt) + "the scrub was cancelled by a stop request; nothing verified");
+            Assert.True(NoScrubRunning(fs.Mnt), "no scrub is left running after the daemon exits");
+        }
+        Assert.True(ScratchFs.IsMounted(fs.Mnt));
     }
 }

@@ -132,8 +132,30 @@ public class BtrfsScheduledCheckScenarioTests
         var o = Check(h, HealAction.OfflineRepair, budget: new CheckBudget(true, TimeSpan.FromMilliseconds(200)));
         Assert.True(o.OverBudget);
         Assert.False(o.Verified);
+        Assert.Equal("the check ran longer than its budget: the scrub was cancelled (BTRFS_IOC_SCRUB_CANCEL); nothing verified", o.Summary);
         Assert.DoesNotContain(h.Calls, c => c.StartsWith("umount"));
         Assert.True(h.Mounted);
+    }
+
+    [Fact]
+    public void A_stop_request_cancels_the_scrub_at_once_without_waiting_for_the_grace()
+    {
+        var control = new HealControl();
+        var h = new ScriptedBtrfs
+        {
+            Scrub = abort =>
+            {
+                control.RequestStop();   // SIGTERM while scrubbing (a graceful stop, not an abort)
+                Assert.True(abort.WaitHandle.WaitOne(TimeSpan.FromSeconds(10)), "a stop request cancels the scrub");
+                return new([ScrubOutcome.Classify(1, Text.Errno.ECANCELED, null, "/dev/loop3")], false, [], [], Killed: true);
+            },
+        };
+        var o = Check(h, HealAction.OfflineRepair, budget: new CheckBudget(true, TimeSpan.FromHours(1)), control: control);
+        Assert.False(o.OverBudget);
+        Assert.True(o.Aborted);
+        Assert.False(o.Verified);
+        Assert.Equal("the scrub was cancelled by a stop request; nothing verified", o.Summary);
+        Assert.DoesNotContain(h.Calls, c => c.StartsWith("umount"));
     }
 
     [Fact]
