@@ -248,7 +248,7 @@ public class BtrfsScheduledCheckScenarioTests
         Assert.Contains("3 error(s) found and corrected from good copies", ok.Message);
         Assert.Equal(ok.Time, freshness.LastGoodCheck(ScriptedBtrfs.Target.Id));
         Assert.DoesNotContain(ev, e => e.Class is EventClass.MetadataCorrupt or EventClass.DataLost);
-        Assert.Contains(ev, e => e.Class == EventClass.ActionStarted && e.Message.Contains("scheduled check of"));
+        Assert.Contains(ev, e => e.Class == EventClass.ActionStarted && e.Message.Contains("scheduled online check of /dev/loop3, /dev/loop4 (btrfs"));
     }
 
     [Fact]

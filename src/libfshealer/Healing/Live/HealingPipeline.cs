@@ -139,14 +139,14 @@ public sealed class HealingPipeline : IDisposable
         }
         var facts = _facts(fs, wanted);
         var plan = r.Check is { } budget ? OfflinePlanner.PlanCheck(facts, budget) : OfflinePlanner.Plan(facts);
-        string what = r.Check is null ? "offline repair" : fs.FsType == "btrfs" ? "scheduled check" : "scheduled offline check";
+        string what = r.Check is null ? "offline repair" : plan.Steps.Any(s => s is UnmountStep) ? "scheduled offline check" : "scheduled online check";
         string cid = ActionJournal.NewCorrelationId();
         string path = fs.Path;
         if (plan.Decision == HealDecision.OfflineRepair)
         {
             // the action journal first: a crash between unmount and remount must be found at the next start
             var started = fs.Event(EventClass.ActionStarted, Severity.Warning,
-                $"{path}: {what} of {facts.Device} ({fs.Identity}) started: {string.Join(" -> ", plan.Steps)}", cid);
+                $"{path}: {what} of {facts.Device ?? (facts.Members.Count > 0 ? string.Join(", ", facts.Members.Select(m => m.Device)) : path)} ({fs.Identity}) started: {string.Join(" -> ", plan.Steps)}", cid);
             bool durable;
             try { durable = _events.PublishDurable(started); }
             catch (Exception) { durable = false; }
