@@ -98,13 +98,14 @@ then_repaired() {
 }
 run_case then-repaired then_repaired
 
-clean_verified() {
-  lvm_setup 200 -L 96m
+clean_verified() {  # clean_verified PV_MIB LV_MIB
+  lvm_setup "$1" -L "$2m"
   local id0; id0=$(mount_id)
   daemon_start report
+  wait_for "$W/daemon.out" "^$MNT: scheduled check: .* checking it$" 120
   local t0; now_us t0
   wait_for "$W/daemon.out" "^$MNT: scheduled check: checked on an LVM snapshot: no damage found$" 240
-  local s; secs_since s "$t0"; note "clean check on the snapshot done ${s}s after the daemon started (96 MiB LV, TCG)"
+  local s; secs_since s "$t0"; note "clean check on a snapshot of a $2 MiB LV: ${s}s from start to verdict (snapshot made and removed; TCG)"
   assert_eq "$id0" "$(mount_id)" "mount id of $MNT (never unmounted)"
   daemon_stop
   no_snapshot_left
@@ -113,7 +114,8 @@ clean_verified() {
   assert_match "$W/status.out" "last good check/repair:" "status shows the verified check"
   lvm_teardown
 }
-run_case clean-verified clean_verified
+run_case clean-verified clean_verified 200 96
+run_case clean-verified-1g clean_verified 1200 1024
 
 no_room_falls_back() {
   lvm_setup 100 -l 100%FREE
