@@ -196,7 +196,11 @@ if [ -n "$DAEMON_PID" ]; then
   done
   [ -n "${SCHEDULED:-}" ] && res sched_outcome "$(sched_done && echo 1 || echo 0)"
   res settle_ms $(( $(now_ms) - t0 )); mark settled
-  res mounted_after "$(is_mounted "$MNT" && echo 1 || echo 0)"
+  # with scheduled checks (a few seconds' max_check_age) the daemon may be in its next check right now: give it the
+  # time to mount the filesystem again before asking for the status
+  if [ -n "${SCHEDULED:-}" ] && grep -qx "mount_ok=1" "$R"; then
+    for _ in $(seq 1 80); do is_mounted "$MNT" && break; sleep 0.25; done
+  fi
   if is_mounted "$MNT"; then
     timeout -k 5 30 "$FSHEALER" status --json --state-dir "$ST" --config "$CONFIG" --fs "$MNT" > "$W/status.json" 2> "$W/status.err"
     res status_rc $?
@@ -207,6 +211,8 @@ if [ -n "$DAEMON_PID" ]; then
   for _ in $(seq 1 60); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.25; done
   if kill -0 "$DAEMON_PID" 2>/dev/null; then kill -KILL "$DAEMON_PID"; res daemon_killed 1; fi
   wait "$DAEMON_PID" 2>/dev/null; res daemon_rc $?; mark daemon_stopped
+  # after the daemon has stopped: it lets a running action finish and mount the filesystem again (never left down)
+  res mounted_after "$(is_mounted "$MNT" && echo 1 || echo 0)"
   DAEMON_PID=""
   grep -qE 'Unhandled exception|   at [A-Za-z]' "$W/daemon.err" && res daemon_crash 1
   timeout -k 5 30 "$FSHEALER" history --json --state-dir "$ST" --config "$CONFIG" --limit 100000 > "$W/history.json" 2> "$W/history.err"
