@@ -31,6 +31,8 @@ command -v debugfs >/dev/null || need_pkgs+=(e2fsprogs)
 command -v losetup >/dev/null || need_pkgs+=(util-linux)
 command -v fusermount3 >/dev/null || need_pkgs+=(fuse3 libfuse3-dev pkg-config)
 command -v setfattr >/dev/null || need_pkgs+=(attr)
+# ext4 on LVM: the scheduled check by snapshot (issue 17; needs a kernel with device-mapper to run)
+command -v lvcreate >/dev/null || need_pkgs+=(lvm2)
 # operations (issue 16): a real Prometheus and promtool, mandoc's man page lint, the package build (dpkg-dev, fakeroot),
 # a Debian 12 root to install it into (debootstrap), the units' system call filters emulated (gcc + libseccomp)
 command -v prometheus >/dev/null || need_pkgs+=(prometheus)

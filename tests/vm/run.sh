@@ -145,7 +145,7 @@ if [ "$(cat "$GBIN/.key" 2>/dev/null)" != "$gkey" ]; then
 fi
 
 # --- 2. initramfs, cached by what it is made of ---------------------------------------------------------------
-MODULES=(9p 9pnet_virtio xfs loop ext4 btrfs dm-flakey scsi_debug sd_mod)
+MODULES=(9p 9pnet_virtio xfs loop ext4 btrfs dm-flakey dm-snapshot scsi_debug sd_mod)
 key=$( { echo "$KVER ${MODULES[*]}"; cat "$HERE/init" "$HERE/mkinitrd.py" "$BUSYBOX"; } | sha256sum | cut -c1-16)
 INITRD=$CACHE/initrd-$key.gz
 if [ ! -f "$INITRD" ]; then

@@ -208,6 +208,8 @@ public static class ConfigLoader
             err($"{p}.xfs.policy", $"unknown xfs policy \"{xp}\"{DidYouMean(xp, XfsNames.Keys)} (expected autofsck, repair, report or off)");
         if (ext4?.Policy is { } ep && ParseExt4(ep) is null)
             err($"{p}.ext4.policy", $"unknown ext4 policy \"{ep}\"{DidYouMean(ep, Ext4Names.Keys)} (expected report, schedule or offline-repair)");
+        if (ext4?.SnapshotSizeMb is { } ss && (ss < 1 || ss > EffectivePolicy.MaxSnapshotSizeMb))
+            err($"{p}.ext4.snapshot_size_mb", $"must be a size in MiB between 1 and {EffectivePolicy.MaxSnapshotSizeMb} (16 TiB; also \"256M\", \"1G\"), got {ss}");
         if (btrfs?.ScrubSpeedLimit is { } sl && sl < 0) err($"{p}.btrfs.scrub_speed_limit", $"must be 0 (unlimited) or bytes per second, got {sl}");
         if (btrfs?.FullScrubIntervalSeconds is { } fs && fs < 0) err($"{p}.btrfs.full_scrub_interval_seconds", $"must be 0 (never) or a positive number of seconds, got {fs}");
         // the repair runs only after the offline check found damage: asking for it while switching that check off is a contradiction
@@ -238,6 +240,7 @@ public static class ConfigLoader
         Xfs = s.Xfs?.Policy is { } xp && ParseXfs(xp) is { } x ? x : basis.Xfs,
         XfsOfflineRepair = s.Xfs?.OfflineRepair ?? basis.XfsOfflineRepair,
         Ext4 = s.Ext4?.Policy is { } ep && ParseExt4(ep) is { } e ? e : basis.Ext4,
+        Ext4SnapshotSizeMb = s.Ext4?.SnapshotSizeMb is { } ss && ss >= 1 && ss <= EffectivePolicy.MaxSnapshotSizeMb ? ss : basis.Ext4SnapshotSizeMb,
         BtrfsAutoScrub = s.Btrfs?.AutoScrub ?? basis.BtrfsAutoScrub,
         BtrfsScrubSpeedLimit = s.Btrfs?.ScrubSpeedLimit ?? basis.BtrfsScrubSpeedLimit,
         BtrfsReadOnlyScrub = s.Btrfs?.ReadOnlyScrub ?? basis.BtrfsReadOnlyScrub,

@@ -52,6 +52,9 @@ public sealed class Ext4Section
 {
     /// <summary>report | schedule | offline-repair</summary>
     public string? Policy { get; set; }
+    /// <summary>The scheduled check of an ext4 on an LVM logical volume runs on a snapshot of this many MiB of
+    /// copy-on-write space (e2scrub's snap_size_mb); the volume group needs that much free. Default 256.</summary>
+    public long? SnapshotSizeMb { get; set; }
 }
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
@@ -127,6 +130,11 @@ public sealed record EffectivePolicy
     public string Rule { get; init; } = "(defaults)";
     public XfsPolicy Xfs { get; init; } = XfsPolicy.Autofsck;
     public Ext4Policy Ext4 { get; init; } = Ext4Policy.Report;
+    /// <summary>ext4.snapshot_size_mb: the check snapshot's copy-on-write space (MiB).</summary>
+    public long Ext4SnapshotSizeMb { get; init; } = DefaultSnapshotSizeMb;
+    public const long DefaultSnapshotSizeMb = 256;
+    /// <summary>The largest ext4.snapshot_size_mb accepted: 16 TiB.</summary>
+    public const long MaxSnapshotSizeMb = 16L << 20;
     /// <summary>xfs.offline_repair: unmount, xfs_repair and remount an idle non-root XFS that cannot be repaired online.</summary>
     public bool XfsOfflineRepair { get; init; }
     public bool BtrfsAutoScrub { get; init; } = true;

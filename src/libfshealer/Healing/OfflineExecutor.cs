@@ -69,8 +69,16 @@ public sealed record HealOutcome(HealDecision Final, bool Success, IReadOnlyList
     /// <summary>A scheduled btrfs check's full scrub (null: none ran).</summary>
     public FsHealer.Btrfs.FullScrubResult? Scrub { get; init; }
     private string ScrubPrefix => Scrub is { } s && Steps.Any(x => x.Step is UnmountStep) ? s.Describe() + "; then " : "";
+    /// <summary>A check on an LVM snapshot could not give a verdict (the snapshot could not be made, overflowed, the
+    /// tool failed): why. Never damage.</summary>
+    public string? CouldNotCheck { get; init; }
+    /// <summary>The check snapshot could not be removed: what to remove by hand.</summary>
+    public string? SnapshotLeftBehind { get; init; }
+    /// <summary>The check ran on an LVM snapshot (nothing was unmounted).</summary>
+    public bool OnSnapshot => Steps.Any(s => s.Step is CreateSnapshotStep);
 
-    public string Summary => Refusal is { } r ? $"refused: {r}"
+    public string Summary => (Refusal is { } r ? $"refused: {r}"
+        : OnSnapshot ? SnapshotSummary
         : OverBudget && Scrub is not null && !Steps.Any(s => s.Step is UnmountStep) ? "the check ran longer than its budget: the scrub was cancelled (BTRFS_IOC_SCRUB_CANCEL); nothing verified"
         : Aborted && Scrub is not null && !Steps.Any(s => s.Step is UnmountStep) ? "the scrub was cancelled by a stop request; nothing verified"
         : OverBudget ? "the check ran longer than its budget: the tool was killed" + (LeftUnmounted ? "; the filesystem is NOT MOUNTED" : "; mounted again unchecked")
@@ -83,7 +91,16 @@ public sealed record HealOutcome(HealDecision Final, bool Success, IReadOnlyList
         : Final == HealDecision.OfflineRepair && Verified && DamageFound is not null ? ScrubPrefix + "latent damage found, repaired, verified clean, mounted again"
         : Final == HealDecision.OfflineRepair && Verified ? ScrubPrefix + "repaired, verified clean, mounted again"
         : Final == HealDecision.OfflineRepair && DamageFound is not null && Scrub is not null ? ScrubPrefix + "DAMAGE FOUND, not repaired; mounted again"
-        : $"{ScrubPrefix}{Final} {(Success ? "succeeded" : "FAILED")}";
+        : $"{ScrubPrefix}{Final} {(Success ? "succeeded" : "FAILED")}")
+        + (SnapshotLeftBehind is { } left ? $"; SNAPSHOT LEFT BEHIND: {left}" : "");
+
+    private string SnapshotSummary =>
+        OverBudget ? "the check on an LVM snapshot ran longer than its budget: the tool was killed, nothing checked"
+        : Aborted ? "the check on an LVM snapshot was stopped (the daemon is stopping): nothing checked"
+        : DamageFound is not null ? "checked on an LVM snapshot: DAMAGE FOUND"
+        : Verified && FoundClean ? "checked on an LVM snapshot: no damage found"
+        : CouldNotCheck is { } why ? $"could not check on an LVM snapshot: {why}"
+        : "the check on an LVM snapshot FAILED";
 }
 
 /// <summary>
@@ -127,8 +144,9 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
         // offline repair. "down": unmounted and not yet mounted again.
         bool down = false, everDown = false, failed = false, wantSchedule = false, aborted = false;
         bool repairedOrClean = false, verified = false, remountProven = false, surveyedClean = false, overBudget = false;
-        string? refusal = null, damage = null;
+        string? refusal = null, damage = null, couldNotCheck = null, leftBehind = null;
         FsHealer.Btrfs.FullScrubResult? scrub = null;
+        bool snapshotAttempted = false, snapshotMade = false;
         // a scheduled check's budget: its tools are killed after the maximum duration (each), like a stop request
         using var budgetCts = plan.Budget.MaxDuration is not null ? CancellationTokenSource.CreateLinkedTokenSource(control.Abort) : null;
         var abort = budgetCts?.Token ?? control.Abort;
@@ -249,6 +267,114 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                     }
                     break;
                 }
+                case RemoveSnapshotStep { Leftover: true } rs:
+                {
+                    // a snapshot of this LV from an earlier check (the daemon was killed in the middle): remove it first
+                    if (SnapshotAttr(rs.Vg, rs.Snapshot) is null) { Record(step, true, "none"); break; }
+                    bool removed = RemoveSnapshot(rs.Vg, rs.Snapshot, out var detail);
+                    Record(step, removed, removed ? $"removed a snapshot left behind: {detail}" : detail);
+                    if (!removed)
+                    {
+                        failed = true;
+                        couldNotCheck = $"a snapshot {rs.Vg}/{rs.Snapshot} left behind by an earlier check could not be removed ({detail})";
+                        leftBehind = $"{rs.Vg}/{rs.Snapshot} (lvremove -f {rs.Vg}/{rs.Snapshot})";
+                    }
+                    break;
+                }
+                case CreateSnapshotStep cs when refusal is null && !aborted && !failed:
+                {
+                    if (control.Stopping.IsCancellationRequested)
+                    {
+                        Record(step, false, "not started: the daemon is stopping");
+                        aborted = failed = true;
+                        break;
+                    }
+                    snapshotAttempted = true;
+                    // never killed halfway: lvcreate suspends the origin for the moment of the snapshot
+                    var r = host.Run(LvmTool.Lvcreate, LvmTool.CreateArgs(cs.Vg, cs.Lv, cs.Snapshot, cs.Bytes), CancellationToken.None);
+                    snapshotMade = r.Exit == 0;
+                    Record(step, snapshotMade, snapshotMade ? "created" : $"{LvmTool.Lvcreate} exit {r.Exit}{Tail(r.Output)}");
+                    if (!snapshotMade) { failed = true; couldNotCheck = $"the snapshot could not be made ({LvmTool.Lvcreate} exit {r.Exit}{Tail(r.Output)})"; }
+                    break;
+                }
+                case SnapshotCheckStep sc when snapshotMade && refusal is null && !aborted && !failed:
+                {
+                    // a stop request kills the check at once: nothing is unmounted, there is nothing to finish
+                    using var checkCts = CancellationTokenSource.CreateLinkedTokenSource(abort, control.Stopping);
+                    (ToolResult R, bool OverBudget) RunOnSnapshot(string[] args)
+                    {
+                        if (budgetCts is not null && plan.Budget.MaxDuration is { } max) budgetCts.CancelAfter(max);
+                        var r = idleIo ? host.Run(Ionice, ["-c", "3", "--", sc.Tool.Program, .. args, sc.Device], checkCts.Token)
+                                       : host.Run(sc.Tool.Program, [.. args, sc.Device], checkCts.Token);
+                        bool over = r.Killed && budgetCts is { IsCancellationRequested: true } && !control.Abort.IsCancellationRequested && !control.Stopping.IsCancellationRequested;
+                        budgetCts?.CancelAfter(Timeout.InfiniteTimeSpan);
+                        return (r, over);
+                    }
+                    bool Killed(ToolResult r, bool over)
+                    {
+                        if (!r.Killed) return false;
+                        overBudget |= over;
+                        aborted = failed = true;
+                        Record(step, false, over ? $"{sc.Tool.Program} killed: ran longer than the check budget ({plan.Budget.MaxDuration!.Value.TotalSeconds:0} s)"
+                                                 : $"{sc.Tool.Program} killed: the daemon is stopping");
+                        return true;
+                    }
+                    var (replay, replayOver) = RunOnSnapshot(sc.Tool.ReplayArgs);
+                    if (Killed(replay, replayOver)) break;
+                    // 0: nothing to do; 1/2: the journal was replayed (orphans released): normal for a live filesystem
+                    var replayOutcome = sc.Tool.Classify(replay.Exit);
+                    string replayDetail = $"{sc.Tool.Program} {string.Join(' ', sc.Tool.ReplayArgs)}: exit {replay.Exit}{Tail(replay.Output)}";
+                    string verdict;
+                    if (replayOutcome == FsckOutcome.Failed) { verdict = "failed"; couldNotCheck = replayDetail; }
+                    else if (replayOutcome == FsckOutcome.Damaged) { verdict = "damage"; damage = replayDetail; }
+                    else
+                    {
+                        var (check, checkOver) = RunOnSnapshot(sc.Tool.CheckArgs);
+                        if (Killed(check, checkOver)) break;
+                        string checkDetail = $"{sc.Tool.Program} exit {check.Exit}{Tail(check.Output)}";
+                        var outcome = sc.Tool.Classify(check.Exit);
+                        if (outcome == FsckOutcome.Clean) verdict = "clean";
+                        else if (outcome is FsckOutcome.Damaged or FsckOutcome.Repaired) { verdict = "damage"; damage = checkDetail; }
+                        else { verdict = "failed"; couldNotCheck = checkDetail; }
+                    }
+                    // a snapshot that overflowed reads as I/O errors: whatever the tool said, nothing was checked
+                    var attr = SnapshotAttr(sc.Vg, sc.Snapshot);
+                    if (attr is null || new FsHealer.Devices.LvmVolume(sc.Vg, sc.Snapshot, 0, attr).IsInvalidSnapshot)
+                    {
+                        couldNotCheck = attr is null ? $"the snapshot {sc.Vg}/{sc.Snapshot} disappeared during the check"
+                            : $"the snapshot {sc.Vg}/{sc.Snapshot} overflowed (lv_attr {attr}: more changed on the filesystem during the check than it holds; raise ext4.snapshot_size_mb)";
+                        damage = null;
+                        verdict = "invalid";
+                    }
+                    switch (verdict)
+                    {
+                        case "clean":
+                            surveyedClean = verified = true;
+                            Record(step, true, "clean: no damage found");
+                            break;
+                        case "damage":
+                            failed = true;
+                            Record(step, true, $"DAMAGE FOUND: {damage}");
+                            break;
+                        default:
+                            failed = true;
+                            Record(step, false, $"could not check: {couldNotCheck}");
+                            break;
+                    }
+                    break;
+                }
+                case RemoveSnapshotStep { Leftover: false } rs when snapshotAttempted:
+                {
+                    bool removed = RemoveSnapshot(rs.Vg, rs.Snapshot, out var detail);
+                    Record(step, removed, detail);
+                    if (!removed)
+                    {
+                        failed = true;
+                        leftBehind = $"{rs.Vg}/{rs.Snapshot} (lvremove -f {rs.Vg}/{rs.Snapshot})";
+                        Log(messages, $"SNAPSHOT LEFT BEHIND: {rs.Vg}/{rs.Snapshot} could not be removed ({detail}); it fills as the filesystem changes: remove it by hand: lvremove -f {rs.Vg}/{rs.Snapshot}");
+                    }
+                    break;
+                }
                 case SurveyStep sv when down && refusal is null && !aborted:
                 {
                     var (outcome, detail, killed) = Fsck(sv.Tool, FsckMode.Check, sv.Device);
@@ -350,8 +476,39 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
             Refusal = refusal, LeftUnmounted = down, Aborted = aborted && !overBudget, OverBudget = overBudget,
             // a check that never unmounted (online) has nothing to prove remounted
             Verified = verified && (everDown ? remountProven : true) && refusal is null && !aborted,
-            DamageFound = damage, FoundClean = surveyedClean, Scrub = scrub,
+            DamageFound = damage, FoundClean = surveyedClean, Scrub = scrub, CouldNotCheck = couldNotCheck, SnapshotLeftBehind = leftBehind,
         };
+    }
+
+    /// <summary>How often and how long lvremove is retried while the snapshot is busy (e2scrub: every 0.5 s, 30 s).</summary>
+    public static readonly TimeSpan SnapshotRemoveRetry = TimeSpan.FromMilliseconds(500);
+    public const int SnapshotRemoveAttempts = 60;
+
+    /// <summary>The snapshot's lv_attr, or null when lvs does not list it (it does not exist).</summary>
+    private string? SnapshotAttr(string vg, string snapshot)
+    {
+        var r = host.Run(LvmTool.Lvs, LvmTool.AttrArgs(vg, snapshot), CancellationToken.None);
+        if (r.Exit != 0) return null;
+        foreach (var line in r.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if (line.Length >= 5 && !line.Contains(' ') && !line.Contains(':')) return line;
+        return null;
+    }
+
+    /// <summary>lvremove -f, retried while it says busy and the snapshot is still there; never cancelled (a stop request
+    /// must not leave the snapshot behind).</summary>
+    private bool RemoveSnapshot(string vg, string snapshot, out string detail)
+    {
+        ToolResult r = new(-1, "");
+        for (int attempt = 1; attempt <= SnapshotRemoveAttempts; attempt++)
+        {
+            r = host.Run(LvmTool.Lvremove, LvmTool.RemoveArgs(vg, snapshot), CancellationToken.None);
+            if (r.Exit == 0) { detail = attempt > 1 ? $"removed (attempt {attempt})" : "removed"; return true; }
+            if (SnapshotAttr(vg, snapshot) is null) { detail = $"gone ({LvmTool.Lvremove} exit {r.Exit}{Tail(r.Output)})"; return true; }
+            if (r.Exit != LvmTool.ExitBusy) break;
+            host.Sleep(SnapshotRemoveRetry);
+        }
+        detail = $"{LvmTool.Lvremove} exit {r.Exit}{Tail(r.Output)}";
+        return false;
     }
 
     /// <summary>util-linux ionice: run a program in the idle I/O class (it gets disk time only when nobody else wants it).</summary>

@@ -54,6 +54,20 @@ public sealed record FullScrubStep(string Path, bool ReadOnly)
 
 /// <summary>A device of a multi-device filesystem (btrfs member): its node and device number.</summary>
 public readonly record struct MemberDevice(string Device, ulong Rdev);
+/// <summary>Remove the check snapshot of an LV. <paramref name="Leftover"/>: before the check, one left behind by an
+/// earlier check (the daemon was killed); otherwise the cleanup after the check, run whatever happened in between
+/// (tool failure, timeout, stop request), retried while lvremove says the snapshot is busy.</summary>
+public sealed record RemoveSnapshotStep(string Vg, string Snapshot, bool Leftover)
+    : HealStep(Leftover ? $"remove a snapshot {Vg}/{Snapshot} left behind by an earlier check, if there is one"
+                        : $"remove the snapshot {Vg}/{Snapshot} (always)");
+/// <summary>Take a copy-on-write LVM snapshot of the mounted filesystem's LV (lvcreate freezes the filesystem for the
+/// moment of the snapshot: the snapshot is consistent like a crashed filesystem with its journal).</summary>
+public sealed record CreateSnapshotStep(string Vg, string Lv, string Snapshot, long Bytes)
+    : HealStep($"snapshot {Vg}/{Lv} as {Vg}/{Snapshot} with {Bytes >> 20} MiB for changes: {LvmTool.Lvcreate} {string.Join(' ', LvmTool.CreateArgs(Vg, Lv, Snapshot, Bytes))}");
+/// <summary>Check the snapshot (never the mounted origin): replay its journal, then the full read-only check; an
+/// overflowed (invalid) snapshot makes the result "could not check", never damage.</summary>
+public sealed record SnapshotCheckStep(SnapshotCheckTool Tool, string Vg, string Snapshot, string Device)
+    : HealStep($"check the snapshot {Device} for latent damage: {Tool.Program} {string.Join(' ', Tool.ReplayArgs)} {Device}, then {Tool.Program} {string.Join(' ', Tool.CheckArgs)} {Device}");
 
 /// <summary>How much a scheduled check may cost: its tools in the idle I/O class (ionice -c 3) and a maximum duration
 /// (the tool is killed and the filesystem mounted again unchecked when it runs longer).</summary>
@@ -107,6 +121,15 @@ public sealed record OfflineFacts
     public bool ScrubReadOnly { get; init; }
     /// <summary>The offline check may repair what it finds (btrfs.offline_repair); false: check only, report damage.</summary>
     public bool RepairAfterCheck { get; init; } = true;
+    /// <summary>The LVM logical volume the filesystem sits on (null: not an LV, or it could not be looked up).</summary>
+    public FsHealer.Devices.LvmVolume? Lvm { get; init; }
+    /// <summary>The filesystem is on an LVM LV but it could not be looked up (lvm2 not installed, lvs failed): why.</summary>
+    public string? LvmProblem { get; init; }
+    /// <summary>lvm2 programs of a snapshot check that are not in PATH.</summary>
+    public IReadOnlyList<string> MissingLvmPrograms { get; init; } = [];
+    /// <summary>Copy-on-write space of the check snapshot (ext4.snapshot_size_mb, default 256 MiB as e2scrub).</summary>
+    public long SnapshotBytes { get; init; } = DefaultSnapshotBytes;
+    public const long DefaultSnapshotBytes = 256L << 20;
     public int UnmountAttempts { get; init; } = 4;
     public TimeSpan UnmountRetryDelay { get; init; } = TimeSpan.FromMilliseconds(250);
 }
@@ -166,6 +189,22 @@ public static class OfflinePlanner
     /// </summary>
     public static HealPlan PlanCheck(OfflineFacts f, CheckBudget budget) => Plan(f, check: true, budget);
 
+    /// <summary>Why the filesystem's LV cannot be checked on a snapshot, or null (it can).</summary>
+    private static string? SnapshotRefusal(OfflineFacts f, SnapshotCheckTool tool)
+    {
+        if (f.LvmProblem is { } p) return p;
+        var lv = f.Lvm!;
+        if (lv.IsSnapshot) return $"{lv.Vg}/{lv.Lv} is itself a snapshot";
+        if (f.MissingLvmPrograms.Count > 0) return $"not found in PATH: {string.Join(", ", f.MissingLvmPrograms)} (lvm2)";
+        if (f.MissingPrograms.Contains(tool.Program)) return $"{tool.Program} not found in PATH";
+        if (FsHealer.Devices.Lvm.InvalidName(FsHealer.Devices.Lvm.SnapshotName(lv.Lv, tool.SnapshotSuffix)) is { } bad) return bad;
+        if (f.SnapshotBytes <= 0) return "no snapshot size";
+        if (lv.VgFreeBytes < f.SnapshotBytes)
+            return $"volume group {lv.Vg} has {FsHealer.Text.Units.FormatSize((ulong)Math.Max(0, lv.VgFreeBytes))} free, the snapshot needs "
+                   + $"{FsHealer.Text.Units.FormatSize((ulong)f.SnapshotBytes)} (ext4.snapshot_size_mb)";
+        return null;
+    }
+
     private static HealPlan Plan(OfflineFacts f, bool check, CheckBudget budget)
     {
         var id = f.Identity;
@@ -191,6 +230,29 @@ public static class OfflinePlanner
             return new(HealDecision.Refuse, [], reasons, null);
         }
         if (check && id.FsType == "btrfs") return PlanBtrfsCheck(f, budget, reasons);
+        // a scheduled check of a filesystem on an LVM LV with room for a snapshot (e2scrub): no unmount, whatever the
+        // offline policy; without LVM nothing is said, with LVM but no snapshot possible the reason is given
+        if (check && RepairTools.SnapshotCheck.TryGetValue(id.FsType, out var snapTool) && (f.Lvm is not null || f.LvmProblem is not null))
+        {
+            if (SnapshotRefusal(f, snapTool) is { } why) reasons.Add($"no check on an LVM snapshot: {why}");
+            else
+            {
+                var lv = f.Lvm!;
+                string snap = FsHealer.Devices.Lvm.SnapshotName(lv.Lv, snapTool.SnapshotSuffix);
+                reasons.Add($"scheduled check on an LVM snapshot (as e2scrub): {lv.Vg}/{snap} of {f.SnapshotBytes >> 20} MiB, {snapTool.Program} on the snapshot, "
+                            + "the snapshot removed whatever happens; nothing is unmounted"
+                            + (budget.IdleIoClass && f.CanIdleIo ? "; idle I/O class" : "")
+                            + (budget.MaxDuration is { } smd ? $"; at most {smd.TotalSeconds:0} s per tool" : ""));
+                return new(HealDecision.OfflineRepair,
+                [
+                    new ProveMountStep(f.Path),
+                    new RemoveSnapshotStep(lv.Vg, snap, Leftover: true),
+                    new CreateSnapshotStep(lv.Vg, lv.Lv, snap, f.SnapshotBytes),
+                    new SnapshotCheckStep(snapTool, lv.Vg, snap, $"/dev/{lv.Vg}/{snap}"),
+                    new RemoveSnapshotStep(lv.Vg, snap, Leftover: false),
+                ], reasons, null) { IsCheck = true, Budget = budget with { IdleIoClass = budget.IdleIoClass && f.CanIdleIo } };
+            }
+        }
         // a scheduled check where the kernel scrubs online (XFS on 7.x): no unmount, whatever the offline policy
         if (check && f.OnlineScrub && OnlineCheck.TryGetValue(id.FsType, out var online))
         {

@@ -96,6 +96,20 @@ public static class RepairTools
         ["ext4"] = new("tune2fs", ["-E", "force_fsck"], "mark the superblock so the next boot-time e2fsck repairs it"),
     };
 
+    /// <summary>
+    /// The scheduled check of a mounted filesystem on an LVM snapshot (e2scrub's method, e2fsprogs scrub/e2scrub.in):
+    /// nothing is unmounted. The snapshot's journal is replayed first (<c>e2fsck -E journal_only -p</c>: the snapshot
+    /// of a mounted filesystem needs recovery like a crashed one), then the full read-only check
+    /// (<c>e2fsck -f -n -E fixes_only</c>: e2scrub's E2FSCK_FIXES_ONLY, so optimisations do not count as damage).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, SnapshotCheckTool> SnapshotCheck = new Dictionary<string, SnapshotCheckTool>(StringComparer.Ordinal)
+    {
+        ["ext4"] = new("ext4", "e2fsck", ["-E", "journal_only", "-p"], ["-f", "-n", "-E", "fixes_only"], E2fsckExits, ".fshealer-e2scrub"),
+    };
+
+    /// <summary>The LVM programs a snapshot check runs (lvm2).</summary>
+    public static readonly IReadOnlyList<string> LvmPrograms = [LvmTool.Lvs, LvmTool.Lvcreate, LvmTool.Lvremove];
+
     /// <summary>The programs an offline repair of <paramref name="fsType"/> runs (all must exist before anything is
     /// unmounted). Remounting uses mount(2) directly, with mount(8) as a fallback.</summary>
     public static IEnumerable<string> ProgramsFor(string fsType)
@@ -103,6 +117,39 @@ public static class RepairTools
         if (Fsck.TryGetValue(fsType, out var t)) yield return t.Program;
         if (Schedule.TryGetValue(fsType, out var s)) yield return s.Program;
     }
+}
+
+/// <summary>A filesystem's check on an LVM snapshot: the program, the journal-replay arguments, the read-only check
+/// arguments (each followed by the snapshot's device), how to read the check's exit status, and the suffix that
+/// names the snapshot after its LV (e2scrub: "&lt;lv&gt;.e2scrub").</summary>
+public sealed record SnapshotCheckTool(string FsType, string Program, string[] ReplayArgs, string[] CheckArgs,
+    IReadOnlyList<(int Mask, FsckOutcome Outcome)> CheckExits, string SnapshotSuffix)
+{
+    /// <summary>The check's outcome: 0 clean, else the first table row whose mask bits are all set; negative fails.</summary>
+    public FsckOutcome Classify(int exit)
+    {
+        if (exit == 0) return FsckOutcome.Clean;
+        if (exit < 0) return FsckOutcome.Failed;
+        foreach (var (mask, outcome) in CheckExits)
+            if (mask == -1 || (exit & mask) == mask) return outcome;
+        return FsckOutcome.Failed;
+    }
+}
+
+/// <summary>The lvm2 commands of a snapshot check and how they are spelt (lvcreate(8), lvremove(8), lvs(8)).</summary>
+public static class LvmTool
+{
+    public const string Lvs = "lvs", Lvcreate = "lvcreate", Lvremove = "lvremove";
+    /// <summary>lvremove's exit status when the LV is still open (busy): retried, as e2scrub does.</summary>
+    public const int ExitBusy = 5;
+
+    /// <summary>A classic copy-on-write snapshot of <paramref name="vg"/>/<paramref name="lv"/> with room for
+    /// <paramref name="bytes"/> of changes.</summary>
+    public static string[] CreateArgs(string vg, string lv, string snapshot, long bytes) =>
+        ["--snapshot", "--size", $"{bytes}b", "--name", snapshot, $"{vg}/{lv}"];
+    public static string[] RemoveArgs(string vg, string snapshot) => ["--force", $"{vg}/{snapshot}"];
+    /// <summary>Is it there, and its lv_attr (the state: 'I' = invalid, it overflowed).</summary>
+    public static string[] AttrArgs(string vg, string snapshot) => ["--noheadings", "-o", "lv_attr", $"{vg}/{snapshot}"];
 }
 
 /// <summary>Where a filesystem's own UUID and magic sit in its superblock, to read them from the device itself

@@ -36,7 +36,7 @@ public class ConfigValidationTests
     public void An_unknown_key_far_from_every_known_one_lists_the_keys_allowed_there()
     {
         var e = Assert.Single(Parse("""{"ext4": {"zzzz": 1}}""").Errors);
-        Assert.Equal("unknown key \"zzzz\" (known keys here: policy)", e.Message);
+        Assert.Equal("unknown key \"zzzz\" (known keys here: policy, snapshot_size_mb)", e.Message);
     }
 
     /// <summary>The file of the issue's kind: many mistakes at once; each is reported, in JSON words, at its place.</summary>

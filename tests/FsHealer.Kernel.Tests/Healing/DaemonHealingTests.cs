@@ -12,10 +12,10 @@ internal sealed class ToolWrappers : IDisposable
     public string Bin { get; }
     public string Log => Path.Combine(Bin, "calls.log");
 
-    public ToolWrappers(double repairSeconds)
+    public ToolWrappers(double repairSeconds, params string[] moreTools)
     {
         Bin = Directory.CreateTempSubdirectory("fshealer-tools-").FullName;
-        foreach (var tool in new[] { "e2fsck", "tune2fs", "xfs_repair" })
+        foreach (var tool in (string[])["e2fsck", "tune2fs", "xfs_repair", .. moreTools])
         {
             string real = Sh.Run("sh", "-c", $"command -v {tool}").Out.Trim();
             string slow = tool == "e2fsck" ? $"case \" $* \" in *' -y '*) sleep {repairSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)};; esac\n" : "";

@@ -139,7 +139,9 @@ public sealed class HealingPipeline : IDisposable
         }
         var facts = _facts(fs, wanted);
         var plan = r.Check is { } budget ? OfflinePlanner.PlanCheck(facts, budget) : OfflinePlanner.Plan(facts);
-        string what = r.Check is null ? "offline repair" : plan.Steps.Any(s => s is UnmountStep) ? "scheduled offline check" : "scheduled online check";
+        bool onSnapshot = plan.Steps.Any(st => st is CreateSnapshotStep);
+        string what = r.Check is null ? "offline repair" : onSnapshot ? "scheduled check on an LVM snapshot"
+            : plan.Steps.Any(s => s is UnmountStep) ? "scheduled offline check" : "scheduled online check";
         string cid = ActionJournal.NewCorrelationId();
         string path = fs.Path;
         if (plan.Decision == HealDecision.OfflineRepair)
@@ -209,10 +211,17 @@ public sealed class HealingPipeline : IDisposable
             { Final: HealDecision.Schedule } => (EventClass.CheckScheduled, outcome.Success ? Severity.Notice : Severity.Error),
             { Verified: true, FoundClean: true } => (EventClass.RepairUnnecessary, Severity.Notice),
             { Verified: true } => (EventClass.OfflineRepair, Severity.Notice),
+            // nothing checked (the snapshot overflowed, could not be made, was stopped): not damage, not a good check
+            { OnSnapshot: true, DamageFound: null, SnapshotLeftBehind: null } => (EventClass.OfflineRepair, Severity.Warning),
             _ => (EventClass.OfflineRepair, Severity.Error),
         };
         string msg = r.Check is null ? $"{path}: heal {outcome.Final}: {outcome.Summary}" : $"{path}: scheduled check: {outcome.Summary}";
         if (outcome.Refusal is not null) Err($"{path}: REFUSED after starting: {outcome.Refusal}");
+        if (outcome.SnapshotLeftBehind is { } left)
+        {
+            Err($"{path}: SNAPSHOT LEFT BEHIND: {left}: it fills as the filesystem changes; the next check removes it first");
+            Publish(fs.Event(EventClass.Diagnostic, Severity.Error, $"{path}: check snapshot left behind: {left}", cid) with { Structure = "scheduled-check" });
+        }
         (sev >= Severity.Error ? (Action<string>)Err : Out)(msg);
         // damage found by an online check: the ordinary healing decision for the problem (offline repair when allowed)
         bool onlineDamage = outcome.DamageFound is not null && !outcome.Steps.Any(s => s.Step is UnmountStep);

@@ -117,7 +117,7 @@ public sealed class LiveHealHost : IHealHost
     public int Unmount(string path) => Umount.Unmount(path);
 
     public ToolResult Run(string program, IReadOnlyList<string> args, CancellationToken abort) =>
-        ToolRunner.Shared.Run(program, args, program is "tune2fs" ? CommandTimeout : FsckTimeout, abort);
+        ToolRunner.Shared.Run(program, args, program is "tune2fs" or LvmTool.Lvs or LvmTool.Lvcreate or LvmTool.Lvremove ? CommandTimeout : FsckTimeout, abort);
 
     public int Mount(string device, string path, RemountSpec spec, out string detail)
     {
@@ -230,6 +230,25 @@ public sealed class LiveHealHost : IHealHost
         return FsHealer.Interop.XfsIoctl.ScrubMetadata(fd, ref req) == 0;
     }
 
+    private static readonly Lazy<FsHealer.Devices.ISysfsView> Sysfs = new(() => new FsHealer.Devices.Live.SysfsDirectory());
+
+    /// <summary>The LVM logical volume under device <paramref name="devKey"/> (sysfs dm/uuid "LVM-…", dm/name) and what
+    /// <c>lvs</c> says about it (its volume group's free space); (null, null) when it is not an LV, a problem when it
+    /// is one but could not be looked up. lvm2 programs missing from PATH are listed.</summary>
+    public static (FsHealer.Devices.LvmVolume? Lv, string? Problem, List<string> Missing) LvmFacts(ulong devKey, FsHealer.Devices.ISysfsView? sysfs = null)
+    {
+        string majMin = $"{(uint)(devKey >> 32)}:{(uint)devKey}";
+        if (FsHealer.Devices.Lvm.Identify(sysfs ?? Sysfs.Value, majMin) is not { } id) return (null, null, []);
+        var missing = RepairTools.LvmPrograms.Where(p => ToolRunner.FindInPath(p) is null).ToList();
+        if (missing.Contains(LvmTool.Lvs))
+            return (null, $"{id.Vg}/{id.Lv} is an LVM logical volume but lvm2 is not installed ({LvmTool.Lvs} not found in PATH)", missing);
+        var r = ToolRunner.Shared.Run(LvmTool.Lvs, FsHealer.Devices.Lvm.LvsArgs(id.Vg, id.Lv), TimeSpan.FromMinutes(2), CancellationToken.None);
+        if (r.Exit != 0)
+            return (null, $"{LvmTool.Lvs} {id.Vg}/{id.Lv}: exit {r.Exit}: {r.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault()}", missing);
+        var lv = FsHealer.Devices.Lvm.ParseLvs(r.Output, id.Vg, id.Lv, out var error);
+        return (lv, error, missing);
+    }
+
     /// <summary>Everything <see cref="OfflinePlanner.Plan"/> needs about <paramref name="fs"/>, looked up now.</summary>
     /// <summary>Every member device of the btrfs mounted at <paramref name="path"/> (BTRFS_IOC_DEV_INFO on a briefly
     /// opened fd), with its device number; empty when it cannot be read.</summary>
@@ -246,6 +265,9 @@ public sealed class LiveHealHost : IHealHost
 
     public static OfflineFacts Facts(WatchedFilesystem fs, HealAction wanted, bool durable = true, string? notDurable = null)
     {
+        // the LV under it, only where a scheduled check could use a snapshot (lvs is not run for nothing)
+        var (lv, lvProblem, lvMissing) = fs.Policy.ScheduledCheck && RepairTools.SnapshotCheck.ContainsKey(fs.FsType)
+            ? LvmFacts(fs.Identity.DevKey) : (null, null, []);
         string path = fs.Path;
         var probe = Probe(path);
         string? notTarget = IdentityProof.Mount(fs.Identity, fs.MountId, path, probe);
@@ -269,6 +291,8 @@ public sealed class LiveHealHost : IHealHost
             Members = fs.FsType == "btrfs" && notTarget is null ? BtrfsMembers(path) : [],
             ScrubReadOnly = fs.FsType == "btrfs" && fs.Policy.BtrfsReadOnlyScrub,
             RepairAfterCheck = fs.FsType != "btrfs" || fs.Policy.BtrfsOfflineRepair,
+            Lvm = lv, LvmProblem = lvProblem, MissingLvmPrograms = lvMissing,
+            SnapshotBytes = fs.Policy.Ext4SnapshotSizeMb << 20,
         };
     }
 }
