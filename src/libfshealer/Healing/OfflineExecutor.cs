@@ -37,6 +37,9 @@ public sealed class HealControl
     public static HealControl None { get; } = new();
 }
 
+/// <summary>Not planned: xfs_repair found a dirty log that could not be replayed and the plan allows discarding it.</summary>
+public sealed record ZeroLogStep(string Device) : HealStep($"zero the dirty log of {Device} (xfs_repair -L: the policy allows discarding its last transactions)");
+
 /// <summary>Not planned: recorded when xfs_repair found a dirty log and the executor replayed it.</summary>
 public sealed record ReplayLogStep(string Device) : HealStep($"replay the dirty log of {Device} (mount and unmount it privately; never zero it)");
 
@@ -62,8 +65,17 @@ public sealed record HealOutcome(HealDecision Final, bool Success, IReadOnlyList
     public bool FoundClean { get; init; }
     /// <summary>A tool ran longer than the check budget's maximum duration and was killed.</summary>
     public bool OverBudget { get; init; }
+    /// <summary>The plan started on an unmounted filesystem (<see cref="HealPlan.StartsUnmounted"/>) and it is still not
+    /// mounted at the end (no mount step, the repair did not verify, or the mount failed).</summary>
+    public bool NotMounted { get; init; }
+    /// <summary>The plan started on an unmounted filesystem.</summary>
+    public bool StartedUnmounted { get; init; }
 
     public string Summary => Refusal is { } r ? $"refused: {r}"
+        : StartedUnmounted ? (Verified && !NotMounted ? "repaired, verified clean, mounted"
+            : Verified ? "repaired, verified clean; not mounted" + (Steps.Any(s => s.Step is RemountStep) ? ": the mount FAILED (mount it yourself)" : "")
+            : Aborted ? "aborted by a stop request: the repair tool was killed; not mounted"
+            : $"repair FAILED; not mounted")
         : OverBudget ? "the check ran longer than its budget: the tool was killed" + (LeftUnmounted ? "; the filesystem is NOT MOUNTED" : "; mounted again unchecked")
         : Aborted ? "aborted by a stop request: the repair tool was killed" + (LeftUnmounted ? "; the filesystem is NOT MOUNTED" : "; mounted again unrepaired")
         : LeftUnmounted ? "FAILED: the filesystem is NOT MOUNTED again"
@@ -114,7 +126,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
         }
 
         // offline repair. "down": unmounted and not yet mounted again.
-        bool down = false, everDown = false, failed = false, wantSchedule = false, aborted = false;
+        bool down = plan.StartsUnmounted, everDown = plan.StartsUnmounted, failed = false, wantSchedule = false, aborted = false;
         bool repairedOrClean = false, verified = false, remountProven = false, surveyedClean = false, overBudget = false;
         string? refusal = null, damage = null;
         // a scheduled check's budget: its tools are killed after the maximum duration (each), like a stop request
@@ -239,6 +251,19 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                         var replay = new ReplayLogStep(f.Device);
                         int re = host.ReplayLog(f.Device, f.Tool.FsType, out var rd);
                         Record(replay, re == 0, re == 0 ? rd : $"{Errno.Name(re)}: {Errno.Message(re)} ({rd})");
+                        if (re != 0 && plan.ZeroLogAllowed && f.Tool.FsType == "xfs" && !control.Stopping.IsCancellationRequested)
+                        {
+                            var why0 = IdentityProof.Device(target, host.ProbeDevice(f.Device));
+                            Record(new ProveDeviceStep(f.Device), why0 is null, why0 ?? "still the watched filesystem's device; nobody holds it");
+                            if (why0 is not null) { refusal = why0; failed = true; break; }
+                            var z = host.Run(f.Tool.Program, ["-L", f.Device], abort);
+                            if (z.Killed) { aborted = true; failed = true; Record(new ZeroLogStep(f.Device), false, $"{f.Tool.Program} killed"); break; }
+                            var zo = f.Tool.Classify(FsckMode.Repair, z.Exit);
+                            bool zg = zo is FsckOutcome.Clean or FsckOutcome.Repaired;
+                            Record(new ZeroLogStep(f.Device), zg, $"{f.Tool.Program} -L exit {z.Exit}{Tail(z.Output)}");
+                            if (zg) repairedOrClean = true; else failed = true;
+                            break;
+                        }
                         if (re != 0) { failed = true; wantSchedule = true; break; }
                         var why = IdentityProof.Device(target, host.ProbeDevice(f.Device));
                         Record(new ProveDeviceStep(f.Device), why is null, why ?? "still the watched filesystem's device; nobody holds it");
@@ -261,7 +286,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                     if (!verified) { failed = true; wantSchedule = true; }
                     break;
                 }
-                case RemountStep r when down:
+                case RemountStep r when down && (!plan.StartsUnmounted || (verified && refusal is null && !aborted)):
                 {
                     if (aborted && !overBudget) wantSchedule = true;
                     if (wantSchedule && plan.Fallback is { } fb) { RunSchedule(fb, HealControl.None, Record); wantSchedule = false; }
@@ -269,7 +294,8 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                     if (e == 0) { down = false; Record(step, true, $"mounted ({detail})"); break; }
                     failed = true;
                     Record(step, false, $"{Errno.Name(e)}: {Errno.Message(e)} ({detail})");
-                    Log(messages, $"REMOUNT FAILED: {r.Device} is NO LONGER MOUNTED at {r.Path}: {Errno.Message(e)}; mount it by hand: " +
+                    Log(messages, (plan.StartsUnmounted ? $"MOUNT FAILED: {r.Device} is not mounted at {r.Path}: {Errno.Message(e)}; mount it by hand: "
+                                                       : $"REMOUNT FAILED: {r.Device} is NO LONGER MOUNTED at {r.Path}: {Errno.Message(e)}; mount it by hand: ") +
                                   $"mount -t {r.Spec.FsType} -o {r.Spec.OptionsText} {r.Device} {r.Path}");
                     break;
                 }
@@ -284,12 +310,24 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
             }
         }
     done:
-        var final = everDown ? HealDecision.OfflineRepair : refusal is not null ? HealDecision.Refuse : HealDecision.OfflineRepair;
+        var final = plan.StartsUnmounted
+            ? (refusal is not null && !results.Any(x => x.Step is FsckStep or ZeroLogStep) ? HealDecision.Refuse : HealDecision.OfflineRepair)
+            : everDown ? HealDecision.OfflineRepair : refusal is not null ? HealDecision.Refuse : HealDecision.OfflineRepair;
         if (wantSchedule && plan.Fallback is { } fallback)
         {
             if (!RunSchedule(fallback, HealControl.None, Record)) failed = true;
             if (!everDown) final = HealDecision.Schedule;
         }
+        // a plan that started unmounted: nothing to prove remounted unless it had a mount step
+        bool mountPlanned = plan.Steps.Any(s => s is RemountStep);
+        bool proven = plan.StartsUnmounted && !mountPlanned ? true : remountProven;
+        if (plan.StartsUnmounted)
+            return new(final, !failed && refusal is null && !aborted && verified && proven, results, messages)
+            {
+                Refusal = refusal, Aborted = aborted, StartedUnmounted = true, NotMounted = down,
+                Verified = verified && refusal is null && !aborted,
+                DamageFound = damage, FoundClean = surveyedClean,
+            };
         return new(final, !failed && refusal is null && !aborted && (everDown ? verified && remountProven : !wantSchedule || final == HealDecision.Schedule),
             results, messages)
         {
