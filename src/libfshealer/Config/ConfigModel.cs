@@ -42,6 +42,8 @@ public sealed class UnmountableSection
     public bool? Mount { get; set; }
     /// <summary>Allow xfs_repair -L when an XFS log cannot be replayed. Default false.</summary>
     public bool? XfsZeroLog { get; set; }
+    /// <summary>Only filesystems that match (uuid, fs_type, mount_point: the fstab line's; label is not supported here).</summary>
+    public MatchSection? Match { get; set; }
 }
 
 /// <summary>The "history" section: how much history the daemon keeps.</summary>

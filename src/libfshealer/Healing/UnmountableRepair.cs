@@ -14,10 +14,27 @@ namespace FsHealer.Healing;
 /// <param name="XfsZeroLog">XFS whose dirty log cannot be replayed (the mount that would replay it is the one the kernel
 /// refuses): allow <c>xfs_repair -L</c>, which discards the log's last transactions. Default false: an administrator
 /// decides that (xfs_repair(8)); without it such a filesystem is reported only.</param>
-public sealed record UnmountablePolicy(bool Repair = false, string FstabPath = UnmountablePolicy.DefaultFstab, bool Mount = true, bool XfsZeroLog = false)
+/// <param name="MatchUuid">Only filesystems whose superblock UUID matches this glob (null: any).</param>
+/// <param name="MatchFsType">Only these types (glob; null: any).</param>
+/// <param name="MatchMountPoint">Only filesystems whose fstab line mounts them at a place matching this glob (null: any;
+/// set: a device without an fstab line never matches).</param>
+public sealed record UnmountablePolicy(bool Repair = false, string FstabPath = UnmountablePolicy.DefaultFstab, bool Mount = true, bool XfsZeroLog = false,
+    string? MatchUuid = null, string? MatchFsType = null, string? MatchMountPoint = null)
 {
     public const string DefaultFstab = "/etc/fstab";
     public static readonly UnmountablePolicy Off = new();
+
+    /// <summary>Null when the match allows this filesystem, else why not.</summary>
+    public string? Excludes(string fsType, Guid? uuid, string? fstabTarget)
+    {
+        if (MatchFsType is { } t && !FsHealer.Config.Glob.IsMatch(t, fsType)) return $"type {fsType} does not match unmountable.match.fs_type \"{t}\"";
+        if (MatchUuid is { } u && (uuid is null || !FsHealer.Config.Glob.IsMatch(u.ToLowerInvariant(), uuid.Value.ToString("D"))))
+            return $"UUID {(uuid is { } g ? g.ToString("D") : "(none)")} does not match unmountable.match.uuid \"{u}\"";
+        if (MatchMountPoint is { } m && (fstabTarget is null || !FsHealer.Config.Glob.IsMatch(m, fstabTarget)))
+            return fstabTarget is null ? $"no fstab line, and unmountable.match.mount_point is \"{m}\""
+                                       : $"its fstab mount point {fstabTarget} does not match unmountable.match.mount_point \"{m}\"";
+        return null;
+    }
 
     public string Describe() => !Repair
         ? "unmountable filesystems: report only"
@@ -66,6 +83,7 @@ public static class UnmountablePlanner
 
         if (!f.Damage) return Report("not damage (unsupported feature or missing device): nothing to repair");
         if (!f.Policy.Repair) return Report("policy: report only (unmountable.repair is false)");
+        if (f.Policy.Excludes(id.FsType, id.Uuid, f.Fstab?.Target) is { } notMatched) return Report($"policy: report only ({notMatched})");
         if (!RepairTools.Fsck.TryGetValue(id.FsType, out var tool))
             return Report($"{id.FsType}: report only (no offline repair of an unmountable {id.FsType} here; run its check tool by hand)");
         if (id.Uuid is null) return Refuse($"{f.Device}: no {id.FsType} superblock UUID could be read, so its identity cannot be proven before a repair");

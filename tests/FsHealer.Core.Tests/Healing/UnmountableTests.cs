@@ -139,6 +139,13 @@ public class UnmountableTests
         Assert.Equal(HealDecision.Report, UnmountablePlanner.Plan(Facts() with { Durable = false }).Decision);
         Assert.Equal(HealDecision.Report, UnmountablePlanner.Plan(Facts() with { MissingPrograms = ["e2fsck"] }).Decision);
         Assert.All(new[] { Facts(UnmountablePolicy.Off), Facts() with { Busy = true } }, f => Assert.Empty(UnmountablePlanner.Plan(f).Steps));
+        // the policy's match: by UUID glob, type, the fstab line's mount point
+        Assert.Equal(HealDecision.OfflineRepair, UnmountablePlanner.Plan(Facts(new UnmountablePolicy(true, MatchUuid: "C5F355A5-*", MatchFsType: "ext*", MatchMountPoint: "/srv/*"))).Decision);
+        var otherUuid = UnmountablePlanner.Plan(Facts(new UnmountablePolicy(true, MatchUuid: "0000*")));
+        Assert.Equal(HealDecision.Report, otherUuid.Decision);
+        Assert.Contains("does not match unmountable.match.uuid", otherUuid.Reasons[0]);
+        Assert.Equal(HealDecision.Report, UnmountablePlanner.Plan(Facts(new UnmountablePolicy(true, MatchFsType: "xfs"))).Decision);
+        Assert.Equal(HealDecision.Report, UnmountablePlanner.Plan(Facts(new UnmountablePolicy(true, MatchMountPoint: "/srv/*")) with { Fstab = null }).Decision);
         // XFS: xfs_repair; -L only when the policy says so
         var xfs = UnmountablePlanner.Plan(Facts(fstab: new FstabEntry("/dev/loop3", "/x", "auto", "defaults", 1)) with { Identity = Id with { FsType = "xfs" } });
         Assert.Equal("xfs_repair", Assert.IsType<FsckStep>(xfs.Steps[1]).Tool.Program);
@@ -177,6 +184,11 @@ public class UnmountableTests
         var r = ConfigLoader.Parse("""{ "unmountable": { "repair": true, "fstab": "/run/t/fstab", "mount": false, "xfs_zero_log": true } }""");
         Assert.True(r.Ok, string.Join("; ", r.Errors));
         Assert.Equal(new UnmountablePolicy(true, "/run/t/fstab", false, true), r.Config!.Unmountable);
+        var m = ConfigLoader.Parse("""{ "unmountable": { "repair": true, "match": { "uuid": "c5f3*", "fs_type": "ext4", "mount_point": "/srv/*" } } }""");
+        Assert.True(m.Ok, string.Join("; ", m.Errors));
+        Assert.Equal(("c5f3*", "ext4", "/srv/*"), (m.Config!.Unmountable.MatchUuid, m.Config.Unmountable.MatchFsType, m.Config.Unmountable.MatchMountPoint));
+        var lbl = ConfigLoader.Parse("""{ "unmountable": { "repair": true, "match": { "label": "x" } } }""");
+        Assert.Contains(lbl.Errors, e => e.JsonPath == "$.unmountable.match.label");
         var bad = ConfigLoader.Parse("""{ "unmountable": { "repair": "yes", "fstab": "etc/fstab", "xfs_zero_log": true, "mount_options": 1 } }""");
         Assert.False(bad.Ok);
         Assert.Contains(bad.Errors, e => e.JsonPath == "$.unmountable.fstab" && e.Message.Contains("absolute path"));

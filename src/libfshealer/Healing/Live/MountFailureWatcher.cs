@@ -81,7 +81,9 @@ public sealed class MountFailureWatcher : IDisposable
                     Device = dev, FsId = fsId, Structure = "mount", Errno = rep.Errno, Message = text,
                 });
                 var policy = _policy?.Invoke() ?? UnmountablePolicy.Off;
-                if (_healing is not null && policy.Repair && identity is not null && !probe.Busy && probe.MountedAt.Count == 0)
+                // a filesystem the policy's match leaves out (by UUID or type) is reported only, without a word more
+                if (_healing is not null && policy.Repair && identity is not null && !probe.Busy && probe.MountedAt.Count == 0
+                    && (policy with { MatchMountPoint = null }).Excludes(rep.Filesystem, probe.Uuid, null) is null)
                 {
                     var id = identity;
                     _healing.SubmitUnmountable(new HealingPipeline.UnmountableRequest(id, dev, policy, rep.Damage,
