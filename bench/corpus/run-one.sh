@@ -8,7 +8,8 @@
 # Results go to W/result.env (key=value, appended as they become known, so a timeout still leaves what was learnt).
 #   run-one.sh ID FS FILES IMGDIR W
 # Environment: FSHEALER (binary; empty with NO_DAEMON=1), DAEMON_ARGS (newline-separated), CONFIG, SETTLE_MIN,
-# SETTLE_MAX, SETTLE_QUIET (seconds), LOOP_RECORD (shared with run.sh for cleanup after a timeout).
+# SETTLE_MAX, SETTLE_QUIET (seconds), LOOP_RECORD (shared with run.sh for cleanup after a timeout), SCHEDULED
+# (non-empty: scheduled checks are on; a mounted image also waits for the scheduled check's outcome line).
 set -u
 . "$(dirname "$0")/lib.sh"
 ID=$1 FS=$2 FILES=$3 IMGDIR=$4 W=$5
@@ -139,6 +140,11 @@ ST="$W/state"; mkdir -p "$ST"
 if [ -n "${FSHEALER:-}" ]; then
   mapfile -t dargs <<<"${DAEMON_ARGS:-}"
   args=(); for a in "${dargs[@]}"; do [ -n "$a" ] && args+=("$a"); done
+  # a configuration naming @MNT@ gets this image's mount point there (rules that apply to it alone, never to /)
+  if grep -q '@MNT@' "$CONFIG"; then
+    jq --arg m "$MNT" 'walk(if . == "@MNT@" then $m else . end)' "$CONFIG" > "$W/config.json" || die "config: @MNT@ substitution failed"
+    CONFIG="$W/config.json"
+  fi
   "$FSHEALER" run --state-dir "$ST" --config "$CONFIG" "${args[@]}" > "$W/daemon.out" 2> "$W/daemon.err" &
   DAEMON_PID=$!; echo "$DAEMON_PID" > "$W/daemon.pid"
   for _ in $(seq 1 100); do grep -q 'watching [0-9]* filesystem' "$W/daemon.out" 2>/dev/null && break; sleep 0.1; done
@@ -170,7 +176,13 @@ else
   M2=""
 fi
 # settle: give the daemon time to notice and act (at least SETTLE_MIN s; then until its log is quiet for
-# SETTLE_QUIET s, at most SETTLE_MAX s)
+# SETTLE_QUIET s, at most SETTLE_MAX s); with SCHEDULED, while the image is mounted, also until the scheduled check
+# has an outcome line ("MNT: scheduled check: ..." that is neither its start nor a wait)
+sched_done() {
+  [ -z "${SCHEDULED:-}" ] && return 0
+  is_mounted "$MNT" || return 0
+  cat "$W/daemon.out" "$W/daemon.err" 2>/dev/null | grep -F ': scheduled check' | grep -vqE 'checking it$|check overdue; waiting|measuring'
+}
 if [ -n "$DAEMON_PID" ]; then
   t0=$(now_ms); last=""; quiet_since=$t0
   while :; do
@@ -178,10 +190,11 @@ if [ -n "$DAEMON_PID" ]; then
     sz=$(cat "$W/daemon.out" "$W/daemon.err" 2>/dev/null | wc -c)
     [ "$sz" != "$last" ] && { last=$sz; quiet_since=$(now_ms); }
     [ $n -ge $((SETTLE_MAX * 1000)) ] && { res settle_timeout 1; break; }
-    [ $n -ge $((SETTLE_MIN * 1000)) ] && [ $(( $(now_ms) - quiet_since )) -ge $((SETTLE_QUIET * 1000)) ] && break
+    [ $n -ge $((SETTLE_MIN * 1000)) ] && [ $(( $(now_ms) - quiet_since )) -ge $((SETTLE_QUIET * 1000)) ] && sched_done && break
     kill -0 "$DAEMON_PID" 2>/dev/null || { res daemon_died 1; break; }
     sleep 0.25
   done
+  [ -n "${SCHEDULED:-}" ] && res sched_outcome "$(sched_done && echo 1 || echo 0)"
   res settle_ms $(( $(now_ms) - t0 )); mark settled
   res mounted_after "$(is_mounted "$MNT" && echo 1 || echo 0)"
   if is_mounted "$MNT"; then

@@ -9,9 +9,11 @@
 #     --manifest FILE      default $CORPUS/manifest.tsv (build.sh writes it)
 #     --daemon-arg ARG     an argument for `fshealer run` (repeatable; replaces the default --offline-repair
 #                          --poll-interval 1)
-#     --config FILE        the daemon's configuration (default: an empty one, so /etc/fshealer is never read)
-#     --scheduled SECONDS  scheduled checks: config max_check_age_seconds=SECONDS, and wait 2x that after the user
-#                          I/O (for the latent-damage column, once fshealer schedules checks)
+#     --config FILE        the daemon's configuration (default: an empty one, so /etc/fshealer is never read);
+#                          the string "@MNT@" in it becomes the image's mount point (a rule for that image only)
+#     --scheduled SECONDS  scheduled checks: config max_check_age_seconds=SECONDS + scheduled_check.enabled (unless
+#                          --config), and after the user I/O wait for the scheduled check's outcome line too
+#                          (for the latent-damage column; at most --settle-max + 4x SECONDS + 30 s)
 #     --no-daemon          kernel and plain tool only (what the corpus lists were screened with)
 #     --settle-min S, --settle-max S   wait for the daemon after the user I/O (default 4, 40)
 #     --image-timeout S    per image, all three passes (default 300)
@@ -82,10 +84,13 @@ mkdir -p "$OUT/images"
 
 # ------------------------------------------------------------------ daemon configuration
 if [ -n "$CONFIG_IN" ]; then cp "$CONFIG_IN" "$OUT/config.json"
-elif [ -n "$SCHED" ]; then printf '{ "max_check_age_seconds": %s }\n' "$SCHED" > "$OUT/config.json"
+elif [ -n "$SCHED" ]; then
+  # for the image's filesystem only (run-one.sh puts its mount point for @MNT@): never a scheduled check of the
+  # machine's own / (the root filesystem is never unmounted: its check would be a boot-time fsck mark)
+  printf '{ "rules": [ { "name": "corpus-image", "match": { "mount_point": "@MNT@" }, "max_check_age_seconds": %s, "scheduled_check": { "enabled": true } } ] }\n' "$SCHED" > "$OUT/config.json"
 else echo '{}' > "$OUT/config.json"; fi
 [ ${#DARGS[@]} -gt 0 ] || DARGS=(--offline-repair --poll-interval 1)
-if [ -n "$SCHED" ]; then SMIN=$(( SCHED * 2 > SMIN ? SCHED * 2 : SMIN )); SMAX=$(( SMIN + SMAX )); fi
+if [ -n "$SCHED" ]; then SMAX=$(( SMAX + SCHED * 4 + 30 )); fi
 
 # ------------------------------------------------------------------ the image list
 sel="$OUT/selection.tsv"
@@ -111,7 +116,7 @@ say "$(cat "$OUT/run-info.txt")"
 # ------------------------------------------------------------------ run
 loop_record_init
 trap 'loop_record_done' EXIT
-export FSHEALER="$FSH" CONFIG="$OUT/config.json" SETTLE_MIN=$SMIN SETTLE_MAX=$SMAX LOOP_RECORD
+export FSHEALER="$FSH" CONFIG="$OUT/config.json" SETTLE_MIN=$SMIN SETTLE_MAX=$SMAX LOOP_RECORD SCHEDULED="$SCHED"
 DAEMON_ARGS=$(printf '%s\n' "${DARGS[@]}"); export DAEMON_ARGS
 [ $NODAEMON = 1 ] && export FSHEALER=""
 n=0 t_start=$(date +%s)

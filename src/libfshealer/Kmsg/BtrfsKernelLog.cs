@@ -99,7 +99,7 @@ public sealed record BtrfsKernelEvent
 /// found, path, member, errno, wr, rd, flush, corrupt, gen).</summary>
 public sealed record BtrfsLogPattern(BtrfsLogKind Kind, BtrfsLogOutcome Outcome, string Pattern)
 {
-    public Regex Regex { get; } = new("^(?:" + Pattern + ")", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+    public Regex Regex { get; } = KernelLogRegex.Create("^(?:" + Pattern + ")");
 }
 
 /// <summary>
@@ -114,14 +114,10 @@ public static class BtrfsKernelLog
 {
     /// <summary>"BTRFS error (device loop0 state EA): …" (messages.c: level word, s_id, " state " + letters, as Linux
     /// 6.18 prints it; a ": state " form was proposed on the list, and is accepted too).</summary>
-    private static readonly Regex Prefix = new(
-        @"^BTRFS (?:emergency|emerg|alert|critical|crit|error|err|warning|notice|info|debug) \(device (?<dev>[^\s:)]+)(?::? state (?<state>[A-Za-z]+))?\): (?<body>.*)$",
-        RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+    private static readonly Regex Prefix = KernelLogRegex.Create(@"^BTRFS (?:emergency|emerg|alert|critical|crit|error|err|warning|notice|info|debug) \(device (?<dev>[^\s:)]+)(?::? state (?<state>[A-Za-z]+))?\): (?<body>.*)$");
 
     /// <summary>__btrfs_handle_fs_error: "BTRFS: error (device X[ state S]) in function:line: errno=-5 IO failure".</summary>
-    private static readonly Regex FsError = new(
-        @"^BTRFS: error \(device (?<dev>[^\s:)]+)(?::? state (?<state>[A-Za-z]+))?\) in [^:\s]+:\d+: errno=(?<errno>-?\d+)",
-        RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+    private static readonly Regex FsError = KernelLogRegex.Create(@"^BTRFS: error \(device (?<dev>[^\s:)]+)(?::? state (?<state>[A-Za-z]+))?\) in [^:\s]+:\d+: errno=(?<errno>-?\d+)");
 
     private const string Num = @"\d+";
     private const string Csum = @"0x[0-9a-fA-F]+";

@@ -114,7 +114,7 @@ public readonly record struct KernelFsEvent(string Filesystem, string Device, Ke
 /// <summary>One row of the pattern table: a filesystem, a regex with a named group "dev", the kind it signals.</summary>
 public sealed record KmsgPattern(string Filesystem, string Pattern, KernelLogKind Kind)
 {
-    public Regex Regex { get; } = new(Pattern, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+    public Regex Regex { get; } = KernelLogRegex.Create(Pattern);
 }
 
 /// <summary>
@@ -162,9 +162,7 @@ public static class KmsgClassifier
         if (message.Length > KmsgParser.MaxMessageChars) message = message[..KmsgParser.MaxMessageChars];
         foreach (var p in Patterns)
         {
-            Match m;
-            try { m = p.Regex.Match(message); }
-            catch (RegexMatchTimeoutException) { continue; }
+            var m = p.Regex.Match(message);
             if (!m.Success) continue;
             uint reasons = 0;
             var r = m.Groups["reasons"];

@@ -42,7 +42,7 @@ public sealed record MountFailureEvent(string Filesystem, string Device, MountFa
 /// <summary>One row: filesystem, the line's text after the device prefix, what it means.</summary>
 public sealed record MountFailurePattern(string Filesystem, MountFailureReason Reason, bool Damage, bool Final, string Pattern)
 {
-    public Regex Regex { get; } = new("^(?:" + Pattern + ")", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+    public Regex Regex { get; } = KernelLogRegex.Create("^(?:" + Pattern + ")");
 }
 
 /// <summary>
@@ -66,7 +66,7 @@ public static class MountFailureLog
         ("btrfs", Prefix(@"^BTRFS (?:emergency|emerg|alert|critical|crit|error|err|warning|notice|info|debug) \(device (?<dev>[^\s:)]+)(?::? state [A-Za-z]+)?\): (?<body>.*)$")),
     ];
 
-    private static Regex Prefix(string p) => new(p, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+    private static Regex Prefix(string p) => KernelLogRegex.Create(p);
 
     private const string E = @"(?<errno>-?\d+)";
 

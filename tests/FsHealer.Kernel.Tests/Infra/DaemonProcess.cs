@@ -20,9 +20,17 @@ public sealed class DaemonProcess : IDisposable
     /// <summary>stderr alone (diagnostics, warnings, INTERRUPTED reports).</summary>
     public string Err => string.Join("\n", _errLines);
 
-    public DaemonProcess(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
+    /// <param name="wrapper">A command that execs the daemon in a changed environment (e.g. <c>setpriv</c> dropping a
+    /// capability, <c>unshare -m sh -c '...; exec "$0" "$@"'</c>): it must exec, not fork, so that <see cref="Pid"/> is
+    /// the daemon's.</param>
+    public DaemonProcess(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null, IReadOnlyList<string>? wrapper = null)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(wrapper is { Count: > 0 } ? wrapper[0] : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (wrapper is { Count: > 0 })
+        {
+            foreach (var w in wrapper.Skip(1)) psi.ArgumentList.Add(w);
+            psi.ArgumentList.Add("dotnet");
+        }
         psi.ArgumentList.Add(typeof(FsHealer.Cli.Program).Assembly.Location);
         foreach (var a in args) psi.ArgumentList.Add(a);
         if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;

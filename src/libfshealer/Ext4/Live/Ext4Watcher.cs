@@ -33,7 +33,7 @@ public sealed class Ext4Watcher : IFsWatcher
             return null;
         }
         Ext4Watcher? w = null;
-        int e = group.Add(fs, r => w?.OnReport(r), out var err, out bool pollOnly);
+        int e = group.Add(fs, r => w?.OnReport(r), out var err, out bool pollOnly, out var sysfsProblem);
         if (e != 0)
         {
             ctx.ReleaseErrorGroup();
@@ -43,8 +43,11 @@ public sealed class Ext4Watcher : IFsWatcher
         string policy = EffectivePolicyName(fs);
         string how = pollOnly
             ? $"sysfs error counters polled (fanotify refused the mark: {err}); policy {policy}"
-            : $"fanotify FAN_FS_ERROR + sysfs error counters; policy {policy}";
+            : sysfsProblem is null ? $"fanotify FAN_FS_ERROR + sysfs error counters; policy {policy}"
+            : $"fanotify FAN_FS_ERROR only (sysfs error counters unreadable: {sysfsProblem}); policy {policy}";
         if (pollOnly) ctx.Console.Err($"{fs.Path}: fanotify cannot watch this filesystem ({err}); polling its sysfs error counters instead");
+        else if (sysfsProblem is not null)
+            ctx.Console.Err($"{fs.Path}: sysfs error counters unreadable ({sysfsProblem}): errors are seen through fanotify only; errors while nobody watched are not found");
         w = new Ext4Watcher(fs, ctx, group, how);
         return w;
     }

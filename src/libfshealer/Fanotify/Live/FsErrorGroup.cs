@@ -41,13 +41,16 @@ public sealed class FsErrorGroup : IDisposable
     }
 
     /// <summary>Watch <paramref name="fs"/>. 0, or errno with <paramref name="error"/>. <paramref name="pollOnly"/>: the
-    /// kernel refused the fanotify mark, its sysfs error counters are polled instead.</summary>
-    public int Add(WatchedFilesystem fs, Action<FsErrorReport> handler, out string? error, out bool pollOnly)
+    /// kernel refused the fanotify mark, its sysfs error counters are polled instead.
+    /// <paramref name="sysfsProblem"/>: why its sysfs error counters cannot be read (fanotify alone then).</summary>
+    public int Add(WatchedFilesystem fs, Action<FsErrorReport> handler, out string? error, out bool pollOnly, out string? sysfsProblem)
     {
         _handlers[fs] = handler;
+        sysfsProblem = null;
         int e = _watcher.Add(fs.Path, out error, out pollOnly, () => fs.Path, fs, allowPollOnly: fs.FsType == "ext4");
-        if (e != 0 && !pollOnly) _handlers.TryRemove(fs, out _);
-        return pollOnly ? 0 : e;
+        if (e != 0 && !pollOnly) { _handlers.TryRemove(fs, out _); return e; }
+        sysfsProblem = _watcher.SysfsProblemOf(fs);
+        return 0;
     }
 
     public void Remove(WatchedFilesystem fs)

@@ -48,6 +48,9 @@ public sealed class FsErrorWatcher : IDisposable
         public string? Device;
         public Ext4ErrorReconciler? Reconciler;
         public string? ErrorsCountPath;
+        /// <summary>Why the sysfs error counters cannot be read now (null: they can). Said once when it starts and once
+        /// when it ends, not at every poll.</summary>
+        public string? SysfsProblem;
     }
 
     private readonly SafeFd _group;
@@ -122,9 +125,13 @@ public sealed class FsErrorWatcher : IDisposable
             w.Device = dev;
             w.Reconciler = new Ext4ErrorReconciler(fsid, dev);
         }
-        if (pollOnly && w.Reconciler is null)
+        if (type == Statfs.EXT4_SUPER_MAGIC)
+            w.SysfsProblem = w.Reconciler is null ? $"no block device found for {mountPoint} (its sysfs error counters cannot be located)"
+                : SysfsUnreadable(w.Device!);
+        if (pollOnly && w.SysfsProblem is not null)
         {
-            error += "; and its sysfs error counters cannot be found either";
+            error += $"; and its sysfs error counters cannot be read either ({w.SysfsProblem}): no working error signal, errors on this filesystem are not seen";
+            pollOnly = false;
             return e;
         }
         lock (_lock)
@@ -267,17 +274,52 @@ public sealed class FsErrorWatcher : IDisposable
         foreach (var w in list)
         {
             w.ErrorsCountPath ??= Ext4SysfsReader.ErrorsCountPath(w.Device!);
-            states.Add(Ext4SysfsReader.ReadErrorsCount(w.ErrorsCountPath) is { } c && w.Reconciler!.IsAccountedFor(c)
-                ? null : Ext4SysfsReader.Read(w.Device!));
+            var c = Ext4SysfsReader.ReadErrorsCount(w.ErrorsCountPath);
+            // still unreadable and already said: nothing to read in full (that would be 16 failing opens a poll)
+            if (c is null && w.SysfsProblem is not null) { states.Add(null); continue; }
+            states.Add(c is { } n && w.Reconciler!.IsAccountedFor(n) && w.SysfsProblem is null ? null : Ext4SysfsReader.Read(w.Device!));
         }
         if (drainFirst) Drain(buf);
         for (int i = 0; i < list.Count; i++)
             if (states[i] is { } st) ReconcileOne(list[i], st);
     }
 
+    /// <summary>Null when /sys/fs/ext4/DEV/errors_count reads as a number; otherwise what is wrong with it.</summary>
+    private static string? SysfsUnreadable(string device)
+    {
+        if (Ext4SysfsReader.ReadErrorsCount(Ext4SysfsReader.ErrorsCountPath(device)) is not null) return null;
+        var st = Ext4SysfsReader.Read(device);
+        return st.Diagnostics.FirstOrDefault() ?? $"{Ext4SysfsReader.ErrorsCountPath(device)}: not a number";
+    }
+
+    /// <summary>Why the sysfs error counters of the filesystem added with <paramref name="tag"/> cannot be read (null:
+    /// they can, or it is not watched).</summary>
+    public string? SysfsProblemOf(object tag)
+    {
+        lock (_lock)
+            return _byFsid.Values.Concat(_pollOnly).FirstOrDefault(w => ReferenceEquals(w.Tag, tag))?.SysfsProblem;
+    }
+
     private void ReconcileOne(Watched w, Ext4SysfsState? state = null)
     {
         state ??= Ext4SysfsReader.Read(w.Device!);
+        if (state.ErrorsCount is null)
+        {
+            // unreadable (sysfs not mounted in this namespace, the attribute gone): said once, not at every poll
+            if (w.SysfsProblem is null)
+            {
+                w.SysfsProblem = state.Diagnostics.FirstOrDefault() ?? "errors_count unreadable";
+                _diag($"{w.MountPoint}: sysfs error counters unreadable ({w.SysfsProblem}): " + (w.PollOnly
+                    ? "no working error signal for this filesystem until they can be read again"
+                    : "errors are seen through fanotify only; errors while nobody watched are not found"));
+            }
+            return;
+        }
+        if (w.SysfsProblem is not null)
+        {
+            _diag($"{w.MountPoint}: sysfs error counters readable again");
+            w.SysfsProblem = null;
+        }
         foreach (var d in state.Diagnostics) _diag($"{w.MountPoint}: {d}");
         var notes = new List<string>();
         var missed = w.Reconciler!.Reconcile(state, notes);
