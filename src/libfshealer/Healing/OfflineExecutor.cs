@@ -95,6 +95,16 @@ public sealed record HealOutcome(HealDecision Final, bool Success, IReadOnlyList
 /// </summary>
 public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, ulong mountId, Action<string>? log = null)
 {
+    /// <summary>The filesystem the proofs compare with. It changes in one case only: an ext4 whose superblock carried
+    /// the null UUID, to which e2fsck itself gave one during the repair (it says so: <see cref="E2fsckNewUuid"/>).</summary>
+    private FilesystemIdentity _target = target;
+
+    /// <summary>What e2fsck prints when it gives a filesystem with the null UUID a new one (PR_0_ADD_UUID).</summary>
+    public const string E2fsckNewUuid = "did not have a UUID; generating one";
+
+    /// <summary>The identity at the end (<see cref="_target"/>: a null UUID replaced by the one e2fsck generated).</summary>
+    public FilesystemIdentity Target => _target;
+
     private void Log(List<string> messages, string s)
     {
         messages.Add(s);
@@ -151,7 +161,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
             {
                 case ProveMountStep pm:
                 {
-                    var why = IdentityProof.Mount(target, mountId, pm.Path, host.ProbeMount(pm.Path));
+                    var why = IdentityProof.Mount(_target, mountId, pm.Path, host.ProbeMount(pm.Path));
                     Record(step, why is null, why ?? "same superblock, same UUID, same mount");
                     if (why is not null) { refusal = why; goto done; }
                     break;
@@ -181,7 +191,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                 }
                 case ProveDeviceStep pd when down && refusal is null && !aborted:
                 {
-                    var why = IdentityProof.Device(target, host.ProbeDevice(pd.Device));
+                    var why = IdentityProof.Device(_target, host.ProbeDevice(pd.Device));
                     Record(step, why is null, why ?? "the device and its superblock are the watched filesystem's; nobody holds it");
                     if (why is not null) { refusal = why; failed = true; }
                     break;
@@ -218,7 +228,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                         int re = host.ReplayLog(sv.Device, sv.Tool.FsType, out var rd);
                         Record(replay, re == 0, re == 0 ? rd : $"{Errno.Name(re)}: {Errno.Message(re)} ({rd})");
                         if (re != 0) { failed = true; break; }
-                        var why = IdentityProof.Device(target, host.ProbeDevice(sv.Device));
+                        var why = IdentityProof.Device(_target, host.ProbeDevice(sv.Device));
                         Record(new ProveDeviceStep(sv.Device), why is null, why ?? "still the watched filesystem's device; nobody holds it");
                         if (why is not null) { refusal = why; failed = true; break; }
                         (outcome, detail, killed) = Fsck(sv.Tool, FsckMode.Check, sv.Device);
@@ -253,7 +263,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                         Record(replay, re == 0, re == 0 ? rd : $"{Errno.Name(re)}: {Errno.Message(re)} ({rd})");
                         if (re != 0 && plan.ZeroLogAllowed && f.Tool.FsType == "xfs" && !control.Stopping.IsCancellationRequested)
                         {
-                            var why0 = IdentityProof.Device(target, host.ProbeDevice(f.Device));
+                            var why0 = IdentityProof.Device(_target, host.ProbeDevice(f.Device));
                             Record(new ProveDeviceStep(f.Device), why0 is null, why0 ?? "still the watched filesystem's device; nobody holds it");
                             if (why0 is not null) { refusal = why0; failed = true; break; }
                             var z = host.Run(f.Tool.Program, ["-L", f.Device], abort);
@@ -265,7 +275,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                             break;
                         }
                         if (re != 0) { failed = true; wantSchedule = true; break; }
-                        var why = IdentityProof.Device(target, host.ProbeDevice(f.Device));
+                        var why = IdentityProof.Device(_target, host.ProbeDevice(f.Device));
                         Record(new ProveDeviceStep(f.Device), why is null, why ?? "still the watched filesystem's device; nobody holds it");
                         if (why is not null) { refusal = why; failed = true; break; }
                         (outcome, detail, killed) = Fsck(f.Tool, f.Mode, f.Device);
@@ -273,6 +283,13 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                     if (killed) { aborted = true; failed = true; Record(step, false, detail); break; }
                     bool good = outcome is FsckOutcome.Clean or FsckOutcome.Repaired;
                     Record(step, good, detail);
+                    // e2fsck gave a filesystem with the null UUID a new one: the proofs from here on expect that one
+                    if (good && _target.Uuid == Guid.Empty && _lastOutput.Contains(E2fsckNewUuid, StringComparison.Ordinal)
+                        && host.ProbeDevice(f.Device) is { Error: null, Uuid: { } fresh } probe && probe.Rdev == _target.DevKey && fresh != Guid.Empty)
+                    {
+                        Log(messages, $"{f.Device}: the filesystem had the null UUID; {f.Tool.Program} generated {fresh:D}: the identity proofs from here on expect it");
+                        _target = _target with { Uuid = fresh };
+                    }
                     if (good) repairedOrClean = true;
                     else { failed = true; wantSchedule = true; }
                     break;
@@ -301,7 +318,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                 }
                 case ProveRemountedStep pr when everDown && !down:
                 {
-                    var why = IdentityProof.Mount(target, 0, pr.Path, host.ProbeMount(pr.Path));
+                    var why = IdentityProof.Mount(_target, 0, pr.Path, host.ProbeMount(pr.Path));
                     remountProven = why is null;
                     Record(step, remountProven, why ?? "the watched filesystem is mounted there again");
                     if (!remountProven) failed = true;
@@ -338,6 +355,8 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
         };
     }
 
+    private string _lastOutput = "";
+
     /// <summary>util-linux ionice: run a program in the idle I/O class (it gets disk time only when nobody else wants it).</summary>
     public const string Ionice = "ionice";
 
@@ -345,6 +364,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
     {
         var args = tool.Arguments(mode, device);
         var r = idleIo ? host.Run(Ionice, ["-c", "3", "--", tool.Program, .. args], abort) : host.Run(tool.Program, args, abort);
+        _lastOutput = r.Output;
         if (r.Killed) return (FsckOutcome.Failed, $"{tool.Program} killed", true);
         var outcome = tool.Classify(mode, r.Exit);
         return (outcome, $"{tool.Program} exit {r.Exit} ({outcome.ToString().ToLowerInvariant()}){Tail(r.Output)}", false);

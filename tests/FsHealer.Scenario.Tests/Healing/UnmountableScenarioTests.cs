@@ -108,6 +108,39 @@ public class UnmountableScenarioTests
         }
     }
 
+    [Fact]
+    public void A_null_uuid_that_e2fsck_replaces_is_followed_only_when_e2fsck_says_it_generated_one()
+    {
+        var nullId = ScriptedHost.Target with { Uuid = Guid.Empty };
+        var fresh = Guid.Parse("9d7c3c3e-1111-4222-8333-444455556666");
+        foreach (bool says in new[] { true, false })
+        {
+            var h = Unmounted();
+            bool repaired = false;
+            h.Device = () => new DeviceProbe(ScriptedHost.Dev, nullId.DevKey, "ext4", repaired ? fresh : Guid.Empty, false, []);
+            h.Tool = (_, a, _) =>
+            {
+                if (!a.Contains("-y")) return new ToolResult(0, "");
+                repaired = true;
+                return new ToolResult(1, says ? "Filesystem did not have a UUID; generating one.\n\nPass 1: Checking inodes" : "Pass 1: Checking inodes");
+            };
+            var ex = new OfflineExecutor(h, nullId, 0);
+            var o = ex.Execute(UnmountablePlanner.Plan(Facts(withFstab: false) with { Identity = nullId }));
+            if (says)
+            {
+                Assert.True(o.Verified, o.Summary);
+                Assert.Equal(fresh, ex.Target.Uuid);
+                Assert.Equal(["e2fsck -f -y /dev/loop3", "e2fsck -f -n /dev/loop3"], h.Calls);
+            }
+            else
+            {
+                // another UUID appeared without e2fsck saying it made it: refused before the verify
+                Assert.NotNull(o.Refusal);
+                Assert.Equal(["e2fsck -f -y /dev/loop3"], h.Calls);
+            }
+        }
+    }
+
     /// <summary>The log replay mounts the device: refused, like the mount that failed in the first place.</summary>
     private sealed class XfsUnreplayable : IHealHost
     {

@@ -300,7 +300,10 @@ public sealed class HealingPipeline : IDisposable
             _unmountable.Finished(key, false, before);
             return (null, plan);
         }
-        var outcome = new OfflineExecutor(_host, id, 0, s => Out($"{dev}: {s}")).Execute(plan, control);
+        var executor = new OfflineExecutor(_host, id, 0, s => Out($"{dev}: {s}"));
+        var outcome = executor.Execute(plan, control);
+        // (a null UUID that e2fsck replaced: the messages name the filesystem as it is now; FsId stays the report's)
+        var shown = executor.Target;
         string? target = plan.Steps.OfType<RemountStep>().FirstOrDefault()?.Path;
         string notMounted = target is null ? plan.Reasons.LastOrDefault(x => x.Contains("not mounted afterwards", StringComparison.Ordinal)) is { } nm
             ? nm[(nm.IndexOf("not mounted afterwards", StringComparison.Ordinal) + "not mounted afterwards: ".Length)..] : "" : "";
@@ -308,12 +311,12 @@ public sealed class HealingPipeline : IDisposable
         {
             { Refusal: { } rf } => (EventClass.RepairRefused, Severity.Error, $"{dev}: repair of the unmountable {id} refused: {rf}"),
             { Verified: true, NotMounted: false } => (EventClass.OfflineRepair, Severity.Notice,
-                $"{dev}: unmountable {id}: repaired, verified clean, mounted at {target}"),
+                $"{dev}: unmountable {shown}: repaired, verified clean, mounted at {target}"),
             { Verified: true } when target is null => (EventClass.OfflineRepair, Severity.Notice,
-                $"{dev}: unmountable {id}: repaired, verified clean; not mounted: {(notMounted.StartsWith("no fstab entry", StringComparison.Ordinal) ? $"{notMounted} (mount it again yourself)" : notMounted)}"),
+                $"{dev}: unmountable {shown}: repaired, verified clean; not mounted: {(notMounted.StartsWith("no fstab entry", StringComparison.Ordinal) ? $"{notMounted} (mount it again yourself)" : notMounted)}"),
             { Verified: true } => (EventClass.OfflineRepair, Severity.Error,
-                $"{dev}: unmountable {id}: repaired, verified clean, but the mount at {target} FAILED (mount it yourself)"),
-            _ => (EventClass.OfflineRepair, Severity.Error, $"{dev}: unmountable {id}: {outcome.Summary}"),
+                $"{dev}: unmountable {shown}: repaired, verified clean, but the mount at {target} FAILED (mount it yourself)"),
+            _ => (EventClass.OfflineRepair, Severity.Error, $"{dev}: unmountable {shown}: {outcome.Summary}"),
         };
         if (outcome.Refusal is not null) Err($"{dev}: REFUSED after starting: {outcome.Refusal}");
         (sev >= Severity.Error ? (Action<string>)Err : Out)(msg);
