@@ -194,6 +194,43 @@ public class UnmountableKernelTests
         d.Kill();
     }
 
+    /// <summary>XFS: the magic number of AG 1's free-space header zeroed (xfs_db); the mount fails reserving the per-AG
+    /// pool (EFSCORRUPTED), xfs_repair rebuilds the header.</summary>
+    [Fact]
+    public void Policy_on_repairs_a_refused_xfs_and_mounts_it_where_fstab_says()
+    {
+        ScratchFs.Require("xfs", "xfs_db", "xfs_repair", "mount", "blkid");
+        if (!File.Exists("/dev/kmsg")) Assert.Skip("no /dev/kmsg: mount failures cannot be read");
+        using var s = new ScratchFs("unmnt");
+        string dev = s.Attach(s.NewImage("x.img", 320));
+        s.Mkfs("xfs", ["-m", "rmapbt=1"], dev);
+        string pop = Path.Combine(s.Dir, "populate");
+        Directory.CreateDirectory(pop);
+        var data = RandomNumberGenerator.GetBytes(100_000);
+        s.Mount(dev, pop, "-t", "xfs");
+        File.WriteAllBytes(Path.Combine(pop, "payload"), data);
+        s.Umount(pop);
+        Sh.Check("xfs_db", "-x", "-c", "agf 1", "-c", "write -d magicnum 0", dev);
+        string uuid = Sh.Check("blkid", "-p", "-o", "value", "-s", "UUID", dev).Trim();
+        string target = Path.Combine(s.Dir, "target");
+        Directory.CreateDirectory(target);
+        string fstab = Path.Combine(s.Dir, "fstab");
+        File.WriteAllText(fstab, $"{dev} {target} xfs noatime 0 0\n");
+        string state = Path.Combine(s.Dir, "state"), cfg = Config(s, fstab, target);
+        using var d = new DaemonProcess(["run", "--config", cfg, "--state-dir", state]);
+        d.WaitFor(() => d.HasLine(l => l.StartsWith("fshealer: watching", StringComparison.Ordinal)), "the start", 30);
+        Assert.NotEqual(0, Sh.Run("mount", "-t", "xfs", dev, s.Mnt).Code);
+        d.WaitFor(() => d.HasLine(l => l.Contains($"{dev}: unmountable xfs {uuid}") || l.Contains($"{dev}: REFUSED")), "the repair's outcome", 120);
+        s.Track(target);
+        Out(d.Output);
+        Assert.Contains(d.Lines, l => l == $"{dev}: unmountable xfs {uuid} on dev {DevOf(dev)}: repaired, verified clean, mounted at {target}");
+        Assert.Contains("noatime", MountOptionsAt(target));
+        Assert.Equal(data, File.ReadAllBytes(Path.Combine(target, "payload")));
+        Sh.Check("umount", target);
+        Assert.Equal(0, Sh.Run("xfs_repair", "-n", dev).Code);
+        d.Kill();
+    }
+
     private static string DevOf(string dev)
     {
         var r = Sh.Check("stat", "-L", "-c", "%t:%T", dev).Trim().Split(':');
