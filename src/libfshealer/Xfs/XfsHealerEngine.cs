@@ -26,6 +26,19 @@ public sealed record XfsEngineSettings
     /// them either way.</summary>
     public bool Debug { get; init; }
     public string ScrubUnitTemplate { get; init; } = "xfs_scrub@.service";
+    /// <summary>
+    /// <c>fshealer run</c> only (null in the xfs_healer drop-in, which must behave as xfs_healer): after a targeted
+    /// repair of one structure failed, that structure (scrub type, AG, inode) is not repaired again for this long;
+    /// its SICK events are still logged and published. On Linux 7.2 a failed directory repair on a filesystem without
+    /// parent pointers re-reads the directory, which the kernel reports sick again: without a backoff that is a new
+    /// repair, and so on for as long as it is mounted (both healers; tier 4 scenario 40).
+    /// </summary>
+    public TimeSpan? FailedRepairBackoff { get; init; }
+
+    /// <summary>The daemon's backoff: the full-check window (a failed repair asked for the full check, which covers the
+    /// structure), at least a minute.</summary>
+    public static TimeSpan DaemonRepairBackoff(TimeSpan fullCheckInterval) =>
+        fullCheckInterval > TimeSpan.FromMinutes(1) ? fullCheckInterval : TimeSpan.FromMinutes(1);
 }
 
 /// <summary>Why the engine asks for a full online check (xfs_scrub@).</summary>
@@ -35,7 +48,7 @@ public enum FullCheckReason { EventsLost, RepairFailed, Uncovered }
 public sealed class XfsEngineStats
 {
     public long RecordsRead, EventsHandled, KernelLostEvents, UnknownEvents, RepairsAttempted, RepairsSucceeded,
-        RepairsFailed, RepairsProbablyOk, RepairsUnnecessary, RepairsSkippedShutdown, ReopenFailures,
+        RepairsFailed, RepairsProbablyOk, RepairsUnnecessary, RepairsSkippedShutdown, RepairsSkippedBackoff, ReopenFailures,
         FullChecksStarted, FullChecksSuppressed, FullCheckStartFailures, ReaderBlocked, MaxQueueDepth, TrailingBytes;
     /// <summary>Full checks asked for, by <see cref="FullCheckReason"/> (started or suppressed by the rate limit).</summary>
     public readonly long[] FullChecksRequested = new long[3];
@@ -56,6 +69,10 @@ public sealed class XfsHealerEngine
     private readonly IUnitManager _units;
     private readonly IHealerConsole _con;
     private readonly ActionGate _gate;
+    private readonly TimeProvider _time;
+    /// <summary>Structures whose last targeted repair failed, and when (<see cref="XfsEngineSettings.FailedRepairBackoff"/>).</summary>
+    private readonly Dictionary<(uint Type, uint Agno, ulong Ino), (DateTimeOffset At, bool Said)> _failedAt = [];
+    private const int MaxFailedTracked = 4096;
     private readonly HashSet<(uint, uint)> _unknownReported = [];
     private int _shutdownNoticePrinted, _suppressNoticePrinted;
 
@@ -75,7 +92,8 @@ public sealed class XfsHealerEngine
         _target = target;
         _units = units;
         _con = console;
-        _gate = new ActionGate(settings.FullCheckInterval, time ?? TimeProvider.System);
+        _time = time ?? TimeProvider.System;
+        _gate = new ActionGate(settings.FullCheckInterval, _time);
         if (settings.WantRepair && target is null)
             throw new ArgumentException("repair mode needs a filesystem target", nameof(target));
     }
@@ -315,6 +333,7 @@ public sealed class XfsHealerEngine
         {
             for (int i = 0; i < n; i++)
             {
+                if (InBackoff(steps[i])) continue;
                 var req = steps[i].ToRequest();
                 int rc = handle.Scrub(ref req);
                 Interlocked.Increment(ref Stats.RepairsAttempted);
@@ -342,6 +361,7 @@ public sealed class XfsHealerEngine
                         Inode = e.Domain == HealthDomain.Inode ? e.InodeIno : null, Path = path, Errno = rc == 0 ? null : rc,
                     });
                 }
+                if (_s.FailedRepairBackoff is not null) RecordOutcome(steps[i], outcome == RepairOutcome.Failed);
                 if (outcome == RepairOutcome.Failed)
                 {
                     failed = true;
@@ -352,6 +372,44 @@ public sealed class XfsHealerEngine
         // the first failure stops this event's repairs and starts the full check; so do uncovered structures
         if (failed) RunFullRepair(FullCheckReason.RepairFailed);
         else if (uncovered) RunFullRepair(FullCheckReason.Uncovered);
+    }
+
+    /// <summary>The last targeted repair of this structure failed less than the backoff ago: skip it, and say so once
+    /// per failure.</summary>
+    private bool InBackoff(in RepairStep step)
+    {
+        if (_s.FailedRepairBackoff is not { } backoff) return false;
+        var key = (step.ScrubType, step.Agno, step.Ino);
+        DateTimeOffset until;
+        lock (_failedAt)
+        {
+            if (!_failedAt.TryGetValue(key, out var f)) return false;
+            until = f.At + backoff;
+            if (_time.GetUtcNow() >= until) { _failedAt.Remove(key); return false; }
+            Interlocked.Increment(ref Stats.RepairsSkippedBackoff);
+            if (f.Said) return true;
+            _failedAt[key] = (f.At, true);
+        }
+        string of = step.Ino != 0 ? $" of inode {step.Ino}" : step.Agno != 0 ? $" of AG {step.Agno}" : "";
+        _con.Err($"{_s.Mountpoint}: {step.StructName}{of}: sick again after a failed repair; not repairing it again before {until.ToLocalTime():HH:mm:ss} (a full check was requested)");
+        return true;
+    }
+
+    private void RecordOutcome(in RepairStep step, bool failed)
+    {
+        var key = (step.ScrubType, step.Agno, step.Ino);
+        lock (_failedAt)
+        {
+            if (!failed) { _failedAt.Remove(key); return; }
+            if (_failedAt.Count >= MaxFailedTracked)
+            {
+                // bounded: forget the expired ones, then (a storm of distinct failures) the oldest
+                var now = _time.GetUtcNow();
+                foreach (var k in _failedAt.Where(kv => now - kv.Value.At >= _s.FailedRepairBackoff!.Value).Select(kv => kv.Key).ToList()) _failedAt.Remove(k);
+                if (_failedAt.Count >= MaxFailedTracked) _failedAt.Remove(_failedAt.MinBy(kv => kv.Value.At).Key);
+            }
+            _failedAt[key] = (_time.GetUtcNow(), false);
+        }
     }
 
     /// <summary>Start the full online check (xfs_scrub@&lt;mnt&gt;.service), at most once per gate window.</summary>

@@ -47,7 +47,9 @@ public sealed class XfsMonitorWatcher : IFsWatcher
             return null;
         }
         var sink = new WatchedSink(fs, ctx, e => e.Class == EventClass.RepairFailed ? $"online repair failed: {e.Message}" : null);
-        var engine = new XfsHealerEngine(settings!, target, platform.Units, ctx.Console) { Sink = sink, Device = fs.Source };
+        // unlike the drop-in: a structure whose repair failed is not repaired again within the full-check window
+        // (at least a minute), so a repair that makes the kernel report it sick again does not loop
+        var engine = new XfsHealerEngine(settings! with { FailedRepairBackoff = XfsEngineSettings.DaemonRepairBackoff(policy.FullCheckInterval) }, target, platform.Units, ctx.Console) { Sink = sink, Device = fs.Source };
         return new XfsMonitorWatcher(platform, engine, source!, settings!.WantRepair ? "XFS health monitor, repairing" : "XFS health monitor, reporting");
     }
 

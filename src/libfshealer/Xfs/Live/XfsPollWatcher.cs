@@ -52,7 +52,7 @@ public sealed class XfsPollWatcher : IFsWatcher
         var con = ctx.Console;
         string mnt = _fs.Path;
         var sink = new WatchedSink(_fs, ctx);
-        var engine = new XfsHealerEngine(new XfsEngineSettings { Mountpoint = mnt, WantRepair = wantRepair, FullCheckInterval = _fs.Policy.FullCheckInterval },
+        var engine = new XfsHealerEngine(new XfsEngineSettings { Mountpoint = mnt, WantRepair = wantRepair, FullCheckInterval = _fs.Policy.FullCheckInterval, FailedRepairBackoff = XfsEngineSettings.DaemonRepairBackoff(_fs.Policy.FullCheckInterval) },
             null, new SystemctlUnitManager(), con) { Sink = sink, Device = _fs.Source };
         var poller = new XfsHealthPoller(mnt);
         using var kmsg = KmsgReader.Open(out var kmsgDiag);
@@ -72,7 +72,7 @@ public sealed class XfsPollWatcher : IFsWatcher
             {
                 // moved: poll the new place (same superblock; the poller's state stays valid)
                 mnt = _fs.Path;
-                engine = new XfsHealerEngine(new XfsEngineSettings { Mountpoint = mnt, WantRepair = wantRepair, FullCheckInterval = _fs.Policy.FullCheckInterval },
+                engine = new XfsHealerEngine(new XfsEngineSettings { Mountpoint = mnt, WantRepair = wantRepair, FullCheckInterval = _fs.Policy.FullCheckInterval, FailedRepairBackoff = XfsEngineSettings.DaemonRepairBackoff(_fs.Policy.FullCheckInterval) },
                     null, new SystemctlUnitManager(), con) { Sink = sink, Device = _fs.Source };
                 poller.MovedTo(mnt);
             }
