@@ -74,6 +74,11 @@ public sealed record UnmountableFacts
 /// </summary>
 public static class UnmountablePlanner
 {
+    /// <summary>The types whose unmountable filesystems are repaired (one device, one tool). btrfs is not among them even
+    /// when a btrfs repair tool is known to <see cref="RepairTools"/>: a btrfs repair (btrfs check --repair) needs its
+    /// own policy and every member device proven; until that is wired here, a refused btrfs is reported only.</summary>
+    public static readonly IReadOnlySet<string> RepairableTypes = new HashSet<string>(StringComparer.Ordinal) { "ext4", "xfs" };
+
     public static HealPlan Plan(UnmountableFacts f)
     {
         var id = f.Identity;
@@ -84,7 +89,7 @@ public static class UnmountablePlanner
         if (!f.Damage) return Report("not damage (unsupported feature or missing device): nothing to repair");
         if (!f.Policy.Repair) return Report("policy: report only (unmountable.repair is false)");
         if (f.Policy.Excludes(id.FsType, id.Uuid, f.Fstab?.Target) is { } notMatched) return Report($"policy: report only ({notMatched})");
-        if (!RepairTools.Fsck.TryGetValue(id.FsType, out var tool))
+        if (!RepairableTypes.Contains(id.FsType) || !RepairTools.Fsck.TryGetValue(id.FsType, out var tool))
             return Report($"{id.FsType}: report only (no offline repair of an unmountable {id.FsType} here; run its check tool by hand)");
         if (id.Uuid is null) return Refuse($"{f.Device}: no {id.FsType} superblock UUID could be read, so its identity cannot be proven before a repair");
         if (f.MountedAt.Count > 0) return Refuse($"{f.Device} is mounted at {string.Join(", ", f.MountedAt)}");

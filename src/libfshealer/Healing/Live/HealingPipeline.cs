@@ -262,7 +262,7 @@ public sealed class HealingPipeline : IDisposable
             CorrelationId = cid, Structure = "unmountable",
         };
         string? before = u.Fingerprint();
-        if (u.Policy.Repair && u.Damage && RepairTools.Fsck.ContainsKey(id.FsType) && _unmountable.TryStart(key, before) is { } limited)
+        if (u.Policy.Repair && u.Damage && UnmountablePlanner.RepairableTypes.Contains(id.FsType) && _unmountable.TryStart(key, before) is { } limited)
         {
             Out($"{dev}: {r.Reason}: not repairing it now: {limited}");
             Publish(Ev(EventClass.Decision, Severity.Notice, $"{dev}: unmountable {id}: not repairing it now: {limited}"));
