@@ -15,11 +15,14 @@ one() {
   q() { jq -r "$1" "$N" 2>/dev/null; }
   res() { local v=${2//$'\n'/ }; v=${v//$'\t'/ }; v=${v//,/ }; printf '%s=%s\n' "$1" "${v:0:300}" >> "$R"; }
   res ev_classes "$(q '[.[].class] | group_by(.) | map("\(.[0]):\(length)") | join(" ")')"
-  res detected "$(q '[.[] | select((.class | IN("MetadataSick","MetadataCorrupt","IoError","MediaError","DataLost","Shutdown","ErrorsMissed","CounterRise","ActionStarted","OfflineRepair","RepairSucceeded","RepairFailed","RepairProbablyOk","RepairRefused","FullCheckStarted","FullCheckSuppressed","CheckScheduled")) or (.class == "ScrubFinished" and (((.count // 0) > 0) or (.severity | IN("Error","Critical")))))] | if length > 0 then 1 else 0 end')"
+  # a scheduled check's start is not a detection (the damage it finds is a metadata_corrupt event of its own)
+  res detected "$(q '[.[] | select(((.class == "ActionStarted") and ((.message // "") | test("scheduled (offline|online) check"))) | not)
+               | select((.class | IN("MetadataSick","MetadataCorrupt","IoError","MediaError","DataLost","Shutdown","ErrorsMissed","CounterRise","ActionStarted","OfflineRepair","RepairSucceeded","RepairFailed","RepairProbablyOk","RepairRefused","FullCheckStarted","FullCheckSuppressed","CheckScheduled")) or (.class == "ScrubFinished" and (((.count // 0) > 0) or (.severity | IN("Error","Critical")))))] | if length > 0 then 1 else 0 end')"
   res acted "$(q '[.[] | select(.class | IN("ActionStarted","OfflineRepair","RepairSucceeded","RepairProbablyOk","RepairFailed","ScrubFinished","CheckScheduled","FullCheckStarted"))] | if length > 0 then 1 else 0 end')"
   res claimed "$(q '[.[] | select((.class == "OfflineRepair" and .severity == "Notice") or .class == "RepairSucceeded" or (.class == "ScrubFinished" and .severity == "Notice" and ((.count // 0) > 0)))] | if length > 0 then 1 else 0 end')"
   res repair_failed "$(q '[.[] | select((.class == "OfflineRepair" and .severity != "Notice") or .class == "RepairFailed" or (.class == "ScrubFinished" and (.severity | IN("Error","Critical"))))] | if length > 0 then 1 else 0 end')"
-  res first_detect "$(q '[.[] | select(.class | IN("MetadataSick","MetadataCorrupt","IoError","MediaError","Shutdown","ErrorsMissed","CounterRise","ActionStarted"))][0].message // ""')"
+  res first_detect "$(q '[.[] | select(((.class == "ActionStarted") and ((.message // "") | test("scheduled (offline|online) check"))) | not)
+               | select(.class | IN("MetadataSick","MetadataCorrupt","IoError","MediaError","Shutdown","ErrorsMissed","CounterRise","ActionStarted"))][0].message // ""')"
 }
 if [ "${1:-}" = --run ]; then
   for w in "$2"/images/*/; do one "${w%/}"; done

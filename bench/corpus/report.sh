@@ -8,7 +8,8 @@
 #   healed          fshealer acted, and the plain tool (no-modify) then finds the filesystem clean, and it is mounted
 #   tool_healed     on a fresh copy, the plain tool alone leaves the filesystem clean
 #   latent          damaged before (the plain tool finds it), mounted, but the user's I/O surfaced nothing
-#   false_positive  clean before, nothing surfaced, yet fshealer reported damage or status is not healthy
+#   false_positive  clean before, nothing surfaced, yet fshealer reported damage or status is not healthy (a status
+#                   degraded only by check freshness — "older than max_check_age" — counts as healthy)
 #   claimed_unclean fshealer said a repair succeeded and the independent check disagrees
 #   unm_healed      the kernel refused the mount; the daemon repaired the device and mounted it as the image's fstab
 #                   line says, and the independent check is clean ("fshealer healed unmountable")
@@ -29,9 +30,14 @@ cols="id fs origin category pre null_uuid mount_ok kernel_saw kernel_lines user_
         v["healed"] = (v["acted"] == 1 && v["after"] == "clean" && v["mounted_after"] == 1) ? 1 : 0
         v["tool_healed"] = (v["pre"] == "dirty" && v["tool"] == "clean") ? 1 : 0
         v["latent"] = (v["pre"] == "dirty" && v["mount_ok"] == 1 && !ks) ? 1 : 0
-        v["false_positive"] = (v["pre"] == "clean" && !ks && (v["detected"] == 1 || (v["status_health"] != "" && v["status_health"] != "healthy"))) ? 1 : 0
+        # a status that is degraded only because the last check is older than max_check_age (the scheduled-check runs
+        # use 5 s) says nothing about damage: counted as healthy here, the raw value stays in status_health
+        eff = v["status_health"]; nr = split(v["status_reasons"], rs, "; "); fresh = nr > 0
+        for (j = 1; j <= nr; j++) if (rs[j] !~ /max_check_age/) fresh = 0
+        if (eff == "degraded" && fresh) eff = "healthy"
+        v["false_positive"] = (v["pre"] == "clean" && !ks && (v["detected"] == 1 || (eff != "" && eff != "healthy"))) ? 1 : 0
         v["claimed_unclean"] = (v["claimed"] == 1 && v["after"] != "clean") ? 1 : 0
-        v["degraded_after_heal"] = (v["healed"] == 1 && v["status_health"] != "healthy") ? 1 : 0
+        v["degraded_after_heal"] = (v["healed"] == 1 && eff != "healthy") ? 1 : 0
         v["category"] = v["mount_ok"] != 1 ? "unmountable" : ks ? "kernel-saw" : v["pre"] == "dirty" ? "latent" : "clean"
         n = split(cols, c, " ")
         for (i = 1; i <= n; i++) {

@@ -210,11 +210,15 @@ if [ -n "$DAEMON_PID" ]; then
   done
   [ -n "${SCHEDULED:-}" ] && res sched_outcome "$(sched_done && echo 1 || echo 0)"
   res settle_ms $(( $(now_ms) - t0 )); mark settled
-  res mounted_after "$(is_mounted "$MNT" && echo 1 || echo 0)"
   # unmountable: did the daemon repair it and mount it (the independent check below says whether it is clean)
   if grep -q '^mount_ok=0' "$R"; then
     res unm_outcome "$(cat "$W/daemon.out" "$W/daemon.err" 2>/dev/null | grep -E "^${DEVS[0]}: (unmountable |REFUSED|heal plan: Report)" | tail -1)"
     res unm_daemon_mounted "$(is_mounted "$MNT" && echo 1 || echo 0)"
+  fi
+  # with scheduled checks (a few seconds' max_check_age) the daemon may be in its next check right now: give it the
+  # time to mount the filesystem again before asking for the status
+  if [ -n "${SCHEDULED:-}" ] && grep -qx "mount_ok=1" "$R"; then
+    for _ in $(seq 1 80); do is_mounted "$MNT" && break; sleep 0.25; done
   fi
   if is_mounted "$MNT"; then
     timeout -k 5 30 "$FSHEALER" status --json --state-dir "$ST" --config "$CONFIG" --fs "$MNT" > "$W/status.json" 2> "$W/status.err"
@@ -226,6 +230,8 @@ if [ -n "$DAEMON_PID" ]; then
   for _ in $(seq 1 60); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.25; done
   if kill -0 "$DAEMON_PID" 2>/dev/null; then kill -KILL "$DAEMON_PID"; res daemon_killed 1; fi
   wait "$DAEMON_PID" 2>/dev/null; res daemon_rc $?; mark daemon_stopped
+  # after the daemon has stopped: it lets a running action finish and mount the filesystem again (never left down)
+  res mounted_after "$(is_mounted "$MNT" && echo 1 || echo 0)"
   DAEMON_PID=""
   grep -qE 'Unhandled exception|   at [A-Za-z]' "$W/daemon.err" && res daemon_crash 1
   timeout -k 5 30 "$FSHEALER" history --json --state-dir "$ST" --config "$CONFIG" --limit 100000 > "$W/history.json" 2> "$W/history.err"
