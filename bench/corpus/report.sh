@@ -11,10 +11,12 @@
 #   false_positive  clean before, nothing surfaced, yet fshealer reported damage or status is not healthy (a status
 #                   degraded only by check freshness — "older than max_check_age" — counts as healthy)
 #   claimed_unclean fshealer said a repair succeeded and the independent check disagrees
+#   unm_healed      the kernel refused the mount; the daemon repaired the device and mounted it as the image's fstab
+#                   line says, and the independent check is clean ("fshealer healed unmountable")
 set -euo pipefail
 RUN=${1:?usage: report.sh RUN_DIR}
 CSV="$RUN/results.csv" MD="$RUN/summary.md"
-cols="id fs origin category pre null_uuid mount_ok kernel_saw kernel_lines user_euclean user_eio user_ebadmsg user_erofs user_estale ext4_errors_count btrfs_dev_errs attach_ms detected acted claimed repair_failed healed after mounted_after status_health degraded_after_heal daemon_rc daemon_crash fanotify_refused tool tool_rc tool_mountable tool_healed latent false_positive claimed_unclean timeout elapsed_ms first_detect kernel_first mount_error status_reasons"
+cols="id fs origin category pre null_uuid mount_ok kernel_saw kernel_lines user_euclean user_eio user_ebadmsg user_erofs user_estale ext4_errors_count btrfs_dev_errs attach_ms detected acted claimed repair_failed healed after mounted_after status_health degraded_after_heal daemon_rc daemon_crash fanotify_refused tool tool_rc tool_mountable tool_healed unm_healed unm_outcome latent false_positive claimed_unclean timeout elapsed_ms first_detect kernel_first mount_error status_reasons"
 {
   echo "$cols" | tr ' ' ','
   for r in "$RUN"/images/*/result.env; do
@@ -54,13 +56,14 @@ awk -F, -v run="$RUN" '
   {
     fs = $ix["fs"]; F[fs] = 1; n[fs]++
     ks = $ix["kernel_saw"]; th = $ix["tool_healed"]; h = $ix["healed"]; d = $ix["detected"]
-    if ($ix["mount_ok"] != 1) { um[fs]++; if (th && $ix["tool_mountable"] == 1) umfix[fs]++ }
+    if ($ix["mount_ok"] != 1) { um[fs]++; if (th && $ix["tool_mountable"] == 1) { umfix[fs]++; if ($ix["unm_healed"] == 1) umfixh[fs]++ }
+                                if ($ix["unm_healed"] == 1) umh[fs]++ }
     if (ks) { K[fs]++; if (d) KD[fs]++; if (h) KH[fs]++; if (th) KT[fs]++; if (th && h) KTH[fs]++
               if (th && !h) miss[fs] = miss[fs] sprintf("| %s | %s | %s | %s | %s |\n", $ix["id"], d ? "yes" : "no", unq($ix["after"]), unq($ix["status_health"]), substr(unq($ix["kernel_first"]), 1, 110)) }
     if ($ix["latent"]) { L[fs]++; if (th) LT[fs]++; if (th && h) LH[fs]++ }
     if ($ix["false_positive"]) { FP[fs]++; fpl = fpl " " $ix["id"] }
     if ($ix["claimed_unclean"]) { CU[fs]++; cul = cul " " $ix["id"] }
-    if ($ix["acted"] == 1 && $ix["mounted_after"] == 0) { LU[fs]++; lul = lul " " $ix["id"] }
+    if ($ix["mount_ok"] == 1 && $ix["acted"] == 1 && $ix["mounted_after"] == 0) { LU[fs]++; lul = lul " " $ix["id"] }
     if ($ix["degraded_after_heal"]) { DG[fs]++; dgl = dgl " " $ix["id"] }
     if ($ix["daemon_crash"] == 1 || ($ix["daemon_rc"] != "" && $ix["daemon_rc"] != 0)) { CR[fs]++; crl = crl " " $ix["id"] }
     if ($ix["timeout"] == 1) { TO[fs]++; tol = tol " " $ix["id"] }
@@ -69,11 +72,11 @@ awk -F, -v run="$RUN" '
   function z(x) { return x + 0 }
   function pct(a, b) { return b > 0 ? sprintf("%d %%", 100 * a / b + 0.5) : "–" }
   END {
-    print "| fs | images | kernel saw damage while mounted | fshealer detected | fshealer healed | tool alone healed (same cases) | fshealer heals of what the tool heals | latent: tool fixes (fshealer heals) | unmountable (tool fixes) | false positives | claimed but unclean | left unmounted | healed, status not healthy | daemon errors / timeouts |"
-    print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    print "| fs | images | kernel saw damage while mounted | fshealer detected | fshealer healed | tool alone healed (same cases) | fshealer heals of what the tool heals | latent: tool fixes (fshealer heals) | unmountable (tool fixes) | unmountable: fshealer heals (of tool fixes) | false positives | claimed but unclean | left unmounted | healed, status not healthy | daemon errors / timeouts |"
+    print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     split("ext4 xfs btrfs", order, " ")
     for (o = 1; o <= 3; o++) { fs = order[o]; if (!(fs in F)) continue
-      printf "| %s | %d | %d | %d | %d | %d | %s (%d of %d) | %d (%d) | %d (%d) | %d | %d | %d | %d | %d / %d |\n", fs, n[fs], z(K[fs]), z(KD[fs]), z(KH[fs]), z(KT[fs]), pct(KTH[fs], KT[fs]), z(KTH[fs]), z(KT[fs]), z(LT[fs]), z(LH[fs]), z(um[fs]), z(umfix[fs]), z(FP[fs]), z(CU[fs]), z(LU[fs]), z(DG[fs]), z(CR[fs]), z(TO[fs]) }
+      printf "| %s | %d | %d | %d | %d | %d | %s (%d of %d) | %d (%d) | %d (%d) | %d (%d of %d) | %d | %d | %d | %d | %d / %d |\n", fs, n[fs], z(K[fs]), z(KD[fs]), z(KH[fs]), z(KT[fs]), pct(KTH[fs], KT[fs]), z(KTH[fs]), z(KT[fs]), z(LT[fs]), z(LH[fs]), z(um[fs]), z(umfix[fs]), z(umh[fs]), z(umfixh[fs]), z(umfix[fs]), z(FP[fs]), z(CU[fs]), z(LU[fs]), z(DG[fs]), z(CR[fs]), z(TO[fs]) }
     print ""
     for (o = 1; o <= 3; o++) { fs = order[o]; if (NU[fs]) printf "%s images with a null UUID where the kernel saw damage: %d, healed %d\n\n", fs, NU[fs], z(NUH[fs]) }
     print "### Where the tool alone heals and fshealer does not (kernel saw the damage)"

@@ -140,11 +140,16 @@ ST="$W/state"; mkdir -p "$ST"
 if [ -n "${FSHEALER:-}" ]; then
   mapfile -t dargs <<<"${DAEMON_ARGS:-}"
   args=(); for a in "${dargs[@]}"; do [ -n "$a" ] && args+=("$a"); done
-  # a configuration naming @MNT@ gets this image's mount point there (rules that apply to it alone, never to /)
-  if grep -q '@MNT@' "$CONFIG"; then
-    jq --arg m "$MNT" 'walk(if . == "@MNT@" then $m else . end)' "$CONFIG" > "$W/config.json" || die "config: @MNT@ substitution failed"
+  # a configuration naming @MNT@ gets this image's mount point there (rules that apply to it alone, never to /),
+  # @FSTAB@ this image's fstab (W/fstab: the line for its device, written before the mount below)
+  if grep -qE '@MNT@|@FSTAB@' "$CONFIG"; then
+    jq --arg m "$MNT" --arg f "$W/fstab" 'walk(if . == "@MNT@" then $m elif . == "@FSTAB@" then $f else . end)' "$CONFIG" > "$W/config.json" || die "config: @MNT@ substitution failed"
     CONFIG="$W/config.json"
   fi
+  # the fstab line of this image (its device, mount point, type and the options mount_fs uses), as a system would
+  # have it: what an unmountable filesystem is mounted with again after the daemon's repair
+  fo=""; case "$FS" in ext4) fo=$MOUNT_OPTS ;; btrfs) for d in "${DEVS[@]:1}"; do fo="${fo:+$fo,}device=$d"; done ;; esac
+  printf '# corpus image %s\n%s %s %s %s 0 0\n' "$ID" "${DEVS[0]}" "${MNT// /\\040}" "$FS" "${fo:-defaults}" > "$W/fstab"
   "$FSHEALER" run --state-dir "$ST" --config "$CONFIG" "${args[@]}" > "$W/daemon.out" 2> "$W/daemon.err" &
   DAEMON_PID=$!; echo "$DAEMON_PID" > "$W/daemon.pid"
   for _ in $(seq 1 100); do grep -q 'watching [0-9]* filesystem' "$W/daemon.out" 2>/dev/null && break; sleep 0.1; done
@@ -175,6 +180,15 @@ else
   res mount_error "$(tr '\n' ' ' < "$W/mount.txt")"
   M2=""
 fi
+# an unmountable image with the unmountable policy: wait for the daemon's outcome for our device (repaired and
+# mounted, not mounted, refused, report only) — or nothing to wait for when it did not report the refused mount
+unm_done() {
+  grep -q '^mount_ok=0' "$R" || return 0
+  grep -q '"unmountable"' "$CONFIG" 2>/dev/null || return 0
+  local o; o=$(cat "$W/daemon.out" "$W/daemon.err" 2>/dev/null)
+  grep -qF "${DEVS[0]}: $FS mount failed: the filesystem is damaged" <<<"$o" || return 0
+  grep -qE "^${DEVS[0]}: (unmountable |REFUSED|heal plan: Report|.*not repairing it now)" <<<"$o"
+}
 # settle: give the daemon time to notice and act (at least SETTLE_MIN s; then until its log is quiet for
 # SETTLE_QUIET s, at most SETTLE_MAX s); with SCHEDULED, while the image is mounted, also until the scheduled check
 # has an outcome line ("MNT: scheduled check: ..." that is neither its start nor a wait)
@@ -190,12 +204,17 @@ if [ -n "$DAEMON_PID" ]; then
     sz=$(cat "$W/daemon.out" "$W/daemon.err" 2>/dev/null | wc -c)
     [ "$sz" != "$last" ] && { last=$sz; quiet_since=$(now_ms); }
     [ $n -ge $((SETTLE_MAX * 1000)) ] && { res settle_timeout 1; break; }
-    [ $n -ge $((SETTLE_MIN * 1000)) ] && [ $(( $(now_ms) - quiet_since )) -ge $((SETTLE_QUIET * 1000)) ] && sched_done && break
+    [ $n -ge $((SETTLE_MIN * 1000)) ] && [ $(( $(now_ms) - quiet_since )) -ge $((SETTLE_QUIET * 1000)) ] && sched_done && unm_done && break
     kill -0 "$DAEMON_PID" 2>/dev/null || { res daemon_died 1; break; }
     sleep 0.25
   done
   [ -n "${SCHEDULED:-}" ] && res sched_outcome "$(sched_done && echo 1 || echo 0)"
   res settle_ms $(( $(now_ms) - t0 )); mark settled
+  # unmountable: did the daemon repair it and mount it (the independent check below says whether it is clean)
+  if grep -q '^mount_ok=0' "$R"; then
+    res unm_outcome "$(cat "$W/daemon.out" "$W/daemon.err" 2>/dev/null | grep -E "^${DEVS[0]}: (unmountable |REFUSED|heal plan: Report)" | tail -1)"
+    res unm_daemon_mounted "$(is_mounted "$MNT" && echo 1 || echo 0)"
+  fi
   # with scheduled checks (a few seconds' max_check_age) the daemon may be in its next check right now: give it the
   # time to mount the filesystem again before asking for the status
   if [ -n "${SCHEDULED:-}" ] && grep -qx "mount_ok=1" "$R"; then
@@ -247,6 +266,9 @@ if [ "$FS" = btrfs ]; then
   [ "$a" = clean ] && [ "$s" = clean ] || a="dirty(check=$a,scrub=$s)"
 fi
 res after "${a%%(*}"; res after_detail "$a"
+# "fshealer healed unmountable": the kernel refused the mount, the daemon mounted it afterwards, and the independent
+# check is clean
+grep -q '^mount_ok=0' "$R" && res unm_healed "$(grep -q '^unm_daemon_mounted=1' "$R" && [ "${a%%(*}" = clean ] && echo 1 || echo 0)"
 detach_copy
 # ------------------------------------------------------------------ pre + tool: the plain tool alone, on a fresh copy
 # first in no-modify mode ("was it damaged at all?"), then repairing, then no-modify again

@@ -14,6 +14,9 @@
 #     --scheduled SECONDS  scheduled checks: config max_check_age_seconds=SECONDS + scheduled_check.enabled (unless
 #                          --config), and after the user I/O wait for the scheduled check's outcome line too
 #                          (for the latent-damage column; at most --settle-max + 4x SECONDS + 30 s)
+#     --no-unmountable     do not give the daemon the unmountable repair (by default the configuration gets
+#                          "unmountable": repair true, this image's fstab W/fstab, xfs_zero_log as the tool pass does
+#                          (xfs_repair -L), matched to this image's mount point only: never another device)
 #     --no-daemon          kernel and plain tool only (what the corpus lists were screened with)
 #     --settle-min S, --settle-max S   wait for the daemon after the user I/O (default 4, 40)
 #     --image-timeout S    per image, all three passes (default 300)
@@ -22,7 +25,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-FSH=${FSHEALER:-} JIT=0 QUICK=0 ONLY="" FSF="" MANIFEST="$CORPUS_MANIFEST" CONFIG_IN="" SCHED="" NODAEMON=0
+FSH=${FSHEALER:-} JIT=0 QUICK=0 ONLY="" FSF="" MANIFEST="$CORPUS_MANIFEST" CONFIG_IN="" SCHED="" NODAEMON=0 UNMOUNTABLE=1
 SMIN=4 SMAX=40 ITIMEOUT=300 OUT="" LABEL="" DARGS=()
 ORIG_ARGS=("$@")
 while [ $# -gt 0 ]; do
@@ -37,12 +40,13 @@ while [ $# -gt 0 ]; do
     --config) CONFIG_IN=$2; shift 2 ;;
     --scheduled) SCHED=$2; shift 2 ;;
     --no-daemon) NODAEMON=1; shift ;;
+    --no-unmountable) UNMOUNTABLE=0; shift ;;
     --settle-min) SMIN=$2; shift 2 ;;
     --settle-max) SMAX=$2; shift 2 ;;
     --image-timeout) ITIMEOUT=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --label) LABEL=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -89,6 +93,12 @@ elif [ -n "$SCHED" ]; then
   # machine's own / (the root filesystem is never unmounted: its check would be a boot-time fsck mark)
   printf '{ "rules": [ { "name": "corpus-image", "match": { "mount_point": "@MNT@" }, "max_check_age_seconds": %s, "scheduled_check": { "enabled": true } } ] }\n' "$SCHED" > "$OUT/config.json"
 else echo '{}' > "$OUT/config.json"; fi
+# unmountable images: the daemon may repair the refused device and mount it as the image's fstab line says
+# (@FSTAB@ and @MNT@ become this image's; a configuration with its own "unmountable" section keeps it)
+if [ $UNMOUNTABLE = 1 ] && [ "$(jq 'has("unmountable")' "$OUT/config.json")" = false ]; then
+  jq '. + { unmountable: { repair: true, fstab: "@FSTAB@", xfs_zero_log: true, match: { mount_point: "@MNT@" } } }' "$OUT/config.json" > "$OUT/config.json.new"
+  mv "$OUT/config.json.new" "$OUT/config.json"
+fi
 [ ${#DARGS[@]} -gt 0 ] || DARGS=(--offline-repair --poll-interval 1)
 if [ -n "$SCHED" ]; then SMAX=$(( SMAX + SCHED * 4 + 30 )); fi
 

@@ -78,6 +78,9 @@ public static class ConfigCommand
             Global = PolicyDto.From(cfg.Global),
             Rules = cfg.Rules.Select(x => x.Name).ToList(),
             HistoryMaxAgeDays = cfg.History.MaxAge.TotalDays, HistoryMaxSizeMb = cfg.History.MaxBytes / 1048576.0,
+            Unmountable = cfg.Unmountable.Describe()
+                + (cfg.Unmountable is { Repair: true, MatchUuid: var mu, MatchFsType: var mt, MatchMountPoint: var mm } && (mu ?? mt ?? mm) is not null
+                    ? $" (only: {string.Join(", ", new[] { mu is null ? null : $"uuid {mu}", mt is null ? null : $"fs_type {mt}", mm is null ? null : $"fstab mount_point {mm}" }.OfType<string>())})" : ""),
         };
         foreach (var fs in SupportedFilesystems.List(stderr))
         {
@@ -97,6 +100,7 @@ public static class ConfigCommand
         stdout.WriteLine($"state dir: {dto.StateDir}");
         stdout.WriteLine($"global: xfs {dto.Global.Xfs}, ext4 {dto.Global.Ext4}, btrfs auto-scrub {(cfg.Global.BtrfsAutoScrub ? "on" : "off")}, poll every {dto.Global.PollIntervalSeconds}s, max check age {(cfg.Global.MaxCheckAge is { } ma ? FsHealer.Config.Freshness.FormatAge(ma) : "off")}");
         stdout.WriteLine($"history: keep {dto.HistoryMaxAgeDays:0.##} days, at most {dto.HistoryMaxSizeMb:0.##} MiB");
+        stdout.WriteLine(dto.Unmountable);
         stdout.WriteLine($"rules: {(dto.Rules.Count == 0 ? "(none)" : string.Join(", ", dto.Rules))}");
         foreach (var f in dto.Filesystems)
             stdout.WriteLine($"  {f.MountPoint} ({f.FsType} {f.Device}{(f.Uuid is null ? "" : $" uuid {f.Uuid}")}{(f.Label is null ? "" : $" label {f.Label}")}): {f.Action}");
@@ -151,6 +155,8 @@ public sealed class ConfigShowDto
     public List<string> Rules { get; set; } = [];
     public double HistoryMaxAgeDays { get; set; }
     public double HistoryMaxSizeMb { get; set; }
+    /// <summary>What the daemon does about a mount the kernel refused (the "unmountable" section).</summary>
+    public string Unmountable { get; set; } = "";
     public List<FsRuleDto> Filesystems { get; set; } = [];
 }
 

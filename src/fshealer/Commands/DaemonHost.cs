@@ -200,7 +200,8 @@ public static class DaemonHost
         foreach (var a in interrupted.Select(r => r.Event))
         {
             bool mounted = mounts.Contains(a.Mount);
-            var msg = $"{a.Mount}: INTERRUPTED: \"{a.Message}\" (started {FsHealer.Text.TimeFormat.Utc(a.Time)}) never finished — fshealer stopped during it; " +
+            // an unmountable filesystem's repair has no mount point: it is named by its device
+            var msg = $"{(a.Mount.Length > 0 ? a.Mount : a.Device)}: INTERRUPTED: \"{a.Message}\" (started {FsHealer.Text.TimeFormat.Utc(a.Time)}) never finished — fshealer stopped during it; " +
                       (mounted ? "the filesystem is mounted; check it (fshealer status) and let the policy act again"
                                : $"the filesystem is NOT MOUNTED now: check {a.Device} (e2fsck/xfs_repair -n) and mount it again");
             console.Err(msg);

@@ -112,6 +112,27 @@ public static class StatusCommand
                 Diagnostics = [.. level.Diagnostics, .. st.Notes ?? []], Devices = DevicesCommand.StatusLine(id.MountPoint, id.FsType, fs.Dev),
             });
         }
+        // unmountable filesystems (issue 17): mounts the kernel refused because the filesystem is damaged, reported
+        // since the running daemon started (every uncleared one when none runs), not yet mounted or repaired since
+        if (store is not null && only is null)
+        {
+            try
+            {
+                DateTimeOffset? since = daemonPid is { } dp ? ProcessStart(dp) : null;
+                var recent = store.Query(new HistoryQuery { Since = since, Limit = 5000 }).Select(x => x.Event);
+                foreach (var u in UnmountableStatus.Open(recent))
+                {
+                    report.Unmountable.Add(new UnmountableDto
+                    {
+                        Device = u.Device, FsType = u.FsType, FsId = u.FsId, Since = TimeFormat.Utc(u.Since), Message = u.Message, LastAction = u.LastAction,
+                    });
+                    report.Problems.Add($"unmountable: {u.Device} ({u.FsType}{(u.FsId is { } fid ? $" {fid}" : "")}): the kernel refused to mount it at {TimeFormat.Utc(u.Since)} (damaged)" +
+                                        (u.LastAction is { } la ? $"; last action: {la}" : "; not repaired"));
+                    healths.Add(Health.Error);
+                }
+            }
+            catch (SqliteException e) { stderr.WriteLine(PathBytes.Show($"fshealer: {store.Path}: {e.Message}")); }
+        }
         if (only is not null && report.Filesystems.Count == 0)
         {
             stderr.WriteLine(PathBytes.Show($"fshealer: {only}: not the mount point of a supported filesystem (xfs, ext4, btrfs)"));
@@ -152,7 +173,7 @@ public static class StatusCommand
                 foreach (var d in f.Diagnostics) W($"    note: {d}");
             }
             if (report.Filesystems.Count == 0) W("no supported filesystems mounted");
-            foreach (var p in report.Problems) W($"{(overall == Health.Unknown ? "UNKNOWN" : "DEGRADED")}: {p}");
+            foreach (var p in report.Problems) W($"{(p.StartsWith("unmountable: ", StringComparison.Ordinal) ? "ERROR" : overall == Health.Unknown ? "UNKNOWN" : "DEGRADED")}: {p}");
             W(report.DaemonRunning switch
             {
                 true => $"daemon: running{(report.DaemonPid is { } p ? $" (pid {p})" : "")}",
@@ -169,6 +190,18 @@ public static class StatusCommand
         int c = dev.IndexOf(':');
         return c > 0 && uint.TryParse(dev.AsSpan(0, c), out uint maj) && uint.TryParse(dev.AsSpan(c + 1), out uint min)
             ? FilesystemIdentity.DevKeyOf(maj, min) : 0;
+    }
+
+    /// <summary>When process <paramref name="pid"/> started (/proc/PID/stat starttime after /proc/stat btime), or null.</summary>
+    private static DateTimeOffset? ProcessStart(int pid)
+    {
+        try
+        {
+            if (!FsHealer.Service.Metrics.ProcessSample.TryParseStat(File.ReadAllText($"/proc/{pid}/stat"), out _, out var ticks, out _)) return null;
+            if (FsHealer.Service.Metrics.ProcessSample.ParseBootTime(File.ReadAllText("/proc/stat")) is not { } boot) return null;
+            return DateTimeOffset.FromUnixTimeMilliseconds(boot * 1000 + (long)(ticks * 1000 / FsHealer.Service.Metrics.ProcessSample.ClockTicksPerSecond));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
     private static DateTimeOffset? Later(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a > b ? a : b);
@@ -296,6 +329,19 @@ public sealed class StatusReportDto
     /// <summary>Problems of fshealer itself that make the whole report degraded (an unwritable history store, no daemon
     /// running) or unknown (the state directory cannot be read).</summary>
     public List<string> Problems { get; set; } = [];
+    /// <summary>Devices whose mount the kernel refused because the filesystem is damaged, not mounted or repaired since
+    /// (reported since the running daemon started).</summary>
+    public List<UnmountableDto> Unmountable { get; set; } = [];
+}
+
+public sealed class UnmountableDto
+{
+    public string Device { get; set; } = "";
+    public string FsType { get; set; } = "";
+    public string? FsId { get; set; }
+    public string Since { get; set; } = "";
+    public string Message { get; set; } = "";
+    public string? LastAction { get; set; }
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,

@@ -154,6 +154,24 @@ public static class ConfigLoader
                 h.MaxAgeDays is { } dd && dd > 0 && dd <= 36500 ? TimeSpan.FromDays(dd) : history.MaxAge,
                 h.MaxSizeMb is { } mm && mm >= 1 && mm <= 1 << 20 ? (long)(mm * 1048576) : history.MaxBytes);
         }
+        var unmountable = FsHealer.Healing.UnmountablePolicy.Off;
+        if (doc.Unmountable is { } um)
+        {
+            if (um.Fstab is { } ft && (ft.Length == 0 || ft[0] != '/'))
+                Err("$.unmountable.fstab", $"must be an absolute path, got \"{ft}\"");
+            if (um.XfsZeroLog == true && um.Repair != true)
+                Err("$.unmountable.xfs_zero_log", "only means something with \"repair\": true (it allows xfs_repair -L during that repair)");
+            if (um.Match is { } mm)
+            {
+                if (mm.Label is not null) Err("$.unmountable.match.label", "not supported here (match an unmountable filesystem by uuid, fs_type or its fstab mount_point)");
+                CheckGlob("$.unmountable.match.uuid", mm.Uuid, Err);
+                CheckGlob("$.unmountable.match.fs_type", mm.FsType, Err);
+                CheckGlob("$.unmountable.match.mount_point", mm.MountPoint, Err);
+            }
+            unmountable = new FsHealer.Healing.UnmountablePolicy(um.Repair ?? false,
+                um.Fstab is { Length: > 0 } f2 && f2[0] == '/' ? f2 : FsHealer.Healing.UnmountablePolicy.DefaultFstab,
+                um.Mount ?? true, um.XfsZeroLog ?? false, um.Match?.Uuid, um.Match?.FsType, um.Match?.MountPoint);
+        }
         // the sections other parsers own: their meaning is checked here too, so that every error shows at once and a
         // broken section refuses the whole file (at start and on reload) like any other error
         var notify = NotifySettings.Parse(doc.Notify, Err);
@@ -171,7 +189,7 @@ public static class ConfigLoader
         return new(new FsHealerConfig
         {
             SourcePath = fileName, StateDir = stateDir, Global = global, Rules = rules, Document = doc,
-            History = history, Notify = notify ?? NotifySettings.Defaults, Metrics = metrics ?? MetricsSettings.Off,
+            History = history, Unmountable = unmountable, Notify = notify ?? NotifySettings.Defaults, Metrics = metrics ?? MetricsSettings.Off,
         }, []);
     }
 

@@ -25,6 +25,25 @@ public sealed class ConfigDocument
     public JsonElement? Metrics { get; set; }
     /// <summary>History retention (<see cref="HistorySection"/>).</summary>
     public HistorySection? History { get; set; }
+    /// <summary>Mounts the kernel refused because the filesystem is damaged (<see cref="UnmountableSection"/>).</summary>
+    public UnmountableSection? Unmountable { get; set; }
+}
+
+/// <summary>The "unmountable" section: a mount the kernel refused because the filesystem is damaged
+/// (<see cref="FsHealer.Healing.UnmountablePolicy"/>). Global only: the device has no mount point to match rules on.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed class UnmountableSection
+{
+    /// <summary>Repair the unmounted device offline (e2fsck -fy, xfs_repair), verify, mount it as fstab says. Default false.</summary>
+    public bool? Repair { get; set; }
+    /// <summary>The fstab that names the mount's target and options (default /etc/fstab).</summary>
+    public string? Fstab { get; set; }
+    /// <summary>Mount it after a verified repair when fstab has a line for it. Default true.</summary>
+    public bool? Mount { get; set; }
+    /// <summary>Allow xfs_repair -L when an XFS log cannot be replayed. Default false.</summary>
+    public bool? XfsZeroLog { get; set; }
+    /// <summary>Only filesystems that match (uuid, fs_type, mount_point: the fstab line's; label is not supported here).</summary>
+    public MatchSection? Match { get; set; }
 }
 
 /// <summary>The "history" section: how much history the daemon keeps.</summary>
@@ -249,6 +268,8 @@ public sealed class FsHealerConfig
     public HistoryRetention History { get; init; } = HistoryRetention.Default;
     /// <summary>Notifications (the "notify" section, validated; defaults when absent).</summary>
     public FsHealer.Service.Notify.NotifySettings Notify { get; init; } = FsHealer.Service.Notify.NotifySettings.Defaults;
+    /// <summary>Mounts refused because the filesystem is damaged (the "unmountable" section, validated; off when absent).</summary>
+    public FsHealer.Healing.UnmountablePolicy Unmountable { get; init; } = FsHealer.Healing.UnmountablePolicy.Off;
     /// <summary>Metrics exporter (the "metrics" section, validated; off when absent).</summary>
     public FsHealer.Service.Metrics.MetricsSettings Metrics { get; init; } = FsHealer.Service.Metrics.MetricsSettings.Off;
 

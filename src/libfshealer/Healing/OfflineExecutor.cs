@@ -41,6 +41,9 @@ public sealed class HealControl
     public static HealControl None { get; } = new();
 }
 
+/// <summary>Not planned: xfs_repair found a dirty log that could not be replayed and the plan allows discarding it.</summary>
+public sealed record ZeroLogStep(string Device) : HealStep($"zero the dirty log of {Device} (xfs_repair -L: the policy allows discarding its last transactions)");
+
 /// <summary>Not planned: recorded when xfs_repair found a dirty log and the executor replayed it.</summary>
 public sealed record ReplayLogStep(string Device) : HealStep($"replay the dirty log of {Device} (mount and unmount it privately; never zero it)");
 
@@ -66,6 +69,12 @@ public sealed record HealOutcome(HealDecision Final, bool Success, IReadOnlyList
     public bool FoundClean { get; init; }
     /// <summary>A tool ran longer than the check budget's maximum duration and was killed.</summary>
     public bool OverBudget { get; init; }
+    /// <summary>The plan started on an unmounted filesystem (<see cref="HealPlan.StartsUnmounted"/>) and it is still not
+    /// mounted at the end (no mount step, the repair did not verify, or the mount failed).</summary>
+    public bool NotMounted { get; init; }
+    /// <summary>The plan started on an unmounted filesystem.</summary>
+    public bool StartedUnmounted { get; init; }
+
     /// <summary>A scheduled btrfs check's full scrub (null: none ran).</summary>
     public FsHealer.Btrfs.FullScrubResult? Scrub { get; init; }
     private string ScrubPrefix => Scrub is { } s && Steps.Any(x => x.Step is UnmountStep) ? s.Describe() + "; then " : "";
@@ -78,6 +87,10 @@ public sealed record HealOutcome(HealDecision Final, bool Success, IReadOnlyList
     public bool OnSnapshot => Steps.Any(s => s.Step is CreateSnapshotStep);
 
     public string Summary => (Refusal is { } r ? $"refused: {r}"
+        : StartedUnmounted ? (Verified && !NotMounted ? "repaired, verified clean, mounted"
+            : Verified ? "repaired, verified clean; not mounted" + (Steps.Any(s => s.Step is RemountStep) ? ": the mount FAILED (mount it yourself)" : "")
+            : Aborted ? "aborted by a stop request: the repair tool was killed; not mounted"
+            : $"repair FAILED; not mounted")
         : OnSnapshot ? SnapshotSummary
         : OverBudget && Scrub is not null && !Steps.Any(s => s.Step is UnmountStep) ? "the check ran longer than its budget: the scrub was cancelled (BTRFS_IOC_SCRUB_CANCEL); nothing verified"
         : Aborted && Scrub is not null && !Steps.Any(s => s.Step is UnmountStep) ? "the scrub was cancelled by a stop request; nothing verified"
@@ -111,6 +124,16 @@ public sealed record HealOutcome(HealDecision Final, bool Success, IReadOnlyList
 /// </summary>
 public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, ulong mountId, Action<string>? log = null)
 {
+    /// <summary>The filesystem the proofs compare with. It changes in one case only: an ext4 whose superblock carried
+    /// the null UUID, to which e2fsck itself gave one during the repair (it says so: <see cref="E2fsckNewUuid"/>).</summary>
+    private FilesystemIdentity _target = target;
+
+    /// <summary>What e2fsck prints when it gives a filesystem with the null UUID a new one (PR_0_ADD_UUID).</summary>
+    public const string E2fsckNewUuid = "did not have a UUID; generating one";
+
+    /// <summary>The identity at the end (<see cref="_target"/>: a null UUID replaced by the one e2fsck generated).</summary>
+    public FilesystemIdentity Target => _target;
+
     private void Log(List<string> messages, string s)
     {
         messages.Add(s);
@@ -142,7 +165,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
         }
 
         // offline repair. "down": unmounted and not yet mounted again.
-        bool down = false, everDown = false, failed = false, wantSchedule = false, aborted = false;
+        bool down = plan.StartsUnmounted, everDown = plan.StartsUnmounted, failed = false, wantSchedule = false, aborted = false;
         bool repairedOrClean = false, verified = false, remountProven = false, surveyedClean = false, overBudget = false;
         string? refusal = null, damage = null, couldNotCheck = null, leftBehind = null;
         FsHealer.Btrfs.FullScrubResult? scrub = null;
@@ -169,7 +192,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
             {
                 case ProveMountStep pm:
                 {
-                    var why = IdentityProof.Mount(target, mountId, pm.Path, host.ProbeMount(pm.Path));
+                    var why = IdentityProof.Mount(_target, mountId, pm.Path, host.ProbeMount(pm.Path));
                     Record(step, why is null, why ?? "same superblock, same UUID, same mount");
                     if (why is not null) { refusal = why; goto done; }
                     break;
@@ -199,7 +222,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                 }
                 case ProveDeviceStep pd when down && refusal is null && !aborted:
                 {
-                    var why = IdentityProof.Device(target, host.ProbeDevice(pd.Device), pd.Rdev);
+                    var why = IdentityProof.Device(_target, host.ProbeDevice(pd.Device), pd.Rdev);
                     Record(step, why is null, why ?? "the device and its superblock are the watched filesystem's; nobody holds it");
                     if (why is not null) { refusal = why; failed = true; }
                     break;
@@ -231,7 +254,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                     if (budgetCts is not null && plan.Budget.MaxDuration is { } max) budgetCts.CancelAfter(max);
                     // nothing is unmounted yet: a stop request cancels the scrub at once (there is nothing to roll back)
                     using var scrubCts = CancellationTokenSource.CreateLinkedTokenSource(abort, control.Stopping);
-                    var r = host.FullScrub(target, sc.Path, sc.ReadOnly, idleIo, scrubCts.Token);
+                    var r = host.FullScrub(_target, sc.Path, sc.ReadOnly, idleIo, scrubCts.Token);
                     budgetCts?.CancelAfter(Timeout.InfiniteTimeSpan);
                     scrub = r;
                     // the offline part (when planned) follows only a scrub that covered everything and left nothing broken
@@ -385,7 +408,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                         int re = host.ReplayLog(sv.Device, sv.Tool.FsType, out var rd);
                         Record(replay, re == 0, re == 0 ? rd : $"{Errno.Name(re)}: {Errno.Message(re)} ({rd})");
                         if (re != 0) { failed = true; break; }
-                        var why = IdentityProof.Device(target, host.ProbeDevice(sv.Device));
+                        var why = IdentityProof.Device(_target, host.ProbeDevice(sv.Device));
                         Record(new ProveDeviceStep(sv.Device), why is null, why ?? "still the watched filesystem's device; nobody holds it");
                         if (why is not null) { refusal = why; failed = true; break; }
                         (outcome, detail, killed) = Fsck(sv.Tool, FsckMode.Check, sv.Device);
@@ -418,8 +441,21 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                         var replay = new ReplayLogStep(f.Device);
                         int re = host.ReplayLog(f.Device, f.Tool.FsType, out var rd);
                         Record(replay, re == 0, re == 0 ? rd : $"{Errno.Name(re)}: {Errno.Message(re)} ({rd})");
+                        if (re != 0 && plan.ZeroLogAllowed && f.Tool.FsType == "xfs" && !control.Stopping.IsCancellationRequested)
+                        {
+                            var why0 = IdentityProof.Device(_target, host.ProbeDevice(f.Device));
+                            Record(new ProveDeviceStep(f.Device), why0 is null, why0 ?? "still the watched filesystem's device; nobody holds it");
+                            if (why0 is not null) { refusal = why0; failed = true; break; }
+                            var z = host.Run(f.Tool.Program, ["-L", f.Device], abort);
+                            if (z.Killed) { aborted = true; failed = true; Record(new ZeroLogStep(f.Device), false, $"{f.Tool.Program} killed"); break; }
+                            var zo = f.Tool.Classify(FsckMode.Repair, z.Exit);
+                            bool zg = zo is FsckOutcome.Clean or FsckOutcome.Repaired;
+                            Record(new ZeroLogStep(f.Device), zg, $"{f.Tool.Program} -L exit {z.Exit}{Tail(z.Output)}");
+                            if (zg) repairedOrClean = true; else failed = true;
+                            break;
+                        }
                         if (re != 0) { failed = true; wantSchedule = true; break; }
-                        var why = IdentityProof.Device(target, host.ProbeDevice(f.Device));
+                        var why = IdentityProof.Device(_target, host.ProbeDevice(f.Device));
                         Record(new ProveDeviceStep(f.Device), why is null, why ?? "still the watched filesystem's device; nobody holds it");
                         if (why is not null) { refusal = why; failed = true; break; }
                         (outcome, detail, killed) = Fsck(f.Tool, f.Mode, f.Device);
@@ -427,6 +463,13 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                     if (killed) { aborted = true; failed = true; Record(step, false, detail); break; }
                     bool good = outcome is FsckOutcome.Clean or FsckOutcome.Repaired;
                     Record(step, good, detail);
+                    // e2fsck gave a filesystem with the null UUID a new one: the proofs from here on expect that one
+                    if (good && _target.Uuid == Guid.Empty && _lastOutput.Contains(E2fsckNewUuid, StringComparison.Ordinal)
+                        && host.ProbeDevice(f.Device) is { Error: null, Uuid: { } fresh } probe && probe.Rdev == _target.DevKey && fresh != Guid.Empty)
+                    {
+                        Log(messages, $"{f.Device}: the filesystem had the null UUID; {f.Tool.Program} generated {fresh:D}: the identity proofs from here on expect it");
+                        _target = _target with { Uuid = fresh };
+                    }
                     if (good) repairedOrClean = true;
                     else { failed = true; wantSchedule = true; }
                     break;
@@ -440,7 +483,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                     if (!verified) { failed = true; wantSchedule = true; }
                     break;
                 }
-                case RemountStep r when down:
+                case RemountStep r when down && (!plan.StartsUnmounted || (verified && refusal is null && !aborted)):
                 {
                     if (aborted && !overBudget) wantSchedule = true;
                     if (wantSchedule && plan.Fallback is { } fb) { RunSchedule(fb, HealControl.None, Record); wantSchedule = false; }
@@ -448,14 +491,15 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
                     if (e == 0) { down = false; Record(step, true, $"mounted ({detail})"); break; }
                     failed = true;
                     Record(step, false, $"{Errno.Name(e)}: {Errno.Message(e)} ({detail})");
-                    Log(messages, $"REMOUNT FAILED: {r.Device} is NO LONGER MOUNTED at {r.Path}: {Errno.Message(e)}; mount it by hand: " +
+                    Log(messages, (plan.StartsUnmounted ? $"MOUNT FAILED: {r.Device} is not mounted at {r.Path}: {Errno.Message(e)}; mount it by hand: "
+                                                       : $"REMOUNT FAILED: {r.Device} is NO LONGER MOUNTED at {r.Path}: {Errno.Message(e)}; mount it by hand: ") +
                                   $"mount -t {r.Spec.FsType} -o {r.Spec.OptionsText} {r.Device} {r.Path}");
                     break;
                 }
                 case ProveRemountedStep pr when everDown && !down:
                 {
                     var seen = host.ProbeMount(pr.Path);
-                    var why = pr.NewDevKey ? IdentityProof.Remounted(target, pr.Path, seen) : IdentityProof.Mount(target, 0, pr.Path, seen);
+                    var why = pr.NewDevKey ? IdentityProof.Remounted(_target, pr.Path, seen) : IdentityProof.Mount(_target, 0, pr.Path, seen);
                     remountProven = why is null;
                     Record(step, remountProven, why ?? "the watched filesystem is mounted there again");
                     if (!remountProven) failed = true;
@@ -464,12 +508,24 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
             }
         }
     done:
-        var final = everDown ? HealDecision.OfflineRepair : refusal is not null ? HealDecision.Refuse : HealDecision.OfflineRepair;
+        var final = plan.StartsUnmounted
+            ? (refusal is not null && !results.Any(x => x.Step is FsckStep or ZeroLogStep) ? HealDecision.Refuse : HealDecision.OfflineRepair)
+            : everDown ? HealDecision.OfflineRepair : refusal is not null ? HealDecision.Refuse : HealDecision.OfflineRepair;
         if (wantSchedule && plan.Fallback is { } fallback)
         {
             if (!RunSchedule(fallback, HealControl.None, Record)) failed = true;
             if (!everDown) final = HealDecision.Schedule;
         }
+        // a plan that started unmounted: nothing to prove remounted unless it had a mount step
+        bool mountPlanned = plan.Steps.Any(s => s is RemountStep);
+        bool proven = plan.StartsUnmounted && !mountPlanned ? true : remountProven;
+        if (plan.StartsUnmounted)
+            return new(final, !failed && refusal is null && !aborted && verified && proven, results, messages)
+            {
+                Refusal = refusal, Aborted = aborted, StartedUnmounted = true, NotMounted = down,
+                Verified = verified && refusal is null && !aborted,
+                DamageFound = damage, FoundClean = surveyedClean,
+            };
         return new(final, !failed && refusal is null && !aborted && (everDown ? verified && remountProven : !wantSchedule || final == HealDecision.Schedule),
             results, messages)
         {
@@ -511,6 +567,8 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
         return false;
     }
 
+    private string _lastOutput = "";
+
     /// <summary>util-linux ionice: run a program in the idle I/O class (it gets disk time only when nobody else wants it).</summary>
     public const string Ionice = "ionice";
 
@@ -518,6 +576,7 @@ public sealed class OfflineExecutor(IHealHost host, FilesystemIdentity target, u
     {
         var args = tool.Arguments(mode, device);
         var r = idleIo ? host.Run(Ionice, ["-c", "3", "--", tool.Program, .. args], abort) : host.Run(tool.Program, args, abort);
+        _lastOutput = r.Output;
         if (r.Killed) return (FsckOutcome.Failed, $"{tool.Program} killed", true);
         var outcome = tool.Classify(mode, r.Exit, r.Output);
         return (outcome, $"{tool.Program} exit {r.Exit} ({outcome.ToString().ToLowerInvariant()}){Tail(r.Output)}", false);

@@ -81,6 +81,13 @@ public sealed record HealPlan(HealDecision Decision, IReadOnlyList<HealStep> Ste
     /// <summary>A scheduled check (not a repair of a known problem): the executor applies <see cref="Budget"/>.</summary>
     public bool IsCheck { get; init; }
     public CheckBudget Budget { get; init; } = CheckBudget.None;
+    /// <summary>The filesystem is not mounted when the plan starts (a mount the kernel refused, issue 17): there is no
+    /// unmount step, the device steps run at once, and the mount at the end (when there is one) runs only after a
+    /// verified repair — a filesystem that was not mounted is not "mounted again unrepaired".</summary>
+    public bool StartsUnmounted { get; init; }
+    /// <summary>XFS only: when xfs_repair finds a dirty log that cannot be replayed by mounting, run <c>xfs_repair -L</c>
+    /// (the policy allowed discarding the log: <c>unmountable.xfs_zero_log</c>).</summary>
+    public bool ZeroLogAllowed { get; init; }
 
     public override string ToString() =>
         $"{Decision}: {string.Join("; ", Reasons)}" + (Steps.Count > 0 ? $" [{string.Join(" -> ", Steps)}]" : "");

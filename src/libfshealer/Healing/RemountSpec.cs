@@ -55,4 +55,38 @@ public sealed record RemountSpec(string FsType, ulong Flags, string Data, string
         }
         return new RemountSpec(m.FullFsType, flags, string.Join(',', data), string.Join(',', text));
     }
+
+    /// <summary>fstab(5)/mount(8) options that mount(2) never sees: what util-linux keeps for itself (auto, user, nofail,
+    /// x-systemd.*, comment=, loop setup) and the defaults that only clear a flag.</summary>
+    public static readonly IReadOnlySet<string> UserspaceOnly = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "defaults", "auto", "noauto", "user", "nouser", "users", "owner", "group", "nofail", "_netdev", "loop",
+        "suid", "dev", "exec", "async", "atime", "diratime", "nomand", "nostrictatime", "nolazytime", "symfollow",
+    };
+
+    private static bool IsUserspaceOnly(string o) =>
+        UserspaceOnly.Contains(o) || o.StartsWith("x-", StringComparison.Ordinal) || o.StartsWith("X-", StringComparison.Ordinal)
+        || o.StartsWith("comment=", StringComparison.Ordinal) || o.StartsWith("offset=", StringComparison.Ordinal)
+        || o.StartsWith("sizelimit=", StringComparison.Ordinal) || o.StartsWith("loop=", StringComparison.Ordinal)
+        || o.StartsWith("helper=", StringComparison.Ordinal) || o.StartsWith("encryption=", StringComparison.Ordinal);
+
+    /// <summary>The mount an fstab line describes (type <paramref name="fsType"/>: the line's own type unless it says
+    /// "auto"): mount(2) flags from the per-mount options, the rest as the filesystem's data string;
+    /// <see cref="OptionsText"/> keeps the line's options as written (for mount(8), the fallback).</summary>
+    public static RemountSpec FromFstab(string fsType, string options)
+    {
+        ulong flags = 0;
+        var data = new List<string>();
+        var text = new List<string>();
+        foreach (var o in options.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!text.Contains(o)) text.Add(o);
+            if (MountFlags.TryGetValue(o, out var f)) { flags |= f; continue; }
+            if (IsUserspaceOnly(o) || data.Contains(o)) continue;
+            data.Add(o);
+        }
+        // mount(8) never gets "defaults" alone as the only thing to say: drop it from the text when there is more
+        if (text.Count > 1) text.Remove("defaults");
+        return new RemountSpec(fsType, flags, string.Join(',', data), string.Join(',', text));
+    }
 }

@@ -101,7 +101,8 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         var deadline = options.Duration is { } d0 ? DateTime.UtcNow + d0 : DateTime.MaxValue;
         using var media = options.MediaScanInterval is { } mi ? new MediaScheduler(_ctx, mi, options.MediaScanBytesPerSecond) : null;
         // unmountable filesystems: the kernel log says why a mount was refused (issue 17)
-        using var mountFailures = options.Only is null ? MountFailureWatcher.Open(_ctx.Events, console) : null;
+        using var mountFailures = options.Only is null ? MountFailureWatcher.Open(_ctx.Events, console, _ctx.Healing,
+            () => _ctx.Config?.Current.Unmountable ?? UnmountablePolicy.Off) : null;
 
         while (!stop.IsCancellationRequested && DateTime.UtcNow < deadline)
         {
@@ -294,6 +295,8 @@ public sealed class FsHealerDaemon(DaemonOptions options, IHealerConsole console
         }
         config.Commit(cfg);
         ReloadServices?.Invoke(cfg, true);
+        // a failed repair of an unmountable filesystem may be tried again under the new configuration
+        _ctx.Healing.ResetUnmountableLimits();
         int changed = 0;
         List<(ulong Dev, WatchedFilesystem Fs, IFsWatcher? Watcher, MountTarget Target)> all;
         lock (_watched) all = [.. _watched.Select(kv => (kv.Key, kv.Value.Fs, kv.Value.Watcher, _targets[kv.Key]))];

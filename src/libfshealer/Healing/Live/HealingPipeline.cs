@@ -19,7 +19,16 @@ public sealed class HealingPipeline : IDisposable
         /// <summary>A scheduled full check (latent damage) rather than a known problem.</summary>
         public CheckBudget? Check { get; init; }
         public Action<HealOutcome?, HealPlan?>? Done { get; init; }
+        /// <summary>A mount the kernel refused because the filesystem is damaged (issue 17): repair the unmounted device.</summary>
+        public UnmountableRequest? Unmountable { get; init; }
     }
+
+    /// <summary>What a refused mount hands the pipeline: the filesystem (device number, type, the UUID its superblock
+    /// carried when the refusal was reported), the device node, the policy, and how to look at the device now.</summary>
+    public sealed record UnmountableRequest(FilesystemIdentity Identity, string Device, UnmountablePolicy Policy, bool Damage,
+        Func<UnmountableFacts> Facts, Func<string?> Fingerprint);
+
+    private readonly UnmountableRepairLimiter _unmountable;
 
     private readonly EventHub _events;
     private readonly IHealerConsole _console;
@@ -39,8 +48,9 @@ public sealed class HealingPipeline : IDisposable
     public string? NotDurable { get; private set; }
 
     public HealingPipeline(EventHub events, IHealerConsole console, IHealHost? host = null,
-        Func<WatchedFilesystem, HealAction, OfflineFacts>? facts = null)
+        Func<WatchedFilesystem, HealAction, OfflineFacts>? facts = null, TimeProvider? time = null)
     {
+        _unmountable = new UnmountableRepairLimiter(time);
         _events = events;
         _console = console;
         _host = host ?? new LiveHealHost();
@@ -86,6 +96,30 @@ public sealed class HealingPipeline : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// A mount the kernel refused because the filesystem on <see cref="UnmountableRequest.Device"/> is damaged: plan
+    /// (<see cref="UnmountablePlanner"/>), journal, execute on the one ladder (<see cref="OfflineExecutor"/>), publish.
+    /// One attempt per filesystem per <see cref="UnmountableRepairLimiter.Window"/>; a failed one is not repeated until the
+    /// superblock changes or the configuration is reloaded (<see cref="ResetUnmountableLimits"/>). False: not queued.
+    /// </summary>
+    public bool SubmitUnmountable(UnmountableRequest u, string reason, Action<HealOutcome?, HealPlan?>? done = null)
+    {
+        var fs = new WatchedFilesystem(u.Identity, u.Device, 0, u.Device, EffectivePolicyForDevice);
+        lock (_lock)
+        {
+            if (_stopping || !_queued.Add(fs.Identity.Id + "\0" + fs.Identity.Dev)) return false;
+            _queue.Enqueue(new Request(fs, reason) { Unmountable = u, Done = done });
+            _idle.Reset();
+            Monitor.Pulse(_lock);
+        }
+        return true;
+    }
+
+    private static readonly FsHealer.Config.EffectivePolicy EffectivePolicyForDevice = FsHealer.Config.EffectivePolicy.Defaults with { Rule = "unmountable" };
+
+    /// <summary>A configuration reload: failed repairs of unmountable filesystems may be tried again.</summary>
+    public void ResetUnmountableLimits() => _unmountable.Reset();
+
     /// <summary>True while an action runs or requests wait.</summary>
     public bool Busy { get { lock (_lock) return _queue.Count > 0 || _current is not null; } }
 
@@ -125,6 +159,7 @@ public sealed class HealingPipeline : IDisposable
 
     private (HealOutcome?, HealPlan?) Heal(Request r, HealControl control)
     {
+        if (r.Unmountable is { } um) return HealUnmountable(r, um, control);
         var fs = r.Fs;
         var wanted = r.Check is null ? OfflinePlanner.Wanted(fs.FsType, fs.Policy) : OfflinePlanner.WantedCheck(fs.FsType, fs.Policy);
         // a scheduled check is paced by its own scheduler (freshness limit, retry interval), not by the repair gates
@@ -234,6 +269,80 @@ public sealed class HealingPipeline : IDisposable
                     _queue.Enqueue(new Request(fs, "the scheduled online check found damage"));
                     _idle.Reset();
                 }
+        return (outcome, plan);
+    }
+
+    private (HealOutcome?, HealPlan?) HealUnmountable(Request r, UnmountableRequest u, HealControl control)
+    {
+        var id = u.Identity;
+        string dev = u.Device, cid = ActionJournal.NewCorrelationId();
+        string key = id.Id + "\0" + id.Dev;
+        FsEvent Ev(EventClass cls, Severity sev, string msg) => new()
+        {
+            Class = cls, Severity = sev, Mount = "", FsType = id.FsType, Device = dev, FsId = id.Id, Message = msg,
+            CorrelationId = cid, Structure = "unmountable",
+        };
+        string? before = u.Fingerprint();
+        if (u.Policy.Repair && u.Damage && UnmountablePlanner.RepairableTypes.Contains(id.FsType) && _unmountable.TryStart(key, before) is { } limited)
+        {
+            Out($"{dev}: {r.Reason}: not repairing it now: {limited}");
+            Publish(Ev(EventClass.Decision, Severity.Notice, $"{dev}: unmountable {id}: not repairing it now: {limited}"));
+            return (null, null);
+        }
+        var facts = u.Facts();
+        var plan = UnmountablePlanner.Plan(facts);
+        if (plan.Decision == HealDecision.OfflineRepair)
+        {
+            var started = Ev(EventClass.ActionStarted, Severity.Warning,
+                $"{dev}: offline repair of the unmountable {id} started: {string.Join(" -> ", plan.Steps)}");
+            bool durable;
+            try { durable = _events.PublishDurable(started); }
+            catch (Exception) { durable = false; }
+            if (!durable)
+            {
+                NotDurable = "the history store did not confirm the start of an action (full, read-only, corrupt or disabled)";
+                Err($"{dev}: {NotDurable}: no offline action runs");
+                plan = UnmountablePlanner.Plan(facts with { Durable = false, NotDurableReason = NotDurable });
+            }
+            else NotDurable = null;
+        }
+        Out($"{dev}: heal plan: {plan} (trigger: {r.Reason})");
+        Publish(Ev(EventClass.Decision, Severity.Notice, $"{dev}: decision (unmountable policy: {u.Policy.Describe()}): {plan}"));
+        if (plan.Decision == HealDecision.Refuse)
+        {
+            string why = string.Join("; ", plan.Reasons);
+            Err($"{dev}: REFUSED to repair {id}: {why}");
+            Publish(Ev(EventClass.RepairRefused, Severity.Error, $"{dev}: repair of the unmountable {id} refused: {why}"));
+            _unmountable.Finished(key, false, u.Fingerprint());
+            return (null, plan);
+        }
+        if (plan.Decision != HealDecision.OfflineRepair)
+        {
+            _unmountable.Finished(key, false, before);
+            return (null, plan);
+        }
+        var executor = new OfflineExecutor(_host, id, 0, s => Out($"{dev}: {s}"));
+        var outcome = executor.Execute(plan, control);
+        // (a null UUID that e2fsck replaced: the messages name the filesystem as it is now; FsId stays the report's)
+        var shown = executor.Target;
+        string? target = plan.Steps.OfType<RemountStep>().FirstOrDefault()?.Path;
+        string notMounted = target is null ? plan.Reasons.LastOrDefault(x => x.Contains("not mounted afterwards", StringComparison.Ordinal)) is { } nm
+            ? nm[(nm.IndexOf("not mounted afterwards", StringComparison.Ordinal) + "not mounted afterwards: ".Length)..] : "" : "";
+        var (cls, sev, msg) = outcome switch
+        {
+            { Refusal: { } rf } => (EventClass.RepairRefused, Severity.Error, $"{dev}: repair of the unmountable {id} refused: {rf}"),
+            { Verified: true, NotMounted: false } => (EventClass.OfflineRepair, Severity.Notice,
+                $"{dev}: unmountable {shown}: repaired, verified clean, mounted at {target}"),
+            { Verified: true } when target is null => (EventClass.OfflineRepair, Severity.Notice,
+                $"{dev}: unmountable {shown}: repaired, verified clean; not mounted: {(notMounted.StartsWith("no fstab entry", StringComparison.Ordinal) ? $"{notMounted} (mount it again yourself)" : notMounted)}"),
+            { Verified: true } => (EventClass.OfflineRepair, Severity.Error,
+                $"{dev}: unmountable {shown}: repaired, verified clean, but the mount at {target} FAILED (mount it yourself)"),
+            _ => (EventClass.OfflineRepair, Severity.Error, $"{dev}: unmountable {shown}: {outcome.Summary}"),
+        };
+        if (outcome.Refusal is not null) Err($"{dev}: REFUSED after starting: {outcome.Refusal}");
+        (sev >= Severity.Error ? (Action<string>)Err : Out)(msg);
+        Publish(Ev(cls, sev, msg));
+        _unmountable.Finished(key, outcome.Verified && !(target is not null && outcome.NotMounted), u.Fingerprint());
         return (outcome, plan);
     }
 

@@ -10,8 +10,10 @@ namespace FsHealer.Healing.Live;
 /// (<see cref="MountFailureLog"/>, grouped by <see cref="MountFailureReporter"/>) and publishes a problem event naming
 /// the device when the filesystem on it is damaged — history, notifications and metrics see it; the filesystem is
 /// named by the identity its superblock carries (UUID), read from the device. Evidence without a line saying the
-/// mount failed is reported only while the device is not mounted. Reporting only: no offline repair of an
-/// unmounted device is started from here.
+/// mount failed is reported only while the device is not mounted. When the configuration's "unmountable" policy
+/// allows it (<see cref="UnmountablePolicy"/>, off by default), the report is handed to the healing pipeline
+/// (<see cref="HealingPipeline.SubmitUnmountable"/>): offline repair of the unmounted device, then the mount fstab
+/// describes.
 /// </summary>
 public sealed class MountFailureWatcher : IDisposable
 {
@@ -22,10 +24,15 @@ public sealed class MountFailureWatcher : IDisposable
     private readonly LiveHealHost _host = new();
     private bool _errorSaid;
 
-    private MountFailureWatcher(KmsgReader kmsg, EventHub events, IHealerConsole console) { _kmsg = kmsg; _events = events; _console = console; }
+    private readonly HealingPipeline? _healing;
+    private readonly Func<UnmountablePolicy>? _policy;
 
-    /// <summary>Null (said once on the console) when the kernel log cannot be read.</summary>
-    public static MountFailureWatcher? Open(EventHub events, IHealerConsole console)
+    private MountFailureWatcher(KmsgReader kmsg, EventHub events, IHealerConsole console, HealingPipeline? healing, Func<UnmountablePolicy>? policy)
+    { _kmsg = kmsg; _events = events; _console = console; _healing = healing; _policy = policy; }
+
+    /// <summary>Null (said once on the console) when the kernel log cannot be read. <paramref name="healing"/> and
+    /// <paramref name="policy"/>: where a repair goes when the current policy allows one.</summary>
+    public static MountFailureWatcher? Open(EventHub events, IHealerConsole console, HealingPipeline? healing = null, Func<UnmountablePolicy>? policy = null)
     {
         var k = KmsgReader.Open(out var diag);
         if (k is null)
@@ -34,7 +41,7 @@ public sealed class MountFailureWatcher : IDisposable
                 (diag?.Contains("EPERM") == true ? "; reading /dev/kmsg under kernel.dmesg_restrict=1 needs CAP_SYSLOG" : ""));
             return null;
         }
-        return new MountFailureWatcher(k, events, console);
+        return new MountFailureWatcher(k, events, console, healing, policy);
     }
 
     /// <summary>Read what the kernel logged since the last call; publish the reports due. Never throws.</summary>
@@ -60,11 +67,11 @@ public sealed class MountFailureWatcher : IDisposable
                 // evidence alone while the device is mounted: the mount went through after all
                 if (!rep.Final && (probe.Busy || probe.MountedAt.Count > 0)) continue;
                 string? fsId = null;
+                FilesystemIdentity? identity = null;
                 if (probe.Error is null && probe.Rdev != 0)
                 {
-                    uint maj = (uint)(((probe.Rdev >> 8) & 0xfff) | ((probe.Rdev >> 32) & ~0xfffUL));
-                    uint min = (uint)((probe.Rdev & 0xff) | ((probe.Rdev >> 12) & ~0xffUL));
-                    fsId = new FilesystemIdentity(FilesystemIdentity.DevKeyOf(maj, min), rep.Filesystem, probe.Uuid).Id;
+                    identity = new FilesystemIdentity(probe.Rdev, rep.Filesystem, probe.Uuid);
+                    fsId = identity.Id;
                 }
                 string text = rep.Describe();
                 _console.Err($"fshealer: {text}");
@@ -73,6 +80,18 @@ public sealed class MountFailureWatcher : IDisposable
                     Class = EventClass.MetadataCorrupt, Severity = Severity.Critical, Mount = "", FsType = rep.Filesystem,
                     Device = dev, FsId = fsId, Structure = "mount", Errno = rep.Errno, Message = text,
                 });
+                var policy = _policy?.Invoke() ?? UnmountablePolicy.Off;
+                // a filesystem the policy's match leaves out (by UUID or type) is reported only, without a word more
+                if (_healing is not null && policy.Repair && identity is not null && !probe.Busy && probe.MountedAt.Count == 0
+                    && (policy with { MatchMountPoint = null }).Excludes(rep.Filesystem, probe.Uuid, null) is null)
+                {
+                    var id = identity;
+                    _healing.SubmitUnmountable(new HealingPipeline.UnmountableRequest(id, dev, policy, rep.Damage,
+                        () => UnmountableFactsReader.Read(id, dev, policy, rep.Damage), () => UnmountableFactsReader.Fingerprint(dev)),
+                        $"the kernel refused to mount it ({string.Join(", ", rep.Reasons.Distinct())})");
+                }
+                else if (policy.Repair && identity is null)
+                    _console.Err($"fshealer: {dev}: not repairing it: {probe.Error ?? "its device number is unknown"}");
             }
         }
         catch (Exception ex) { _console.Err($"fshealer: kernel log (mount failures): {ex.Message}"); }
