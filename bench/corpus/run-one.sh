@@ -195,7 +195,7 @@ unm_done() {
 sched_done() {
   [ -z "${SCHEDULED:-}" ] && return 0
   is_mounted "$MNT" || return 0
-  cat "$W/daemon.out" "$W/daemon.err" 2>/dev/null | grep -F ': scheduled check' | grep -vqE 'checking it$|check overdue; waiting|measuring'
+  cat "$W/daemon.out" "$W/daemon.err" 2>/dev/null | grep -F "$MNT: scheduled check" | grep -vqE 'checking it$|check overdue; waiting|measuring'
 }
 if [ -n "$DAEMON_PID" ]; then
   t0=$(now_ms); last=""; quiet_since=$t0
