@@ -166,6 +166,41 @@ public class DaemonIdentityTests
         finally { Sh.Run("umount", moved); }
     }
 
+    /// <summary>
+    /// A shut-down XFS (the corpus found this): every call on it fails with EIO, statx of its root included, so the
+    /// identity proof must come from the mount table and the superblock on its device. With xfs.offline_repair the
+    /// daemon unmounts it, replays the log, runs xfs_repair, verifies and mounts it again, the data intact.
+    /// </summary>
+    [Fact]
+    public void A_shut_down_xfs_is_repaired_offline_and_mounted_again()
+    {
+        XfsPristine.RequireEnvironment();
+        Sh.RequireTools("xfs_repair", "xfs_io", "setsid", "setpriv");
+        using var fs = new XfsScratch(XfsPristine.Image, true);
+        string state = Path.Combine(fs.Dir, "state"), cfg = Path.Combine(fs.Dir, "fshealer.json");
+        string sum = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(fs.Mount, "f1"))));
+        File.WriteAllText(cfg, $$"""
+            { "rules": [ { "name": "xfs-here", "match": { "mount_point": "{{fs.Mount}}" }, "poll_interval_seconds": 1, "xfs": { "offline_repair": true } } ] }
+            """);
+        using var d = new DaemonProcess(["run", "--config", cfg, "--state-dir", state]);
+        d.WaitFor(() => d.HasLine(l => l.StartsWith($"{fs.Mount}: xfs filesystem attached", StringComparison.Ordinal)), "the attach", 30);
+        if (!d.HasLine(l => l.StartsWith($"{fs.Mount}: xfs filesystem attached") && l.Contains("polling in-core health")))
+            Assert.Skip("the kernel has the XFS health monitor: a shutdown takes the monitor's path");
+        Sh.Check("xfs_io", "-x", "-c", "shutdown", fs.Mount);
+        Assert.NotEqual(0, Sh.Run("stat", fs.Mount + "/f1").Code);   // shut down: EIO
+        d.WaitFor(() => d.HasLine(l => l == $"{fs.Mount}: shut down: offline repair requested (xfs.offline_repair)"), "the request", 20);
+        d.WaitFor(() => d.HasLine(l => l == $"{fs.Mount}: heal OfflineRepair: repaired, verified clean, mounted again"), "the offline repair", 120);
+        Out(d.Output);
+        Assert.Contains(d.Lines, l => l.StartsWith($"{fs.Mount}: ok: prove {fs.Mount} is still the watched filesystem"));
+        Assert.DoesNotContain(d.Lines, l => l.Contains("cannot look at it"));
+        Assert.Equal(sum, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(fs.Mount, "f1")))));
+        d.WaitFor(() => d.Lines.Count(l => l.StartsWith($"{fs.Mount}: xfs filesystem attached")) == 2, "the re-attach", 15);
+        d.Kill();   // its poller opens the mount root for a moment every second: a concurrent umount would see EBUSY
+        Assert.True(fs.Unmount());
+        var n = Sh.Run("xfs_repair", "-n", fs.Loop);
+        Assert.True(n.Code == 0, n.Err + n.Out);
+    }
+
     /// <summary>btrfs moved while watched: a counter rise after the move is reported at the new place and the device is
     /// scrubbed there.</summary>
     [Fact]

@@ -43,11 +43,23 @@ public sealed class LiveHealHost : IHealHost
     public static MountProbe Probe(string path)
     {
         int e = Statx.Get(Libc.AT_FDCWD, path, Statx.AT_SYMLINK_NOFOLLOW, out var sx);
+        // a shut-down XFS answers EIO to everything, statx of its root included: the mount table and the superblock on
+        // its device still say what is mounted there (the mount id stays unknown: mountinfo's is not statx's)
+        if (e == Errno.EIO && ProbeByMountTable(path) is { } byTable) return byTable;
         if (e != 0) return MountProbe.Failed($"statx: {Errno.Name(e)}: {Errno.Message(e)}");
         e = Statfs.Get(path, out long magic, out _);
         string? type = e == 0 ? FsTypeByMagic.GetValueOrDefault(magic) ?? $"0x{magic:x}" : null;
         Guid? uuid = type is null ? null : FsUuid(path, type);
         return new MountProbe(sx.DevKey, type, uuid, sx.MountIdUnique ? sx.MountId : 0);
+    }
+
+    /// <summary>The topmost mount at <paramref name="path"/> by the mount table, its UUID read from the superblock on
+    /// its device; null when the table has nothing there or cannot be read.</summary>
+    private static MountProbe? ProbeByMountTable(string path)
+    {
+        var m = FsHealer.Mounts.Live.MountTable.FindTopmost(System.IO.Path.GetFullPath(path), out _);
+        if (m is null || !m.HasDev) return null;
+        return new MountProbe(m.DevKey, m.FsType, IdentityOf(m.DevKey, m.FsType, m.Source).Uuid, 0);
     }
 
     /// <summary>The UUID the kernel holds for the filesystem mounted at <paramref name="path"/>: FS_IOC_GETFSUUID (ext4,

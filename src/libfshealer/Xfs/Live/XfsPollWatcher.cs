@@ -91,6 +91,9 @@ public sealed class XfsPollWatcher : IFsWatcher
             if (r.Events.Exists(e => e.Type == HealthEventType.Unmount)) { _unmounted = false; return; }
             if (r.ShutDown)
             {
+                // a shut-down XFS is repaired offline (unmount, xfs_repair, mount again) where the policy allows it
+                if (ctx.Healing.Submit(_fs, "the filesystem is shut down"))
+                    con.Err($"{mnt}: shut down: offline repair requested (xfs.offline_repair)");
                 // nothing more to poll (every ioctl fails with EIO) until it is unmounted; like xfs_healer, stay
                 // attached until then
                 ct.WaitHandle.WaitOne();
